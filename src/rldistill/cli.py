@@ -1,0 +1,246 @@
+"""The ``rldistill`` command line: teacher train, zoo list, distill, evaluate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from dataclasses import fields
+
+from rldistill.config import DistillConfig, field_help, load_yaml
+from rldistill.envs import check_match, env_spec
+from rldistill.errors import UserError
+
+
+def _teacher_train(args: argparse.Namespace) -> int:
+    from rldistill.zoo.train import train_teacher
+
+    out = Path(args.out)
+    record = train_teacher(args.algo, args.env, args.steps, args.seed, out)
+    record["command"] = "rldistill " + shlex.join(sys.argv[1:])
+    record["file"] = out.name
+    from rldistill.evaluate import evaluate_policy
+    from rldistill.teachers import load_teacher
+
+    teacher = load_teacher(str(out))
+    ev = evaluate_policy(teacher, args.env, episodes=args.eval_episodes, seed=10_000)
+    record["return_mean"] = round(ev.mean, 2)
+    record["return_ci95"] = [round(ev.ci95[0], 2), round(ev.ci95[1], 2)]
+    record["eval_episodes"] = args.eval_episodes
+    record["acting_params"] = teacher.params
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(record))
+    return 0
+
+
+def _config_from_args(args: argparse.Namespace) -> DistillConfig:
+    """Defaults < YAML file < command-line flags."""
+    values: dict[str, Any] = load_yaml(args.config) if args.config else {}
+    for f in fields(DistillConfig):
+        v = getattr(args, f.name, None)
+        if v is not None and not (f.type == "bool" and v is False):
+            values[f.name] = v
+    return DistillConfig(**values).validate()
+
+
+def _check_out_dir(out: Path, overwrite: bool) -> None:
+    if (out / "student.json").exists() and not overwrite:
+        raise UserError(f"output dir {out} already holds a run: pass --overwrite to replace it "
+                        "or --out to choose another dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"output dir {out} is not writable ({e.strerror}): pass --out with a "
+                        "writable dir") from None
+
+
+def _progress(enabled: bool, total: int, label: str) -> Any:
+    """A rich progress bar with ETA (a no-op context when off)."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), transient=True) as prog:
+            task = prog.add_task(label, total=total)
+            yield lambda n: prog.advance(task, n)
+
+    return bar()
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from rldistill.distill import run
+
+    cfg = _config_from_args(args)
+    _check_out_dir(Path(cfg.out), args.overwrite)
+    show = not args.json and sys.stdout.isatty()
+    with _progress(show, cfg.budget, f"distilling {cfg.env}") as advance:
+        result = run(cfg, progress=advance)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_result(result)
+    return 0
+
+
+def _fmt_ret(block: dict[str, Any]) -> str:
+    lo, hi = block["return_ci95"]
+    return f"{block['return_mean']:.1f} ± {(hi - lo) / 2:.1f}"
+
+
+def _print_result(r: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{r['env']}: {r['teacher']['name']} -> student {r['student']['hidden']}")
+    for col in ("policy", "params", "return (95% CI)"):
+        t.add_column(col)
+    t.add_row("teacher", str(r["teacher"]["params"]), _fmt_ret(r["teacher"]))
+    t.add_row("student", str(r["student"]["params"]), _fmt_ret(r["student"]))
+    t.add_row("random", "-", _fmt_ret(r["random"]))
+    c = Console()
+    c.print(t)
+    c.print(f"normalized score {r['normalized_score']}, agreement {r['agreement']:.3f}, "
+            f"param ratio {r['param_ratio']:.3f}, labelled steps {r['labelled_steps']}, "
+            f"wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from rldistill.evaluate import RandomActor, _summary, evaluate_policy, score_student
+    from rldistill.students import load_student
+    from rldistill.teachers import load_teacher
+
+    student, meta = load_student(args.student)
+    env_id = args.env or meta["env"]
+    teacher_spec = args.teacher or meta.get("config", {}).get("teacher")
+    if teacher_spec:
+        teacher = load_teacher(teacher_spec, trust=args.trust_teacher)
+        check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
+        result = {"env": env_id, **score_student(student, teacher, env_id, args.episodes,
+                                                 args.seed)}
+    else:
+        s = evaluate_policy(student, env_id, args.episodes, args.seed)
+        r = evaluate_policy(RandomActor(student.arch.n_actions, args.seed), env_id,
+                            args.episodes, args.seed)
+        result = {"env": env_id, "student": {**_summary(s), "params": student.params},
+                  "random": _summary(r)}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+    return 0
+
+
+def _zoo_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rldistill.zoo import zoo_entries
+
+    entries = zoo_entries()
+    if args.json:
+        print(json.dumps(entries))
+        return 0
+    t = Table(title="rldistill zoo (use --teacher zoo:NAME)")
+    for col in ("name", "algo", "env", "acting params", "return (95% CI)", "train steps"):
+        t.add_column(col)
+    for e in entries:
+        lo, hi = e.get("return_ci95", [0, 0])
+        t.add_row(e["name"], e["algo"], e["env"], str(e.get("acting_params", "?")),
+                  f"{e.get('return_mean', float('nan')):.1f} ± {(hi - lo) / 2:.1f}",
+                  str(e["steps"]))
+    Console().print(t)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rldistill.demo import run_demo
+
+    run_demo(Path(args.out), json_out=args.json)
+    return 0
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    helps = field_help()
+    for f in fields(DistillConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action="store_true", default=None, help=helps[f.name])
+        else:
+            typ = {"int": int, "float": float, "float | None": float}.get(str(f.type), str)
+            p.add_argument(flag, type=typ, default=None, help=helps[f.name] +
+                           (f" (default {f.default})" if f.default not in (None, "") else ""))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rldistill", description=__doc__)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    teacher = sub.add_parser("teacher", help="train teachers").add_subparsers(dest="tcmd",
+                                                                               required=True)
+    tt = teacher.add_parser("train", help="train a teacher with SB3 (RL-Zoo hyperparameters)")
+    tt.add_argument("--algo", required=True, choices=["ppo", "dqn", "a2c", "qrdqn"])
+    tt.add_argument("--env", required=True)
+    tt.add_argument("--steps", type=int, required=True)
+    tt.add_argument("--seed", type=int, default=0)
+    tt.add_argument("--out", required=True, help="output .zip (a .json record is written beside)")
+    tt.add_argument("--eval-episodes", type=int, default=100)
+    tt.set_defaults(func=_teacher_train)
+
+    zoo = sub.add_parser("zoo", help="the shipped teachers").add_subparsers(dest="zcmd",
+                                                                             required=True)
+    zl = zoo.add_parser("list", help="list the zoo's teachers with their measured returns")
+    zl.add_argument("--json", action="store_true")
+    zl.set_defaults(func=_zoo_list)
+
+    d = sub.add_parser("distill", help="distil a teacher into a smaller student")
+    _add_config_flags(d)
+    d.add_argument("--config", help="YAML file of options (flags override it)")
+    d.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    d.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    d.set_defaults(func=_distill)
+
+    e = sub.add_parser("evaluate", help="evaluate a saved student (and its teacher)")
+    e.add_argument("--student", required=True, help="a distill --out directory")
+    e.add_argument("--env", help="env id (default: the one the student was trained on)")
+    e.add_argument("--teacher", help="teacher SPEC (default: the one it was distilled from)")
+    e.add_argument("--episodes", type=int, default=100)
+    e.add_argument("--seed", type=int, default=1_000_000)
+    e.add_argument("--trust-teacher", action="store_true")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_evaluate)
+
+    dm = sub.add_parser("demo", help="distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")
+    dm.add_argument("--out", default="runs/demo")
+    dm.add_argument("--json", action="store_true")
+    dm.set_defaults(func=_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)  # small nets: threads cost more than they give (see benchmarks/)
+    try:
+        return int(args.func(args))
+    except UserError as e:
+        if args.debug:
+            raise
+        print(f"rldistill: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

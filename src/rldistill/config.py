@@ -1,0 +1,137 @@
+"""The distill run's configuration: one frozen dataclass, one docstring per field; YAML in and out."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rldistill.errors import UserError
+from rldistill.losses import LOSSES
+
+DRIVERS = ("teacher", "student", "mix")
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    teacher: str = ""
+    """Teacher: zoo:NAME, or a path to an SB3 .zip."""
+    env: str = ""
+    """Gymnasium env id the student is trained and evaluated on."""
+    student_hidden: str | None = None
+    """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
+    param_ratio: float | None = None
+    """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
+    loss: str = "kl"
+    """kl | ce | nll | mse."""
+    temperature: float | None = None
+    """Softmax temperature of the targets (default: 0.01 for Q-value teachers, 1 for logits)."""
+    centred: bool = False
+    """With --loss mse: subtract each row's mean from teacher and student outputs."""
+    driver: str = "student"
+    """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta)."""
+    beta: str = "exp:0.5"
+    """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
+    budget: int = 10_000
+    """Teacher-labelled env steps."""
+    epochs: int = 4
+    """Passes over the aggregated buffer after each collection round."""
+    round_steps: int = 1_000
+    """Labelled steps per collection round for the student and mix drivers (teacher: one round)."""
+    n_envs: int = 8
+    """Parallel environments (synchronous vector env)."""
+    batch_size: int = 256
+    """Minibatch size of the student updates."""
+    lr: float = 3e-3
+    """Adam learning rate."""
+    eval_episodes: int = 100
+    """Episodes for the final evaluation of student, teacher and random policy."""
+    seed: int = 0
+    """Seed for envs, student init, sampling and evaluation."""
+    out: str = "runs/distill"
+    """Output directory."""
+    trust_teacher: bool = False
+    """Allow unpickling a teacher file (runs code from it): only for files you trust."""
+
+    def validate(self) -> DistillConfig:
+        """Check values; raise :class:`UserError` naming the option and the fix."""
+        if not self.teacher:
+            raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip")
+        if not self.env:
+            raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
+        if self.loss not in LOSSES:
+            raise UserError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        if self.driver not in DRIVERS:
+            raise UserError(f"unknown --driver {self.driver!r}: choose one of "
+                            f"{', '.join(DRIVERS)}")
+        if self.temperature is not None and not self.temperature > 0:
+            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
+            raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
+        if self.param_ratio is not None and self.student_hidden is not None:
+            raise UserError("give either --student-hidden or --param-ratio, not both")
+        for name in ("budget", "epochs", "round_steps", "n_envs", "batch_size", "eval_episodes"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"--{name.replace('_', '-')} must be positive, "
+                                f"got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be > 0, got {self.lr}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def field_help() -> dict[str, str]:
+    """Field name -> its docstring, read from this module's source (for --help)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(DistillConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    out: dict[str, str] = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr):
+            out[a.target.id] = str(b.value.value)  # type: ignore[attr-defined,union-attr]
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config; unknown keys and wrong types are errors (one line, the fix named)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"config file {p} does not exist")
+    try:
+        doc = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"config file {p} must hold a mapping of option: value")
+    doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
+    hints = {f.name: str(f.type) for f in fields(DistillConfig)}
+    known = {f.name for f in fields(DistillConfig)}
+    for key, value in doc.items():
+        if key not in known:
+            raise UserError(f"config file {p}: unknown key {key!r}; known keys: "
+                            f"{', '.join(sorted(known))}")
+        doc[key] = _coerce(key, value, hints[key], p)
+    return doc
+
+
+def _coerce(key: str, value: Any, hint: Any, path: Path) -> Any:
+    text = str(hint)
+    if value is None and "None" in text:
+        return None
+    if key == "student_hidden" and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    for typ in (bool, int, float, str):
+        if typ.__name__ in text.replace("None", ""):
+            if typ is float and isinstance(value, int) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
+                return value
+    raise UserError(f"config file {path}: {key} should be {text.replace('| None', '').strip()}, "
+                    f"got {value!r}")

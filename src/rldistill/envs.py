@@ -1,0 +1,82 @@
+"""Vectorized Gymnasium environments, seeding, and the checks of teacher/student spaces against an env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rldistill.errors import UserError
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """What a policy needs to know of an env: flat observation size and discrete action count."""
+
+    obs_shape: tuple[int, ...]
+    n_actions: int
+
+    def describe(self) -> str:
+        return f"obs {tuple(self.obs_shape)}, {self.n_actions} discrete actions"
+
+
+def check_env_id(env_id: str) -> None:
+    """Fail with a one-line message when ``env_id`` is not a registered Gymnasium env."""
+    if env_id not in gym.registry:
+        close = [k for k in gym.registry if k.split("-")[0].lower() == env_id.split("-")[0].lower()]
+        hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+        raise UserError(f"unknown env id {env_id!r}{hint}: pass a registered Gymnasium id such "
+                        "as LunarLander-v3")
+
+
+def make_vec_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None
+                 ) -> gym.vector.SyncVectorEnv:
+    """A synchronous vector env (async was 6-17x slower on 2 cores), reset with ``seed``.
+
+    Autoreset is SAME_STEP: the observation returned after a terminal step is already the first
+    observation of the next episode, so every returned observation is one a policy acts on.
+    """
+    check_env_id(env_id)
+    kwargs = dict(env_kwargs or {})
+    fns = [lambda: gym.make(env_id, **kwargs) for _ in range(n_envs)]
+    venv = gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv.reset(seed=seed)
+    venv.action_space.seed(seed)
+    return venv
+
+
+def env_spec(env_id: str, env_kwargs: dict[str, Any] | None = None) -> SpaceSpec:
+    """The :class:`SpaceSpec` of ``env_id`` (one instance is built and closed)."""
+    check_env_id(env_id)
+    env = gym.make(env_id, **(env_kwargs or {}))
+    try:
+        return spec_of(env.observation_space, env.action_space, f"env {env_id}")
+    finally:
+        env.close()
+
+
+def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
+    if not isinstance(act_space, gym.spaces.Discrete):
+        raise UserError(f"{who} has action space {act_space}; rldistill distils discrete-action "
+                        "policies: use an env with a Discrete action space")
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise UserError(f"{who} has observation space {obs_space}; only Box observations are "
+                        "supported: wrap the env with a FlattenObservation wrapper")
+    return SpaceSpec(tuple(int(d) for d in obs_space.shape), int(act_space.n))
+
+
+def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:
+    """One-line error naming both spaces when the teacher was trained on other spaces."""
+    if teacher != env:
+        raise UserError(f"teacher {teacher_name} has {teacher.describe()} but env {env_id} has "
+                        f"{env.describe()}: pass the env the teacher was trained on")
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed torch's global RNG and return a numpy Generator for the loop's own draws."""
+    import torch
+
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)

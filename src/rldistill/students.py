@@ -1,0 +1,142 @@
+"""Student networks: MLPs built from hidden sizes or sized from a parameter budget; save/load."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rldistill.envs import SpaceSpec
+from rldistill.errors import UserError
+
+
+@dataclass(frozen=True)
+class StudentArch:
+    """An MLP: obs_dim -> hidden... -> n_actions, ReLU between layers; outputs action logits."""
+
+    obs_dim: int
+    hidden: tuple[int, ...]
+    n_actions: int
+
+    @property
+    def params(self) -> int:
+        sizes = [self.obs_dim, *self.hidden, self.n_actions]
+        return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+class Student(nn.Module):
+    """An MLP student; ``outputs`` gives logits (or Q-value estimates under an MSE loss)."""
+
+    def __init__(self, arch: StudentArch) -> None:
+        super().__init__()
+        self.arch = arch
+        sizes = [arch.obs_dim, *arch.hidden, arch.n_actions]
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    @property
+    def params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @torch.inference_mode()
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.outputs(obs).argmax(-1)
+
+
+def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    """'32,32' -> (32, 32); '' or 'none' -> () (a linear student)."""
+    if isinstance(text, (list, tuple)):
+        sizes = tuple(int(x) for x in text)
+    else:
+        parts = [p for p in str(text).replace(" ", "").split(",") if p and p.lower() != "none"]
+        try:
+            sizes = tuple(int(p) for p in parts)
+        except ValueError:
+            raise UserError(f"--student-hidden {text!r} is not a comma-separated list of layer "
+                            "widths: write e.g. 32,32") from None
+    if any(s <= 0 for s in sizes):
+        raise UserError(f"--student-hidden {text!r} has a width <= 0: widths must be positive")
+    return sizes
+
+
+def arch_for_ratio(spec: SpaceSpec, teacher_params: int, ratio: float, depth: int = 2
+                   ) -> StudentArch:
+    """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params."""
+    if not 0.0 < ratio <= 1.0:
+        raise UserError(f"--param-ratio {ratio} is outside (0, 1]: give the student's size as a "
+                        "fraction of the teacher's, e.g. 0.1")
+    budget = ratio * teacher_params
+    obs_dim = _obs_dim(spec)
+    best: StudentArch | None = None
+    width = 1
+    while True:
+        arch = StudentArch(obs_dim, (width,) * depth, spec.n_actions)
+        if arch.params > budget:
+            break
+        best, width = arch, width + 1
+    if best is None:
+        linear = StudentArch(obs_dim, (), spec.n_actions)
+        raise UserError(f"--param-ratio {ratio} allows {budget:.0f} parameters, fewer than the "
+                        f"smallest {depth}-layer student; even a linear one needs {linear.params}: "
+                        "raise the ratio")
+    return best
+
+
+def _obs_dim(spec: SpaceSpec) -> int:
+    n = 1
+    for d in spec.obs_shape:
+        n *= d
+    return n
+
+
+def build_student(spec: SpaceSpec, hidden: tuple[int, ...]) -> Student:
+    return Student(StudentArch(_obs_dim(spec), hidden, spec.n_actions))
+
+
+def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
+                 ) -> None:
+    """``stem.safetensors`` (weights) + ``stem.json`` (architecture, spaces, config), atomically."""
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".{stem}.safetensors.tmp"
+    save_file({k: v.detach().contiguous() for k, v in student.state_dict().items()}, str(tmp))
+    tmp.replace(out_dir / f"{stem}.safetensors")
+    doc = {"format": "rldistill-student/1", "arch": asdict(student.arch), **meta}
+    tmpj = out_dir / f".{stem}.json.tmp"
+    tmpj.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    tmpj.replace(out_dir / f"{stem}.json")
+
+
+def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
+    """Load a student from its directory (or its .safetensors / .json file)."""
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "student.json"
+    p = p.with_suffix(".json")
+    weights = p.with_suffix(".safetensors")
+    if not p.exists() or not weights.exists():
+        raise UserError(f"no student at {path} ({p.name} + {weights.name} expected): pass the "
+                        "--out directory of a distill run")
+    meta = json.loads(p.read_text())
+    a = meta["arch"]
+    student = Student(StudentArch(int(a["obs_dim"]), tuple(a["hidden"]), int(a["n_actions"])))
+    student.load_state_dict(load_file(str(weights)))
+    student.eval()
+    return student, meta

@@ -1,0 +1,204 @@
+"""Teachers: the :class:`Teacher` protocol and its loaders (SB3 zip, TorchScript, zoo names).
+
+SB3 zips are read without unpickling anything: the readable fields of the ``data`` JSON give the
+spaces and the activation, and ``policy.pth`` is loaded with ``torch.load(weights_only=True)``.
+The acting network is rebuilt from the state-dict keys, for the built-in MLP policies of DQN,
+QR-DQN (Q-values) and PPO / A2C (action logits). Only the acting path is kept: no value net,
+no target net, so :attr:`Teacher.params` counts what the teacher uses to act.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import torch
+from torch import nn
+
+from rldistill.envs import SpaceSpec
+from rldistill.errors import UserError
+
+OutputKind = Literal["logits", "q"]
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "ReLU": nn.ReLU, "Tanh": nn.Tanh, "ELU": nn.ELU, "LeakyReLU": nn.LeakyReLU,
+    "SiLU": nn.SiLU, "GELU": nn.GELU, "Sigmoid": nn.Sigmoid,
+}
+
+
+class Teacher(Protocol):
+    """What the loop needs of a teacher."""
+
+    name: str
+    kind: OutputKind  # "logits" (policy teachers) or "q" (Q-value teachers)
+    spec: SpaceSpec
+    params: int  # parameters on the acting path
+
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        """Logits or Q-values, shape (batch, n_actions), for a float32 batch of observations."""
+        ...
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Greedy actions, shape (batch,)."""
+        ...
+
+
+@dataclass
+class NetTeacher:
+    """A teacher that is a torch module mapping observations to logits or Q-values."""
+
+    name: str
+    kind: OutputKind
+    spec: SpaceSpec
+    net: nn.Module
+
+    def __post_init__(self) -> None:
+        self.net.eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.params = sum(p.numel() for p in self.net.parameters())
+
+    @torch.inference_mode()
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.outputs(obs).argmax(dim=-1)
+
+
+class _QuantileMean(nn.Module):
+    """QR-DQN head: (batch, n_quantiles * n_actions) -> mean over quantiles = Q-values."""
+
+    def __init__(self, body: nn.Module, n_actions: int) -> None:
+        super().__init__()
+        self.body = body
+        self.n_actions = n_actions
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.body(obs)
+        return out.view(out.shape[0], -1, self.n_actions).mean(dim=1)
+
+
+def load_teacher(spec: str, trust: bool = False) -> NetTeacher:
+    """Load a teacher from ``zoo:NAME``, an SB3 ``.zip``, or a TorchScript ``.pt`` file."""
+    if spec.startswith("zoo:"):
+        from rldistill.zoo import zoo_path
+
+        return load_sb3_zip(zoo_path(spec[4:]), name=spec, trust=trust)
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"teacher file {spec} does not exist: pass an SB3 .zip, a TorchScript .pt "
+                        "or zoo:NAME (see `rldistill zoo list`)")
+    if path.suffix in (".pt", ".ts"):
+        raise UserError(f"teacher {spec}: TorchScript teachers need --teacher-kind and an env; "
+                        "not supported yet, export the policy as an SB3 zip")
+    return load_sb3_zip(path, name=path.name, trust=trust)
+
+
+def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
+    """Rebuild the acting network of an SB3 zip without unpickling (see module docstring)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "data" not in names or "policy.pth" not in names:
+                raise UserError(f"teacher {path} is a zip but not a Stable-Baselines3 model (no "
+                                "'data'/'policy.pth' inside): pass a file saved by model.save()")
+            data = json.loads(zf.read("data"))
+            raw = zf.read("policy.pth")
+    except zipfile.BadZipFile as e:
+        raise UserError(f"teacher {path} is not a valid zip file ({e}): pass an SB3 model .zip "
+                        "saved by model.save()") from None
+    except (OSError, ValueError, EOFError) as e:
+        raise UserError(f"teacher {path} could not be read ({e}): the file may be truncated; "
+                        "copy it again") from None
+    try:
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for bad pickles
+        raise UserError(f"teacher {path}: policy.pth holds more than tensors ({type(e).__name__});"
+                        " loading it would run code from the file: pass --trust-teacher if you "
+                        "trust its source") from None
+    spec = _spaces_from_data(data, path)
+    activation = _activation_from_data(data)
+    net, kind = _build_net(state, spec, activation, path)
+    return NetTeacher(name=name, kind=kind, spec=spec, net=net)
+
+
+def _readable(item: object, key: str) -> str | None:
+    if isinstance(item, dict) and key in item:
+        return str(item[key])
+    return None
+
+
+def _spaces_from_data(data: dict, path: Path) -> SpaceSpec:
+    obs, act = data.get("observation_space", {}), data.get("action_space", {})
+    act_type, obs_type = _readable(act, ":type:") or "", _readable(obs, ":type:") or ""
+    if "Discrete" not in act_type:
+        raise UserError(f"teacher {path} has action space {act_type or 'unknown'}; rldistill "
+                        "distils discrete-action teachers (DQN, QR-DQN, PPO, A2C on Discrete)")
+    if "Box" not in obs_type:
+        raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; only Box "
+                        "observations are supported")
+    shape = [int(x) for x in re.findall(r"\d+", _readable(obs, "_shape") or "")]
+    n = int(_readable(act, "n") or 0)
+    return SpaceSpec(tuple(shape), n)
+
+
+def _activation_from_data(data: dict) -> type[nn.Module] | None:
+    text = _readable(data.get("policy_kwargs"), "activation_fn")
+    if text is None:
+        return None
+    m = re.search(r"\.(\w+)'>", text)
+    if not m or m.group(1) not in _ACTIVATIONS:
+        raise UserError(f"teacher uses activation {text}, which rldistill cannot rebuild safely: "
+                        "pass --trust-teacher to load it with SB3")
+    return _ACTIVATIONS[m.group(1)]
+
+
+def _mlp_from_state(state: dict[str, torch.Tensor], prefix: str, act: type[nn.Module],
+                    final_activation: bool) -> tuple[nn.Sequential, dict[str, torch.Tensor]]:
+    """nn.Sequential of Linear(+activation) rebuilt from ``prefix{i}.weight`` keys."""
+    idx = sorted({int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix)})
+    layers: list[nn.Module] = []
+    sd: dict[str, torch.Tensor] = {}
+    for j, i in enumerate(idx):
+        w, b = state[f"{prefix}{i}.weight"], state[f"{prefix}{i}.bias"]
+        layers.append(nn.Linear(w.shape[1], w.shape[0]))
+        sd[f"{len(layers) - 1}.weight"], sd[f"{len(layers) - 1}.bias"] = w, b
+        if final_activation or j < len(idx) - 1:
+            layers.append(act())
+    return nn.Sequential(*layers), sd
+
+
+def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
+               activation: type[nn.Module] | None, path: Path) -> tuple[nn.Module, OutputKind]:
+    keys = set(state)
+    if any(k.startswith("q_net.q_net.") for k in keys):  # DQN
+        net, sd = _mlp_from_state(state, "q_net.q_net.", activation or nn.ReLU, False)
+        net.load_state_dict(sd)
+        return net, "q"
+    if any(k.startswith("quantile_net.quantile_net.") for k in keys):  # QR-DQN
+        body, sd = _mlp_from_state(state, "quantile_net.quantile_net.", activation or nn.ReLU,
+                                   False)
+        body.load_state_dict(sd)
+        return _QuantileMean(body, spec.n_actions), "q"
+    if "action_net.weight" in keys:  # PPO / A2C actor-critic
+        act = activation or nn.Tanh
+        parts: list[nn.Module] = []
+        for prefix in ("mlp_extractor.shared_net.", "mlp_extractor.policy_net."):
+            if any(k.startswith(prefix) for k in keys):
+                mlp, sd = _mlp_from_state(state, prefix, act, True)
+                mlp.load_state_dict(sd)
+                parts.extend(mlp)
+        head = nn.Linear(state["action_net.weight"].shape[1], state["action_net.weight"].shape[0])
+        head.load_state_dict({"weight": state["action_net.weight"],
+                              "bias": state["action_net.bias"]})
+        return nn.Sequential(*parts, head), "logits"
+    if any(k.startswith(("features_extractor.cnn", "pi_features_extractor.cnn")) for k in keys):
+        raise UserError(f"teacher {path} uses a CNN policy; image teachers are not supported yet")
+    raise UserError(f"teacher {path} has a policy rldistill does not recognise (keys like "
+                    f"{sorted(keys)[:2]}): use DQN, QR-DQN, PPO or A2C with an MLP policy")

@@ -1,0 +1,49 @@
+"""Train a teacher with Stable-Baselines3 and RL-Zoo-style hyperparameters (``rldistill teacher train``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rldistill.errors import UserError
+from rldistill.zoo.hyperparams import ALGOS, lookup
+
+
+def sb3_class(algo: str) -> Any:
+    """The SB3 (or sb3-contrib) algorithm class for ``algo``."""
+    import sb3_contrib
+    import stable_baselines3 as sb3
+
+    classes = {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C, "qrdqn": sb3_contrib.QRDQN}
+    if algo not in classes:
+        raise UserError(f"unknown --algo {algo!r}: choose one of {', '.join(ALGOS)}")
+    return classes[algo]
+
+
+def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
+    """Train ``algo`` on ``env_id`` for ``steps`` env steps, save an SB3 zip at ``out``.
+
+    Returns a record (algo, env, steps, seed, hyperparameters, wall time) for the zoo index.
+    """
+    import torch
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rldistill.envs import check_env_id
+
+    check_env_id(env_id)
+    if steps <= 0:
+        raise UserError(f"--steps must be positive, got {steps}")
+    torch.set_num_threads(1)
+    n_envs, kwargs = lookup(algo, env_id)
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    model = sb3_class(algo)("MlpPolicy", venv, seed=seed, verbose=0, **kwargs)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - t0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    venv.close()
+    shown = {k: (v if not callable(v) else "linear schedule") for k, v in kwargs.items()}
+    return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": n_envs,
+            "hyperparams": shown, "train_wall_s": round(wall, 1), "file": str(out)}

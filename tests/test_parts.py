@@ -1,0 +1,74 @@
+"""Unit tests of the small parts: schedules, buffer, student sizing, config, CI."""
+
+import pytest
+import torch
+
+from rldistill.buffer import Buffer
+from rldistill.config import DistillConfig, load_yaml
+from rldistill.envs import SpaceSpec
+from rldistill.errors import UserError
+from rldistill.evaluate import mean_ci95, normalized_score
+from rldistill.schedules import parse_schedule
+from rldistill.students import StudentArch, arch_for_ratio, build_student, parse_hidden
+
+
+def test_schedules():
+    assert parse_schedule("constant:0.3")(0.9, 5) == 0.3
+    lin = parse_schedule("linear:1:0")
+    assert lin(0.0, 0) == 1.0 and lin(0.25, 3) == 0.75 and lin(2.0, 9) == 0.0
+    assert parse_schedule("exp:0.5")(0.5, 3) == 0.125
+    for bad in ("linear:1", "cosine:1", "constant:1.5", "exp:x"):
+        with pytest.raises(UserError):
+            parse_schedule(bad)
+
+
+def test_buffer_wraps_and_covers_all_rows():
+    buf = Buffer(5, 2, 3)
+    for i in range(4):  # 8 rows into 5 slots: rows 3..7 remain
+        buf.add(torch.full((2, 2), float(2 * i)) + torch.tensor([[0.0], [1.0]]),
+                torch.zeros(2, 3))
+    assert buf.size == 5 and buf.pos == 3
+    seen = torch.cat([x[:, 0] for x, _ in buf.epoch_batches(2, torch.Generator().manual_seed(0))])
+    assert sorted(seen.tolist()) == [3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+def test_student_params_and_ratio_sizing():
+    arch = StudentArch(8, (32,), 4)
+    assert arch.params == 8 * 32 + 32 + 32 * 4 + 4
+    assert build_student(SpaceSpec((8,), 4), (32,)).params == arch.params
+    spec = SpaceSpec((8,), 4)
+    a = arch_for_ratio(spec, 10_000, 0.1)  # h^2 + 14h + 4 <= 1000 -> h = 25
+    assert a.hidden == (25, 25) and a.params <= 1000
+    assert StudentArch(8, (26, 26), 4).params > 1000
+    with pytest.raises(UserError, match="outside"):
+        arch_for_ratio(spec, 10_000, 1.5)
+    with pytest.raises(UserError, match="raise the ratio"):
+        arch_for_ratio(spec, 100, 0.01)
+
+
+def test_parse_hidden():
+    assert parse_hidden("32,32") == (32, 32) and parse_hidden("") == ()
+    with pytest.raises(UserError):
+        parse_hidden("32,x")
+
+
+def test_ci_and_score():
+    lo, hi = mean_ci95([1.0, 2.0, 3.0, 4.0])  # sd 1.291, t(3) = 3.182 -> half-width 2.054
+    assert lo == pytest.approx(2.5 - 2.054, abs=1e-3) and hi == pytest.approx(2.5 + 2.054, abs=1e-3)
+    assert normalized_score(150, 200, 100) == 0.5 and normalized_score(1, 5, 5) is None
+
+
+def test_config_validation_and_yaml(tmp_path):
+    with pytest.raises(UserError, match="budget"):
+        DistillConfig(teacher="zoo:x", env="CartPole-v1", budget=-1).validate()
+    with pytest.raises(UserError, match="driver"):
+        DistillConfig(teacher="zoo:x", env="CartPole-v1", driver="teachr").validate()
+    good = tmp_path / "c.yaml"
+    good.write_text("budget: 500\nstudent-hidden: [16, 16]\nlr: 1\n")
+    assert load_yaml(good) == {"budget": 500, "student_hidden": "16,16", "lr": 1.0}
+    (tmp_path / "u.yaml").write_text("budgett: 5\n")
+    with pytest.raises(UserError, match="unknown key 'budgett'"):
+        load_yaml(tmp_path / "u.yaml")
+    (tmp_path / "t.yaml").write_text("budget: lots\n")
+    with pytest.raises(UserError, match="budget should be int"):
+        load_yaml(tmp_path / "t.yaml")
