@@ -176,7 +176,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         if f.type == "bool":
             p.add_argument(flag, action="store_true", default=None, help=helps[f.name])
         else:
-            typ = {"int": int, "float": float, "float | None": float}.get(str(f.type), str)
+            typ = {"int": int, "int | None": int, "float": float, "float | None": float}.get(
+                str(f.type), str)
             p.add_argument(flag, type=typ, default=None, help=helps[f.name] +
                            (f" (default {f.default})" if f.default not in (None, "") else ""))
 

@@ -37,10 +37,14 @@ class DistillConfig:
     """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
     budget: int = 10_000
     """Teacher-labelled env steps."""
-    epochs: int = 4
-    """Passes over the aggregated buffer after each collection round."""
-    round_steps: int = 1_000
-    """Labelled steps per collection round for the student and mix drivers (teacher: one round)."""
+    epochs: int | None = None
+    """Passes over the aggregated buffer after each collection round (default: 20 for the
+    teacher driver, whose data comes in one round; 4 per round for student and mix)."""
+    rounds: int = 10
+    """Collection rounds for the student and mix drivers (the teacher driver uses one)."""
+    min_updates: int = 1_000
+    """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
+    need more passes over their data than large ones)."""
     n_envs: int = 8
     """Parallel environments (synchronous vector env)."""
     batch_size: int = 256
@@ -73,13 +77,17 @@ class DistillConfig:
             raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
         if self.param_ratio is not None and self.student_hidden is not None:
             raise UserError("give either --student-hidden or --param-ratio, not both")
-        for name in ("budget", "epochs", "round_steps", "n_envs", "batch_size", "eval_episodes"):
-            if getattr(self, name) <= 0:
+        for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size", "eval_episodes"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive, "
                                 f"got {getattr(self, name)}")
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
         return self
+
+    @property
+    def epochs_per_round(self) -> int:
+        return self.epochs or (20 if self.driver == "teacher" else 4)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

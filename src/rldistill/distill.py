@@ -70,12 +70,11 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None,
     buf = Buffer(cfg.budget, student.arch.obs_dim, teacher.spec.n_actions)
     venv = make_vec_env(cfg.env, cfg.n_envs, cfg.seed)
     obs_np, _ = venv.reset(seed=cfg.seed)
-    round_steps = cfg.budget if cfg.driver == "teacher" else cfg.round_steps
-    n_rounds = math.ceil(cfg.budget / round_steps)
+    n_rounds = 1 if cfg.driver == "teacher" else min(cfg.rounds, cfg.budget)
     labelled, updates, losses = 0, 0, []
     t0 = time.perf_counter()
     for rnd in range(n_rounds):
-        target = min(cfg.budget, (rnd + 1) * round_steps)
+        target = cfg.budget * (rnd + 1) // n_rounds
         b = beta(labelled / cfg.budget, rnd) if cfg.driver == "mix" else 0.0
         while labelled < target:
             obs = torch.from_numpy(obs_np[: target - labelled]).reshape(-1, student.arch.obs_dim)
@@ -89,14 +88,18 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None,
             if progress:
                 progress(obs.shape[0])
         student.train()
-        for _ in range(cfg.epochs):
-            for x, y in buf.epoch_batches(cfg.batch_size, gen):
+        n_updates = max(math.ceil(cfg.min_updates / n_rounds),
+                        cfg.epochs_per_round * math.ceil(buf.size / cfg.batch_size))
+        done = 0
+        while done < n_updates:
+            for x, y in buf.epoch_batches(cfg.batch_size, gen)[: n_updates - done]:
                 loss, _ = loss_fn(student(x), y, **loss_kwargs)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                updates += 1
+                done += 1
             losses.append(float(loss.detach()))
+        updates += done
         student.eval()
     venv.close()
     return TrainOutcome(student, teacher, labelled, updates, time.perf_counter() - t0, losses)
@@ -109,10 +112,10 @@ def _step(venv: Any, obs_np: np.ndarray, obs: torch.Tensor, t_out: torch.Tensor,
     if driver == "teacher" or (driver == "mix" and beta >= 1.0):
         actions = t_out.argmax(-1).numpy()
     else:
-        s_act = student.act(obs).numpy()
+        actions = student.act(obs).numpy()
         if driver == "mix" and beta > 0.0:
-            s_act = np.where(rng.random(n) < beta, t_out.argmax(-1).numpy(), s_act)
-        actions = s_act
+            teacher_acts = rng.random(len(actions)) < beta
+            actions = np.where(teacher_acts, t_out.argmax(-1).numpy(), actions)
     if actions.shape[0] < n:  # the last partial batch: the remaining envs act too, unlabelled
         actions = np.concatenate([actions, student.act(torch.from_numpy(obs_np[actions.shape[0]:])
                                                        .reshape(n - actions.shape[0], -1)).numpy()])
