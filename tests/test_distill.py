@@ -1,0 +1,107 @@
+"""Integration: really distil shipped teachers, check returns; determinism; the CLI contract."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rldistill.cli import main
+from rldistill.config import DistillConfig
+from rldistill.distill import run, train
+from rldistill.students import load_student
+
+
+@pytest.mark.parametrize("driver", ["student", "teacher", "mix"])
+def test_cartpole_student_matches_teacher(tmp_path, driver):
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", student_hidden="32",
+                        driver=driver, budget=2000, eval_episodes=20, out=str(tmp_path))
+    r = run(cfg)
+    assert r["teacher"]["return_mean"] == 500.0
+    assert r["student"]["return_mean"] >= 475.0  # measured 500 with every driver
+    assert r["normalized_score"] >= 0.95 and r["labelled_steps"] == 2000
+    assert r["student"]["params"] == 4 * 32 + 32 + 32 * 2 + 2
+    student, meta = load_student(tmp_path)
+    assert meta["arch"]["hidden"] == [32] and meta["env"] == "CartPole-v1"
+    assert json.loads((tmp_path / "result.json").read_text()) == r
+
+
+def test_q_teacher_kl_on_cartpole(tmp_path):
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-dqn", env="CartPole-v1", param_ratio=0.05,
+                        loss="kl", budget=2000, eval_episodes=20, out=str(tmp_path))
+    r = run(cfg)
+    assert r["teacher"]["kind"] == "q" and r["param_ratio"] <= 0.05
+    assert r["normalized_score"] >= 0.95
+
+
+def test_same_seed_same_student(tmp_path):
+    cfg = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", student_hidden="16",
+               driver="mix", budget=600, eval_episodes=5)
+    a = run(DistillConfig(**cfg, out=str(tmp_path / "a")))
+    b = run(DistillConfig(**cfg, out=str(tmp_path / "b")))
+    sa, _ = load_student(tmp_path / "a")
+    sb, _ = load_student(tmp_path / "b")
+    for (k, va), (_, vb) in zip(sa.state_dict().items(), sb.state_dict().items()):
+        assert torch.equal(va, vb), k
+    drop = {"wall_s", "eval_s", "config"}
+    strip = lambda r: {k: v for k, v in r.items() if k not in drop}  # noqa: E731
+    assert strip(a) == strip(b)
+    c = train(DistillConfig(**{**cfg, "seed": 1}))
+    assert not torch.equal(c.student.net[0].weight, sa.net[0].weight)
+
+
+def test_cli_json_contract_and_evaluate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["distill", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
+                 "--param-ratio", "0.2", "--budget", "800", "--eval-episodes", "5",
+                 "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("env", "labelled_steps", "wall_s", "eval_s", "normalized_score", "param_ratio",
+                "agreement"):
+        assert key in r
+    assert r["teacher"]["params"] == 4610 and len(r["student"]["return_ci95"]) == 2
+    assert "return_mean" in r["random"]
+    assert main(["evaluate", "--student", str(out), "--episodes", "5", "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert ev["student"]["params"] == r["student"]["params"]
+
+
+def test_yaml_config_is_used_and_flags_override(tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"teacher: zoo:CartPole-v1-ppo\nenv: CartPole-v1\nbudget: 400\n"
+                   f"student_hidden: [8]\neval_episodes: 3\nout: {tmp_path / 'y'}\n")
+    assert main(["distill", "--config", str(cfg), "--budget", "320", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["labelled_steps"] == 320 and r["student"]["hidden"] == [8]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "LunarLander-v3"],
+     "has obs (4,), 2 discrete actions but env LunarLander-v3 has obs (8,), 4 discrete actions"),
+    (["--teacher", "nope.zip", "--env", "CartPole-v1"], "does not exist"),
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPol-v1"], "unknown env id"),
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--budget", "-5"],
+     "--budget must be positive"),
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--temperature", "0"],
+     "--temperature must be > 0"),
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--param-ratio", "2"],
+     "outside (0, 1]"),
+    (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--loss", "hinge"],
+     "unknown --loss"),
+])
+def test_bad_input_one_line_exit_2(tmp_path, args, needle):
+    proc = subprocess.run([sys.executable, "-m", "rldistill.cli", "distill", *args,
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_refuses_to_overwrite_a_run(tmp_path, capsys):
+    base = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--budget",
+            "80", "--eval-episodes", "1", "--out", str(tmp_path)]
+    assert main(base) == 0
+    assert main(base) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*base, "--overwrite"]) == 0
