@@ -47,7 +47,7 @@ def test_same_seed_same_student(tmp_path):
     drop = {"wall_s", "eval_s", "config"}
     strip = lambda r: {k: v for k, v in r.items() if k not in drop}  # noqa: E731
     assert strip(a) == strip(b)
-    c = train(DistillConfig(**{**cfg, "seed": 1}))
+    c = train(DistillConfig(**{**cfg, "seed": 1}, out=str(tmp_path / "c")))
     assert not torch.equal(c.student.net[0].weight, sa.net[0].weight)
 
 

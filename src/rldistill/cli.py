@@ -47,10 +47,17 @@ def _config_from_args(args: argparse.Namespace) -> DistillConfig:
     return DistillConfig(**values).validate()
 
 
-def _check_out_dir(out: Path, overwrite: bool) -> None:
-    if (out / "student.json").exists() and not overwrite:
-        raise UserError(f"output dir {out} already holds a run: pass --overwrite to replace it "
-                        "or --out to choose another dir")
+def _check_out_dir(out: Path, overwrite: bool, resume: bool) -> None:
+    from rldistill.checkpoint import CKPT_NAME
+
+    if overwrite and resume:
+        raise UserError("--overwrite and --resume contradict each other: pass one")
+    held = (out / "student.json").exists() or (out / CKPT_NAME).exists()
+    if held and not (overwrite or resume):
+        raise UserError(f"output dir {out} already holds a run: pass --resume to continue it, "
+                        "--overwrite to replace it, or --out to choose another dir")
+    if overwrite:
+        (out / CKPT_NAME).unlink(missing_ok=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -81,13 +88,17 @@ def _progress(enabled: bool, total: int, label: str) -> Any:
 
 
 def _distill(args: argparse.Namespace) -> int:
-    from rldistill.distill import run
+    from rldistill.distill import Interrupted, run
 
     cfg = _config_from_args(args)
-    _check_out_dir(Path(cfg.out), args.overwrite)
+    _check_out_dir(Path(cfg.out), args.overwrite, args.resume)
     show = not args.json and sys.stdout.isatty()
-    with _progress(show, cfg.budget, f"distilling {cfg.env}") as advance:
-        result = run(cfg, progress=advance)
+    try:
+        with _progress(show, cfg.budget, f"distilling {cfg.env}") as advance:
+            result = run(cfg, progress=advance, resume=args.resume)
+    except Interrupted as e:
+        print(f"rldistill: {e}", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result))
     else:
@@ -209,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config", help="YAML file of options (flags override it)")
     d.add_argument("--json", action="store_true", help="print the result as one JSON line")
     d.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    d.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
     d.set_defaults(func=_distill)
 
     e = sub.add_parser("evaluate", help="evaluate a saved student (and its teacher)")
@@ -241,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rldistill: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("rldistill: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
