@@ -47,3 +47,103 @@ def test_bad_teacher_files(tmp_path):
         load_teacher(str(junk))
     with pytest.raises(UserError, match="no zoo teacher"):
         load_teacher("zoo:NoSuchTeacher")
+
+
+def _malicious_pickle(marker):
+    import os
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    return pickle.dumps(Boom())
+
+
+def test_crafted_zip_is_refused_and_runs_no_code(sb3_zips, tmp_path):
+    import base64
+    import json
+    import zipfile
+
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "evil.zip"
+    with zipfile.ZipFile(sb3_zips["ppo"]) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.namelist():
+            payload = src.read(item)
+            if item == "policy.pth":
+                payload = _malicious_pickle(marker)
+            if item == "data":  # a poisoned serialized field too: never unpickled
+                data = json.loads(payload)
+                data["policy_class"][":serialized:"] = base64.b64encode(
+                    _malicious_pickle(marker)).decode()
+                payload = json.dumps(data).encode()
+            dst.writestr(item, payload)
+    with pytest.raises(UserError, match="--trust-teacher"):
+        load_teacher(str(bad))
+    assert not marker.exists()
+
+
+def test_poisoned_data_json_alone_loads_without_running_code(sb3_zips, tmp_path):
+    import base64
+    import json
+    import zipfile
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "poisoned_data.zip"
+    with zipfile.ZipFile(sb3_zips["dqn"]) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.namelist():
+            payload = src.read(item)
+            if item == "data":
+                data = json.loads(payload)
+                for key in ("policy_class", "observation_space", "action_space"):
+                    data[key][":serialized:"] = base64.b64encode(
+                        _malicious_pickle(marker)).decode()
+                payload = json.dumps(data).encode()
+            dst.writestr(item, payload)
+    assert load_teacher(str(path)).kind == "q"
+    assert not marker.exists()
+
+
+def test_custom_policy_needs_trust(tmp_path):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class Custom(BaseFeaturesExtractor):
+        def __init__(self, space):
+            super().__init__(space, features_dim=8)
+            self.lin = torch.nn.Linear(4, 8)
+
+        def forward(self, obs):
+            return torch.relu(self.lin(obs))
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, seed=0, verbose=0,
+                policy_kwargs={"features_extractor_class": Custom})
+    model.save(tmp_path / "custom.zip")
+    with pytest.raises(UserError, match="custom policy.*--trust-teacher"):
+        load_teacher(str(tmp_path / "custom.zip"))
+    teacher = load_teacher(str(tmp_path / "custom.zip"), trust=True)
+    obs = torch.randn(16, 4)
+    expected, _ = model.predict(obs.numpy(), deterministic=True)
+    assert (teacher.act(obs).numpy() == expected).all()
+
+
+def test_continuous_teacher_is_refused(tmp_path):
+    from stable_baselines3 import PPO
+
+    PPO("MlpPolicy", "Pendulum-v1", n_steps=64, verbose=0).save(tmp_path / "pend.zip")
+    with pytest.raises(UserError, match="discrete-action"):
+        load_teacher(str(tmp_path / "pend.zip"))
+
+
+def test_truncated_and_foreign_zips(sb3_zips, tmp_path):
+    import zipfile
+
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(sb3_zips["ppo"].read_bytes()[:5000])
+    with pytest.raises(UserError, match="not a valid zip|truncated"):
+        load_teacher(str(cut))
+    foreign = tmp_path / "keras.zip"
+    with zipfile.ZipFile(foreign, "w") as z:
+        z.writestr("model.h5", b"\x89HDF")
+    with pytest.raises(UserError, match="not a Stable-Baselines3 model"):
+        load_teacher(str(foreign))

@@ -116,16 +116,45 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
     except (OSError, ValueError, EOFError) as e:
         raise UserError(f"teacher {path} could not be read ({e}): the file may be truncated; "
                         "copy it again") from None
+    spec = _spaces_from_data(data, path)
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        net, kind = _build_net(state, spec, _activation_from_data(data), path)
+    except UserError:
+        if not trust:
+            raise
+        net, kind = _load_trusted(path)
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad pickles
-        raise UserError(f"teacher {path}: policy.pth holds more than tensors ({type(e).__name__});"
-                        " loading it would run code from the file: pass --trust-teacher if you "
-                        "trust its source") from None
-    spec = _spaces_from_data(data, path)
-    activation = _activation_from_data(data)
-    net, kind = _build_net(state, spec, activation, path)
+        if not trust:
+            raise UserError(f"teacher {path}: policy.pth holds more than tensors "
+                            f"({type(e).__name__}); loading it would run code from the file: "
+                            "pass --trust-teacher if you trust its source") from None
+        net, kind = _load_trusted(path)
     return NetTeacher(name=name, kind=kind, spec=spec, net=net)
+
+
+class _ActorCriticLogits(nn.Module):
+    def __init__(self, policy: nn.Module) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.policy.get_distribution(obs).distribution.logits  # type: ignore[operator]
+
+
+def _load_trusted(path: Path) -> tuple[nn.Module, OutputKind]:
+    """Full SB3 unpickling (runs code from the file): only with --trust-teacher."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    data, params, _ = load_from_zip_file(path, device="cpu")
+    policy = data["policy_class"](data["observation_space"], data["action_space"],
+                                  lambda _: 0.0, **data.get("policy_kwargs", {}))
+    policy.load_state_dict(params["policy"])
+    if hasattr(policy, "q_net"):
+        return policy.q_net, "q"
+    if hasattr(policy, "quantile_net"):
+        return _QuantileMean(policy.quantile_net, int(data["action_space"].n)), "q"
+    return _ActorCriticLogits(policy), "logits"
 
 
 def _readable(item: object, key: str) -> str | None:
@@ -177,6 +206,13 @@ def _mlp_from_state(state: dict[str, torch.Tensor], prefix: str, act: type[nn.Mo
 def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
                activation: type[nn.Module] | None, path: Path) -> tuple[nn.Module, OutputKind]:
     keys = set(state)
+    known = ("q_net.q_net.", "q_net_target.q_net.", "quantile_net.quantile_net.",
+             "quantile_net_target.quantile_net.", "mlp_extractor.", "action_net.", "value_net.")
+    custom = sorted(k for k in keys if not k.startswith(known))
+    if custom:
+        raise UserError(f"teacher {path} has a custom policy (parameters such as {custom[0]}) "
+                        "that rldistill cannot rebuild without running code from the file: pass "
+                        "--trust-teacher if you trust its source")
     if any(k.startswith("q_net.q_net.") for k in keys):  # DQN
         net, sd = _mlp_from_state(state, "q_net.q_net.", activation or nn.ReLU, False)
         net.load_state_dict(sd)
@@ -198,7 +234,5 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
         head.load_state_dict({"weight": state["action_net.weight"],
                               "bias": state["action_net.bias"]})
         return nn.Sequential(*parts, head), "logits"
-    if any(k.startswith(("features_extractor.cnn", "pi_features_extractor.cnn")) for k in keys):
-        raise UserError(f"teacher {path} uses a CNN policy; image teachers are not supported yet")
     raise UserError(f"teacher {path} has a policy rldistill does not recognise (keys like "
                     f"{sorted(keys)[:2]}): use DQN, QR-DQN, PPO or A2C with an MLP policy")

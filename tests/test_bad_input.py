@@ -1,0 +1,91 @@
+"""Bad input ends with one clear line and exit 2, and loses nothing (issue: never lose a run)."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rldistill.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.config import DistillConfig
+from rldistill.distill import train
+from rldistill.errors import UserError
+from rldistill.teachers import load_teacher
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "rldistill.cli", *args], capture_output=True,
+                          text=True)
+
+
+def _one_line(proc, needle):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_yaml_unknown_key_and_output_not_writable(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("teacher: zoo:CartPole-v1-ppo\nenv: CartPole-v1\nbudgit: 10\n")
+    _one_line(_cli("distill", "--config", str(cfg)), "unknown key 'budgit'")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    _one_line(_cli("distill", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
+                   "--out", str(blocker / "sub")), "not writable")
+
+
+class _GoesNaN:
+    """A teacher that turns to NaN after ``good`` calls."""
+
+    def __init__(self, inner, good):
+        self.inner, self.good, self.calls = inner, good, 0
+        self.name, self.kind, self.spec, self.params = inner.name, inner.kind, inner.spec, 1
+
+    def outputs(self, obs):
+        self.calls += 1
+        out = self.inner.outputs(obs)
+        return out * float("nan") if self.calls > self.good else out
+
+    def act(self, obs):
+        return self.outputs(obs).argmax(-1)
+
+
+def test_nan_teacher_stops_with_step_and_keeps_checkpoint(tmp_path):
+    teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=40)  # rounds of 100 = 13 calls (12 x 8 + 4)
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=1000,
+                        rounds=10, min_updates=10, out=str(tmp_path))
+    with pytest.raises(UserError, match="NaN/inf at labelled step 308"):
+        train(cfg, teacher=teacher)
+    _, state = load_checkpoint(tmp_path / CKPT_NAME)
+    assert state["labelled"] == 300 and state["round"] == 3  # the last good round boundary
+
+
+def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    real, calls = safetensors.torch.save_file, []
+
+    def full_after_two(tensors, filename, metadata=None):
+        calls.append(filename)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        return real(tensors, filename, metadata=metadata)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_after_two)
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=500, rounds=5,
+                        min_updates=5, out=str(tmp_path))
+    with pytest.raises(UserError, match="No space left.*previous checkpoint is kept"):
+        train(cfg)
+    _, state = load_checkpoint(tmp_path / CKPT_NAME)
+    assert state["round"] == 2 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_resume_with_other_options_is_refused(tmp_path):
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=200, rounds=2,
+                        min_updates=2, out=str(tmp_path))
+    train(cfg)
+    with pytest.raises(UserError, match="other options \\(budget\\)"):
+        train(DistillConfig(**{**cfg.to_dict(), "budget": 300}), resume=True)
+    with pytest.raises(UserError, match="no checkpoint"):
+        train(DistillConfig(**{**cfg.to_dict(), "out": str(tmp_path / "none")}), resume=True)
+    assert torch.is_tensor(load_checkpoint(tmp_path / CKPT_NAME)[0]["actions"])
