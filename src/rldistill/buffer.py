@@ -17,6 +17,8 @@ class Buffer:
 
     def add(self, obs: torch.Tensor, targets: torch.Tensor) -> None:
         """Append a batch of rows (wrapping around when full)."""
+        if obs.shape[0] > self.capacity:  # only the newest rows fit
+            obs, targets = obs[-self.capacity:], targets[-self.capacity:]
         n = obs.shape[0]
         idx = (torch.arange(n) + self.pos) % self.capacity if self.pos + n > self.capacity \
             else slice(self.pos, self.pos + n)
