@@ -136,6 +136,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     student, meta = load_student(args.student)
     env_id = args.env or meta["env"]
     teacher_spec = args.teacher or meta.get("config", {}).get("teacher")
+    if args.variant:
+        if not teacher_spec:
+            raise UserError("--variant compares student and teacher: pass --teacher SPEC")
+        return _robustness(args, student, load_teacher(teacher_spec, trust=args.trust_teacher),
+                           env_id)
     if teacher_spec:
         teacher = load_teacher(teacher_spec, trust=args.trust_teacher)
         check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
@@ -148,6 +153,42 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = {"env": env_id, "student": {**_summary(s), "params": student.params},
                   "random": _summary(r)}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+    return 0
+
+
+def _robustness(args: argparse.Namespace, student: Any, teacher: Any, env_id: str) -> int:
+    """Score teacher and student on each physical variant; print the robustness table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rldistill.envs import parse_variants
+    from rldistill.evaluate import score_student
+
+    check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
+    rows = [("default", None, {})]
+    for text in args.variant:
+        name, values = parse_variants(text)
+        rows += [(name, v, {name: v}) for v in values]
+    out = []
+    for name, value, variant in rows:
+        r = score_student(student, teacher, env_id, args.episodes, args.seed, variant=variant)
+        out.append({"param": name, "value": value, "teacher": r["teacher"]["return_mean"],
+                    "student": r["student"]["return_mean"], "random": r["random"]["return_mean"],
+                    "student_ci95": r["student"]["return_ci95"],
+                    "teacher_ci95": r["teacher"]["return_ci95"],
+                    "normalized_score": r["normalized_score"], "agreement": r["agreement"]})
+    if args.json:
+        print(json.dumps({"env": env_id, "variants": out}))
+        return 0
+    t = Table(title=f"robustness on {env_id} ({args.episodes} episodes per cell)")
+    for col in ("parameter", "value", "teacher", "student", "random", "normalized", "agreement"):
+        t.add_column(col, justify="right")
+    for o in out:
+        t.add_row(o["param"], "" if o["value"] is None else f"{o['value']:g}",
+                  f"{o['teacher']:.1f}", f"{o['student']:.1f}", f"{o['random']:.1f}",
+                  "-" if o["normalized_score"] is None else f"{o['normalized_score']:.3f}",
+                  f"{o['agreement']:.3f}")
+    Console().print(t)
     return 0
 
 
@@ -231,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=1_000_000)
     e.add_argument("--trust-teacher", action="store_true")
+    e.add_argument("--variant", action="append", metavar="NAME=V1,V2",
+                   help="score teacher and student on physical variants (repeatable), e.g. "
+                        "length=0.25,0.5,1.0 for CartPole; prints a robustness table")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
 

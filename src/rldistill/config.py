@@ -57,6 +57,8 @@ class DistillConfig:
     """Seed for envs, student init, sampling and evaluation."""
     out: str = "runs/distill"
     """Output directory."""
+    train_variant: str | None = None
+    """Draw training states from physical variants, NAME=V1,V2,... (env i gets value i mod n)."""
     trust_teacher: bool = False
     """Allow unpickling a teacher file (runs code from it): only for files you trust."""
 

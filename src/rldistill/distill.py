@@ -25,7 +25,7 @@ from rldistill.buffer import Buffer
 from rldistill.checkpoint import (CKPT_NAME, load_checkpoint, optimizer_tensors,
                                   restore_optimizer, save_checkpoint)
 from rldistill.config import DistillConfig
-from rldistill.envs import check_match, env_spec, make_vec_env
+from rldistill.envs import check_match, env_spec, make_vec_env, parse_variants
 from rldistill.errors import UserError
 from rldistill.losses import default_temperature, get_loss
 from rldistill.schedules import parse_schedule
@@ -118,7 +118,11 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
                  gen=torch.Generator().manual_seed(cfg.seed), actions=[])
     ckpt = Path(cfg.out) / CKPT_NAME
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    venv = make_vec_env(cfg.env, cfg.n_envs, cfg.seed)
+    variants = None
+    if cfg.train_variant:
+        name, values = parse_variants(cfg.train_variant)
+        variants = [{name: v} for v in values]
+    venv = make_vec_env(cfg.env, cfg.n_envs, cfg.seed, variants)
     obs_np, _ = venv.reset(seed=cfg.seed)
     if resume:
         obs_np = _restore(loop, cfg, ckpt, venv, obs_np)

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-from rldistill.envs import check_env_id
+from rldistill.envs import Variant, check_env_id, make_env
 
 
 class Actor(Protocol):
@@ -78,7 +77,7 @@ class RandomActor:
 @torch.inference_mode()
 def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
                     reference: Any | None = None, n_parallel: int = 16,
-                    env_kwargs: dict[str, Any] | None = None) -> EvalResult:
+                    variant: Variant | None = None) -> EvalResult:
     """Run ``episodes`` greedy episodes of ``policy``; batch its calls over parallel envs.
 
     With ``reference`` (a teacher), also measure on the visited states the fraction of states
@@ -88,7 +87,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     check_env_id(env_id)
     t0 = time.perf_counter()
     n = max(1, min(n_parallel, episodes))
-    envs = [gym.make(env_id, **(env_kwargs or {})) for _ in range(n)]
+    envs = [make_env(env_id, variant) for _ in range(n)]
     returns = [0.0] * episodes
     obs_list: list[np.ndarray | None] = [None] * n
     episode_of = [-1] * n
@@ -152,7 +151,7 @@ def _summary(res: EvalResult) -> dict[str, Any]:
 
 def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: int,
                   cache: dict[tuple[Any, ...], EvalResult] | None = None,
-                  env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+                  variant: Variant | None = None) -> dict[str, Any]:
     """Student, teacher and random policy on the same episode seeds; the run's score block.
 
     ``cache`` keeps the teacher's and random policy's results between calls (the demo scores
@@ -160,13 +159,13 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
     """
     cache = {} if cache is None else cache
     t0 = time.perf_counter()
-    s = evaluate_policy(student, env_id, episodes, seed, reference=teacher, env_kwargs=env_kwargs)
-    key = (teacher.name, env_id, episodes, seed, repr(env_kwargs))
+    s = evaluate_policy(student, env_id, episodes, seed, reference=teacher, variant=variant)
+    key = (teacher.name, env_id, episodes, seed, repr(variant))
     if ("teacher", *key) not in cache:
         cache[("teacher", *key)] = evaluate_policy(teacher, env_id, episodes, seed,
-                                                   env_kwargs=env_kwargs)
+                                                   variant=variant)
         cache[("random", *key)] = evaluate_policy(RandomActor(teacher.spec.n_actions, seed),
-                                                  env_id, episodes, seed, env_kwargs=env_kwargs)
+                                                  env_id, episodes, seed, variant=variant)
     t, r = cache[("teacher", *key)], cache[("random", *key)]
     score = normalized_score(s.mean, t.mean, r.mean)
     return {
