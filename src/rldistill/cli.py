@@ -16,6 +16,13 @@ from rldistill.envs import check_match, env_spec
 from rldistill.errors import UserError
 
 
+def console(quiet: bool = False) -> Any:
+    """A rich console; 140 columns when not a terminal so that piped tables are not cut."""
+    from rich.console import Console
+
+    return Console(quiet=quiet, width=None if sys.stdout.isatty() else 140)
+
+
 def _teacher_train(args: argparse.Namespace) -> int:
     from rldistill.zoo.train import train_teacher
 
@@ -112,7 +119,6 @@ def _fmt_ret(block: dict[str, Any]) -> str:
 
 
 def _print_result(r: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     t = Table(title=f"{r['env']}: {r['teacher']['name']} -> student {r['student']['hidden']}")
@@ -121,7 +127,7 @@ def _print_result(r: dict[str, Any]) -> None:
     t.add_row("teacher", str(r["teacher"]["params"]), _fmt_ret(r["teacher"]))
     t.add_row("student", str(r["student"]["params"]), _fmt_ret(r["student"]))
     t.add_row("random", "-", _fmt_ret(r["random"]))
-    c = Console()
+    c = console()
     c.print(t)
     c.print(f"normalized score {r['normalized_score']}, agreement {r['agreement']:.3f}, "
             f"param ratio {r['param_ratio']:.3f}, labelled steps {r['labelled_steps']}, "
@@ -158,7 +164,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _robustness(args: argparse.Namespace, student: Any, teacher: Any, env_id: str) -> int:
     """Score teacher and student on each physical variant; print the robustness table."""
-    from rich.console import Console
     from rich.table import Table
 
     from rldistill.envs import parse_variants
@@ -188,12 +193,11 @@ def _robustness(args: argparse.Namespace, student: Any, teacher: Any, env_id: st
                   f"{o['teacher']:.1f}", f"{o['student']:.1f}", f"{o['random']:.1f}",
                   "-" if o["normalized_score"] is None else f"{o['normalized_score']:.3f}",
                   f"{o['agreement']:.3f}")
-    Console().print(t)
+    console().print(t)
     return 0
 
 
 def _zoo_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from rldistill.zoo import zoo_entries
@@ -210,7 +214,7 @@ def _zoo_list(args: argparse.Namespace) -> int:
         t.add_row(e["name"], e["algo"], e["env"], str(e.get("acting_params", "?")),
                   f"{e.get('return_mean', float('nan')):.1f} ± {(hi - lo) / 2:.1f}",
                   str(e["steps"]))
-    Console().print(t)
+    console().print(t)
     return 0
 
 
@@ -282,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--out", default="runs/demo")
     dm.add_argument("--json", action="store_true")
     dm.set_defaults(func=_demo)
+
+    from rldistill.kickstart import add_parser as add_kickstart
+
+    add_kickstart(sub)
     return p
 
 

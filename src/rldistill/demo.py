@@ -16,12 +16,13 @@ DEMO_RATIOS = (0.25, 0.07, 0.04)
 
 def run_demo(out: Path, json_out: bool = False, budget: int = 20_000, episodes: int = 100
              ) -> list[dict[str, Any]]:
-    from rich.console import Console
     from rich.table import Table
 
     from rldistill.distill import run
 
-    console = Console(quiet=json_out)
+    from rldistill.cli import console as make_console
+
+    console = make_console(quiet=json_out)
     cache: dict[tuple[Any, ...], Any] = {}
     results = []
     for ratio in DEMO_RATIOS:

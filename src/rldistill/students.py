@@ -16,16 +16,38 @@ from rldistill.errors import UserError
 
 @dataclass(frozen=True)
 class StudentArch:
-    """An MLP: obs_dim -> hidden... -> n_actions, ReLU between layers; outputs action logits."""
+    """An MLP: obs_dim -> hidden... -> n_actions, ReLU between layers; outputs action logits.
+
+    Multi-task (``tasks`` = ((obs_dim, n_actions), ...) per task, Rusu et al. 2015): the first
+    hidden layer is a per-task input adapter (observation sizes may differ), the other hidden
+    layers are shared, and each task has its own head; ``obs_dim``/``n_actions`` are unused.
+    """
 
     obs_dim: int
     hidden: tuple[int, ...]
     n_actions: int
+    tasks: tuple[tuple[int, int], ...] = ()
 
     @property
     def params(self) -> int:
-        sizes = [self.obs_dim, *self.hidden, self.n_actions]
-        return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if not self.tasks:
+            return _mlp_params([self.obs_dim, *self.hidden, self.n_actions])
+        h = self.hidden
+        return (sum(_mlp_params([o, h[0]]) + _mlp_params([h[-1], a]) for o, a in self.tasks)
+                + _mlp_params(list(h)))
+
+
+def _mlp_params(sizes: list[int]) -> int:
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if final_relu or i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
 
 
 class Student(nn.Module):
@@ -34,27 +56,53 @@ class Student(nn.Module):
     def __init__(self, arch: StudentArch) -> None:
         super().__init__()
         self.arch = arch
-        sizes = [arch.obs_dim, *arch.hidden, arch.n_actions]
-        layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(nn.Linear(a, b))
-            if i < len(sizes) - 2:
-                layers.append(nn.ReLU())
-        self.net = nn.Sequential(*layers)
+        if not arch.tasks:
+            self.net = _mlp([arch.obs_dim, *arch.hidden, arch.n_actions], final_relu=False)
+            return
+        if not arch.hidden:
+            raise UserError("a multi-task student needs at least one hidden layer: pass "
+                            "--student-hidden, e.g. 64,64")
+        h = arch.hidden
+        self.adapters = nn.ModuleList(_mlp([o, h[0]], final_relu=True) for o, _ in arch.tasks)
+        self.trunk = _mlp(list(h), final_relu=True)
+        self.heads = nn.ModuleList(nn.Linear(h[-1], a) for _, a in arch.tasks)
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs)
+    def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        if not self.arch.tasks:
+            return self.net(obs)
+        return self.heads[task](self.trunk(self.adapters[task](obs)))
 
     @property
     def params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
     @torch.inference_mode()
+    def outputs(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        return self(obs, task)
+
+    def act(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        return self.outputs(obs, task).argmax(-1)
+
+    def for_task(self, task: int) -> TaskView:
+        return TaskView(self, task)
+
+
+@dataclass
+class TaskView:
+    """The student as a single-task policy for ``task`` (what evaluation needs)."""
+
+    student: Student
+    task: int
+
+    @property
+    def params(self) -> int:
+        return self.student.params
+
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs)
+        return self.student.outputs(obs, self.task)
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.outputs(obs).argmax(-1)
+        return self.student.act(obs, self.task)
 
 
 def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
@@ -107,6 +155,11 @@ def build_student(spec: SpaceSpec, hidden: tuple[int, ...]) -> Student:
     return Student(StudentArch(_obs_dim(spec), hidden, spec.n_actions))
 
 
+def build_multitask_student(specs: list[SpaceSpec], hidden: tuple[int, ...]) -> Student:
+    tasks = tuple((_obs_dim(s), s.n_actions) for s in specs)
+    return Student(StudentArch(0, hidden, 0, tasks))
+
+
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
                  ) -> None:
     """``stem.safetensors`` (weights) + ``stem.json`` (architecture, spaces, config), atomically."""
@@ -136,7 +189,8 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                         "--out directory of a distill run")
     meta = json.loads(p.read_text())
     a = meta["arch"]
-    student = Student(StudentArch(int(a["obs_dim"]), tuple(a["hidden"]), int(a["n_actions"])))
+    student = Student(StudentArch(int(a["obs_dim"]), tuple(a["hidden"]), int(a["n_actions"]),
+                                  tuple(tuple(t) for t in a.get("tasks", ()))))
     student.load_state_dict(load_file(str(weights)))
     student.eval()
     return student, meta

@@ -1,0 +1,135 @@
+"""Kick-starting: lambda schedules, the extra loss term, and a short CartPole run end to end."""
+
+import json
+import math
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from rldistill.errors import UserError
+from rldistill.kickstart import LambdaSchedule, algo_class, main, parse_lambda, sb3_kwargs
+from rldistill.teachers import load_teacher
+
+
+# ---------------------------------------------------------------------------------- schedules
+
+def test_constant_and_bare_number():
+    assert parse_lambda("constant:0.5") == LambdaSchedule("constant", 0.5)
+    assert parse_lambda("2") == LambdaSchedule("constant", 2.0)
+    assert parse_lambda("constant:0.5")(10**6) == 0.5
+
+
+def test_linear_falls_to_zero_at_steps():
+    s = parse_lambda("linear:2:1000")
+    assert [s(0), s(250), s(500), s(1000), s(5000)] == [2.0, 1.5, 1.0, 0.0, 0.0]
+
+
+def test_exp_halves_every_half_life():
+    s = parse_lambda("exp:4:100")
+    assert [s(0), s(100), s(200), s(300)] == [4.0, 2.0, 1.0, 0.5]
+
+
+def test_return_ratio():
+    s = parse_lambda("return-ratio:1000")
+    assert s.kind == "return-ratio" and s.b == 1000
+    assert s(0) == 1.0                                         # no episode finished yet
+    assert s(10, g_student=25.0, g_teacher=100.0) == 0.75      # 1 - 25/100
+    assert s(10, g_student=150.0, g_teacher=100.0) == 0.0      # max(., 0)
+    assert s(10, g_student=-300.0, g_teacher=100.0) == 1.0     # capped at 1
+    assert s(10, g_student=0.0, g_teacher=100.0, g_random=-100.0) == 0.5  # from random's return
+    assert s(1000, g_student=0.0, g_teacher=100.0) == 0.0      # cutoff
+    assert parse_lambda("return-ratio").b == math.inf
+
+
+@pytest.mark.parametrize("text", ["linear:1", "foo:1", "constant:-1", "linear:1:0", "exp:a:3",
+                                  "return-ratio:0", "constant:nan", ""])
+def test_bad_schedules_are_user_errors(text):
+    with pytest.raises(UserError):
+        parse_lambda(text)
+
+
+# -------------------------------------------------------------------------------- loss term
+
+def _pair(algo, lam_text, steps, **extra):
+    """(plain SB3 model, kick-start model) with the same seed and hyperparameters, trained."""
+    import stable_baselines3 as sb3
+    from stable_baselines3.common.env_util import make_vec_env
+
+    teacher = load_teacher("zoo:CartPole-v1-ppo")
+    _, kw = sb3_kwargs(algo, "CartPole-v1", (16, 16))
+    kw.update(extra)
+    base = {"ppo": sb3.PPO, "dqn": sb3.DQN}[algo]
+    models = []
+    for cls, more in [(base, {}), (algo_class(algo),
+                                   {"teacher": teacher, "lam": parse_lambda(lam_text)})]:
+        env = make_vec_env("CartPole-v1", n_envs=2 if algo == "ppo" else 1, seed=3)
+        m = cls("MlpPolicy", env, seed=3, verbose=0, **kw, **more)
+        m.learn(steps)
+        models.append(m)
+    return models
+
+
+def _same_weights(a, b):
+    sa, sb = a.policy.state_dict(), b.policy.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_ppo_lambda_zero_is_plain_ppo():
+    plain, ks = _pair("ppo", "constant:0", 256, n_steps=64, batch_size=32, n_epochs=2)
+    assert ks.ks_last["lambda"] == 0.0 and ks.ks_last["distill_kl"] > 0  # term computed, x 0
+    assert _same_weights(plain, ks)
+
+
+def test_ppo_lambda_positive_changes_the_update_toward_the_teacher():
+    plain, ks = _pair("ppo", "constant:1", 256, n_steps=64, batch_size=32, n_epochs=2)
+    assert not _same_weights(plain, ks)
+
+
+def test_dqn_lambda_zero_is_plain_dqn():
+    plain, ks = _pair("dqn", "constant:0", 300, learning_starts=100, train_freq=50,
+                      gradient_steps=5)
+    assert ks.ks_last["distill_kl"] > 0
+    assert _same_weights(plain, ks)
+
+
+# ------------------------------------------------------------------------------ end to end
+
+def test_cartpole_kickstart_saves_plain_sb3_zip_and_same_acting_student(tmp_path, capsys):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rldistill.students import load_student
+
+    out = tmp_path / "ks"
+    rc = main(["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--algo", "ppo",
+               "--steps", "3072", "--lambda", "linear:1:3072", "--student-hidden", "32,32",
+               "--compare-scratch", "--eval-every", "1024", "--eval-episodes", "2",
+               "--final-episodes", "3", "--out", str(out), "--json"])
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result == json.loads((out / "result.json").read_text())
+    for name in ("student", "scratch"):
+        assert {"steps_to_90", "normalized_score", "curve"} <= set(result[name])
+        assert [p["step"] for p in result[name]["curve"]][:2] == [0, 1024]
+    assert "speedup" in result and (out / "curves.png").stat().st_size > 0
+
+    zip_path = out / "student_sb3.zip"
+    with zipfile.ZipFile(zip_path) as zf:  # nothing of rldistill pickled into the zip
+        assert b"rldistill" not in zf.read("data")
+    model = PPO.load(zip_path, env=make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    student, meta = load_student(out)
+    assert student.arch.hidden == (32, 32) and meta["source"] == "kickstart"
+    obs = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+    sb3_actions, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(student.act(torch.as_tensor(obs)).numpy(), sb3_actions)
+    model.learn(256)  # plain SB3 keeps training it
+
+
+def test_bad_input_exits_2(tmp_path, capsys):
+    base = ["--teacher", "zoo:CartPole-v1-ppo", "--algo", "ppo", "--steps", "100",
+            "--out", str(tmp_path)]
+    assert main([*base, "--env", "CartPole-v1", "--lambda", "linear:1"]) == 2
+    assert main([*base, "--env", "LunarLander-v3", "--lambda", "constant:1"]) == 2
+    assert "error" in capsys.readouterr().err
