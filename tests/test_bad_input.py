@@ -88,4 +88,4 @@ def test_resume_with_other_options_is_refused(tmp_path):
         train(DistillConfig(**{**cfg.to_dict(), "budget": 300}), resume=True)
     with pytest.raises(UserError, match="no checkpoint"):
         train(DistillConfig(**{**cfg.to_dict(), "out": str(tmp_path / "none")}), resume=True)
-    assert torch.is_tensor(load_checkpoint(tmp_path / CKPT_NAME)[0]["actions"])
+    assert torch.is_tensor(load_checkpoint(tmp_path / CKPT_NAME)[0]["actions.0"])

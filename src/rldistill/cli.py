@@ -101,7 +101,8 @@ def _distill(args: argparse.Namespace) -> int:
     _check_out_dir(Path(cfg.out), args.overwrite, args.resume)
     show = not args.json and sys.stdout.isatty()
     try:
-        with _progress(show, cfg.budget, f"distilling {cfg.env}") as advance:
+        envs = ", ".join(env for _, env in cfg.tasks)
+        with _progress(show, cfg.budget, f"distilling {envs}") as advance:
             result = run(cfg, progress=advance, resume=args.resume)
     except Interrupted as e:
         print(f"rldistill: {e}", file=sys.stderr)
@@ -121,12 +122,19 @@ def _fmt_ret(block: dict[str, Any]) -> str:
 def _print_result(r: dict[str, Any]) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{r['env']}: {r['teacher']['name']} -> student {r['student']['hidden']}")
-    for col in ("policy", "params", "return (95% CI)"):
+    tasks = r.get("tasks") or [r]
+    t = Table(title=f"{r['teacher']['name']} -> student {r['student']['hidden']} "
+                    f"({r['student']['params']} params)")
+    for col in ("env", "policy", "params", "return (95% CI)", "normalized", "agreement"):
         t.add_column(col)
-    t.add_row("teacher", str(r["teacher"]["params"]), _fmt_ret(r["teacher"]))
-    t.add_row("student", str(r["student"]["params"]), _fmt_ret(r["student"]))
-    t.add_row("random", "-", _fmt_ret(r["random"]))
+    for b in tasks:
+        t.add_row(b["env"], "teacher", str(b["teacher"]["params"]), _fmt_ret(b["teacher"]), "", "")
+        for m in b.get("members", []):
+            t.add_row("", f"  member {m['name']}", str(m["params"]), _fmt_ret(m),
+                      f"student {m['student_normalized_score']}", f"{m['agreement']:.3f}")
+        t.add_row("", "student", str(b["student"]["params"]), _fmt_ret(b["student"]),
+                  str(b["normalized_score"]), f"{b['agreement']:.3f}")
+        t.add_row("", "random", "-", _fmt_ret(b["random"]), "", "")
     c = console()
     c.print(t)
     c.print(f"normalized score {r['normalized_score']}, agreement {r['agreement']:.3f}, "
@@ -137,18 +145,27 @@ def _print_result(r: dict[str, Any]) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from rldistill.evaluate import RandomActor, _summary, evaluate_policy, score_student
     from rldistill.students import load_student
-    from rldistill.teachers import load_teacher
 
     student, meta = load_student(args.student)
+    if student.arch.tasks and not args.env:
+        return _evaluate_tasks(args, student, meta)
     env_id = args.env or meta["env"]
+    if isinstance(env_id, list):
+        raise UserError(f"--env {env_id}: evaluate one env at a time, or drop --env")
     teacher_spec = args.teacher or meta.get("config", {}).get("teacher")
+    if student.arch.tasks:
+        envs = list(meta["env"])
+        if env_id not in envs:
+            raise UserError(f"the student was trained on {', '.join(envs)}, not {env_id}: "
+                            "pass one of those")
+        student = student.for_task(envs.index(env_id))
+        teacher_spec = args.teacher or meta["config"]["teacher"][envs.index(env_id)]
     if args.variant:
         if not teacher_spec:
             raise UserError("--variant compares student and teacher: pass --teacher SPEC")
-        return _robustness(args, student, load_teacher(teacher_spec, trust=args.trust_teacher),
-                           env_id)
+        return _robustness(args, student, _load_spec(teacher_spec, meta, args), env_id)
     if teacher_spec:
-        teacher = load_teacher(teacher_spec, trust=args.trust_teacher)
+        teacher = _load_spec(teacher_spec, meta, args)
         check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
         result = {"env": env_id, **score_student(student, teacher, env_id, args.episodes,
                                                  args.seed)}
@@ -158,6 +175,30 @@ def _evaluate(args: argparse.Namespace) -> int:
                             args.episodes, args.seed)
         result = {"env": env_id, "student": {**_summary(s), "params": student.params},
                   "random": _summary(r)}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+    return 0
+
+
+def _load_spec(spec: str | list[str], meta: dict[str, Any], args: argparse.Namespace) -> Any:
+    from rldistill.teachers import load_teachers
+
+    specs = tuple(spec) if isinstance(spec, list) else (spec,)
+    return load_teachers(specs, meta.get("config", {}).get("ensemble", "mean"),
+                         trust=args.trust_teacher)
+
+
+def _evaluate_tasks(args: argparse.Namespace, student: Any, meta: dict[str, Any]) -> int:
+    """A multi-task student: every task against its teacher."""
+    from rldistill.distill import multitask_result, score_tasks
+    from rldistill.teachers import load_teacher
+
+    if args.variant or args.teacher:
+        raise UserError("a multi-task student: pass --env to pick one task for --variant or "
+                        "--teacher")
+    tasks = [(t["env"], load_teacher(spec, trust=args.trust_teacher))
+             for t, spec in zip(meta["tasks"], meta["config"]["teacher"])]
+    result = multitask_result(score_tasks(student, tasks, args.episodes, args.seed), tasks,
+                              student)
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
     return 0
 
@@ -231,6 +272,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
             p.add_argument(flag, action="store_true", default=None, help=helps[f.name])
+        elif f.name in ("teacher", "env"):
+            p.add_argument(flag, action="append", default=None, help=helps[f.name])
         else:
             typ = {"int": int, "int | None": int, "float": float, "float | None": float}.get(
                 str(f.type), str)

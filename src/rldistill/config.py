@@ -13,14 +13,20 @@ from rldistill.errors import UserError
 from rldistill.losses import LOSSES
 
 DRIVERS = ("teacher", "student", "mix")
+ENSEMBLES = ("mean", "confident")
 
 
 @dataclass(frozen=True)
 class DistillConfig:
-    teacher: str = ""
-    """Teacher: zoo:NAME, or a path to an SB3 .zip."""
-    env: str = ""
-    """Gymnasium env id the student is trained and evaluated on."""
+    teacher: str | tuple[str, ...] = ""
+    """Teacher: zoo:NAME, or a path to an SB3 .zip. Repeat it with --env for multi-task
+    distillation (the i-th teacher for the i-th env), or repeat it with one --env for an ensemble
+    of teachers of the same task."""
+    env: str | tuple[str, ...] = ""
+    """Gymnasium env id the student is trained and evaluated on (repeatable: see --teacher)."""
+    ensemble: str = "mean"
+    """Several teachers of one env: mean (their averaged action distribution) or confident (per
+    state, the distribution of the most confident teacher)."""
     student_hidden: str | None = None
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
     param_ratio: float | None = None
@@ -62,12 +68,40 @@ class DistillConfig:
     trust_teacher: bool = False
     """Allow unpickling a teacher file (runs code from it): only for files you trust."""
 
+    def __post_init__(self) -> None:
+        for name in ("teacher", "env"):  # one value is a str, several a tuple
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                value = tuple(str(v) for v in value)
+                object.__setattr__(self, name, value[0] if len(value) == 1 else value)
+
+    @property
+    def tasks(self) -> list[tuple[tuple[str, ...], str]]:
+        """(teachers, env) per task: one env = one task (several teachers = an ensemble);
+        n envs = n tasks with one teacher each."""
+        teachers, envs = _as_tuple(self.teacher), _as_tuple(self.env)
+        if len(envs) == 1:
+            return [(teachers, envs[0])]
+        if len(teachers) != len(envs):
+            raise UserError(f"{len(teachers)} --teacher for {len(envs)} --env: give one teacher "
+                            "per env (multi-task), or several teachers and one env (ensemble)")
+        if len(set(envs)) != len(envs):
+            raise UserError("the same --env is given twice: for several teachers of one task "
+                            "give that --env once")
+        return [((t,), e) for t, e in zip(teachers, envs)]
+
     def validate(self) -> DistillConfig:
         """Check values; raise :class:`UserError` naming the option and the fix."""
         if not self.teacher:
             raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip")
         if not self.env:
             raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
+        tasks = self.tasks
+        if len(tasks) > 1 and self.train_variant:
+            raise UserError("--train-variant applies to one env: drop it for multi-task runs")
+        if self.ensemble not in ENSEMBLES:
+            raise UserError(f"unknown --ensemble {self.ensemble!r}: choose one of "
+                            f"{', '.join(ENSEMBLES)}")
         if self.loss not in LOSSES:
             raise UserError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
         if self.driver not in DRIVERS:
@@ -92,7 +126,12 @@ class DistillConfig:
         return self.epochs or (20 if self.driver == "teacher" else 4)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def field_help() -> dict[str, str]:
@@ -135,6 +174,9 @@ def _coerce(key: str, value: Any, hint: Any, path: Path) -> Any:
     text = str(hint)
     if value is None and "None" in text:
         return None
+    if key in ("teacher", "env") and isinstance(value, list) and value and all(
+            isinstance(v, str) for v in value):
+        return tuple(value)
     if key == "student_hidden" and isinstance(value, list):
         return ",".join(str(v) for v in value)
     for typ in (bool, int, float, str):

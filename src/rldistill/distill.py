@@ -13,7 +13,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,29 @@ from rldistill.envs import check_match, env_spec, make_vec_env, parse_variants
 from rldistill.errors import UserError
 from rldistill.losses import default_temperature, get_loss
 from rldistill.schedules import parse_schedule
-from rldistill.students import Student, arch_for_ratio, build_student, parse_hidden, save_student
-from rldistill.teachers import Teacher, load_teacher
+from rldistill.students import (Student, TaskView, arch_for_ratio, build_student, parse_hidden,
+                                save_student)
+from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
 Progress = Callable[[int], None]
+
+
+@dataclass
+class Task:
+    """One (teacher, env) pair of the run: its envs, its part of the buffer, its action log.
+
+    A run has one task, or several for multi-task distillation (Rusu et al. 2015): the budget is
+    split evenly between them, and each update takes one minibatch from every task.
+    """
+
+    env: str
+    teacher: Teacher
+    buf: Buffer
+    venv: Any = None
+    obs: np.ndarray | None = None
+    labelled: int = 0
+    actions: list[np.ndarray] = field(default_factory=list)  # replayed on resume
+    losses: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -40,18 +59,24 @@ class TrainOutcome:
     """What the loop produced, before evaluation."""
 
     student: Student
-    teacher: Teacher
+    tasks: list[Task]
     labelled_steps: int
     updates: int
     wall_s: float
     losses: list[float] = field(default_factory=list)
 
+    @property
+    def teacher(self) -> Teacher:
+        return self.tasks[0].teacher
 
-def make_student(cfg: DistillConfig, teacher: Teacher) -> Student:
+
+def make_student(cfg: DistillConfig, teachers: list[Teacher]) -> Student:
+    """Sized from --param-ratio (against the teachers' summed params) or --student-hidden."""
+    specs = [t.spec for t in teachers]
     if cfg.param_ratio is not None:
-        arch = arch_for_ratio(teacher.spec, teacher.params, cfg.param_ratio)
-        return build_student(teacher.spec, arch.hidden)
-    return build_student(teacher.spec, parse_hidden(cfg.student_hidden or "64,64"))
+        arch = arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio)
+        return build_student(specs, arch.hidden)
+    return build_student(specs, parse_hidden(cfg.student_hidden or "64,64"))
 
 
 class Interrupted(Exception):
@@ -64,31 +89,35 @@ class _Loop:
 
     student: Student
     opt: torch.optim.Optimizer
-    buf: Buffer
+    tasks: list[Task]
     rng: np.random.Generator  # beta-mix draws
     gen: torch.Generator  # minibatch order
-    actions: list[np.ndarray]  # every env action so far: replayed to restore the envs on resume
     round: int = 0
     phase: str = "collect"  # or "train": collection of ``round`` is done
-    labelled: int = 0
     updates: int = 0
     wall_s: float = 0.0
     losses: list[float] = field(default_factory=list)
 
+    @property
+    def labelled(self) -> int:
+        return sum(t.labelled for t in self.tasks)
+
     def tensors(self) -> dict[str, torch.Tensor]:
-        n_envs = self.actions[0].shape[0] if self.actions else 0
-        acts = np.stack(self.actions) if self.actions else np.zeros((0, n_envs), np.int64)
-        return {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
-                **optimizer_tensors(self.opt),
-                "buffer.obs": self.buf.obs[: self.buf.size], "rng.torch": self.gen.get_state(),
-                "buffer.targets": self.buf.targets[: self.buf.size],
-                "actions": torch.from_numpy(acts.astype(np.int64))}
+        out = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
+               **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state()}
+        for i, t in enumerate(self.tasks):
+            acts = np.stack(t.actions) if t.actions else np.zeros((0, 0), np.int64)
+            out |= {f"buffer.{i}.obs": t.buf.obs[: t.buf.size],
+                    f"buffer.{i}.targets": t.buf.targets[: t.buf.size],
+                    f"actions.{i}": torch.from_numpy(acts.astype(np.int64))}
+        return out
 
     def state(self, cfg: DistillConfig) -> dict[str, Any]:
         return {"round": self.round, "phase": self.phase, "labelled": self.labelled,
                 "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
-                "buffer_pos": self.buf.pos, "rng_numpy": self.rng.bit_generator.state,
-                "config": _resume_key(cfg)}
+                "tasks": [{"labelled": t.labelled, "buffer_pos": t.buf.pos, "losses": t.losses}
+                          for t in self.tasks],
+                "rng_numpy": self.rng.bit_generator.state, "config": _resume_key(cfg)}
 
 
 def _resume_key(cfg: DistillConfig) -> dict[str, Any]:
@@ -97,6 +126,16 @@ def _resume_key(cfg: DistillConfig) -> dict[str, Any]:
     for k in ("out", "eval_episodes", "trust_teacher"):
         d.pop(k)
     return d
+
+
+def load_task_teachers(cfg: DistillConfig) -> list[Teacher]:
+    """One teacher per task (an ensemble where a task has several), checked against its env."""
+    teachers = []
+    for specs, env_id in cfg.tasks:
+        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher)
+        check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
+        teachers.append(teacher)
+    return teachers
 
 
 def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress | None = None,
@@ -109,99 +148,124 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
     """
     cfg.validate()
     torch.manual_seed(cfg.seed)
-    teacher = teacher or load_teacher(cfg.teacher, trust=cfg.trust_teacher)
-    check_match(teacher.spec, env_spec(cfg.env), teacher.name, cfg.env)
-    student = make_student(cfg, teacher)
-    loop = _Loop(student=student, opt=torch.optim.Adam(student.parameters(), lr=cfg.lr),
-                 buf=Buffer(cfg.budget, student.arch.obs_dim, teacher.spec.n_actions),
-                 rng=np.random.default_rng(cfg.seed),
-                 gen=torch.Generator().manual_seed(cfg.seed), actions=[])
-    ckpt = Path(cfg.out) / CKPT_NAME
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    teachers = [teacher] if teacher is not None else load_task_teachers(cfg)
+    student = make_student(cfg, teachers)
     variants = None
     if cfg.train_variant:
         name, values = parse_variants(cfg.train_variant)
         variants = [{name: v} for v in values]
-    venv = make_vec_env(cfg.env, cfg.n_envs, cfg.seed, variants)
-    obs_np, _ = venv.reset(seed=cfg.seed)
+    n = len(teachers)
+    tasks = []
+    for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
+        size = cfg.budget * (i + 1) // n - cfg.budget * i // n
+        task = Task(env_id, t, Buffer(size, _obs_dim(t.spec), t.spec.n_actions),
+                    make_vec_env(env_id, cfg.n_envs, cfg.seed + i, variants))
+        task.obs = task.venv.reset(seed=cfg.seed + i)[0]
+        tasks.append(task)
+    loop = _Loop(student=student, opt=torch.optim.Adam(student.parameters(), lr=cfg.lr),
+                 tasks=tasks, rng=np.random.default_rng(cfg.seed),
+                 gen=torch.Generator().manual_seed(cfg.seed))
+    ckpt = Path(cfg.out) / CKPT_NAME
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
     if resume:
-        obs_np = _restore(loop, cfg, ckpt, venv, obs_np)
+        _restore(loop, cfg, ckpt)
         if progress:
             progress(loop.labelled)
-    n_rounds = 1 if cfg.driver == "teacher" else min(cfg.rounds, cfg.budget)
+    n_rounds = 1 if cfg.driver == "teacher" else min(cfg.rounds, cfg.budget // n)
     interrupted: list[int] = []
     old_handler = _catch_sigint(interrupted)
     t0 = time.perf_counter() - loop.wall_s
     try:
         while loop.round < n_rounds:
             if loop.phase == "collect":
-                obs_np = _collect(loop, cfg, teacher, venv, obs_np, n_rounds, progress,
-                                  stop=lambda: bool(interrupted))
+                for i, task in enumerate(loop.tasks):
+                    _collect(loop, cfg, task, i, n_rounds, progress,
+                             stop=lambda: bool(interrupted))
                 if interrupted:
                     loop.wall_s = time.perf_counter() - t0
                     save_checkpoint(ckpt, loop.tensors(), loop.state(cfg))
                     raise Interrupted(f"interrupted at labelled step {loop.labelled}; "
                                       f"checkpoint written to {ckpt}: continue with --resume")
                 loop.phase = "train"
-            _update(loop, cfg, teacher, n_rounds)
+            _update(loop, cfg, n_rounds)
             loop.round, loop.phase = loop.round + 1, "collect"
             loop.wall_s = time.perf_counter() - t0
             save_checkpoint(ckpt, loop.tensors(), loop.state(cfg))
     finally:
         if old_handler is not None:
             signal.signal(signal.SIGINT, old_handler)
-        venv.close()
-    return TrainOutcome(student, teacher, loop.labelled, loop.updates, loop.wall_s, loop.losses)
+        for task in tasks:
+            task.venv.close()
+    return TrainOutcome(student, tasks, loop.labelled, loop.updates, loop.wall_s, loop.losses)
 
 
-def _collect(loop: _Loop, cfg: DistillConfig, teacher: Teacher, venv: Any, obs_np: np.ndarray,
-             n_rounds: int, progress: Progress | None, stop: Callable[[], bool]) -> np.ndarray:
-    """Collect this round's labelled steps (or stop early when ``stop()`` turns true)."""
+def _obs_dim(spec: Any) -> int:
+    return int(np.prod(spec.obs_shape))
+
+
+def _collect(loop: _Loop, cfg: DistillConfig, task: Task, i: int, n_rounds: int,
+             progress: Progress | None, stop: Callable[[], bool]) -> None:
+    """Collect this round's labelled steps of one task (or stop early when ``stop()``)."""
     start = cfg.budget * loop.round // n_rounds
-    target = cfg.budget * (loop.round + 1) // n_rounds
+    target = task.buf.capacity * (loop.round + 1) // n_rounds
     beta = parse_schedule(cfg.beta)(start / cfg.budget, loop.round) if cfg.driver == "mix" else 0.0
-    obs_dim = loop.student.arch.obs_dim
-    while loop.labelled < target and not stop():
-        obs = torch.from_numpy(obs_np[: target - loop.labelled]).reshape(-1, obs_dim)
-        t_out = teacher.outputs(obs)
+    policy = loop.student.for_task(i)
+    obs_dim = task.buf.obs.shape[1]
+    while task.labelled < target and not stop():
+        obs_np = task.obs
+        obs = torch.from_numpy(obs_np[: target - task.labelled]).reshape(-1, obs_dim)
+        t_out = task.teacher.outputs(obs)
         if not torch.isfinite(t_out).all():
             raise UserError(f"teacher output holds NaN/inf at labelled step {loop.labelled}: "
                             "check the teacher file; the last checkpoint is kept")
-        loop.buf.add(obs, t_out)
-        actions = _actions(obs_np, obs, t_out, loop.student, cfg.driver, beta, loop.rng)
-        loop.actions.append(actions)
-        obs_np = venv.step(actions)[0]
-        loop.labelled += obs.shape[0]
+        task.buf.add(obs, t_out)
+        actions = _actions(obs_np, obs, t_out, policy, cfg.driver, beta, loop.rng)
+        task.actions.append(actions)
+        task.obs = task.venv.step(actions)[0]
+        task.labelled += obs.shape[0]
         if progress:
             progress(obs.shape[0])
-    return obs_np
 
 
-def _update(loop: _Loop, cfg: DistillConfig, teacher: Teacher, n_rounds: int) -> None:
-    """Train the student ``epochs`` passes over the buffer (at least min_updates / rounds)."""
+def _update(loop: _Loop, cfg: DistillConfig, n_rounds: int) -> None:
+    """Train the student ``epochs`` passes over the (largest task's) buffer, at least
+    min_updates / rounds; with several tasks, each update sums one minibatch loss per task."""
     loss_fn = get_loss(cfg.loss)
-    kwargs: dict[str, Any] = {"temperature": cfg.temperature or default_temperature(teacher.kind),
-                              "teacher_kind": teacher.kind}
-    if cfg.loss == "mse":
-        kwargs["centred"] = cfg.centred
+    kwargs = []
+    for task in loop.tasks:
+        kind = task.teacher.kind
+        kw: dict[str, Any] = {"temperature": cfg.temperature or default_temperature(kind),
+                              "teacher_kind": kind}
+        if cfg.loss == "mse":
+            kw["centred"] = cfg.centred
+        kwargs.append(kw)
+    largest = max(t.buf.size for t in loop.tasks)
     n_updates = max(math.ceil(cfg.min_updates / n_rounds),
-                    cfg.epochs_per_round * math.ceil(loop.buf.size / cfg.batch_size))
+                    cfg.epochs_per_round * math.ceil(largest / cfg.batch_size))
+    batches = [_endless_batches(t.buf, cfg.batch_size, loop.gen) for t in loop.tasks]
     loop.student.train()
-    done = 0
-    while done < n_updates:
-        for x, y in loop.buf.epoch_batches(cfg.batch_size, loop.gen)[: n_updates - done]:
-            loss, _ = loss_fn(loop.student(x), y, **kwargs)
-            loop.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            loop.opt.step()
-            done += 1
-        loop.losses.append(float(loss.detach()))
-    loop.updates += done
+    for _ in range(n_updates):
+        task_losses = [loss_fn(loop.student(x, i), y, **kwargs[i])[0]
+                       for i, (x, y) in enumerate(next(b) for b in batches)]
+        loss = sum(task_losses[1:], task_losses[0])
+        loop.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        loop.opt.step()
+    loop.losses.append(float(loss.detach()))
+    for task, task_loss in zip(loop.tasks, task_losses):
+        task.losses.append(float(task_loss.detach()))
+    loop.updates += n_updates
     loop.student.eval()
 
 
-def _restore(loop: _Loop, cfg: DistillConfig, ckpt: Path, venv: Any, obs_np: np.ndarray
-             ) -> np.ndarray:
+def _endless_batches(buf: Buffer, batch_size: int, gen: torch.Generator
+                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffled passes over ``buf``, one after another (a new order each pass)."""
+    while True:
+        yield from buf.epoch_batches(batch_size, gen)
+
+
+def _restore(loop: _Loop, cfg: DistillConfig, ckpt: Path) -> None:
     """Load the checkpoint into ``loop`` and bring the envs to where they were."""
     if not ckpt.exists():
         raise UserError(f"--resume: no checkpoint at {ckpt}: run without --resume to start")
@@ -213,17 +277,19 @@ def _restore(loop: _Loop, cfg: DistillConfig, ckpt: Path, venv: Any, obs_np: np.
     loop.student.load_state_dict({k[8:]: v for k, v in tensors.items()
                                   if k.startswith("student.")})
     restore_optimizer(loop.opt, tensors)
-    size = tensors["buffer.obs"].shape[0]
-    loop.buf.obs[:size], loop.buf.targets[:size] = tensors["buffer.obs"], tensors["buffer.targets"]
-    loop.buf.size, loop.buf.pos = size, state["buffer_pos"]
     loop.gen.set_state(tensors["rng.torch"])
     loop.rng.bit_generator.state = state["rng_numpy"]
-    for k in ("round", "phase", "labelled", "updates", "wall_s", "losses"):
+    for k in ("round", "phase", "updates", "wall_s", "losses"):
         setattr(loop, k, state[k])
-    for row in tensors["actions"].numpy():
-        loop.actions.append(row)
-        obs_np = venv.step(row)[0]
-    return obs_np
+    for i, (task, ts) in enumerate(zip(loop.tasks, state["tasks"])):
+        size = tensors[f"buffer.{i}.obs"].shape[0]
+        task.buf.obs[:size] = tensors[f"buffer.{i}.obs"]
+        task.buf.targets[:size] = tensors[f"buffer.{i}.targets"]
+        task.buf.size, task.buf.pos = size, ts["buffer_pos"]
+        task.labelled, task.losses = ts["labelled"], ts["losses"]
+        for row in tensors[f"actions.{i}"].numpy():
+            task.actions.append(row)
+            task.obs = task.venv.step(row)[0]
 
 
 def _catch_sigint(flag: list[int]) -> Any:
@@ -233,7 +299,7 @@ def _catch_sigint(flag: list[int]) -> Any:
     return signal.signal(signal.SIGINT, lambda *_: flag.append(1))
 
 
-def _actions(obs_np: np.ndarray, obs: torch.Tensor, t_out: torch.Tensor, student: Student,
+def _actions(obs_np: np.ndarray, obs: torch.Tensor, t_out: torch.Tensor, student: TaskView,
              driver: str, beta: float, rng: np.random.Generator) -> np.ndarray:
     """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix."""
     n = obs_np.shape[0]
@@ -250,18 +316,72 @@ def _actions(obs_np: np.ndarray, obs: torch.Tensor, t_out: torch.Tensor, student
     return actions
 
 
-def student_meta(cfg: DistillConfig, teacher: Teacher) -> dict[str, Any]:
-    return {"env": cfg.env, "teacher": {"name": teacher.name, "kind": teacher.kind,
-                                        "params": teacher.params},
-            "spaces": {"obs_shape": list(teacher.spec.obs_shape),
-                       "n_actions": teacher.spec.n_actions},
+def _teacher_meta(t: Teacher) -> dict[str, Any]:
+    return {"name": t.name, "kind": t.kind, "params": t.params}
+
+
+def _spaces(t: Teacher) -> dict[str, Any]:
+    return {"obs_shape": list(t.spec.obs_shape), "n_actions": t.spec.n_actions}
+
+
+def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
+    """What student.json holds besides the architecture: env(s), teacher(s), spaces, config."""
+    if len(tasks) == 1:
+        t = tasks[0].teacher
+        return {"env": tasks[0].env, "teacher": _teacher_meta(t), "spaces": _spaces(t),
+                "config": cfg.to_dict()}
+    return {"env": [t.env for t in tasks],
+            "tasks": [{"env": t.env, "teacher": _teacher_meta(t.teacher),
+                       "spaces": _spaces(t.teacher)} for t in tasks],
             "config": cfg.to_dict()}
 
 
 def save_outcome(cfg: DistillConfig, outcome: TrainOutcome) -> Path:
     out = Path(cfg.out)
-    save_student(outcome.student, out, student_meta(cfg, outcome.teacher))
+    save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
     return out
+
+
+def score_tasks(student: Student, tasks: list[tuple[str, Teacher]], episodes: int, seed: int,
+                cache: dict[tuple[Any, ...], Any] | None = None) -> list[dict[str, Any]]:
+    """The score block of each task; an ensemble's also scores the student against each member."""
+    from rldistill.evaluate import score_student
+
+    blocks = []
+    for i, (env_id, teacher) in enumerate(tasks):
+        view = student.for_task(i)
+        block = score_student(view, teacher, env_id, episodes, seed=seed, cache=cache)
+        block["student"]["hidden"] = list(student.arch.hidden)
+        if isinstance(teacher, EnsembleTeacher):
+            block["ensemble"] = teacher.mode
+            block["members"] = []
+            for m in teacher.members:
+                ms = score_student(view, m, env_id, episodes, seed=seed, cache=cache)
+                block["members"].append({"name": m.name, "kind": m.kind, "params": m.params,
+                                         **{k: ms["teacher"][k] for k in ("return_mean",
+                                                                          "return_ci95")},
+                                         "student_normalized_score": ms["normalized_score"],
+                                         "agreement": ms["agreement"]})
+        blocks.append(block)
+    return blocks
+
+
+def multitask_result(blocks: list[dict[str, Any]], tasks: list[tuple[str, Teacher]],
+                     student: Student) -> dict[str, Any]:
+    """The result of a multi-task run: per task, and the student against all teachers."""
+    t_params = sum(t.params for _, t in tasks)
+    scores = [b["normalized_score"] for b in blocks]
+    return {"env": [e for e, _ in tasks],
+            "tasks": [{"env": e, "teacher_params": t.params, **b}
+                      for (e, t), b in zip(tasks, blocks)],
+            "student": {"params": student.params, "hidden": list(student.arch.hidden)},
+            "teacher": {"name": " | ".join(t.name for _, t in tasks), "params": t_params},
+            "param_ratio": round(student.params / t_params, 4),
+            "normalized_score": (None if None in scores else
+                                 round(sum(scores) / len(scores), 4)),
+            "normalized_score_min": None if None in scores else min(scores),
+            "agreement": round(sum(b["agreement"] for b in blocks) / len(blocks), 4),
+            "eval_s": round(sum(b["eval_s"] for b in blocks), 2)}
 
 
 def run(cfg: DistillConfig, progress: Progress | None = None,
@@ -269,14 +389,17 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     """Train, save the student to ``cfg.out``, evaluate; the result dict (also result.json)."""
     import json
 
-    from rldistill.evaluate import score_student
-
     outcome = train(cfg, progress=progress, resume=resume)
     out = save_outcome(cfg, outcome)
-    scores = score_student(outcome.student, outcome.teacher, cfg.env, cfg.eval_episodes,
-                           seed=cfg.seed + 1_000_000, cache=cache)
-    scores["student"]["hidden"] = list(outcome.student.arch.hidden)
-    result = {"env": cfg.env, **scores, "labelled_steps": outcome.labelled_steps,
+    tasks = [(t.env, t.teacher) for t in outcome.tasks]
+    blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, cfg.seed + 1_000_000, cache)
+    scores = ({"env": cfg.env, **blocks[0]} if len(tasks) == 1
+              else multitask_result(blocks, tasks, outcome.student))
+    if len(tasks) > 1:
+        for block, task in zip(scores["tasks"], outcome.tasks):
+            block["labelled_steps"] = task.labelled
+            block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
+    result = {**scores, "labelled_steps": outcome.labelled_steps,
               "updates": outcome.updates, "wall_s": round(outcome.wall_s, 3),
               "final_loss": round(outcome.losses[-1], 6) if outcome.losses else None,
               "config": cfg.to_dict()}

@@ -513,13 +513,9 @@ def run(teacher_spec: str, env_id: str, algo: str, steps: int, lam_text: str,
     r_ev = evaluate_policy(RandomActor(teacher.spec.n_actions, eval_seed), env_id,
                            eval_episodes, eval_seed)
     returns = (t_ev.mean, r_ev.mean)
-    tb_dir = None
-    try:
-        import tensorboard  # noqa: F401
+    import importlib.util
 
-        tb_dir = str(out / "tb")
-    except ImportError:
-        pass
+    tb_dir = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
 
     runs = [("student", lam)] + ([("scratch", LambdaSchedule("constant", 0.0))]
                                  if compare_scratch else [])

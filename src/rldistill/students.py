@@ -121,27 +121,34 @@ def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
     return sizes
 
 
-def arch_for_ratio(spec: SpaceSpec, teacher_params: int, ratio: float, depth: int = 2
-                   ) -> StudentArch:
-    """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params."""
+def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio: float,
+                   depth: int = 2) -> StudentArch:
+    """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params
+    (a list of specs: the largest multi-task student, against the teachers' summed params)."""
     if not 0.0 < ratio <= 1.0:
         raise UserError(f"--param-ratio {ratio} is outside (0, 1]: give the student's size as a "
                         "fraction of the teacher's, e.g. 0.1")
     budget = ratio * teacher_params
-    obs_dim = _obs_dim(spec)
     best: StudentArch | None = None
     width = 1
     while True:
-        arch = StudentArch(obs_dim, (width,) * depth, spec.n_actions)
+        arch = student_arch(spec, (width,) * depth)
         if arch.params > budget:
             break
         best, width = arch, width + 1
     if best is None:
-        linear = StudentArch(obs_dim, (), spec.n_actions)
         raise UserError(f"--param-ratio {ratio} allows {budget:.0f} parameters, fewer than the "
-                        f"smallest {depth}-layer student; even a linear one needs {linear.params}: "
-                        "raise the ratio")
+                        f"smallest {depth}-layer student ({student_arch(spec, (1,) * depth).params}"
+                        "): raise the ratio")
     return best
+
+
+def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> StudentArch:
+    """One spec: a plain MLP; a list of several: the multi-task layout (one task per spec)."""
+    specs = spec if isinstance(spec, list) else [spec]
+    if len(specs) == 1:
+        return StudentArch(_obs_dim(specs[0]), hidden, specs[0].n_actions)
+    return StudentArch(0, hidden, 0, tuple((_obs_dim(s), s.n_actions) for s in specs))
 
 
 def _obs_dim(spec: SpaceSpec) -> int:
@@ -151,13 +158,8 @@ def _obs_dim(spec: SpaceSpec) -> int:
     return n
 
 
-def build_student(spec: SpaceSpec, hidden: tuple[int, ...]) -> Student:
-    return Student(StudentArch(_obs_dim(spec), hidden, spec.n_actions))
-
-
-def build_multitask_student(specs: list[SpaceSpec], hidden: tuple[int, ...]) -> Student:
-    tasks = tuple((_obs_dim(s), s.n_actions) for s in specs)
-    return Student(StudentArch(0, hidden, 0, tasks))
+def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> Student:
+    return Student(student_arch(spec, hidden))
 
 
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"

@@ -71,6 +71,47 @@ class NetTeacher:
         return self.outputs(obs).argmax(dim=-1)
 
 
+class EnsembleTeacher:
+    """Several teachers of one task as one: the target is their averaged action distribution
+    (``mode="mean"``) or, per state, the distribution of the most confident member
+    (``mode="confident"``: highest top-action probability).
+
+    Each member's outputs become probabilities at its default temperature (softmax of logits;
+    softmax(Q / 0.01) for Q-value teachers), so policy and Q-value teachers mix; :meth:`outputs`
+    returns log-probabilities, which the losses treat as logits.
+    """
+
+    kind: OutputKind = "logits"
+
+    def __init__(self, members: list[Teacher], mode: str = "mean") -> None:
+        from rldistill.losses import default_temperature
+
+        for m in members[1:]:
+            if m.spec != members[0].spec:
+                raise UserError(f"ensemble teachers {members[0].name} ({members[0].spec.describe()})"
+                                f" and {m.name} ({m.spec.describe()}) act on different spaces: "
+                                "an ensemble needs teachers of one env")
+        self.members, self.mode = members, mode
+        self.spec = members[0].spec
+        self.name = "+".join(m.name for m in members)
+        self.params = sum(m.params for m in members)
+        self._temps = [default_temperature(m.kind) for m in members]
+
+    @torch.inference_mode()
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m.outputs(obs) / t, -1)
+                             for m, t in zip(self.members, self._temps)])  # (members, B, A)
+        if self.mode == "mean":
+            p = probs.mean(0)
+        else:
+            best = probs.amax(-1).argmax(0)  # (B,) the most confident member per state
+            p = probs[best, torch.arange(obs.shape[0])]
+        return torch.log(p.clamp_min(1e-12))
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.outputs(obs).argmax(dim=-1)
+
+
 class _QuantileMean(nn.Module):
     """QR-DQN head: (batch, n_quantiles * n_actions) -> mean over quantiles = Q-values."""
 
@@ -82,6 +123,12 @@ class _QuantileMean(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         out = self.body(obs)
         return out.view(out.shape[0], -1, self.n_actions).mean(dim=1)
+
+
+def load_teachers(specs: tuple[str, ...], mode: str = "mean", trust: bool = False) -> Teacher:
+    """One teacher, or an :class:`EnsembleTeacher` of several teachers of one task."""
+    members = [load_teacher(s, trust=trust) for s in specs]
+    return members[0] if len(members) == 1 else EnsembleTeacher(members, mode)
 
 
 def load_teacher(spec: str, trust: bool = False) -> NetTeacher:
