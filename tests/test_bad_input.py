@@ -51,13 +51,19 @@ class _GoesNaN:
 
 
 def test_nan_teacher_stops_with_step_and_keeps_checkpoint(tmp_path):
-    teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=40)  # rounds of 100 = 13 calls (12 x 8 + 4)
+    # student driver: the teacher labels each round of 100 states in one call; call 4 is NaN
+    teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=3)
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=1000,
                         rounds=10, min_updates=10, out=str(tmp_path))
-    with pytest.raises(UserError, match="NaN/inf at labelled step 308"):
+    with pytest.raises(UserError, match="NaN/inf at labelled step 300"):
         train(cfg, teacher=teacher)
     _, state = load_checkpoint(tmp_path / CKPT_NAME)
     assert state["labelled"] == 300 and state["round"] == 3  # the last good round boundary
+    # mix driver: the teacher labels as it goes (8 envs: rounds of 100 = 13 calls, 12 x 8 + 4)
+    teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=40)
+    with pytest.raises(UserError, match="NaN/inf at labelled step 308"):
+        train(DistillConfig(**{**cfg.to_dict(), "driver": "mix", "out": str(tmp_path / "m")}),
+              teacher=teacher)
 
 
 def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):

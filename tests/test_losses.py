@@ -72,4 +72,4 @@ def test_bad_temperature_and_unknown_loss():
     with pytest.raises(UserError, match="temperature"):
         losses.kl(S0, T3, temperature=0.0)
     with pytest.raises(UserError, match="unknown loss"):
-        losses.get_loss("hinge")
+        losses.Loss("hinge")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 
@@ -27,8 +29,13 @@ class Buffer:
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
-    def epoch_batches(self, batch_size: int, gen: torch.Generator
-                      ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """One pass over the stored rows in random order, as (obs, targets) minibatches."""
+    def epoch_batches(self, batch_size: int, gen: torch.Generator,
+                      targets: torch.Tensor | None = None
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One pass over the stored rows in random order, as (obs, targets) minibatches;
+        ``targets`` replaces the stored ones row for row (e.g. targets prepared for a loss)."""
         perm = torch.randperm(self.size, generator=gen)
-        return [(self.obs[i], self.targets[i]) for i in perm.split(batch_size)]
+        obs = self.obs[: self.size]
+        targets = self.targets[: self.size] if targets is None else targets
+        for i in perm.split(batch_size):
+            yield obs.index_select(0, i), targets.index_select(0, i)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,14 @@ class DistillConfig:
     teacher driver, whose data comes in one round; 4 per round for student and mix)."""
     rounds: int = 10
     """Collection rounds for the student and mix drivers (the teacher driver uses one)."""
-    min_updates: int = 1_000
+    min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
-    need more passes over their data than large ones)."""
+    need more passes over their data than large ones). Default: 256 000 rows / batch size."""
     n_envs: int = 8
     """Parallel environments (synchronous vector env)."""
-    batch_size: int = 256
-    """Minibatch size of the student updates."""
+    batch_size: int | None = None
+    """Minibatch size of the student updates. Default: budget per task / 20, within 256..1024
+    (chosen from measurement: benchmarks/README.md)."""
     lr: float = 3e-3
     """Adam learning rate."""
     eval_episodes: int = 100
@@ -120,6 +122,16 @@ class DistillConfig:
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
         return self
+
+    @property
+    def batch(self) -> int:
+        """The minibatch size: ``batch_size``, or budget per task / 20 within 256..1024."""
+        return self.batch_size or min(1024, max(256, self.budget // len(self.tasks) // 20))
+
+    @property
+    def updates_floor(self) -> int:
+        """``min_updates``, or enough updates to train on 256 000 rows in all."""
+        return self.min_updates or math.ceil(256_000 / self.batch)
 
     @property
     def epochs_per_round(self) -> int:
