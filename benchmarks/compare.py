@@ -43,7 +43,8 @@ ENVS = {  # env: (teacher, budgets)
 }
 QUICK_ENVS = {"LunarLander-v3": ("zoo:LunarLander-v3-ppo", [2000]),
               "CartPole-v1": ("zoo:CartPole-v1-ppo", [1000])}
-METHODS = ["rldistill-teacher", "rldistill-student", "rldistill-mix", "handwritten",
+METHODS = ["rldistill-teacher", "rldistill-student", "rldistill-mix", "rldistill-teacher-bs256",
+           "handwritten",
            "imitation-bc", "imitation-dagger"]
 TARGET = 0.98
 
@@ -52,12 +53,16 @@ def load_avg() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def run_rldistill(driver: str, env: str, teacher: str, budget: int, seed: int, tmp: Path):
+def run_rldistill(method: str, env: str, teacher: str, budget: int, seed: int, tmp: Path):
+    """rldistill-DRIVER with its defaults; rldistill-teacher-bs256 with the hand-written loop's
+    update rule (batch 256, max(1000, 20 epochs) updates): the implementation alone compared."""
     from rldistill.config import DistillConfig
     from rldistill.distill import train
 
+    driver = method.split("-")[1]
+    same = dict(batch_size=256, min_updates=1000) if method.endswith("-bs256") else {}
     cfg = DistillConfig(teacher=teacher, env=env, student_hidden="32", driver=driver,
-                        budget=budget, seed=seed, out=str(tmp / f"rld-{driver}"))
+                        budget=budget, seed=seed, out=str(tmp / method), **same)
     t0 = time.perf_counter()
     out = train(cfg)
     wall = time.perf_counter() - t0
@@ -241,8 +246,7 @@ def main() -> None:
             for b in budgets:
                 for m in methods:
                     if m.startswith("rldistill-"):
-                        student, info = run_rldistill(m.split("-")[1], env, teacher_spec, b, s,
-                                                      tmp)
+                        student, info = run_rldistill(m, env, teacher_spec, b, s, tmp)
                     elif m == "handwritten":
                         student, info = run_handwritten(env, teacher_spec, b, s)
                     else:

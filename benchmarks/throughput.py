@@ -54,6 +54,19 @@ def env_floor(steps: int) -> None:
     venv.close()
 
 
+def gym_sync_floor(steps: int) -> None:
+    """The same stepping through gymnasium's SyncVectorEnv (what rldistill used before BatchEnv)."""
+    import gymnasium as gym
+
+    venv = gym.vector.SyncVectorEnv([lambda: gym.make(ENV) for _ in range(N_ENVS)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(steps // N_ENVS):
+        venv.step(rng.integers(0, 4, N_ENVS))
+    venv.close()
+
+
 def bare_collect(steps: int, teacher) -> None:
     from rldistill.envs import make_vec_env
 
@@ -119,8 +132,11 @@ def main() -> None:
     t_rld_col = min(rld_train(driver="student", budget=n, rounds=1, epochs=1, min_updates=1)
                     for _ in range(r))
     lo, hi = 1000, 5000
-    t_lo = min(rld_train(driver="teacher", budget=10_000, min_updates=lo) for _ in range(r))
-    t_hi = min(rld_train(driver="teacher", budget=10_000, min_updates=hi) for _ in range(r))
+    t_lo = min(rld_train(driver="teacher", budget=10_000, min_updates=lo, batch_size=256)
+               for _ in range(r))
+    t_hi = min(rld_train(driver="teacher", budget=10_000, min_updates=hi, batch_size=256)
+               for _ in range(r))
+    t_gym = best(lambda: gym_sync_floor(n), r)
     t_bare_upd = best(lambda: bare_updates(hi - lo), r)
     rld_ups = (hi - lo) / max(t_hi - t_lo, 1e-9)
     bare_ups = (hi - lo) / t_bare_upd
@@ -129,6 +145,7 @@ def main() -> None:
         "env": ENV, "n_envs": N_ENVS, "steps": n, "repeats": r, "load_before": load0,
         "load_after": load1,
         "env_floor_steps_per_s": n / t_env,
+        "gym_sync_vector_env_steps_per_s": n / t_gym,
         "bare_collect_steps_per_s": n / t_bare_col,
         "rldistill_collect_steps_per_s": n / t_rld_col,
         "bare_collect_vs_env_floor": t_bare_col / t_env,

@@ -153,6 +153,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if isinstance(env_id, list):
         raise UserError(f"--env {env_id}: evaluate one env at a time, or drop --env")
     teacher_spec = args.teacher or meta.get("config", {}).get("teacher")
+    online_zip = Path(args.student) / "teacher_sb3.zip"
+    if not teacher_spec and online_zip.exists():  # an online run saved the teacher it trained
+        teacher_spec = str(online_zip)
     if student.arch.tasks:
         envs = list(meta["env"])
         if env_id not in envs:

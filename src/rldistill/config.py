@@ -67,6 +67,12 @@ class DistillConfig:
     """Output directory."""
     train_variant: str | None = None
     """Draw training states from physical variants, NAME=V1,V2,... (env i gets value i mod n)."""
+    teacher_train: str | None = None
+    """Online distillation: train the teacher from scratch with SB3 (ppo | dqn | a2c, zoo
+    hyperparameters) and distil it into the student while it learns (instead of --teacher)."""
+    teacher_steps: int = 100_000
+    """With --teacher-train: the teacher's env steps; the student distils every
+    teacher_steps / rounds of them, from the teacher's current outputs."""
     trust_teacher: bool = False
     """Allow unpickling a teacher file (runs code from it): only for files you trust."""
 
@@ -94,8 +100,17 @@ class DistillConfig:
 
     def validate(self) -> DistillConfig:
         """Check values; raise :class:`UserError` naming the option and the fix."""
-        if not self.teacher:
-            raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip")
+        if self.teacher_train:
+            if self.teacher:
+                raise UserError("--teacher-train trains its own teacher: drop --teacher")
+            if self.teacher_train not in ("ppo", "dqn", "a2c"):
+                raise UserError(f"unknown --teacher-train {self.teacher_train!r}: choose one of "
+                                "ppo, dqn, a2c")
+            if self.teacher_steps <= 0 or isinstance(self.env, tuple):
+                raise UserError("--teacher-train needs one --env and --teacher-steps > 0")
+        elif not self.teacher:
+            raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip "
+                            "(or --teacher-train ppo to train one while distilling)")
         if not self.env:
             raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
         tasks = self.tasks

@@ -146,17 +146,9 @@ def load_task_teachers(cfg: DistillConfig) -> list[Teacher]:
     return teachers
 
 
-def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress | None = None,
-          resume: bool = False) -> TrainOutcome:
-    """Run the loop for ``cfg.budget`` labelled steps; returns the trained student.
-
-    Checkpoints go to ``cfg.out/checkpoint.safetensors`` after every round and on SIGINT. With
-    ``resume``, the loop continues from that checkpoint and ends with the same student as an
-    uninterrupted run: the envs are restored by replaying the logged actions from the seed.
-    """
-    cfg.validate()
+def new_loop(cfg: DistillConfig, teachers: list[Teacher]) -> _Loop:
+    """A fresh loop: the student, its optimizer, and per task a buffer and reset envs."""
     torch.manual_seed(cfg.seed)
-    teachers = [teacher] if teacher is not None else load_task_teachers(cfg)
     student = make_student(cfg, teachers)
     variants = None
     if cfg.train_variant:
@@ -170,9 +162,21 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
                     make_vec_env(env_id, cfg.n_envs, cfg.seed + i, variants))
         task.obs = task.venv.reset(seed=cfg.seed + i)[0]
         tasks.append(task)
-    loop = _Loop(student=student, opt=make_optimizer(student, cfg.lr),
-                 tasks=tasks, rng=np.random.default_rng(cfg.seed),
-                 gen=torch.Generator().manual_seed(cfg.seed))
+    return _Loop(student=student, opt=make_optimizer(student, cfg.lr), tasks=tasks,
+                 rng=np.random.default_rng(cfg.seed), gen=torch.Generator().manual_seed(cfg.seed))
+
+
+def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress | None = None,
+          resume: bool = False) -> TrainOutcome:
+    """Run the loop for ``cfg.budget`` labelled steps; returns the trained student.
+
+    Checkpoints go to ``cfg.out/checkpoint.safetensors`` after every round and on SIGINT. With
+    ``resume``, the loop continues from that checkpoint and ends with the same student as an
+    uninterrupted run: the envs are restored by replaying the logged actions from the seed.
+    """
+    cfg.validate()
+    loop = new_loop(cfg, [teacher] if teacher is not None else load_task_teachers(cfg))
+    tasks, n = loop.tasks, len(loop.tasks)
     ckpt = Path(cfg.out) / CKPT_NAME
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     if resume:
@@ -204,7 +208,8 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
             signal.signal(signal.SIGINT, old_handler)
         for task in tasks:
             task.venv.close()
-    return TrainOutcome(student, tasks, loop.labelled, loop.updates, loop.wall_s, loop.losses)
+    return TrainOutcome(loop.student, tasks, loop.labelled, loop.updates, loop.wall_s,
+                        loop.losses)
 
 
 def _obs_dim(spec: Any) -> int:
@@ -413,7 +418,21 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     """Train, save the student to ``cfg.out``, evaluate; the result dict (also result.json)."""
     import json
 
-    outcome = train(cfg, progress=progress, resume=resume)
+    online: dict[str, Any] = {}
+    if cfg.teacher_train:
+        from rldistill.online import plot_curves, train_online
+
+        if resume:
+            raise UserError("--resume: online runs (--teacher-train) cannot resume yet, since "
+                            "the SB3 teacher's state is not checkpointed: start again")
+        outcome, curves, model = train_online(cfg, progress)
+        model.save(Path(cfg.out) / "teacher_sb3.zip")
+        png = plot_curves(curves, Path(cfg.out) / "curves.png",
+                          f"online distillation on {cfg.env}")
+        online = {"curves": curves, "curves_png": str(png) if png else None,
+                  "teacher_zip": str(Path(cfg.out) / "teacher_sb3.zip")}
+    else:
+        outcome = train(cfg, progress=progress, resume=resume)
     out = save_outcome(cfg, outcome)
     tasks = [(t.env, t.teacher) for t in outcome.tasks]
     blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, cfg.seed + 1_000_000, cache)
@@ -426,6 +445,6 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     result = {**scores, "labelled_steps": outcome.labelled_steps,
               "updates": outcome.updates, "wall_s": round(outcome.wall_s, 3),
               "final_loss": round(outcome.losses[-1], 6) if outcome.losses else None,
-              "config": cfg.to_dict()}
+              "config": cfg.to_dict(), **online}
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     return result

@@ -180,7 +180,9 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
     return NetTeacher(name=name, kind=kind, spec=spec, net=net)
 
 
-class _ActorCriticLogits(nn.Module):
+class PolicyLogits(nn.Module):
+    """The actor path of an SB3 PPO/A2C policy object: observation -> action logits."""
+
     def __init__(self, policy: nn.Module) -> None:
         super().__init__()
         self.policy = policy
@@ -201,7 +203,7 @@ def _load_trusted(path: Path) -> tuple[nn.Module, OutputKind]:
         return policy.q_net, "q"
     if hasattr(policy, "quantile_net"):
         return _QuantileMean(policy.quantile_net, int(data["action_space"].n)), "q"
-    return _ActorCriticLogits(policy), "logits"
+    return PolicyLogits(policy), "logits"
 
 
 def _readable(item: object, key: str) -> str | None:

@@ -21,23 +21,31 @@ def sb3_class(algo: str) -> Any:
     return classes[algo]
 
 
+def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
+    """A fresh SB3 model of ``algo`` on ``env_id`` with the zoo's hyperparameters (and those)."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rldistill.envs import check_env_id
+
+    check_env_id(env_id)
+    cls = sb3_class(algo)
+    n_envs, kwargs = lookup(algo, env_id)
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    return cls("MlpPolicy", venv, seed=seed, verbose=0, **kwargs), kwargs
+
+
 def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
     """Train ``algo`` on ``env_id`` for ``steps`` env steps, save an SB3 zip at ``out``.
 
     Returns a record (algo, env, steps, seed, hyperparameters, wall time) for the zoo index.
     """
     import torch
-    from stable_baselines3.common.env_util import make_vec_env
 
-    from rldistill.envs import check_env_id
-
-    check_env_id(env_id)
     if steps <= 0:
         raise UserError(f"--steps must be positive, got {steps}")
     torch.set_num_threads(1)
-    n_envs, kwargs = lookup(algo, env_id)
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    model = sb3_class(algo)("MlpPolicy", venv, seed=seed, verbose=0, **kwargs)
+    model, kwargs = make_model(algo, env_id, seed)
+    venv = model.get_env()
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
     wall = time.perf_counter() - t0
@@ -45,5 +53,5 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> d
     model.save(out)
     venv.close()
     shown = {k: (v if not callable(v) else "linear schedule") for k, v in kwargs.items()}
-    return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": n_envs,
+    return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": venv.num_envs,
             "hyperparams": shown, "train_wall_s": round(wall, 1), "file": str(out)}
