@@ -56,6 +56,7 @@ def test_ci_and_score():
     lo, hi = mean_ci95([1.0, 2.0, 3.0, 4.0])  # sd 1.291, t(3) = 3.182 -> half-width 2.054
     assert lo == pytest.approx(2.5 - 2.054, abs=1e-3) and hi == pytest.approx(2.5 + 2.054, abs=1e-3)
     assert normalized_score(150, 200, 100) == 0.5 and normalized_score(1, 5, 5) is None
+    assert normalized_score(20, 16, 42) is None  # a teacher below random: no score to give
 
 
 def test_config_validation_and_yaml(tmp_path):

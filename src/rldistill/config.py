@@ -52,8 +52,11 @@ class DistillConfig:
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
     need more passes over their data than large ones). Default: 256 000 rows / batch size."""
-    n_envs: int = 8
-    """Parallel environments (synchronous vector env)."""
+    n_envs: int | None = None
+    """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
+    needs many start states); for the student and mix drivers budget per task / 500 within
+    1..8, so that each env runs ~500+ steps and small budgets see whole episodes (measured:
+    benchmarks/README.md)."""
     batch_size: int | None = None
     """Minibatch size of the student updates. Default: budget per task / 20, within 256..1024
     (chosen from measurement: benchmarks/README.md)."""
@@ -137,6 +140,13 @@ class DistillConfig:
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
         return self
+
+    @property
+    def envs(self) -> int:
+        """The number of parallel envs: ``n_envs``, or the default described at ``n_envs``."""
+        if self.n_envs or self.driver == "teacher":
+            return self.n_envs or 8
+        return min(8, max(1, self.budget // len(self.tasks) // 500))
 
     @property
     def batch(self) -> int:

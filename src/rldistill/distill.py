@@ -159,7 +159,7 @@ def new_loop(cfg: DistillConfig, teachers: list[Teacher]) -> _Loop:
     for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
         size = cfg.budget * (i + 1) // n - cfg.budget * i // n
         task = Task(env_id, t, Buffer(size, _obs_dim(t.spec), t.spec.n_actions),
-                    make_vec_env(env_id, cfg.n_envs, cfg.seed + i, variants))
+                    make_vec_env(env_id, cfg.envs, cfg.seed + i, variants))
         task.obs = task.venv.reset(seed=cfg.seed + i)[0]
         tasks.append(task)
     return _Loop(student=student, opt=make_optimizer(student, cfg.lr), tasks=tasks,

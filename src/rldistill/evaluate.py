@@ -140,7 +140,7 @@ def _kl_rows(ref_out: torch.Tensor, student_logits: torch.Tensor, kind: str) -> 
 def normalized_score(student: float, teacher: float, random: float) -> float | None:
     """(student - random) / (teacher - random); None where the teacher is no better than random."""
     gap = teacher - random
-    return (student - random) / gap if abs(gap) > 1e-9 else None
+    return (student - random) / gap if gap > 1e-9 else None
 
 
 def _summary(res: EvalResult) -> dict[str, Any]:
