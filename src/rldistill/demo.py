@@ -12,28 +12,29 @@ from rldistill.config import DistillConfig
 DEMO_TEACHER = "zoo:LunarLander-v3-dqn"
 DEMO_ENV = "LunarLander-v3"
 DEMO_RATIOS = (0.25, 0.07, 0.04)
+DEMO_DRIVER = "mix"  # DAgger: a Q-value teacher's students drift less than student-driven ones
+DEMO_BUDGET = 50_000
 
 
-def run_demo(out: Path, json_out: bool = False, budget: int = 20_000, episodes: int = 100
-             ) -> list[dict[str, Any]]:
+def run_demo(out: Path, json_out: bool = False, budget: int = DEMO_BUDGET,
+             driver: str = DEMO_DRIVER, episodes: int = 100) -> list[dict[str, Any]]:
     from rich.table import Table
 
-    from rldistill.distill import run
-
     from rldistill.cli import console as make_console
+    from rldistill.distill import run
 
     console = make_console(quiet=json_out)
     cache: dict[tuple[Any, ...], Any] = {}
     results = []
     for ratio in DEMO_RATIOS:
         cfg = DistillConfig(teacher=DEMO_TEACHER, env=DEMO_ENV, param_ratio=ratio, loss="kl",
-                            driver="student", budget=budget, eval_episodes=episodes,
+                            driver=driver, budget=budget, eval_episodes=episodes,
                             out=str(out / f"ratio-{ratio:g}"))
         with console.status(f"distilling into a student of {ratio:.0%} of the teacher's size"):
             results.append(run(cfg, cache=cache))
     teacher = results[0]["teacher"]
     table = Table(title=f"{DEMO_ENV}: {DEMO_TEACHER} ({teacher['params']} acting params, return "
-                        f"{_ret(teacher)}), KL(tau=0.01), student-driven, {budget} labelled steps")
+                        f"{_ret(teacher)}), KL(tau=0.01), driver {driver}, {budget} labelled steps")
     for col in ("student", "params", "% of teacher", "return ± 95% CI", "normalized score",
                 "agreement", "wall s"):
         table.add_column(col, justify="right")
