@@ -9,18 +9,19 @@
 # 3. a last --resume run that is let finish;
 # 4. sha256 of ref/student.safetensors vs killed/student.safetensors.
 #
-# RLDISTILL is the command prefix; default: the frozen worktree with the main venv. Against an
-# installed package: RLDISTILL=rldistill ./kill_resume.sh
+# RLDISTILL is the command prefix; default: this checkout's .venv. Against an installed
+# package: RLDISTILL=rldistill ./kill_resume.sh
 # It must exec the Python process itself (env / the entry point do), so $! is what gets killed.
 set -u
-RLDISTILL=${RLDISTILL:-"env PYTHONPATH=/tmp/frozen/src /work/main/.venv/bin/python -m rldistill.cli"}
-PY=${PY:-/work/main/.venv/bin/python}      # only used to read checkpoint metadata (no torch)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RLDISTILL=${RLDISTILL:-"$ROOT/.venv/bin/python -m rldistill.cli"}
+PY=${PY:-$ROOT/.venv/bin/python}      # only used to read checkpoint metadata (no torch)
 BASE=${BASE:-/tmp/meas}
 KILLS=${KILLS:-10}
 MARGIN=${MARGIN:-0.3}
 RSEED=${RSEED:-$(date +%s)}
 LOG=${LOG:-$BASE/kill_resume.log}
-OPTS="distill --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --param-ratio 0.1 --driver student --budget 20000 --eval-episodes 5 --seed 3 --json"
+OPTS="distill --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --param-ratio 0.1 --driver student --budget 60000 --eval-episodes 5 --seed 3 --json"
 
 cd /tmp || exit 1
 mkdir -p "$BASE"
