@@ -80,6 +80,13 @@ def test_crafted_zip_is_refused_and_runs_no_code(sb3_zips, tmp_path):
             dst.writestr(item, payload)
     with pytest.raises(UserError, match="--trust-teacher"):
         load_teacher(str(bad))
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "rldistill.cli", "distill", "--teacher",
+                           str(bad), "--env", "CartPole-v1", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not marker.exists()
 
 

@@ -21,7 +21,7 @@ KILLS=${KILLS:-10}
 MARGIN=${MARGIN:-0.3}
 RSEED=${RSEED:-$(date +%s)}
 LOG=${LOG:-$BASE/kill_resume.log}
-OPTS="distill --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --param-ratio 0.1 --driver student --budget 60000 --eval-episodes 5 --seed 3 --json"
+OPTS="distill --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --param-ratio 0.1 --driver student --budget 200000 --rounds 40 --eval-episodes 5 --seed 3 --json"
 
 cd /tmp || exit 1
 mkdir -p "$BASE"
@@ -48,9 +48,13 @@ rc=$?
 t1=$(now)
 REF_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
 say "reference: rc=$rc wall=${REF_T}s"
-N=$(awk -v t="$REF_T" -v m="$MARGIN" 'BEGIN{n=t-m; if (n<0.6) n=0.6; printf "%.2f", n}')
-say "kill delays drawn uniformly from [0.5, $N] s (seed $RSEED)"
-DELAYS=$("$PY" -c 'import random,sys; r=random.Random(int(sys.argv[3])); n=float(sys.argv[1]); print(" ".join(f"{r.uniform(0.5, n):.2f}" for _ in range(int(sys.argv[2]))))' "$N" "$KILLS" "$RSEED")
+# A resumed run has less left to do than the reference, so delays over the whole reference time
+# mostly land after training has ended. With LO/HI set, each launch is killed LO..HI s after it
+# starts (start-up ~2.5 s, then a few rounds of training): most kills land mid-training.
+if [ -n "${LO:-}" ] && [ -n "${HI:-}" ]; then A=$LO; N=$HI; else
+A=0.5; N=$(awk -v t="$REF_T" -v m="$MARGIN" 'BEGIN{n=t-m; if (n<0.6) n=0.6; printf "%.2f", n}'); fi
+say "kill delays drawn uniformly from [$A, $N] s (seed $RSEED)"
+DELAYS=$("$PY" -c 'import random,sys; r=random.Random(int(sys.argv[3])); a, n = float(sys.argv[4]), float(sys.argv[1]); print(" ".join(f"{r.uniform(a, n):.2f}" for _ in range(int(sys.argv[2]))))' "$N" "$KILLS" "$RSEED" "$A")
 say "delays: $DELAYS"
 
 delivered=0; finished_early=0; i=0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,14 +159,16 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
             data = json.loads(zf.read("data"))
             raw = zf.read("policy.pth")
     except zipfile.BadZipFile as e:
-        raise UserError(f"teacher {path} is not a valid zip file ({e}): pass an SB3 model .zip "
-                        "saved by model.save()") from None
+        raise UserError(f"teacher {path} is not a valid zip file ({e}; truncated or not a zip): "
+                        "pass an SB3 model .zip saved by model.save(), copied whole") from None
     except (OSError, ValueError, EOFError) as e:
         raise UserError(f"teacher {path} could not be read ({e}): the file may be truncated; "
                         "copy it again") from None
     spec = _spaces_from_data(data, path)
     try:
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle warns before it is refused
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         net, kind = _build_net(state, spec, _activation_from_data(data), path)
     except UserError:
         if not trust:
@@ -216,8 +219,10 @@ def _spaces_from_data(data: dict, path: Path) -> SpaceSpec:
     obs, act = data.get("observation_space", {}), data.get("action_space", {})
     act_type, obs_type = _readable(act, ":type:") or "", _readable(obs, ":type:") or ""
     if "Discrete" not in act_type:
-        raise UserError(f"teacher {path} has action space {act_type or 'unknown'}; rldistill "
-                        "distils discrete-action teachers (DQN, QR-DQN, PPO, A2C on Discrete)")
+        kind = act_type.split("'")[1].rsplit(".", 1)[-1] if "'" in act_type else act_type
+        raise UserError(f"teacher {path} has a {kind or 'unknown'} action space; rldistill "
+                        "distils discrete-action teachers: pass a DQN, QR-DQN, PPO or A2C model "
+                        "of an env with Discrete actions")
     if "Box" not in obs_type:
         raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; only Box "
                         "observations are supported")
