@@ -267,7 +267,8 @@ def _update(loop: _Loop, cfg: DistillConfig, n_rounds: int) -> None:
     loss_fns = [Loss(cfg.loss, cfg.temperature or default_temperature(t.teacher.kind),
                      t.teacher.kind, cfg.centred) for t in loop.tasks]
     largest = max(t.buf.size for t in loop.tasks)
-    n_updates = max(math.ceil(cfg.updates_floor / n_rounds),
+    q_teacher = any(t.teacher.kind == "q" for t in loop.tasks)
+    n_updates = max(math.ceil(cfg.updates_floor(q_teacher) / n_rounds),
                     cfg.epochs_per_round * math.ceil(largest / cfg.batch))
     batches = [_endless_batches(t.buf, cfg.batch, loop.gen,
                                 fn.prepare(t.buf.targets[: t.buf.size]))
