@@ -267,7 +267,8 @@ def _update(loop: _Loop, cfg: DistillConfig, n_rounds: int) -> None:
     loss_fns = [Loss(cfg.loss, cfg.temperature or default_temperature(t.teacher.kind),
                      t.teacher.kind, cfg.centred) for t in loop.tasks]
     largest = max(t.buf.size for t in loop.tasks)
-    q_teacher = any(t.teacher.kind == "q" for t in loop.tasks)
+    q_teacher = any(m.kind == "q" for t in loop.tasks
+                    for m in getattr(t.teacher, "members", [t.teacher]))  # ensembles too
     n_updates = max(math.ceil(cfg.updates_floor(q_teacher) / n_rounds),
                     cfg.epochs_per_round * math.ceil(largest / cfg.batch))
     batches = [_endless_batches(t.buf, cfg.batch, loop.gen,
