@@ -140,6 +140,10 @@ def _print_result(r: dict[str, Any]) -> None:
     c.print(f"normalized score {r['normalized_score']}, agreement {r['agreement']:.3f}, "
             f"param ratio {r['param_ratio']:.3f}, labelled steps {r['labelled_steps']}, "
             f"wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
+    if "latency_us" in r:
+        lat = r["latency_us"]
+        c.print(f"latency per action (batch 1): student {lat['student']:.0f} us, teacher "
+                f"{lat['teacher']:.0f} us")
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -177,5 +177,22 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
         "param_ratio": round(student.params / teacher.params, 4),
         "agreement": round(float(s.agreement or 0.0), 4),
         "kl_to_teacher": round(float(s.kl or 0.0), 5),
+        "latency_us": {"student": latency_us(student, teacher.spec.obs_shape),
+                       "teacher": latency_us(teacher, teacher.spec.obs_shape)},
         "eval_s": round(time.perf_counter() - t0, 2),
     }
+
+
+def latency_us(policy: Actor, obs_shape: tuple[int, ...], calls: int = 300) -> float:
+    """Microseconds per greedy action for one observation (batch 1, this process's threads):
+    the best of 3 blocks of ``calls`` calls, after a warm-up."""
+    x = torch.zeros(1, *obs_shape)
+    for _ in range(20):
+        policy.act(x)
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            policy.act(x)
+        best = min(best, (time.perf_counter() - t0) / calls)
+    return round(best * 1e6, 1)
