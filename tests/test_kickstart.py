@@ -133,3 +133,16 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert main([*base, "--env", "CartPole-v1", "--lambda", "linear:1"]) == 2
     assert main([*base, "--env", "LunarLander-v3", "--lambda", "constant:1"]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_pretrain_phase_counts_its_steps_and_starts_at_the_teacher(tmp_path):
+    """--pretrain N (QDagger's offline phase): rldistill's loop first, the curve starts at N."""
+    from rldistill.kickstart import run
+
+    r = run("zoo:CartPole-v1-ppo", "CartPole-v1", "ppo", 6000, "linear:1:4000", hidden="32,32",
+            seed=0, out=tmp_path, eval_every=1024, eval_episodes=5, final_episodes=5,
+            pretrain=2000, plot=False)
+    curve = r["student"]["curve"]
+    assert r["pretrain"] == 2000 and curve[0]["step"] == 2000 and curve[-1]["step"] >= 6000
+    assert curve[0]["normalized"] >= 0.9  # measured 1.0: distilled before any RL step
+    assert r["student"]["steps_to_90"] == 2000

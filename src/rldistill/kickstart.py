@@ -382,6 +382,27 @@ def to_student(model: Any) -> Any:
     return student
 
 
+def load_into(model: Any, student: Any) -> None:
+    """Copy an rldistill :class:`Student`'s layers into the SB3 model's acting net (the inverse
+    of :func:`to_student`; DQN's target net gets the same weights)."""
+    import torch
+    from torch import nn
+
+    policy = model.policy
+    if hasattr(policy, "q_net"):
+        dst = [m for m in policy.q_net.q_net if isinstance(m, nn.Linear)]
+    else:
+        dst = [m for m in [*policy.mlp_extractor.policy_net, policy.action_net]
+               if isinstance(m, nn.Linear)]
+    src = [m for m in student.net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for d, s_ in zip(dst, src, strict=True):
+            d.weight.copy_(s_.weight)
+            d.bias.copy_(s_.bias)
+    if hasattr(policy, "q_net_target"):
+        policy.q_net_target.load_state_dict(policy.q_net.state_dict())
+
+
 def teacher_hidden(teacher: Any) -> tuple[int, ...]:
     """Hidden widths of the teacher's acting net (every Linear's output but the last)."""
     from torch import nn
@@ -394,7 +415,7 @@ def teacher_hidden(teacher: Any) -> tuple[int, ...]:
 
 
 def _eval_callback(env_id: str, every: int, episodes: int, seed: int, t_ret: float,
-                   r_ret: float) -> Any:
+                   r_ret: float, offset: int = 0) -> Any:
     """Evaluates the greedy student on fixed seeds at step 0, then at the first rollout start
     (after the update on the data so far) at least ``every`` env steps after the last eval, and
     at the end. For PPO the resolution is one rollout (n_steps x n_envs env steps)."""
@@ -415,7 +436,8 @@ def _eval_callback(env_id: str, every: int, episodes: int, seed: int, t_ret: flo
             res = evaluate_policy(to_student(self.model), self.env_id, self.episodes,
                                   self.seed)
             norm = normalized_score(res.mean, self.t_ret, self.r_ret)
-            point = {"step": int(self.model.num_timesteps), "return": round(res.mean, 2),
+            point = {"step": offset + int(self.model.num_timesteps),
+                     "return": round(res.mean, 2),
                      "normalized": None if norm is None else round(norm, 4)}
             point.update({k: round(v, 5) for k, v in self.model.ks_last.items()})
             self.curve.append(point)
@@ -437,7 +459,7 @@ def _eval_callback(env_id: str, every: int, episodes: int, seed: int, t_ret: flo
             return True
 
         def _on_training_end(self) -> None:
-            if not self.curve or self.curve[-1]["step"] != self.model.num_timesteps:
+            if not self.curve or self.curve[-1]["step"] != offset + self.model.num_timesteps:
                 self.evaluate()
 
     return EvalEvery(env_id, every, episodes, seed, t_ret, r_ret)
@@ -454,8 +476,14 @@ def steps_to(curve: list[dict[str, Any]], target: float = TARGET) -> int | None:
 def train_one(algo: str, env_id: str, teacher: Any, hidden: tuple[int, ...], steps: int,
               lam: LambdaSchedule, seed: int, returns: tuple[float, float], eval_every: int,
               eval_episodes: int, eval_seed: int, temperature: float | None = None,
-              tb_dir: str | None = None, tb_name: str = "run") -> tuple[Any, list[dict]]:
-    """Train one student (lambda schedule ``lam``; constant 0 = from scratch); model + curve."""
+              tb_dir: str | None = None, tb_name: str = "run", pretrain: int = 0
+              ) -> tuple[Any, list[dict]]:
+    """Train one student (lambda schedule ``lam``; constant 0 = from scratch); model + curve.
+
+    ``pretrain`` > 0 (QDagger's offline phase, Agarwal et al. 2022): first distil the teacher
+    into the student's acting net with rldistill's own loop for that many labelled env steps
+    (student-driven), then run RL for ``steps - pretrain`` steps; the curve counts both.
+    """
     from stable_baselines3.common.env_util import make_vec_env
 
     n_envs, kwargs = sb3_kwargs(algo, env_id, hidden)
@@ -463,8 +491,19 @@ def train_one(algo: str, env_id: str, teacher: Any, hidden: tuple[int, ...], ste
     model = algo_class(algo)("MlpPolicy", venv, seed=seed, verbose=0, teacher=teacher, lam=lam,
                              temperature=temperature, returns=returns, tensorboard_log=tb_dir,
                              **kwargs)
-    cb = _eval_callback(env_id, eval_every, eval_episodes, eval_seed, *returns)
-    model.learn(total_timesteps=steps, callback=cb, tb_log_name=tb_name)
+    if pretrain:
+        import tempfile
+
+        from rldistill.config import DistillConfig
+        from rldistill.distill import train
+
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = DistillConfig(teacher=teacher.name, env=env_id, budget=pretrain, seed=seed,
+                                student_hidden=",".join(map(str, hidden)), out=tmp,
+                                temperature=temperature)
+            load_into(model, train(cfg, teacher=teacher).student)
+    cb = _eval_callback(env_id, eval_every, eval_episodes, eval_seed, *returns, offset=pretrain)
+    model.learn(total_timesteps=steps - pretrain, callback=cb, tb_log_name=tb_name)
     venv.close()
     return model, cb.curve
 
@@ -473,7 +512,7 @@ def run(teacher_spec: str, env_id: str, algo: str, steps: int, lam_text: str,
         hidden: str | None = None, compare_scratch: bool = False, seed: int = 0,
         out: str | Path = "runs/kickstart", eval_every: int = 10_000, eval_episodes: int = 10,
         final_episodes: int = 30, temperature: float | None = None, trust: bool = False,
-        overwrite: bool = False, plot: bool = True) -> dict[str, Any]:
+        overwrite: bool = False, plot: bool = True, pretrain: int = 0) -> dict[str, Any]:
     """Kick-start a student (and optionally the same run from scratch); write DIR; the result."""
     import torch
 
@@ -486,6 +525,8 @@ def run(teacher_spec: str, env_id: str, algo: str, steps: int, lam_text: str,
         raise UserError(f"unknown --algo {algo!r} for kickstart: choose ppo or dqn")
     if steps <= 0:
         raise UserError(f"--steps must be positive, got {steps}")
+    if not 0 <= pretrain < steps:
+        raise UserError(f"--pretrain {pretrain} must be >= 0 and below --steps {steps}")
     if eval_every <= 0 or eval_episodes <= 0 or final_episodes <= 0:
         raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
     if temperature is not None and temperature <= 0:
@@ -521,6 +562,7 @@ def run(teacher_spec: str, env_id: str, algo: str, steps: int, lam_text: str,
                                  if compare_scratch else [])
     result: dict[str, Any] = {
         "env": env_id, "algo": algo, "lambda": lam_text, "steps": steps, "seed": seed,
+        "pretrain": pretrain,
         "eval_every": eval_every, "eval_episodes": eval_episodes,
         "teacher": {"name": teacher.name, "kind": teacher.kind, "params": teacher.params,
                     "hidden": list(teacher_hidden(teacher)),
@@ -532,7 +574,7 @@ def run(teacher_spec: str, env_id: str, algo: str, steps: int, lam_text: str,
         t0 = time.perf_counter()
         model, curve = train_one(algo, env_id, teacher, h, steps, sched, seed, returns,
                                  eval_every, eval_episodes, eval_seed, temperature, tb_dir,
-                                 name)
+                                 name, pretrain=pretrain if name == "student" else 0)
         wall = time.perf_counter() - t0
         stem = "student" if name == "student" else "scratch"
         model.save(out / f"{stem}_sb3.zip")
@@ -608,7 +650,8 @@ def _plot(result: dict[str, Any], path: Path) -> str | None:
 def _cmd(args: argparse.Namespace) -> int:
     result = run(args.teacher, args.env, args.algo, args.steps, args.lam, args.student_hidden,
                  args.compare_scratch, args.seed, args.out, args.eval_every, args.eval_episodes,
-                 args.final_episodes, args.temperature, args.trust_teacher, args.overwrite)
+                 args.final_episodes, args.temperature, args.trust_teacher, args.overwrite,
+                 pretrain=args.pretrain)
     result["command"] = "rldistill kickstart " + shlex.join(sys.argv[2:] if len(sys.argv) > 1
                                                             and sys.argv[1] == "kickstart"
                                                             else sys.argv[1:])
@@ -652,6 +695,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     k.add_argument("--eval-episodes", type=int, default=10, help="episodes per eval")
     k.add_argument("--final-episodes", type=int, default=30,
                    help="episodes of the final score (student, teacher, random)")
+    k.add_argument("--pretrain", type=int, default=0, metavar="N",
+                   help="first distil the teacher for N labelled env steps with rldistill's loop "
+                        "(QDagger's offline phase); they count towards --steps")
     k.add_argument("--temperature", type=float, default=None,
                    help="teacher temperature (default 0.01 for Q teachers, 1 for logits)")
     k.add_argument("--trust-teacher", action="store_true")
