@@ -124,6 +124,12 @@ class _DistillMixin:
 
     _KS_ATTRS = ["ks_teacher", "ks_lambda", "ks_temperature", "ks_returns", "ks_last"]
 
+    def __init__(self, *args: Any, teacher: Any = None, lam: LambdaSchedule | None = None,
+                 temperature: float | None = None, returns: tuple[float, float] | None = None,
+                 **kwargs: Any) -> None:
+        self._ks_setup(teacher, lam, temperature, returns)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+
     def _ks_setup(self, teacher: Any | None, lam: LambdaSchedule | None,
                   temperature: float | None, returns: tuple[float, float] | None) -> None:
         from rldistill.losses import default_temperature
@@ -164,12 +170,6 @@ def _kickstart_ppo_class() -> type:
 
     class KickstartPPO(_DistillMixin, PPO):
         """SB3 PPO whose loss is PPO's + lambda_t * KL(teacher || student) on each minibatch."""
-
-        def __init__(self, *args: Any, teacher: Any = None, lam: LambdaSchedule | None = None,
-                     temperature: float | None = None,
-                     returns: tuple[float, float] | None = None, **kwargs: Any) -> None:
-            self._ks_setup(teacher, lam, temperature, returns)
-            super().__init__(*args, **kwargs)
 
         def train(self) -> None:  # SB3 2.9.2 PPO.train + the distillation term (marked ##)
             th = torch
@@ -263,12 +263,6 @@ def _kickstart_dqn_class() -> type:
 
     class KickstartDQN(_DistillMixin, DQN):
         """SB3 DQN whose loss is the Huber TD loss + lambda_t * distillation (QDagger)."""
-
-        def __init__(self, *args: Any, teacher: Any = None, lam: LambdaSchedule | None = None,
-                     temperature: float | None = None,
-                     returns: tuple[float, float] | None = None, **kwargs: Any) -> None:
-            self._ks_setup(teacher, lam, temperature, returns)
-            super().__init__(*args, **kwargs)
 
         def train(self, gradient_steps: int, batch_size: int = 100) -> None:  # SB3 2.9.2 + ##
             th = torch
