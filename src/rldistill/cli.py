@@ -157,7 +157,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if isinstance(env_id, list):
         raise UserError(f"--env {env_id}: evaluate one env at a time, or drop --env")
     teacher_spec = args.teacher or meta.get("config", {}).get("teacher")
-    online_zip = Path(args.student) / "teacher_sb3.zip"
+    run_dir = Path(args.student) if Path(args.student).is_dir() else Path(args.student).parent
+    online_zip = run_dir / "teacher_sb3.zip"
     if not teacher_spec and online_zip.exists():  # an online run saved the teacher it trained
         teacher_spec = str(online_zip)
     if student.arch.tasks:

@@ -190,9 +190,12 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
     try:
         while loop.round < n_rounds:
             if loop.phase == "collect":
+                # the student driver labels a round in one teacher call: a SIGINT lets the round
+                # finish collecting (a fraction of a second), so that a resumed run labels the
+                # same batches as an uninterrupted one (batch size can change float results)
                 for i, task in enumerate(loop.tasks):
                     _collect(loop, cfg, task, i, n_rounds, progress,
-                             stop=lambda: bool(interrupted))
+                             stop=lambda: bool(interrupted) and cfg.driver != "student")
                 if interrupted:
                     loop.wall_s = time.perf_counter() - t0
                     save_checkpoint(ckpt, loop.tensors(), loop.state(cfg))

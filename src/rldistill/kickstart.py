@@ -484,7 +484,7 @@ def train_one(algo: str, env_id: str, teacher: Any, hidden: tuple[int, ...], ste
     venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     model = algo_class(algo)("MlpPolicy", venv, seed=seed, verbose=0, teacher=teacher, lam=lam,
                              temperature=temperature, returns=returns, tensorboard_log=tb_dir,
-                             **kwargs)
+                             device="cpu", **kwargs)
     if pretrain:
         import tempfile
 

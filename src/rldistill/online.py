@@ -20,7 +20,7 @@ from torch import nn
 
 from rldistill.config import DistillConfig
 from rldistill.distill import Progress, TrainOutcome, _collect, _update, new_loop
-from rldistill.envs import SpaceSpec, spec_of
+from rldistill.envs import SpaceSpec, env_spec, spec_of
 from rldistill.evaluate import evaluate_policy
 from rldistill.teachers import OutputKind, PolicyLogits
 
@@ -69,6 +69,7 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None,
 
     cfg.validate()
     env_id = cfg.tasks[0][1]
+    env_spec(env_id)  # unknown ids and non-discrete envs: one-line errors before SB3 asserts
     model, _ = make_model(cfg.teacher_train, env_id, cfg.seed)
     teacher = live_teacher(model, f"{cfg.teacher_train} (trained online)")
     loop = new_loop(cfg, [teacher])

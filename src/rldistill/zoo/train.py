@@ -31,7 +31,7 @@ def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
     cls = sb3_class(algo)
     n_envs, kwargs = lookup(algo, env_id)
     venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    return cls("MlpPolicy", venv, seed=seed, verbose=0, **kwargs), kwargs
+    return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **kwargs), kwargs
 
 
 def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
