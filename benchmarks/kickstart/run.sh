@@ -23,6 +23,14 @@ if [[ $what == lunar || $what == all ]]; then
       --out $OUT/lunar-s$seed --overwrite --json | tail -1 > /dev/null
   done
 fi
+if [[ $what == lunar-pretrain ]]; then  # QDagger's offline phase first (RESULTS.md)
+  for seed in 0 1 2; do
+    $KS --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --algo ppo --student-hidden 64,64 \
+      --steps 300000 --pretrain 10000 --lambda linear:1:200000 --seed $seed \
+      --eval-every 16384 --eval-episodes 10 --final-episodes 30 \
+      --out $OUT/lunar-pretrain-s$seed --overwrite --json | tail -1 > /dev/null
+  done
+fi
 if [[ $what == lunar-rr ]]; then  # QDagger's return-ratio schedule, kick-started run only
   seed=${2:-0}
   $KS --teacher zoo:LunarLander-v3-ppo --env LunarLander-v3 --algo ppo --student-hidden 64,64 \

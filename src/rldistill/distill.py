@@ -29,8 +29,8 @@ from rldistill.envs import check_match, env_spec, make_vec_env, parse_variants
 from rldistill.errors import UserError
 from rldistill.losses import Loss, default_temperature
 from rldistill.schedules import parse_schedule
-from rldistill.students import (Student, TaskView, arch_for_ratio, build_student, parse_hidden,
-                                save_student)
+from rldistill.students import (Student, TaskView, arch_for_ratio, build_student, obs_dim,
+                                parse_hidden, save_student)
 from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
 Progress = Callable[[int], None]
@@ -158,7 +158,7 @@ def new_loop(cfg: DistillConfig, teachers: list[Teacher]) -> _Loop:
     tasks = []
     for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
         size = cfg.budget * (i + 1) // n - cfg.budget * i // n
-        task = Task(env_id, t, Buffer(size, _obs_dim(t.spec), t.spec.n_actions),
+        task = Task(env_id, t, Buffer(size, obs_dim(t.spec), t.spec.n_actions),
                     make_vec_env(env_id, cfg.envs, cfg.seed + i, variants))
         task.obs = task.venv.reset(seed=cfg.seed + i)[0]
         tasks.append(task)
@@ -215,10 +215,6 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
                         loop.losses)
 
 
-def _obs_dim(spec: Any) -> int:
-    return int(np.prod(spec.obs_shape))
-
-
 def _collect(loop: _Loop, cfg: DistillConfig, task: Task, i: int, n_rounds: int,
              progress: Progress | None, stop: Callable[[], bool]) -> None:
     """Collect this round's labelled steps of one task (or stop early when ``stop()``).
@@ -230,11 +226,11 @@ def _collect(loop: _Loop, cfg: DistillConfig, task: Task, i: int, n_rounds: int,
     target = task.buf.capacity * (loop.round + 1) // n_rounds
     beta = parse_schedule(cfg.beta)(start / cfg.budget, loop.round) if cfg.driver == "mix" else 0.0
     policy = loop.student.for_task(i)
-    obs_dim = task.buf.obs.shape[1]
+    width = task.buf.obs.shape[1]
     deferred: list[torch.Tensor] = []
     while task.labelled < target and not stop():
         obs_np = task.obs
-        obs = torch.from_numpy(obs_np[: target - task.labelled]).reshape(-1, obs_dim)
+        obs = torch.from_numpy(obs_np[: target - task.labelled]).reshape(-1, width)
         if cfg.driver == "student":
             deferred.append(obs)
             t_out = None

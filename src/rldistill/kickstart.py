@@ -141,6 +141,16 @@ class _DistillMixin:
         self.ks_returns = returns  # (teacher, random) returns for return-ratio
         self.ks_last: dict[str, float] = {}
 
+    def _ks_log(self, lam: float, distill_losses: list[float]) -> None:
+        """Record this update's lambda and mean distillation KL (``ks_last`` and the logger)."""
+        import numpy as np
+
+        self.ks_last = {"lambda": lam}
+        if distill_losses:
+            self.ks_last["distill_kl"] = float(np.mean(distill_losses))
+        for k, v in self.ks_last.items():
+            self.logger.record(f"kickstart/{k}", v)  # type: ignore[attr-defined]
+
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._KS_ATTRS]  # type: ignore[misc]
 
@@ -247,11 +257,7 @@ def _kickstart_ppo_class() -> type:
             self.logger.record("train/clip_range", clip_range)
             if self.clip_range_vf is not None:
                 self.logger.record("train/clip_range_vf", clip_range_vf)
-            self.ks_last = {"lambda": lam}  ##
-            if distill_losses:
-                self.ks_last["distill_kl"] = float(np.mean(distill_losses))
-            for k, v in self.ks_last.items():
-                self.logger.record(f"kickstart/{k}", v)
+            self._ks_log(lam, distill_losses)  ##
 
     return KickstartPPO
 
@@ -299,11 +305,7 @@ def _kickstart_dqn_class() -> type:
             self._n_updates += gradient_steps
             self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
             self.logger.record("train/loss", np.mean(losses))
-            self.ks_last = {"lambda": lam}  ##
-            if distill_losses:
-                self.ks_last["distill_kl"] = float(np.mean(distill_losses))
-            for k, v in self.ks_last.items():
-                self.logger.record(f"kickstart/{k}", v)
+            self._ks_log(lam, distill_losses)  ##
 
     return KickstartDQN
 

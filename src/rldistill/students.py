@@ -147,11 +147,12 @@ def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> 
     """One spec: a plain MLP; a list of several: the multi-task layout (one task per spec)."""
     specs = spec if isinstance(spec, list) else [spec]
     if len(specs) == 1:
-        return StudentArch(_obs_dim(specs[0]), hidden, specs[0].n_actions)
-    return StudentArch(0, hidden, 0, tuple((_obs_dim(s), s.n_actions) for s in specs))
+        return StudentArch(obs_dim(specs[0]), hidden, specs[0].n_actions)
+    return StudentArch(0, hidden, 0, tuple((obs_dim(s), s.n_actions) for s in specs))
 
 
-def _obs_dim(spec: SpaceSpec) -> int:
+def obs_dim(spec: SpaceSpec) -> int:
+    """The flat observation size of ``spec``."""
     n = 1
     for d in spec.obs_shape:
         n *= d
