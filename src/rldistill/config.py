@@ -48,12 +48,14 @@ class DistillConfig:
     epochs: int | None = None
     """Passes over the aggregated buffer after each collection round (default: 20 for the
     teacher driver, whose data comes in one round; 4 per round for student and mix)."""
-    rounds: int = 10
-    """Collection rounds for the student and mix drivers (the teacher driver uses one)."""
+    rounds: int | None = None
+    """Collection rounds for the student and mix drivers (the teacher driver uses one). Default:
+    10; 20 with a Q-value teacher, whose students drift onto new states for longer (measured:
+    benchmarks/README.md)."""
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
     need more passes over their data than large ones). Default: 256 000 rows / batch size
-    (4x that with a Q-value teacher)."""
+    (16x that with a Q-value teacher)."""
     n_envs: int | None = None
     """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
     needs many start states); for the student and mix drivers budget per task / 500 within
@@ -159,9 +161,16 @@ class DistillConfig:
         return self.batch_size or min(1024, max(256, self.budget // len(self.tasks) // 20))
 
     def updates_floor(self, q_teacher: bool = False) -> int:
-        """``min_updates``, or enough updates to train on 256 000 rows in all (1 024 000 with a
+        """``min_updates``, or enough updates to train on 256 000 rows in all (4 096 000 with a
         Q-value teacher: its argmax is harder to fit, measured in benchmarks/README.md)."""
-        return self.min_updates or math.ceil((1_024_000 if q_teacher else 256_000) / self.batch)
+        return self.min_updates or math.ceil((4_096_000 if q_teacher else 256_000) / self.batch)
+
+    def n_rounds(self, q_teacher: bool = False) -> int:
+        """Collection rounds: one for the teacher driver; else ``rounds`` (default 10, 20 with a
+        Q-value teacher), at most one per labelled step of each task."""
+        if self.driver == "teacher":
+            return 1
+        return min(self.rounds or (20 if q_teacher else 10), self.budget // len(self.tasks))
 
     @property
     def epochs_per_round(self) -> int:

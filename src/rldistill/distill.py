@@ -176,14 +176,14 @@ def train(cfg: DistillConfig, teacher: Teacher | None = None, progress: Progress
     """
     cfg.validate()
     loop = new_loop(cfg, [teacher] if teacher is not None else load_task_teachers(cfg))
-    tasks, n = loop.tasks, len(loop.tasks)
+    tasks = loop.tasks
     ckpt = Path(cfg.out) / CKPT_NAME
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     if resume:
         _restore(loop, cfg, ckpt)
         if progress:
             progress(loop.labelled)
-    n_rounds = 1 if cfg.driver == "teacher" else min(cfg.rounds, cfg.budget // n)
+    n_rounds = cfg.n_rounds(_has_q_teacher(tasks))
     interrupted: list[int] = []
     old_handler = _catch_sigint(interrupted)
     t0 = time.perf_counter() - loop.wall_s
@@ -266,9 +266,7 @@ def _update(loop: _Loop, cfg: DistillConfig, n_rounds: int) -> None:
     loss_fns = [Loss(cfg.loss, cfg.temperature or default_temperature(t.teacher.kind),
                      t.teacher.kind, cfg.centred) for t in loop.tasks]
     largest = max(t.buf.size for t in loop.tasks)
-    q_teacher = any(m.kind == "q" for t in loop.tasks
-                    for m in getattr(t.teacher, "members", [t.teacher]))  # ensembles too
-    n_updates = max(math.ceil(cfg.updates_floor(q_teacher) / n_rounds),
+    n_updates = max(math.ceil(cfg.updates_floor(_has_q_teacher(loop.tasks)) / n_rounds),
                     cfg.epochs_per_round * math.ceil(largest / cfg.batch))
     batches = [_endless_batches(t.buf, cfg.batch, loop.gen,
                                 fn.prepare(t.buf.targets[: t.buf.size]))
@@ -286,6 +284,12 @@ def _update(loop: _Loop, cfg: DistillConfig, n_rounds: int) -> None:
         task.losses.append(float(task_loss.detach()))
     loop.updates += n_updates
     loop.student.eval()
+
+
+def _has_q_teacher(tasks: list[Task]) -> bool:
+    """Whether any task's teacher (or ensemble member) outputs Q-values: such runs get more
+    rounds and updates by default (config.py)."""
+    return any(m.kind == "q" for t in tasks for m in getattr(t.teacher, "members", [t.teacher]))
 
 
 def _endless_batches(buf: Buffer, batch_size: int, gen: torch.Generator, targets: torch.Tensor
