@@ -73,3 +73,16 @@ def test_config_validation_and_yaml(tmp_path):
     (tmp_path / "t.yaml").write_text("budget: lots\n")
     with pytest.raises(UserError, match="budget should be int"):
         load_yaml(tmp_path / "t.yaml")
+
+
+def test_default_rounds_and_updates_per_teacher_kind():
+    # measured defaults (benchmarks/measured/q_teacher): a Q-value teacher gets 20 rounds and
+    # 4 096 000 training rows; a policy teacher 10 rounds and 256 000 rows
+    cfg = DistillConfig(teacher="zoo:x", env="LunarLander-v3", budget=10_000)
+    assert cfg.batch == 500
+    assert (cfg.n_rounds(False), cfg.updates_floor(False)) == (10, 512)
+    assert (cfg.n_rounds(True), cfg.updates_floor(True)) == (20, 8192)
+    assert DistillConfig(teacher="zoo:x", env="CartPole-v1", budget=12).n_rounds(True) == 12
+    assert DistillConfig(teacher="zoo:x", env="CartPole-v1", driver="teacher").n_rounds(True) == 1
+    set_by_user = DistillConfig(teacher="zoo:x", env="CartPole-v1", rounds=7, min_updates=99)
+    assert (set_by_user.n_rounds(True), set_by_user.updates_floor(True)) == (7, 99)
