@@ -187,6 +187,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from rldistill.export import export_onnx
+
+    report = export_onnx(args.student, args.out, args.task)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    lat = report["latency_us"]
+    console().print(f"wrote {report['onnx']} ({report['bytes']} bytes, {report['params']} params, "
+                    f"obs {report['obs_dim']} -> {report['n_actions']} logits); onnxruntime vs "
+                    f"torch on {report['check_rows']} random obs: max |diff| "
+                    f"{report['max_abs_diff']:.1e}, argmax agreement "
+                    f"{report['argmax_agreement']:.4f}; latency per call (batch 1): onnxruntime "
+                    f"{lat['onnxruntime']:.0f} us, torch {lat['torch']:.0f} us")
+    return 0
+
+
 def _load_spec(spec: str | list[str], meta: dict[str, Any], args: argparse.Namespace) -> Any:
     from rldistill.teachers import load_teachers
 
@@ -332,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "length=0.25,0.5,1.0 for CartPole; prints a robustness table")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
+
+    x = sub.add_parser("export", help="export a saved student to ONNX (checked with onnxruntime)")
+    x.add_argument("--student", required=True, help="a distill --out directory")
+    x.add_argument("--out", required=True, help="output .onnx file")
+    x.add_argument("--task", type=int, default=0, help="which task of a multi-task student")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(func=_export)
 
     dm = sub.add_parser("demo", help="distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")
     dm.add_argument("--out", default="runs/demo")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -184,15 +185,20 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
 
 
 def latency_us(policy: Actor, obs_shape: tuple[int, ...], calls: int = 300) -> float:
-    """Microseconds per greedy action for one observation (batch 1, this process's threads):
-    the best of 3 blocks of ``calls`` calls, after a warm-up."""
+    """Microseconds per greedy action for one observation (batch 1, this process's threads)."""
     x = torch.zeros(1, *obs_shape)
+    return best_us(lambda: policy.act(x), calls)
+
+
+@torch.inference_mode()
+def best_us(call: Callable[[], Any], calls: int = 300) -> float:
+    """Microseconds per ``call()``: the best of 3 blocks of ``calls`` calls, after a warm-up."""
     for _ in range(20):
-        policy.act(x)
+        call()
     best = math.inf
     for _ in range(3):
         t0 = time.perf_counter()
         for _ in range(calls):
-            policy.act(x)
+            call()
         best = min(best, (time.perf_counter() - t0) / calls)
     return round(best * 1e6, 1)

@@ -1,0 +1,102 @@
+"""Export a saved student for deployment: ONNX, checked against onnxruntime, with its latency.
+
+The student's weights already live in ``student.safetensors``; this adds the graph. The ONNX file
+maps ``obs`` (batch, obs_dim) float32 to ``logits`` (batch, n_actions); the greedy action is the
+argmax. Its metadata holds the env, the spaces and the teacher, as ``student.json`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rldistill.errors import UserError
+from rldistill.evaluate import best_us
+from rldistill.students import Student, load_student
+
+
+class _OneTask(nn.Module):
+    """The student as a plain ``obs -> logits`` module for one task (what an exporter traces)."""
+
+    def __init__(self, student: Student, task: int) -> None:
+        super().__init__()
+        self.student, self.task = student, task
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.student(obs, self.task)
+
+
+def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
+    """env / teacher / spaces of ``task`` from student.json (one task, or the multi-task list)."""
+    if "tasks" in meta:
+        return meta["tasks"][task]
+    return {k: meta.get(k) for k in ("env", "teacher", "spaces")}
+
+
+def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,
+                seed: int = 0) -> dict[str, Any]:
+    """Write the student (task ``task``) as ONNX to ``out``; check onnxruntime against torch on
+    ``check_rows`` random observations and time both at batch 1. Returns the report."""
+    try:
+        import onnx
+        import onnxruntime as ort
+    except ImportError:
+        raise UserError("ONNX export needs onnx and onnxruntime: pip install 'rldistill[export]' "
+                        "(scripts/setup.sh installs them)") from None
+    student, meta = load_student(student_dir)
+    n_tasks = len(student.arch.tasks) or 1
+    if not 0 <= task < n_tasks:
+        raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
+                        f"numbered 0..{n_tasks - 1}")
+    obs_dim, n_actions = (student.arch.tasks[task] if student.arch.tasks
+                          else (student.arch.obs_dim, student.arch.n_actions))
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise UserError(f"--out {out} should end in .onnx")
+    module = _OneTask(student, task).eval()
+    tmp = out.with_name(f".{out.name}.tmp")
+    info = {"format": "rldistill-student-onnx/1", "task": task, "obs_dim": obs_dim,
+            "n_actions": n_actions, "greedy_action": "argmax(logits)", **_task_meta(meta, task)}
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is not
+            warnings.simplefilter("ignore")  # the default; it needs no onnxscript, fits an MLP
+            torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(tmp), dynamo=False,
+                              input_names=["obs"], output_names=["logits"], opset_version=17,
+                              dynamic_axes={"obs": {0: "batch"}, "logits": {0: "batch"}})
+        model = onnx.load(str(tmp))
+        onnx.checker.check_model(model)
+        for k, v in info.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
+        onnx.save(model, str(tmp))
+        tmp.replace(out)
+    except OSError as e:
+        if tmp.is_file():
+            tmp.unlink()
+        raise UserError(f"cannot write {out}: {e.strerror or e} ({e.filename}): pass another "
+                        "--out") from None
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(out), opts, providers=["CPUExecutionProvider"])
+    x = torch.randn(check_rows, obs_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.inference_mode():
+        want = module(x).numpy()
+    got = session.run(["logits"], {"obs": x.numpy()})[0]
+    one = x[:1].numpy()
+    return {"onnx": str(out), "bytes": out.stat().st_size, "task": task, "obs_dim": obs_dim,
+            "n_actions": n_actions, "params": student.params, "opset": 17,
+            "check_rows": check_rows,
+            "max_abs_diff": float(np.abs(got - want).max()),
+            "argmax_agreement": float((got.argmax(-1) == want.argmax(-1)).mean()),
+            "latency_us": {"torch": best_us(lambda: module(x[:1])),
+                           "onnxruntime": best_us(lambda: session.run(["logits"],
+                                                                       {"obs": one}))}}
+
