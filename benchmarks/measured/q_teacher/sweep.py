@@ -14,7 +14,7 @@ from rldistill.teachers import load_teachers
 
 # usage: exp.py NAME seeds JSON-overrides
 name, seeds, over = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], json.loads(sys.argv[3])
-teacher = load_teachers(("zoo:LunarLander-v3-dqn",), "mean")
+teacher = load_teachers((over.get("teacher", "zoo:LunarLander-v3-dqn"),), "mean")
 base = dict(teacher="zoo:LunarLander-v3-dqn", env="LunarLander-v3", param_ratio=0.1,
             driver="student", budget=10000, loss="kl", eval_episodes=100)
 base.update(over)
