@@ -51,7 +51,7 @@ class DistillConfig:
     rounds: int | None = None
     """Collection rounds for the student and mix drivers (the teacher driver uses one). Default:
     10; 20 with a Q-value teacher, whose students drift onto new states for longer (measured:
-    benchmarks/README.md)."""
+    benchmarks/measured/q_teacher); online runs (--teacher-train) 10."""
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
     need more passes over their data than large ones). Default: 256 000 rows / batch size

@@ -99,4 +99,3 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
             "latency_us": {"torch": best_us(lambda: module(x[:1])),
                            "onnxruntime": best_us(lambda: session.run(["logits"],
                                                                        {"obs": one}))}}
-
