@@ -95,3 +95,10 @@ def test_resume_with_other_options_is_refused(tmp_path):
     with pytest.raises(UserError, match="no checkpoint"):
         train(DistillConfig(**{**cfg.to_dict(), "out": str(tmp_path / "none")}), resume=True)
     assert torch.is_tensor(load_checkpoint(tmp_path / CKPT_NAME)[0]["actions.0"])
+    # the key holds rounds and the update floor as the loop resolved them, so options whose
+    # defaults resolve to other values (10 rounds, 1 000 updates here) are refused
+    state = load_checkpoint(tmp_path / CKPT_NAME)[1]
+    assert (state["config"]["rounds"], state["config"]["min_updates"]) == (2, 2)
+    default = DistillConfig(**{**cfg.to_dict(), "rounds": None, "min_updates": None})
+    with pytest.raises(UserError, match="other options \(min_updates, rounds\)"):
+        train(default, resume=True)

@@ -12,10 +12,11 @@ from rldistill.envs import SpaceSpec
 from rldistill.students import build_student, save_student
 
 
-def _save(tmp_path, specs, hidden=(16, 16)):
+def _save(tmp_path, specs, hidden=(16, 16), meta=None):
     torch.manual_seed(0)
     student = build_student(specs, hidden)
-    save_student(student, tmp_path / "run", {"env": "CartPole-v1", "teacher": {"name": "t"}})
+    save_student(student, tmp_path / "run",
+                 meta or {"env": "CartPole-v1", "teacher": {"name": "t"}})
     return student
 
 
@@ -26,6 +27,7 @@ def test_export_matches_torch_and_carries_metadata(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["argmax_agreement"] == 1.0 and report["max_abs_diff"] < 1e-5
     assert report["params"] == student.params and report["latency_us"]["onnxruntime"] > 0
+    assert not list(tmp_path.glob(".*.tmp"))
     # an independent check, outside the exporter's own report
     x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
     got = ort.InferenceSession(str(tmp_path / "s.onnx")).run(None, {"obs": x.numpy()})[0]
@@ -35,11 +37,18 @@ def test_export_matches_torch_and_carries_metadata(tmp_path, capsys):
 
 
 def test_export_one_task_of_a_multitask_student(tmp_path, capsys):
-    student = _save(tmp_path, [SpaceSpec((4,), 2), SpaceSpec((6,), 3)])
+    tasks = [{"env": "CartPole-v1", "teacher": {"name": "a"}},
+             {"env": "Acrobot-v1", "teacher": {"name": "b"}}]
+    student = _save(tmp_path, [SpaceSpec((4,), 2), SpaceSpec((6,), 3)],
+                    meta={"env": ["CartPole-v1", "Acrobot-v1"], "tasks": tasks})
     assert main(["export", "--student", str(tmp_path / "run"), "--task", "1", "--out",
                  str(tmp_path / "t1.onnx"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (report["obs_dim"], report["n_actions"]) == (6, 3)
+    # the file holds task 1's adapter, the shared trunk and task 1's head, not task 0's layers
+    assert report["params"] == (6 * 16 + 16) + (16 * 16 + 16) + (16 * 3 + 3) < student.params
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "t1.onnx")).metadata_props}
+    assert meta["env"] == "Acrobot-v1" and json.loads(meta["teacher"]) == {"name": "b"}
     x = torch.randn(8, 6)
     got = ort.InferenceSession(str(tmp_path / "t1.onnx")).run(None, {"obs": x.numpy()})[0]
     np.testing.assert_allclose(got, student.outputs(x, 1).numpy(), atol=1e-5)

@@ -1,4 +1,5 @@
-"""The ``rldistill`` command line: teacher train, zoo list, distill, evaluate, demo."""
+"""The ``rldistill`` command line: teacher train, zoo list, distill, evaluate, export, demo,
+kickstart."""
 
 from __future__ import annotations
 
@@ -353,8 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="export a saved student to ONNX (checked with onnxruntime)")
     x.add_argument("--student", required=True, help="a distill --out directory")
     x.add_argument("--out", required=True, help="output .onnx file")
-    x.add_argument("--task", type=int, default=0, help="which task of a multi-task student")
-    x.add_argument("--json", action="store_true")
+    x.add_argument("--task", type=int, default=0,
+                   help="which task of a multi-task student (default 0)")
+    x.add_argument("--json", action="store_true", help="print the report as one JSON line")
     x.set_defaults(func=_export)
 
     dm = sub.add_parser("demo", help="distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")

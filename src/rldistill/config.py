@@ -15,6 +15,7 @@ from rldistill.losses import LOSSES
 
 DRIVERS = ("teacher", "student", "mix")
 ENSEMBLES = ("mean", "confident")
+DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ class DistillConfig:
     rounds: int | None = None
     """Collection rounds for the student and mix drivers (the teacher driver uses one). Default:
     10; 20 with a Q-value teacher, whose students drift onto new states for longer (measured:
-    benchmarks/measured/q_teacher); online runs (--teacher-train) 10."""
+    benchmarks/measured/q_teacher); online runs (--teacher-train) 10. With --driver mix and
+    --beta exp:D, beta decays per round, so more rounds give the teacher a smaller share."""
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
     need more passes over their data than large ones). Default: 256 000 rows / batch size
-    (16x that with a Q-value teacher)."""
+    (16x that with a Q-value teacher, online runs included: measured offline only)."""
     n_envs: int | None = None
     """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
     needs many start states); for the student and mix drivers budget per task / 500 within
@@ -170,7 +172,8 @@ class DistillConfig:
         Q-value teacher), at most one per labelled step of each task."""
         if self.driver == "teacher":
             return 1
-        return min(self.rounds or (20 if q_teacher else 10), self.budget // len(self.tasks))
+        return min(self.rounds or (20 if q_teacher else DEFAULT_ROUNDS),
+                   self.budget // len(self.tasks))
 
     @property
     def epochs_per_round(self) -> int:

@@ -117,12 +117,15 @@ class _Loop:
                 "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
                 "tasks": [{"labelled": t.labelled, "buffer_pos": t.buf.pos, "losses": t.losses}
                           for t in self.tasks],
-                "rng_numpy": self.rng.bit_generator.state, "config": _resume_key(cfg)}
+                "rng_numpy": self.rng.bit_generator.state, "config": _resume_key(cfg, self.tasks)}
 
 
-def _resume_key(cfg: DistillConfig) -> dict[str, Any]:
-    """The options that must match for --resume (evaluation and output options may differ)."""
-    d = cfg.to_dict()
+def _resume_key(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
+    """The options that must match for --resume (evaluation and output options may differ), with
+    rounds and the update floor as the loop resolves them, so that a change of their defaults
+    cannot slip past the check."""
+    q = _has_q_teacher(tasks)
+    d = cfg.to_dict() | {"rounds": cfg.n_rounds(q), "min_updates": cfg.updates_floor(q)}
     for k in ("out", "eval_episodes", "trust_teacher"):
         d.pop(k)
     return d
@@ -304,8 +307,9 @@ def _restore(loop: _Loop, cfg: DistillConfig, ckpt: Path) -> None:
     if not ckpt.exists():
         raise UserError(f"--resume: no checkpoint at {ckpt}: run without --resume to start")
     tensors, state = load_checkpoint(ckpt)
-    if state["config"] != _resume_key(cfg):
-        diff = sorted(k for k, v in _resume_key(cfg).items() if state["config"].get(k) != v)
+    key = _resume_key(cfg, loop.tasks)
+    if state["config"] != key:
+        diff = sorted(k for k, v in key.items() if state["config"].get(k) != v)
         raise UserError(f"--resume: the run in {cfg.out} used other options ({', '.join(diff)});"
                         " pass the same options, or --overwrite to start again")
     loop.student.load_state_dict({k[8:]: v for k, v in tensors.items()

@@ -20,6 +20,8 @@ from rldistill.errors import UserError
 from rldistill.evaluate import best_us
 from rldistill.students import Student, load_student
 
+OPSET = 17
+
 
 class _OneTask(nn.Module):
     """The student as a plain ``obs -> logits`` module for one task (what an exporter traces)."""
@@ -34,9 +36,8 @@ class _OneTask(nn.Module):
 
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
     """env / teacher / spaces of ``task`` from student.json (one task, or the multi-task list)."""
-    if "tasks" in meta:
-        return meta["tasks"][task]
-    return {k: meta.get(k) for k in ("env", "teacher", "spaces")}
+    found = meta["tasks"][task] if "tasks" in meta else meta
+    return {k: found[k] for k in ("env", "teacher", "spaces") if found.get(k) is not None}
 
 
 def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,
@@ -68,7 +69,7 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
         with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is not
             warnings.simplefilter("ignore")  # the default; it needs no onnxscript, fits an MLP
             torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(tmp), dynamo=False,
-                              input_names=["obs"], output_names=["logits"], opset_version=17,
+                              input_names=["obs"], output_names=["logits"], opset_version=OPSET,
                               dynamic_axes={"obs": {0: "batch"}, "logits": {0: "batch"}})
         model = onnx.load(str(tmp))
         onnx.checker.check_model(model)
@@ -78,10 +79,10 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
         onnx.save(model, str(tmp))
         tmp.replace(out)
     except OSError as e:
-        if tmp.is_file():
+        raise UserError(f"cannot write {out}: {e.strerror or e}: pass another --out") from None
+    finally:
+        if tmp.is_file():  # left only when something failed
             tmp.unlink()
-        raise UserError(f"cannot write {out}: {e.strerror or e} ({e.filename}): pass another "
-                        "--out") from None
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
@@ -90,12 +91,13 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     with torch.inference_mode():
         want = module(x).numpy()
     got = session.run(["logits"], {"obs": x.numpy()})[0]
-    one = x[:1].numpy()
+    x1, one = x[:1], x[:1].numpy()
+    params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
     return {"onnx": str(out), "bytes": out.stat().st_size, "task": task, "obs_dim": obs_dim,
-            "n_actions": n_actions, "params": student.params, "opset": 17,
+            "n_actions": n_actions, "params": params, "opset": OPSET,
             "check_rows": check_rows,
             "max_abs_diff": float(np.abs(got - want).max()),
             "argmax_agreement": float((got.argmax(-1) == want.argmax(-1)).mean()),
-            "latency_us": {"torch": best_us(lambda: module(x[:1])),
+            "latency_us": {"torch": best_us(lambda: module(x1)),
                            "onnxruntime": best_us(lambda: session.run(["logits"],
                                                                        {"obs": one}))}}

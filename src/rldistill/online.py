@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rldistill.config import DistillConfig
+from rldistill.config import DEFAULT_ROUNDS, DistillConfig
 from rldistill.distill import Progress, TrainOutcome, _collect, _update, new_loop
 from rldistill.envs import SpaceSpec, env_spec, spec_of
 from rldistill.evaluate import evaluate_policy
@@ -74,7 +74,7 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None,
     teacher = live_teacher(model, f"{cfg.teacher_train} (trained online)")
     loop = new_loop(cfg, [teacher])
     task = loop.tasks[0]
-    n_rounds = cfg.rounds or 10
+    n_rounds = cfg.rounds or DEFAULT_ROUNDS
     every = max(1, cfg.teacher_steps // n_rounds)
     curves: list[dict[str, Any]] = []
     clock = {"distill_s": 0.0}

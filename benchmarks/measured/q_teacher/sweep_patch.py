@@ -1,4 +1,5 @@
-# The loop's _update with optional LR schedules, for sweep.py (not used by the package).
+# The loop's _update (distill._update as of commit 23cf550, without its epochs term, which
+# the floor outweighs at 10k) with optional LR schedules, for sweep.py (not used by the package).
 import math, os, torch
 import rldistill.distill as D
 from rldistill.losses import Loss, default_temperature
