@@ -100,5 +100,5 @@ def test_resume_with_other_options_is_refused(tmp_path):
     state = load_checkpoint(tmp_path / CKPT_NAME)[1]
     assert (state["config"]["rounds"], state["config"]["min_updates"]) == (2, 2)
     default = DistillConfig(**{**cfg.to_dict(), "rounds": None, "min_updates": None})
-    with pytest.raises(UserError, match="other options \(min_updates, rounds\)"):
+    with pytest.raises(UserError, match="other options \\(min_updates, rounds\\)"):
         train(default, resume=True)
