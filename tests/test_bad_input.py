@@ -6,9 +6,9 @@ import sys
 import pytest
 import torch
 
-from rldistill.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.config import DistillConfig
-from rldistill.distill import train
+from rldistill.api import train
 from rldistill.errors import UserError
 from rldistill.teachers import load_teacher
 
@@ -40,6 +40,7 @@ class _GoesNaN:
     def __init__(self, inner, good):
         self.inner, self.good, self.calls = inner, good, 0
         self.name, self.kind, self.spec, self.params = inner.name, inner.kind, inner.spec, 1
+        self.head = inner.head
 
     def outputs(self, obs):
         self.calls += 1
@@ -56,49 +57,58 @@ def test_nan_teacher_stops_with_step_and_keeps_checkpoint(tmp_path):
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=1000,
                         rounds=10, min_updates=10, n_envs=8, out=str(tmp_path))
     with pytest.raises(UserError, match="NaN/inf at labelled step 300"):
-        train(cfg, teacher=teacher)
+        train(cfg, teachers=[teacher])
     _, state = load_checkpoint(tmp_path / CKPT_NAME)
     assert state["labelled"] == 300 and state["round"] == 3  # the last good round boundary
     # mix driver: the teacher labels as it goes (8 envs: rounds of 100 = 13 calls, 12 x 8 + 4)
     teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=40)
     with pytest.raises(UserError, match="NaN/inf at labelled step 308"):
         train(DistillConfig(**{**cfg.to_dict(), "driver": "mix", "out": str(tmp_path / "m")}),
-              teacher=teacher)
+              teachers=[teacher])
 
 
 def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    """Each round writes a buffer chunk, then the main checkpoint; the disk fills up during the
+    third round's chunk: the second checkpoint stays valid and a resumed run loses nothing."""
     import safetensors.torch
 
     real, calls = safetensors.torch.save_file, []
 
-    def full_after_two(tensors, filename, metadata=None):
+    def full_after_four(tensors, filename, metadata=None):
         calls.append(filename)
-        if len(calls) > 2:
+        if len(calls) > 4:
             raise OSError(28, "No space left on device")
         return real(tensors, filename, metadata=metadata)
 
-    monkeypatch.setattr(safetensors.torch, "save_file", full_after_two)
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=500, rounds=5,
-                        min_updates=5, out=str(tmp_path))
+                        min_updates=5, out=str(tmp_path / "full"))
+    ref = train(cfg.replace(out=str(tmp_path / "ref"))).student
+    monkeypatch.setattr(safetensors.torch, "save_file", full_after_four)
     with pytest.raises(UserError, match="No space left.*previous checkpoint is kept"):
         train(cfg)
-    _, state = load_checkpoint(tmp_path / CKPT_NAME)
-    assert state["round"] == 2 and not list(tmp_path.glob(".*.tmp"))
+    _, state = load_checkpoint(tmp_path / "full" / CKPT_NAME)
+    assert state["round"] == 2 and not list((tmp_path / "full").rglob(".*.tmp"))
+    monkeypatch.setattr(safetensors.torch, "save_file", real)
+    again = train(cfg, resume=True).student
+    for (k, a), (_, b) in zip(ref.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k
 
 
 def test_resume_with_other_options_is_refused(tmp_path):
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=200, rounds=2,
                         min_updates=2, out=str(tmp_path))
     train(cfg)
-    with pytest.raises(UserError, match="other options \\(budget\\)"):
-        train(DistillConfig(**{**cfg.to_dict(), "budget": 300}), resume=True)
+    with pytest.raises(UserError, match="other options \\(lr\\)"):
+        train(DistillConfig(**{**cfg.to_dict(), "lr": 0.1}), resume=True)
+    with pytest.raises(UserError, match="--budget 100 is below the 200"):
+        train(DistillConfig(**{**cfg.to_dict(), "budget": 100}), resume=True)
     with pytest.raises(UserError, match="no checkpoint"):
         train(DistillConfig(**{**cfg.to_dict(), "out": str(tmp_path / "none")}), resume=True)
-    assert torch.is_tensor(load_checkpoint(tmp_path / CKPT_NAME)[0]["actions.0"])
+    state = load_checkpoint(tmp_path / CKPT_NAME)[1]
+    assert [len(t["chunks"]) for t in state["tasks"]] == [2]  # one buffer chunk per round
     # the key holds rounds and the update floor as the loop resolved them, so options whose
     # defaults resolve to other values (10 rounds, 1 000 updates here) are refused
-    state = load_checkpoint(tmp_path / CKPT_NAME)[1]
-    assert (state["config"]["rounds"], state["config"]["min_updates"]) == (2, 2)
+    assert (state["resume_key"]["rounds"], state["resume_key"]["min_updates"]) == (2, 2)
     default = DistillConfig(**{**cfg.to_dict(), "rounds": None, "min_updates": None})
     with pytest.raises(UserError, match="other options \\(min_updates, rounds\\)"):
         train(default, resume=True)

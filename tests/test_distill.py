@@ -9,7 +9,7 @@ import torch
 
 from rldistill.cli import main
 from rldistill.config import DistillConfig
-from rldistill.distill import run, train
+from rldistill.api import run, train
 from rldistill.students import load_student
 
 

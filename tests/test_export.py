@@ -1,4 +1,4 @@
-"""ONNX export: the file onnxruntime runs gives the student's logits; bad input is one line."""
+"""ONNX export: the file onnxruntime runs gives the student's outputs; bad input is one line."""
 
 import json
 
@@ -8,7 +8,7 @@ import onnxruntime as ort
 import torch
 
 from rldistill.cli import main
-from rldistill.envs import SpaceSpec
+from rldistill.spaces import SpaceSpec
 from rldistill.students import build_student, save_student
 
 
@@ -25,7 +25,7 @@ def test_export_matches_torch_and_carries_metadata(tmp_path, capsys):
     assert main(["export", "--student", str(tmp_path / "run"), "--out",
                  str(tmp_path / "s.onnx"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["argmax_agreement"] == 1.0 and report["max_abs_diff"] < 1e-5
+    assert report["action_agreement"] == 1.0 and report["max_abs_diff"] < 1e-5
     assert report["params"] == student.params and report["latency_us"]["onnxruntime"] > 0
     assert not list(tmp_path.glob(".*.tmp"))
     # an independent check, outside the exporter's own report
@@ -33,7 +33,9 @@ def test_export_matches_torch_and_carries_metadata(tmp_path, capsys):
     got = ort.InferenceSession(str(tmp_path / "s.onnx")).run(None, {"obs": x.numpy()})[0]
     np.testing.assert_allclose(got, student.outputs(x).numpy(), atol=1e-5)
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "s.onnx")).metadata_props}
-    assert meta["env"] == "CartPole-v1" and meta["n_actions"] == "2"
+    assert meta["env"] == "CartPole-v1" and meta["out_dim"] == "2" and meta["output"] == "logits"
+    assert json.loads(meta["spaces"])["action"] == {"kind": "discrete", "n": 2, "shape": [],
+                                                  "low": [], "high": []}
 
 
 def test_export_one_task_of_a_multitask_student(tmp_path, capsys):
@@ -44,7 +46,7 @@ def test_export_one_task_of_a_multitask_student(tmp_path, capsys):
     assert main(["export", "--student", str(tmp_path / "run"), "--task", "1", "--out",
                  str(tmp_path / "t1.onnx"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (report["obs_dim"], report["n_actions"]) == (6, 3)
+    assert (report["obs_dim"], report["out_dim"]) == (6, 3)
     # the file holds task 1's adapter, the shared trunk and task 1's head, not task 0's layers
     assert report["params"] == (6 * 16 + 16) + (16 * 16 + 16) + (16 * 3 + 3) < student.params
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "t1.onnx")).metadata_props}

@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from rldistill.cli import main as cli_main
+from rldistill.config import KickstartConfig
+from rldistill.drivers.kickstart import sb3_kwargs
 from rldistill.errors import UserError
-from rldistill.kickstart import LambdaSchedule, algo_class, main, parse_lambda, sb3_kwargs
+from rldistill.sb3.algos import ALGOS
+from rldistill.schedules import LambdaSchedule, parse_lambda
 from rldistill.teachers import load_teacher
+
+
+def main(argv):
+    return cli_main(["kickstart", *argv])
 
 
 # ---------------------------------------------------------------------------------- schedules
@@ -62,7 +70,7 @@ def _pair(algo, lam_text, steps, **extra):
     kw.update(extra)
     base = {"ppo": sb3.PPO, "dqn": sb3.DQN}[algo]
     models = []
-    for cls, more in [(base, {}), (algo_class(algo),
+    for cls, more in [(base, {}), (ALGOS[algo],
                                    {"teacher": teacher, "lam": parse_lambda(lam_text)})]:
         env = make_vec_env("CartPole-v1", n_envs=2 if algo == "ppo" else 1, seed=3)
         m = cls("MlpPolicy", env, seed=3, verbose=0, **kw, **more)
@@ -137,12 +145,37 @@ def test_bad_input_exits_2(tmp_path, capsys):
 
 def test_pretrain_phase_counts_its_steps_and_starts_at_the_teacher(tmp_path):
     """--pretrain N (QDagger's offline phase): rldistill's loop first, the curve starts at N."""
-    from rldistill.kickstart import run
+    from rldistill.drivers.kickstart import run
 
-    r = run("zoo:CartPole-v1-ppo", "CartPole-v1", "ppo", 6000, "linear:1:4000", hidden="32,32",
-            seed=0, out=tmp_path, eval_every=1024, eval_episodes=5, final_episodes=5,
-            pretrain=2000, plot=False)
+    r = run(KickstartConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", algo="ppo",
+                            steps=6000, lambda_schedule="linear:1:4000", student_hidden="32,32",
+                            seed=0, out=str(tmp_path), eval_every=1024, eval_episodes=5,
+                            final_episodes=5, pretrain=2000), plot=False)
     curve = r["student"]["curve"]
     assert r["pretrain"] == 2000 and curve[0]["step"] == 2000 and curve[-1]["step"] >= 6000
     assert curve[0]["normalized"] >= 0.9  # measured 1.0: distilled before any RL step
     assert r["student"]["steps_to_90"] == 2000
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
+    """The copied train() holds SB3's own text line for line, except lines marked ##; of SB3's
+    lines only PPO's evaluate_actions call is replaced (to share the forward pass)."""
+    import inspect
+
+    import stable_baselines3 as sb3
+
+    from rldistill.sb3.algos import check_sb3_version
+
+    check_sb3_version()  # the installed SB3 is one the copy was checked against
+    def lines(fn):
+        return [ln.strip() for ln in inspect.getsource(fn).splitlines()[1:] if ln.strip()]
+
+    upstream = lines(getattr(sb3, algo.upper()).train)
+    ours = [ln for ln in lines(ALGOS[algo].train) if not ln.endswith("##")]
+    missing = [ln for ln in upstream if ln not in ours]
+    assert missing == ([ln for ln in upstream if "self.policy.evaluate_actions(" in ln]
+                       if algo == "ppo" else [])
+    assert [ln for ln in ours if ln in upstream] == [ln for ln in upstream if ln not in missing]
+    with pytest.raises(UserError, match="checked for SB3 2.7-2.9"):
+        check_sb3_version("2.10.0")

@@ -9,9 +9,10 @@ import yaml
 
 from rldistill.cli import main
 from rldistill.config import DistillConfig
-from rldistill.distill import run
-from rldistill.envs import SpaceSpec
+from rldistill.api import run
+from rldistill.spaces import SpaceSpec
 from rldistill.errors import UserError
+from rldistill.heads import head_for
 from rldistill.students import StudentArch, arch_for_ratio, build_student, load_student
 from rldistill.teachers import EnsembleTeacher
 
@@ -21,6 +22,7 @@ class FixedTeacher:
 
     def __init__(self, row, kind="logits", name="t", spec=SpaceSpec((4,), 2)):
         self.row, self.kind, self.name, self.spec, self.params = torch.tensor(row), kind, name, spec, 10
+        self.head = head_for(spec.action)
 
     def outputs(self, obs):
         return self.row.expand(obs.shape[0], -1)
@@ -114,7 +116,8 @@ def test_multitask_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     import os
     import signal
 
-    from rldistill.distill import Interrupted, train
+    from rldistill.api import train
+    from rldistill.errors import Interrupted
 
     cfg = dict(teacher=("zoo:CartPole-v1-ppo", "zoo:Acrobot-v1-ppo"),
                env=("CartPole-v1", "Acrobot-v1"), student_hidden="16,16", budget=1600,

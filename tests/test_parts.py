@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from rldistill.buffer import Buffer
+from rldistill.engine.buffer import Buffer
 from rldistill.config import DistillConfig, load_yaml
-from rldistill.envs import SpaceSpec
+from rldistill.spaces import SpaceSpec
 from rldistill.errors import UserError
 from rldistill.evaluate import mean_ci95, normalized_score
 from rldistill.schedules import parse_schedule
@@ -23,7 +23,7 @@ def test_schedules():
 
 
 def test_buffer_wraps_and_covers_all_rows():
-    buf = Buffer(5, 2, 3)
+    buf = Buffer(5, (2,), torch.float32, (3,))
     for i in range(4):  # 8 rows into 5 slots: rows 3..7 remain
         buf.add(torch.full((2, 2), float(2 * i)) + torch.tensor([[0.0], [1.0]]),
                 torch.zeros(2, 3))
@@ -86,3 +86,37 @@ def test_default_rounds_and_updates_per_teacher_kind():
     assert DistillConfig(teacher="zoo:x", env="CartPole-v1", driver="teacher").n_rounds(True) == 1
     set_by_user = DistillConfig(teacher="zoo:x", env="CartPole-v1", rounds=7, min_updates=99)
     assert (set_by_user.n_rounds(True), set_by_user.updates_floor(True)) == (7, 99)
+
+
+def test_buffer_keeps_dtype_shape_episode_starts_and_order():
+    buf = Buffer(6, (2, 2), torch.uint8, (3,))
+
+    def rows(first, n):
+        obs = torch.arange(first, first + n, dtype=torch.uint8).view(n, 1, 1).expand(n, 2, 2)
+        return obs, torch.zeros(n, 3), torch.arange(n) % 3 == 0, torch.arange(n, dtype=torch.int32)
+
+    buf.add(*rows(0, 4))
+    assert buf.obs.dtype == torch.uint8 and tuple(buf.obs.shape) == (6, 2, 2)
+    assert buf.starts[:4].tolist() == [True, False, False, True] and buf.env[3] == 3
+    assert buf.rows_since(3)["obs"][:, 0, 0].tolist() == [3]
+    buf.add(*rows(4, 4))  # 8 rows into 6 slots: rows 2..7 remain, the ring wrapped
+    assert (buf.total, buf.size, buf.pos) == (8, 6, 2)
+    assert buf.rows_since(5)["obs"][:, 0, 0].tolist() == [5, 6, 7]
+    assert buf.rows_since(0)["obs"][:, 0, 0].tolist() == [2, 3, 4, 5, 6, 7]  # only those kept
+    buf.grow(10)  # oldest first, room for 4 more
+    assert buf.obs[:6, 0, 0].tolist() == [2, 3, 4, 5, 6, 7] and (buf.pos, buf.size) == (6, 6)
+    buf.add(*rows(8, 2))
+    assert buf.obs[:8, 0, 0].tolist() == [2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_loop_records_which_env_and_episode_start_each_row(tmp_path):
+    from rldistill.api import train
+
+    loop = train(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=600,
+                               n_envs=3, rounds=1, min_updates=1,
+                               out=str(tmp_path))).loop  # an untrained student drives
+    buf = loop.tasks[0].buf
+    assert buf.env[:6].tolist() == [0, 1, 2, 0, 1, 2]  # rows come step by step, env by env
+    assert buf.starts[:3].all() and not buf.starts[3:6].any()  # the first obs of each env
+    episodes = int(buf.starts[: buf.size].sum())
+    assert 600 // 200 < episodes < 600 // 8  # an untrained CartPole policy: 8 to ~60 steps

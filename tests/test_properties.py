@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rldistill import losses
-from rldistill.buffer import Buffer
+from rldistill.engine.buffer import Buffer
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-8, 8), min_size=3, max_size=3),
@@ -37,7 +37,7 @@ def test_t_squared_scaling_of_the_gradient(s, t, tau):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 12), st.lists(st.integers(1, 7), min_size=1, max_size=10))
 def test_buffer_keeps_the_last_capacity_rows(capacity, batch_sizes):
-    buf = Buffer(capacity, 1, 1)
+    buf = Buffer(capacity, (1,), torch.float32, (1,))
     counter = 0
     for n in batch_sizes:
         rows = torch.arange(counter, counter + n, dtype=torch.float32).reshape(n, 1)

@@ -31,7 +31,9 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
         proc.wait()
         again = subprocess.run(_cli("--out", str(out)), capture_output=True, text=True)
         assert again.returncode == 2 and "--resume" in again.stderr  # refuses to clobber
-        done = subprocess.run(_cli("--out", str(out), "--resume"), capture_output=True, text=True)
+        # --resume alone: the options come from the checkpoint
+        done = subprocess.run([sys.executable, "-m", "rldistill.cli", "distill", "--out", str(out),
+                               "--resume"], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert (out / "student.safetensors").read_bytes() == (ref / "student.safetensors").read_bytes()
 

@@ -15,7 +15,7 @@ def test_sb3_zip_acts_like_sb3(sb3_zips, name, kind):
     cls = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "qrdqn": QRDQN}[name]
     model = cls.load(sb3_zips[name], device="cpu")
     teacher = load_teacher(str(sb3_zips[name]))
-    assert teacher.kind == kind and teacher.spec.obs_shape == (4,) and teacher.spec.n_actions == 2
+    assert teacher.kind == kind and teacher.spec.obs_shape == (4,) and teacher.spec.action.n == 2
     obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
     sb3_actions, _ = model.predict(obs, deterministic=True)
     assert (teacher.act(torch.from_numpy(obs)).numpy() == sb3_actions).all()

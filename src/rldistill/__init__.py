@@ -3,13 +3,19 @@
 The library API is the same one loop the CLI runs::
 
     from rldistill import DistillConfig, run
-    result = run(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", param_ratio=0.25))
+    result = run(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1",
+                               param_ratio=0.25, out="runs/cp"))
+
+``train`` runs the loop without evaluation; :class:`Loop` is the engine every method drives.
 """
 
-from rldistill.config import DistillConfig
-from rldistill.distill import run, train
+from rldistill.api import evaluate_run, run, train
+from rldistill.config import DistillConfig, KickstartConfig
+from rldistill.engine.loop import Loop, RoundMetrics
+from rldistill.errors import Interrupted, UserError
 from rldistill.students import load_student
 from rldistill.teachers import load_teacher
 
-__all__ = ["DistillConfig", "run", "train", "load_student", "load_teacher"]
-__version__ = "0.1.0"
+__all__ = ["DistillConfig", "KickstartConfig", "Loop", "RoundMetrics", "run", "train",
+           "evaluate_run", "load_student", "load_teacher", "Interrupted", "UserError"]
+__version__ = "0.2.0"

@@ -1,10 +1,12 @@
-"""The distill run's configuration: one frozen dataclass, one docstring per field; YAML in and out."""
+"""Run configurations (distill, kickstart): frozen dataclasses, one docstring per field; the
+CLI flags and YAML keys are read off their fields and types."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, fields
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from rldistill.errors import UserError
 from rldistill.losses import LOSSES
 
 DRIVERS = ("teacher", "student", "mix")
+KICKSTART_ALGOS = ("ppo", "dqn")
 ENSEMBLES = ("mean", "confident")
 DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
 
@@ -139,7 +142,8 @@ class DistillConfig:
             raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
         if self.param_ratio is not None and self.student_hidden is not None:
             raise UserError("give either --student-hidden or --param-ratio, not both")
-        for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size", "eval_episodes"):
+        for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
+                     "eval_episodes"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive, "
                                 f"got {getattr(self, name)}")
@@ -168,12 +172,16 @@ class DistillConfig:
         return self.min_updates or math.ceil((4_096_000 if q_teacher else 256_000) / self.batch)
 
     def n_rounds(self, q_teacher: bool = False) -> int:
-        """Collection rounds: one for the teacher driver; else ``rounds`` (default 10, 20 with a
-        Q-value teacher), at most one per labelled step of each task."""
-        if self.driver == "teacher":
+        """Collection rounds, at most one per labelled step of each task: online runs
+        ``rounds`` (default 10: the teacher changes, so every driver needs rounds); offline,
+        one for the teacher driver, else ``rounds`` (default 10, 20 with a Q-value teacher)."""
+        if self.teacher_train:
+            rounds = self.rounds or DEFAULT_ROUNDS
+        elif self.driver == "teacher":
             return 1
-        return min(self.rounds or (20 if q_teacher else DEFAULT_ROUNDS),
-                   self.budget // len(self.tasks))
+        else:
+            rounds = self.rounds or (20 if q_teacher else DEFAULT_ROUNDS)
+        return min(rounds, self.budget // len(self.tasks))
 
     @property
     def epochs_per_round(self) -> int:
@@ -183,17 +191,100 @@ class DistillConfig:
         return {k: list(v) if isinstance(v, tuple) else v
                 for k, v in dataclasses.asdict(self).items()}
 
+    def replace(self, **changes: Any) -> DistillConfig:
+        return dataclasses.replace(self, **changes)
+
+    def resume_key(self, q_teacher: bool) -> dict[str, Any]:
+        """The options that must match for --resume (evaluation and output options may differ,
+        and the budget may grow), with rounds and the update floor as the loop resolves them,
+        so that a change of their defaults cannot slip past the check."""
+        d = self.to_dict() | {"rounds": self.n_rounds(q_teacher),
+                              "min_updates": self.updates_floor(q_teacher)}
+        for k in ("out", "eval_episodes", "trust_teacher", "budget"):
+            d.pop(k)
+        return d
+
+
+@dataclass(frozen=True)
+class KickstartConfig:
+    teacher: str = ""
+    """Teacher: zoo:NAME, or a path to an SB3 .zip."""
+    env: str = ""
+    """Gymnasium env id the student learns on."""
+    algo: str = ""
+    """The student's RL algorithm: ppo (Schmitt et al. 2018) or dqn (QDagger)."""
+    steps: int = 0
+    """Env steps of RL training (--pretrain steps included)."""
+    lambda_schedule: str = ""
+    """Weight of the distillation term: constant:L, linear:L0:STEPS, exp:L0:HALF_LIFE,
+    return-ratio[:CUTOFF_STEPS]."""
+    student_hidden: str | None = None
+    """Student widths, e.g. 64,64 (default: the teacher's)."""
+    compare_scratch: bool = False
+    """Also train from scratch (lambda = 0, same seed and hyperparameters)."""
+    pretrain: int = 0
+    """First distil the teacher for N labelled env steps with rldistill's loop (QDagger's
+    offline phase); they count towards --steps."""
+    temperature: float | None = None
+    """Teacher temperature (default 0.01 for Q-value teachers, 1 for logits)."""
+    seed: int = 0
+    """Seed for envs, the student and evaluation."""
+    eval_every: int = 10_000
+    """Env steps between evaluations of the learning curve."""
+    eval_episodes: int = 10
+    """Episodes per evaluation of the learning curve."""
+    final_episodes: int = 30
+    """Episodes of the final score (student, teacher, random)."""
+    out: str = "runs/kickstart"
+    """Output directory."""
+    trust_teacher: bool = False
+    """Allow unpickling a teacher file (runs code from it): only for files you trust."""
+
+    def validate(self) -> KickstartConfig:
+        for name in ("teacher", "env", "algo", "lambda_schedule"):
+            if not getattr(self, name):
+                raise UserError(f"kickstart needs --{name.replace('_', '-')}")
+        if self.algo not in KICKSTART_ALGOS:
+            raise UserError(f"unknown --algo {self.algo!r} for kickstart: choose one of "
+                            f"{', '.join(KICKSTART_ALGOS)}")
+        if self.steps <= 0:
+            raise UserError(f"--steps must be positive, got {self.steps}")
+        if not 0 <= self.pretrain < self.steps:
+            raise UserError(f"--pretrain {self.pretrain} must be >= 0 and below --steps "
+                            f"{self.steps}")
+        if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
+            raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
+        if self.temperature is not None and self.temperature <= 0:
+            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
 
 def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
-def field_help() -> dict[str, str]:
-    """Field name -> its docstring, read from this module's source (for --help)."""
+def option_types(cls: type) -> dict[str, tuple[type, bool, bool]]:
+    """Each field of a config dataclass -> (scalar type, may be None, may repeat), read from
+    its annotations (``int | None``, ``str | tuple[str, ...]``): the CLI and YAML use these."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = typing.get_args(hint) or (hint,)
+        optional = type(None) in args
+        repeat = any(typing.get_origin(a) is tuple for a in args)
+        scalar = next(a for a in args if a is not type(None) and typing.get_origin(a) is not tuple)
+        out[name] = (scalar, optional, repeat)
+    return out
+
+
+def field_help(cls: type | None = None) -> dict[str, str]:
+    """Field name -> its docstring, read from the class's source (for --help)."""
     import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(DistillConfig))
+    tree = ast.parse(inspect.getsource(cls or DistillConfig))
     body = tree.body[0].body  # type: ignore[attr-defined]
     out: dict[str, str] = {}
     for a, b in zip(body, body[1:]):
@@ -202,8 +293,10 @@ def field_help() -> dict[str, str]:
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config; unknown keys and wrong types are errors (one line, the fix named)."""
+def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
+    """Read a YAML config of ``cls`` (default DistillConfig); unknown keys and wrong types are
+    errors (one line, the fix named)."""
+    cls = cls or DistillConfig
     p = Path(path)
     if not p.exists():
         raise UserError(f"config file {p} does not exist")
@@ -214,30 +307,25 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise UserError(f"config file {p} must hold a mapping of option: value")
     doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
-    hints = {f.name: str(f.type) for f in fields(DistillConfig)}
-    known = {f.name for f in fields(DistillConfig)}
+    types = option_types(cls)
     for key, value in doc.items():
-        if key not in known:
+        if key not in types:
             raise UserError(f"config file {p}: unknown key {key!r}; known keys: "
-                            f"{', '.join(sorted(known))}")
-        doc[key] = _coerce(key, value, hints[key], p)
+                            f"{', '.join(sorted(types))}")
+        doc[key] = _coerce(key, value, types[key], p)
     return doc
 
 
-def _coerce(key: str, value: Any, hint: Any, path: Path) -> Any:
-    text = str(hint)
-    if value is None and "None" in text:
+def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> Any:
+    scalar, optional, repeat = typ
+    if value is None and optional:
         return None
-    if key in ("teacher", "env") and isinstance(value, list) and value and all(
-            isinstance(v, str) for v in value):
+    if repeat and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return tuple(value)
     if key == "student_hidden" and isinstance(value, list):
         return ",".join(str(v) for v in value)
-    for typ in (bool, int, float, str):
-        if typ.__name__ in text.replace("None", ""):
-            if typ is float and isinstance(value, int) and not isinstance(value, bool):
-                return float(value)
-            if isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
-                return value
-    raise UserError(f"config file {path}: {key} should be {text.replace('| None', '').strip()}, "
-                    f"got {value!r}")
+    if scalar is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
+        return value
+    raise UserError(f"config file {path}: {key} should be {scalar.__name__}, got {value!r}")

@@ -20,8 +20,9 @@ def run_demo(out: Path, json_out: bool = False, budget: int = DEMO_BUDGET,
              driver: str = DEMO_DRIVER, episodes: int = 100) -> list[dict[str, Any]]:
     from rich.table import Table
 
-    from rldistill.cli import console as make_console
-    from rldistill.distill import run
+    from rldistill.api import run
+    from rldistill.console import console as make_console
+    from rldistill.console import fmt_ret
 
     console = make_console(quiet=json_out)
     cache: dict[tuple[Any, ...], Any] = {}
@@ -31,19 +32,20 @@ def run_demo(out: Path, json_out: bool = False, budget: int = DEMO_BUDGET,
                             driver=driver, budget=budget, eval_episodes=episodes,
                             out=str(out / f"ratio-{ratio:g}"))
         with console.status(f"distilling into a student of {ratio:.0%} of the teacher's size"):
-            results.append(run(cfg, cache=cache))
+            results.append(run(cfg, cache=cache, overwrite=True))
     teacher = results[0]["teacher"]
     table = Table(title=f"{DEMO_ENV}: {DEMO_TEACHER} ({teacher['params']} acting params, return "
-                        f"{_ret(teacher)}), KL(tau=0.01), driver {driver}, {budget} labelled steps")
+                        f"{fmt_ret(teacher)}), KL(tau=0.01), driver {driver}, {budget} "
+                        "labelled steps")
     for col in ("student", "params", "% of teacher", "return ± 95% CI", "normalized score",
                 "agreement", "wall s"):
         table.add_column(col, justify="right")
     for r in results:
         s = r["student"]
         table.add_row(f"{s['hidden']}", str(s["params"]), f"{100 * r['param_ratio']:.1f}",
-                      _ret(s), f"{r['normalized_score']:.3f}", f"{r['agreement']:.3f}",
+                      fmt_ret(s), f"{r['normalized_score']:.3f}", f"{r['agreement']:.3f}",
                       f"{r['wall_s']:.1f}")
-    table.add_row("random", "-", "-", _ret(results[0]["random"]), "0", "-", "-")
+    table.add_row("random", "-", "-", fmt_ret(results[0]["random"]), "0", "-", "-")
     console.print(table)
     (out / "demo.json").write_text(json.dumps(results, indent=1) + "\n")
     if json_out:
@@ -52,7 +54,3 @@ def run_demo(out: Path, json_out: bool = False, budget: int = DEMO_BUDGET,
                                    for r in results], "teacher": teacher}))
     return results
 
-
-def _ret(block: dict[str, Any]) -> str:
-    lo, hi = block["return_ci95"]
-    return f"{block['return_mean']:.1f} ± {(hi - lo) / 2:.1f}"

@@ -1,24 +1,16 @@
-"""Vectorized Gymnasium environments, seeding, and the checks of teacher/student spaces against an env."""
+"""Vectorized Gymnasium environments, seeding, and the checks of teacher/student spaces against
+an env."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rldistill.errors import UserError
-
-
-@dataclass(frozen=True)
-class SpaceSpec:
-    """What a policy needs to know of an env: flat observation size and discrete action count."""
-
-    obs_shape: tuple[int, ...]
-    n_actions: int
-
-    def describe(self) -> str:
-        return f"obs {tuple(self.obs_shape)}, {self.n_actions} discrete actions"
+from rldistill.heads import env_rows, head_for
+from rldistill.spaces import ActionSpec, SpaceSpec
 
 
 def check_env_id(env_id: str) -> None:
@@ -40,9 +32,9 @@ def make_env(env_id: str, variant: Variant | None = None) -> gym.Env:
     check_env_id(env_id)
     variant = dict(variant or {})
     ctor = _ctor_params(env_id)
-    kwargs = {k: v for k, v in variant.items() if k in ctor}
+    kwargs: dict[str, Any] = {k: v for k, v in variant.items() if k in ctor}
     env = gym.make(env_id, **kwargs)
-    u = env.unwrapped
+    u: Any = env.unwrapped
     for name, value in variant.items():
         if name in ctor:
             continue
@@ -94,7 +86,9 @@ class BatchEnv:
     def __init__(self, envs: list[gym.Env]) -> None:
         self.envs = envs
         self.num_envs = len(envs)
-        self._obs = np.zeros((self.num_envs, *envs[0].observation_space.shape), np.float32)
+        space = envs[0].observation_space
+        dtype = np.uint8 if space.dtype == np.uint8 else np.float32
+        self._obs = np.zeros((self.num_envs, *(space.shape or ())), dtype)
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict]:
         for i, env in enumerate(self.envs):
@@ -105,7 +99,7 @@ class BatchEnv:
                                                   dict]:
         n = self.num_envs
         rewards, terms, truncs = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
-        for i, (env, a) in enumerate(zip(self.envs, actions.tolist())):
+        for i, (env, a) in enumerate(zip(self.envs, env_rows(actions))):
             o, rewards[i], terms[i], truncs[i], _ = env.step(a)
             if terms[i] or truncs[i]:
                 o, _ = env.reset()
@@ -141,13 +135,26 @@ def env_spec(env_id: str) -> SpaceSpec:
 
 
 def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
-    if not isinstance(act_space, gym.spaces.Discrete):
-        raise UserError(f"{who} has action space {act_space}; rldistill distils discrete-action "
-                        "policies: use an env with a Discrete action space")
+    """The :class:`SpaceSpec` of a Gymnasium observation and action space; one-line errors for
+    spaces rldistill has no head for."""
+    if isinstance(act_space, gym.spaces.Discrete):
+        action = ActionSpec("discrete", int(act_space.n))
+    elif isinstance(act_space, gym.spaces.Box):
+        action = ActionSpec("box", shape=tuple(int(d) for d in act_space.shape),
+                            low=tuple(float(x) for x in act_space.low.flat),
+                            high=tuple(float(x) for x in act_space.high.flat))
+    else:
+        raise UserError(f"{who} has action space {act_space}; rldistill distils Discrete "
+                        "(and soon Box) action spaces: use an env with one of those")
     if not isinstance(obs_space, gym.spaces.Box):
         raise UserError(f"{who} has observation space {obs_space}; only Box observations are "
                         "supported: wrap the env with a FlattenObservation wrapper")
-    return SpaceSpec(tuple(int(d) for d in obs_space.shape), int(act_space.n))
+    try:
+        head_for(action)
+    except UserError as e:
+        raise UserError(f"{who} has {action.describe()}: {e}") from None
+    dtype = "uint8" if obs_space.dtype == np.uint8 else "float32"
+    return SpaceSpec(tuple(int(d) for d in obs_space.shape), action, dtype)
 
 
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:

@@ -16,9 +16,13 @@ import numpy as np
 import torch
 
 from rldistill.envs import Variant, check_env_id, make_env
+from rldistill.heads import ActionHead, env_rows
 
 
 class Actor(Protocol):
+    @property
+    def head(self) -> ActionHead: ...
+
     def act(self, obs: torch.Tensor) -> torch.Tensor: ...
 
 
@@ -67,12 +71,12 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
 class RandomActor:
     """Uniform-random actions from a seeded generator (the 'random' baseline of the score)."""
 
-    def __init__(self, n_actions: int, seed: int) -> None:
-        self.n_actions = n_actions
+    def __init__(self, head: ActionHead, seed: int) -> None:
+        self.head = head
         self.gen = torch.Generator().manual_seed(seed)
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
-        return torch.randint(self.n_actions, (obs.shape[0],), generator=self.gen)
+        return self.head.random_actions(obs.shape[0], self.gen)
 
 
 @torch.inference_mode()
@@ -81,18 +85,19 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
                     variant: Variant | None = None) -> EvalResult:
     """Run ``episodes`` greedy episodes of ``policy``; batch its calls over parallel envs.
 
-    With ``reference`` (a teacher), also measure on the visited states the fraction of states
-    where the greedy actions agree and the mean KL(reference || policy) of the action
-    distributions (policy must then have ``outputs``).
+    With ``reference`` (a teacher), also measure on the visited states the head's agreement
+    (greedy actions alike) and the mean KL(reference || policy) of the action distributions
+    (policy must then have ``outputs``).
     """
     check_env_id(env_id)
     t0 = time.perf_counter()
     n = max(1, min(n_parallel, episodes))
     envs = [make_env(env_id, variant) for _ in range(n)]
     returns = [0.0] * episodes
-    obs_list: list[np.ndarray | None] = [None] * n
+    obs_list: list[Any] = [None] * n
     episode_of = [-1] * n
-    next_ep, steps, agree, kl_sum = 0, 0, 0, 0.0
+    head = policy.head
+    next_ep, steps, agree, kl_sum = 0, 0, 0.0, 0.0
     for i, env in enumerate(envs):
         if next_ep < episodes:
             obs_list[i], _ = env.reset(seed=seed + next_ep)
@@ -101,17 +106,17 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
         active = [i for i in range(n) if episode_of[i] >= 0]
         if not active:
             break
-        obs = torch.as_tensor(np.stack([obs_list[i] for i in active]), dtype=torch.float32)
+        obs = _batch([obs_list[i] for i in active])
         if reference is not None:
             out = policy.outputs(obs)  # type: ignore[attr-defined]
-            actions = out.argmax(-1)
+            actions = head.act(out)
             ref = reference.outputs(obs)
-            agree += int((actions == ref.argmax(-1)).sum())
-            kl_sum += float(_kl_rows(ref, out, reference.kind).sum())
+            agree += float(head.agreement(out, ref).sum())
+            kl_sum += float(head.divergence(ref, out, reference.kind).sum())
         else:
             actions = policy.act(obs)
         steps += len(active)
-        for a, i in zip(actions.tolist(), active):
+        for a, i in zip(env_rows(head.to_env(actions)), active):
             o, r, term, trunc, _ = envs[i].step(a)
             returns[episode_of[i]] += float(r)
             if term or trunc:
@@ -129,13 +134,10 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
                       steps=steps, wall_s=time.perf_counter() - t0)
 
 
-def _kl_rows(ref_out: torch.Tensor, student_logits: torch.Tensor, kind: str) -> torch.Tensor:
-    """KL(teacher policy || student policy) per row; a Q-teacher's policy is its greedy one."""
-    logq = torch.log_softmax(student_logits, -1)
-    if kind == "q":
-        return -logq.gather(-1, ref_out.argmax(-1, keepdim=True)).squeeze(-1)
-    logp = torch.log_softmax(ref_out, -1)
-    return (logp.exp() * (logp - logq)).sum(-1)
+def _batch(rows: list[np.ndarray]) -> torch.Tensor:
+    """Observations as one tensor: uint8 frames stay uint8, anything else becomes float32."""
+    x = np.stack(rows)
+    return torch.from_numpy(x if x.dtype == np.uint8 else x.astype(np.float32, copy=False))
 
 
 def normalized_score(student: float, teacher: float, random: float) -> float | None:
@@ -144,7 +146,7 @@ def normalized_score(student: float, teacher: float, random: float) -> float | N
     return (student - random) / gap if gap > 1e-9 else None
 
 
-def _summary(res: EvalResult) -> dict[str, Any]:
+def summary(res: EvalResult) -> dict[str, Any]:
     lo, hi = res.ci95
     return {"return_mean": round(res.mean, 3), "return_ci95": [round(lo, 3), round(hi, 3)],
             "episodes": len(res.returns)}
@@ -165,28 +167,40 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
     if ("teacher", *key) not in cache:
         cache[("teacher", *key)] = evaluate_policy(teacher, env_id, episodes, seed,
                                                    variant=variant)
-        cache[("random", *key)] = evaluate_policy(RandomActor(teacher.spec.n_actions, seed),
+        cache[("random", *key)] = evaluate_policy(RandomActor(teacher.head, seed),
                                                   env_id, episodes, seed, variant=variant)
     t, r = cache[("teacher", *key)], cache[("random", *key)]
     score = normalized_score(s.mean, t.mean, r.mean)
-    return {
-        "student": {**_summary(s), "params": int(student.params)},
-        "teacher": {**_summary(t), "params": int(teacher.params), "name": teacher.name,
+    block = {
+        "student": {**summary(s), "params": int(student.params)},
+        "teacher": {**summary(t), "params": int(teacher.params), "name": teacher.name,
                     "kind": teacher.kind},
-        "random": _summary(r),
+        "random": summary(r),
         "normalized_score": None if score is None else round(score, 4),
         "param_ratio": round(student.params / teacher.params, 4),
         "agreement": round(float(s.agreement or 0.0), 4),
         "kl_to_teacher": round(float(s.kl or 0.0), 5),
-        "latency_us": {"student": latency_us(student, teacher.spec.obs_shape),
-                       "teacher": latency_us(teacher, teacher.spec.obs_shape)},
+        "latency_us": {"student": latency_us(student, teacher.spec.obs_shape,
+                                             teacher.spec.obs_dtype),
+                       "teacher": latency_us(teacher, teacher.spec.obs_shape,
+                                             teacher.spec.obs_dtype)},
         "eval_s": round(time.perf_counter() - t0, 2),
     }
+    if score is None:
+        block["normalized_score_note"] = score_note(t.mean, r.mean)
+    return block
 
 
-def latency_us(policy: Actor, obs_shape: tuple[int, ...], calls: int = 300) -> float:
+def score_note(teacher: float, random: float) -> str:
+    """Why a normalized score is undefined."""
+    return (f"undefined: the teacher ({teacher:.1f}) is no better than the random policy "
+            f"({random:.1f}) on these episodes, so there is no gap to measure the student in")
+
+
+def latency_us(policy: Actor, obs_shape: tuple[int, ...], obs_dtype: str = "float32",
+               calls: int = 300) -> float:
     """Microseconds per greedy action for one observation (batch 1, this process's threads)."""
-    x = torch.zeros(1, *obs_shape)
+    x = torch.zeros(1, *obs_shape, dtype=torch.uint8 if obs_dtype == "uint8" else torch.float32)
     return best_us(lambda: policy.act(x), calls)
 
 

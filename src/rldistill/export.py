@@ -1,8 +1,9 @@
 """Export a saved student for deployment: ONNX, checked against onnxruntime, with its latency.
 
 The student's weights already live in ``student.safetensors``; this adds the graph. The ONNX file
-maps ``obs`` (batch, obs_dim) float32 to ``logits`` (batch, n_actions); the greedy action is the
-argmax. Its metadata holds the env, the spaces and the teacher, as ``student.json`` does.
+maps ``obs`` (batch, obs_dim) float32 to the action head's output (``logits`` (batch, n_actions)
+for discrete actions, whose argmax is the greedy action: the head's ``greedy_rule``). Its
+metadata holds the env, the spaces and the teacher, as ``student.json`` does.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from torch import nn
 
 from rldistill.errors import UserError
 from rldistill.evaluate import best_us
+from rldistill.files import atomic_write
 from rldistill.students import Student, load_student
 
 OPSET = 17
 
 
 class _OneTask(nn.Module):
-    """The student as a plain ``obs -> logits`` module for one task (what an exporter traces)."""
+    """The student as a plain ``obs -> outputs`` module for one task (what an exporter traces)."""
 
     def __init__(self, student: Student, task: int) -> None:
         super().__init__()
@@ -35,9 +37,9 @@ class _OneTask(nn.Module):
 
 
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
-    """env / teacher / spaces of ``task`` from student.json (one task, or the multi-task list)."""
+    """env / teacher of ``task`` from student.json (one task, or the multi-task list)."""
     found = meta["tasks"][task] if "tasks" in meta else meta
-    return {k: found[k] for k in ("env", "teacher", "spaces") if found.get(k) is not None}
+    return {k: found[k] for k in ("env", "teacher") if found.get(k) is not None}
 
 
 def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,
@@ -55,34 +57,38 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     if not 0 <= task < n_tasks:
         raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
                         f"numbered 0..{n_tasks - 1}")
-    obs_dim, n_actions = (student.arch.tasks[task] if student.arch.tasks
-                          else (student.arch.obs_dim, student.arch.n_actions))
+    obs_dim, out_dim = (student.arch.tasks[task] if student.arch.tasks
+                        else (student.arch.obs_dim, student.arch.out_dim))
+    view = student.for_task(task)
+    head, output = view.head, view.head.onnx_output
     out = Path(out)
     if out.suffix != ".onnx":
         raise UserError(f"--out {out} should end in .onnx")
     module = _OneTask(student, task).eval()
-    tmp = out.with_name(f".{out.name}.tmp")
-    info = {"format": "rldistill-student-onnx/1", "task": task, "obs_dim": obs_dim,
-            "n_actions": n_actions, "greedy_action": "argmax(logits)", **_task_meta(meta, task)}
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
+            "out_dim": out_dim, "output": output, "greedy_action": head.greedy_rule,
+            "spaces": view.spec.to_json(), **_task_meta(meta, task)}
+    model: Any = None
+
+    def write(tmp: Path) -> None:
+        nonlocal model
         with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is not
             warnings.simplefilter("ignore")  # the default; it needs no onnxscript, fits an MLP
             torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(tmp), dynamo=False,
-                              input_names=["obs"], output_names=["logits"], opset_version=OPSET,
-                              dynamic_axes={"obs": {0: "batch"}, "logits": {0: "batch"}})
+                              input_names=["obs"], output_names=[output], opset_version=OPSET,
+                              dynamic_axes={"obs": {0: "batch"}, output: {0: "batch"}})
         model = onnx.load(str(tmp))
         onnx.checker.check_model(model)
         for k, v in info.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
         onnx.save(model, str(tmp))
-        tmp.replace(out)
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, write)
     except OSError as e:
         raise UserError(f"cannot write {out}: {e.strerror or e}: pass another --out") from None
-    finally:
-        if tmp.is_file():  # left only when something failed
-            tmp.unlink()
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
@@ -90,14 +96,14 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     x = torch.randn(check_rows, obs_dim, generator=torch.Generator().manual_seed(seed))
     with torch.inference_mode():
         want = module(x).numpy()
-    got = session.run(["logits"], {"obs": x.numpy()})[0]
+    got = session.run([output], {"obs": x.numpy()})[0]
     x1, one = x[:1], x[:1].numpy()
     params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
+    agree = head.agreement(torch.from_numpy(got), torch.from_numpy(want)).mean()
     return {"onnx": str(out), "bytes": out.stat().st_size, "task": task, "obs_dim": obs_dim,
-            "n_actions": n_actions, "params": params, "opset": OPSET,
+            "out_dim": out_dim, "output": output, "params": params, "opset": OPSET,
             "check_rows": check_rows,
             "max_abs_diff": float(np.abs(got - want).max()),
-            "argmax_agreement": float((got.argmax(-1) == want.argmax(-1)).mean()),
+            "action_agreement": float(agree),
             "latency_us": {"torch": best_us(lambda: module(x1)),
-                           "onnxruntime": best_us(lambda: session.run(["logits"],
-                                                                       {"obs": one}))}}
+                           "onnxruntime": best_us(lambda: session.run([output], {"obs": one}))}}

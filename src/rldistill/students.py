@@ -1,4 +1,9 @@
-"""Student networks: MLPs built from hidden sizes or sized from a parameter budget; save/load."""
+"""Student networks: MLPs built from hidden sizes or sized from a parameter budget; save/load.
+
+A student maps observations (any shape and dtype: they are flattened and cast to float here)
+to its action head's outputs (logits for Discrete actions); acting, agreement and the rest are
+the head's (:mod:`rldistill.heads`).
+"""
 
 from __future__ import annotations
 
@@ -10,28 +15,32 @@ from typing import Any
 import torch
 from torch import nn
 
-from rldistill.envs import SpaceSpec
+from rldistill.files import atomic_write
 from rldistill.errors import UserError
+from rldistill.heads import ActionHead, head_for
+from rldistill.spaces import ActionSpec, SpaceSpec, flat_dim
+
+FORMAT = "rldistill-student/2"
 
 
 @dataclass(frozen=True)
 class StudentArch:
-    """An MLP: obs_dim -> hidden... -> n_actions, ReLU between layers; outputs action logits.
+    """An MLP: obs_dim -> hidden... -> out_dim, ReLU between layers.
 
-    Multi-task (``tasks`` = ((obs_dim, n_actions), ...) per task, Rusu et al. 2015): the first
+    Multi-task (``tasks`` = ((obs_dim, out_dim), ...) per task, Rusu et al. 2015): the first
     hidden layer is a per-task input adapter (observation sizes may differ), the other hidden
-    layers are shared, and each task has its own head; ``obs_dim``/``n_actions`` are unused.
+    layers are shared, and each task has its own head; ``obs_dim``/``out_dim`` are unused.
     """
 
     obs_dim: int
     hidden: tuple[int, ...]
-    n_actions: int
+    out_dim: int
     tasks: tuple[tuple[int, int], ...] = ()
 
     @property
     def params(self) -> int:
         if not self.tasks:
-            return _mlp_params([self.obs_dim, *self.hidden, self.n_actions])
+            return _mlp_params([self.obs_dim, *self.hidden, self.out_dim])
         h = self.hidden
         return (sum(_mlp_params([o, h[0]]) + _mlp_params([h[-1], a]) for o, a in self.tasks)
                 + _mlp_params(list(h)))
@@ -51,13 +60,14 @@ def _mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
 
 
 class Student(nn.Module):
-    """An MLP student; ``outputs`` gives logits (or Q-value estimates under an MSE loss)."""
+    """An MLP student for the tasks of ``specs`` (one spec per task)."""
 
-    def __init__(self, arch: StudentArch) -> None:
+    def __init__(self, arch: StudentArch, specs: list[SpaceSpec]) -> None:
         super().__init__()
-        self.arch = arch
+        self.arch, self.specs = arch, list(specs)
+        self.action_heads: list[ActionHead] = [head_for(s.action) for s in self.specs]
         if not arch.tasks:
-            self.net = _mlp([arch.obs_dim, *arch.hidden, arch.n_actions], final_relu=False)
+            self.net = _mlp([arch.obs_dim, *arch.hidden, arch.out_dim], final_relu=False)
             return
         if not arch.hidden:
             raise UserError("a multi-task student needs at least one hidden layer: pass "
@@ -68,6 +78,10 @@ class Student(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(h[-1], a) for _, a in arch.tasks)
 
     def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        if obs.dim() > 2:
+            obs = obs.flatten(1)
+        if not obs.is_floating_point():
+            obs = obs.float()
         if not self.arch.tasks:
             return self.net(obs)
         return self.heads[task](self.trunk(self.adapters[task](obs)))
@@ -80,8 +94,9 @@ class Student(nn.Module):
     def outputs(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
         return self(obs, task)
 
-    def act(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
-        return self.outputs(obs, task).argmax(-1)
+    def act(self, obs: torch.Tensor, task: int = 0,
+            gen: torch.Generator | None = None) -> torch.Tensor:
+        return self.action_heads[task].act(self.outputs(obs, task), gen)
 
     def for_task(self, task: int) -> TaskView:
         return TaskView(self, task)
@@ -98,11 +113,19 @@ class TaskView:
     def params(self) -> int:
         return self.student.params
 
+    @property
+    def head(self) -> ActionHead:
+        return self.student.action_heads[self.task]
+
+    @property
+    def spec(self) -> SpaceSpec:
+        return self.student.specs[self.task]
+
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
         return self.student.outputs(obs, self.task)
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.student.act(obs, self.task)
+    def act(self, obs: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+        return self.student.act(obs, self.task, gen)
 
 
 def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
@@ -146,36 +169,30 @@ def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio
 def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> StudentArch:
     """One spec: a plain MLP; a list of several: the multi-task layout (one task per spec)."""
     specs = spec if isinstance(spec, list) else [spec]
+    dims = [(flat_dim(s.obs_shape), head_for(s.action).out_dim) for s in specs]
     if len(specs) == 1:
-        return StudentArch(obs_dim(specs[0]), hidden, specs[0].n_actions)
-    return StudentArch(0, hidden, 0, tuple((obs_dim(s), s.n_actions) for s in specs))
-
-
-def obs_dim(spec: SpaceSpec) -> int:
-    """The flat observation size of ``spec``."""
-    n = 1
-    for d in spec.obs_shape:
-        n *= d
-    return n
+        return StudentArch(dims[0][0], hidden, dims[0][1])
+    return StudentArch(0, hidden, 0, tuple(dims))
 
 
 def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> Student:
-    return Student(student_arch(spec, hidden))
+    specs = spec if isinstance(spec, list) else [spec]
+    return Student(student_arch(specs, hidden), specs)
 
 
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
                  ) -> None:
-    """``stem.safetensors`` (weights) + ``stem.json`` (architecture, spaces, config), atomically."""
+    """``stem.safetensors`` (weights) + ``stem.json`` (architecture, spaces, ``meta``),
+    atomically."""
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".{stem}.safetensors.tmp"
-    save_file({k: v.detach().contiguous() for k, v in student.state_dict().items()}, str(tmp))
-    tmp.replace(out_dir / f"{stem}.safetensors")
-    doc = {"format": "rldistill-student/1", "arch": asdict(student.arch), **meta}
-    tmpj = out_dir / f".{stem}.json.tmp"
-    tmpj.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    tmpj.replace(out_dir / f"{stem}.json")
+    weights = {k: v.detach().contiguous() for k, v in student.state_dict().items()}
+    atomic_write(out_dir / f"{stem}.safetensors", lambda tmp: save_file(weights, str(tmp)))
+    doc = {"format": FORMAT, "arch": asdict(student.arch),
+           "spaces": [s.to_json() for s in student.specs], **meta}
+    text = json.dumps(doc, indent=1, default=str) + "\n"
+    atomic_write(out_dir / f"{stem}.json", lambda tmp: tmp.write_text(text))
 
 
 def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
@@ -192,8 +209,24 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                         "--out directory of a distill run")
     meta = json.loads(p.read_text())
     a = meta["arch"]
-    student = Student(StudentArch(int(a["obs_dim"]), tuple(a["hidden"]), int(a["n_actions"]),
-                                  tuple(tuple(t) for t in a.get("tasks", ()))))
+    arch = StudentArch(int(a["obs_dim"]), tuple(a["hidden"]),
+                       int(a.get("out_dim", a.get("n_actions", 0))),
+                       tuple(tuple(t) for t in a.get("tasks", ())))
+    student = Student(arch, _specs(meta, arch))
     student.load_state_dict(load_file(str(weights)))
     student.eval()
     return student, meta
+
+
+def _specs(meta: dict[str, Any], arch: StudentArch) -> list[SpaceSpec]:
+    """The students' spaces, from this format or the first one (``spaces`` a dict, per-task
+    ``tasks[i].spaces``, or none for kick-started students: Discrete from the arch)."""
+    spaces = meta.get("spaces")
+    if isinstance(spaces, list):
+        return [SpaceSpec.from_json(s) for s in spaces]
+    if isinstance(spaces, dict):
+        return [SpaceSpec.from_json(spaces)]
+    if "tasks" in meta:
+        return [SpaceSpec.from_json(t["spaces"]) for t in meta["tasks"]]
+    return [SpaceSpec((arch.obs_dim,), ActionSpec("discrete", arch.out_dim))]
+

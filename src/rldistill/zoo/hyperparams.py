@@ -41,6 +41,13 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                                    exploration_final_eps=0.1,
                                    policy_kwargs=dict(net_arch=[256, 256]))),
     },
+    "qrdqn": {  # rl-baselines3-zoo hyperparams/qrdqn.yml; other envs: SB3 defaults
+        "CartPole-v1": (1, dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+                                learning_starts=1000, gamma=0.99, target_update_interval=10,
+                                train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+                                exploration_final_eps=0.04,
+                                policy_kwargs=dict(net_arch=[256, 256], n_quantiles=10))),
+    },
     "a2c": {
         "CartPole-v1": (8, dict(ent_coef=0.0)),
         "Acrobot-v1": (16, dict(ent_coef=0.0)),
@@ -50,12 +57,13 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
 }
 
 ALGOS = tuple(HYPERPARAMS)
+OFF_POLICY = ("dqn", "qrdqn")  # one env by default
 
 
 def lookup(algo: str, env_id: str) -> tuple[int, dict[str, Any]]:
     """(n_envs, constructor kwargs) for ``algo`` on ``env_id``; SB3 defaults for unknown envs."""
-    table = HYPERPARAMS[algo]
-    n_envs, kwargs = table.get(env_id, (1 if algo == "dqn" else 8, {}))
+    table = HYPERPARAMS.get(algo, {})
+    n_envs, kwargs = table.get(env_id, (1 if algo in OFF_POLICY else 8, {}))
     return n_envs, {k: _schedule(v) for k, v in kwargs.items()}
 
 

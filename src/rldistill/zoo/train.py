@@ -1,4 +1,5 @@
-"""Train a teacher with Stable-Baselines3 and RL-Zoo-style hyperparameters (``rldistill teacher train``)."""
+"""Train a teacher with Stable-Baselines3 and RL-Zoo-style hyperparameters
+(``rldistill teacher train``)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> d
 
     Returns a record (algo, env, steps, seed, hyperparameters, wall time) for the zoo index.
     """
+    import json
+
     import torch
 
     if steps <= 0:
@@ -52,6 +55,31 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> d
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     venv.close()
-    shown = {k: (v if not callable(v) else "linear schedule") for k, v in kwargs.items()}
+    # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
+    shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
+                                  else "linear schedule"))
     return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": venv.num_envs,
             "hyperparams": shown, "train_wall_s": round(wall, 1), "file": str(out)}
+
+
+def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
+                     eval_episodes: int, command: str) -> dict[str, Any]:
+    """Train a teacher, evaluate it with rldistill's safe loader, and write ``out`` with its
+    record (``out.json``: the command, hyperparameters, return with 95 % CI, acting params)."""
+    import json
+
+    from rldistill.evaluate import evaluate_policy
+    from rldistill.files import write_text
+    from rldistill.teachers import load_teacher
+
+    record = train_teacher(algo, env_id, steps, seed, out)
+    record["command"] = command
+    record["file"] = out.name
+    teacher = load_teacher(str(out))
+    ev = evaluate_policy(teacher, env_id, episodes=eval_episodes, seed=10_000)
+    record["return_mean"] = round(ev.mean, 2)
+    record["return_ci95"] = [round(ev.ci95[0], 2), round(ev.ci95[1], 2)]
+    record["eval_episodes"] = eval_episodes
+    record["acting_params"] = teacher.params
+    write_text(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
+    return record

@@ -1,0 +1,290 @@
+"""The library API: ``run(cfg)`` trains, saves and scores a student; ``train(cfg)`` only trains.
+
+Both honour every option of :class:`DistillConfig` and refuse bad input with the same one-line
+:class:`UserError` as the CLI (which only parses flags and prints): an output dir that holds
+another run is refused unless ``overwrite`` or ``resume`` says what to do with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rldistill.config import DistillConfig
+from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
+from rldistill.engine.loop import Callback, Loop, Progress, Task
+from rldistill.envs import check_match, env_spec
+from rldistill.errors import UserError
+from rldistill.files import write_text
+from rldistill.students import Student, save_student
+from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
+
+# files a run writes in its --out dir (all replaced by --overwrite)
+RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
+             "teacher_sb3.zip", "checkpoint-teacher.zip", "checkpoint-replay.npz")
+
+
+@dataclass
+class Outcome:
+    """What training produced, before evaluation; online runs add the teacher they trained."""
+
+    loop: Loop
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    teacher_model: Any = None
+
+    @property
+    def student(self) -> Student:
+        return self.loop.student
+
+    @property
+    def tasks(self) -> list[Task]:
+        return self.loop.tasks
+
+
+def load_task_teachers(cfg: DistillConfig) -> list[Teacher]:
+    """One teacher per task (an ensemble where a task has several), checked against its env."""
+    teachers = []
+    for specs, env_id in cfg.tasks:
+        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher)
+        check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
+        teachers.append(teacher)
+    return teachers
+
+
+def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
+          progress: Progress | None = None, resume: bool = False,
+          callbacks: tuple[Callback, ...] = ()) -> Outcome:
+    """Run the loop for ``cfg.budget`` labelled steps (offline, or online when
+    ``cfg.teacher_train`` is set), checkpointing to ``cfg.out``; returns the outcome."""
+    from rldistill.drivers.offline import train_offline
+
+    cfg.validate()
+    if cfg.teacher_train:
+        from rldistill.drivers.online import train_online
+
+        if teachers is not None:
+            raise UserError("--teacher-train trains its own teacher: pass no teachers")
+        loop, curves, model = train_online(cfg, progress, resume, callbacks)
+        return Outcome(loop, curves, model)
+    teachers = teachers if teachers is not None else load_task_teachers(cfg)
+    return Outcome(train_offline(cfg, teachers, progress, resume, callbacks))
+
+
+def run(cfg: DistillConfig, progress: Progress | None = None,
+        cache: dict[tuple[Any, ...], Any] | None = None, resume: bool = False,
+        overwrite: bool = False, callbacks: tuple[Callback, ...] = ()) -> dict[str, Any]:
+    """Train, save the student to ``cfg.out``, evaluate; the result dict (also result.json).
+
+    ``resume`` continues the run checkpointed in ``cfg.out`` (a larger budget extends it);
+    ``overwrite`` replaces a run there. ``cache`` keeps teacher and random-policy evaluations
+    between calls (the demo scores several students against one teacher).
+    """
+    from rldistill.drivers.offline import sigint_raises
+
+    cfg.validate()
+    out = Path(cfg.out)
+    prepare_out(out, overwrite=overwrite, resume=resume)
+    outcome = train(cfg, progress=progress, resume=resume, callbacks=callbacks)
+    save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
+    online = _save_online(cfg, outcome) if cfg.teacher_train else {}
+    tasks = [(t.env, t.teacher) for t in outcome.tasks]
+    with sigint_raises(f"interrupted during the final evaluation; the student is saved in "
+                       f"{out}: score it with `rldistill evaluate --student {out}`"):
+        blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, cfg.seed + 1_000_000,
+                             cache)
+    loop = outcome.loop
+    scores = ({"env": cfg.env, **blocks[0]} if len(tasks) == 1
+              else multitask_result(blocks, tasks, outcome.student))
+    if len(tasks) > 1:
+        for block, task in zip(scores["tasks"], outcome.tasks):
+            block["labelled_steps"] = task.labelled
+            block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
+    result = {**scores, "labelled_steps": loop.labelled, "updates": loop.updates,
+              "wall_s": round(loop.wall_s, 3),
+              "final_loss": round(loop.losses[-1], 6) if loop.losses else None,
+              "config": cfg.to_dict(), **online}
+    write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def prepare_out(out: Path, overwrite: bool = False, resume: bool = False) -> None:
+    """Refuse an output dir that holds another run (unless ``overwrite``, which clears it, or
+    ``resume``) or that cannot be written; one-line errors that name the fix."""
+    if overwrite and resume:
+        raise UserError("--overwrite and --resume contradict each other: pass one")
+    held = (out / "student.json").exists() or (out / CKPT_NAME).exists()
+    if held and not (overwrite or resume):
+        raise UserError(f"output dir {out} already holds a run: pass --resume to continue it, "
+                        "--overwrite to replace it, or --out to choose another dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"output dir {out} is not writable ({e.strerror}): pass --out with a "
+                        "writable dir") from None
+    if overwrite:
+        remove_checkpoint(out)
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+
+
+def resume_config(out: str | Path, changes: dict[str, Any]) -> DistillConfig:
+    """The config of the run checkpointed in ``out`` with ``changes`` (options given again:
+    e.g. a larger budget); what ``--out DIR --resume`` runs."""
+    ckpt = Path(out) / CKPT_NAME
+    if not ckpt.exists():
+        raise UserError(f"--resume: no checkpoint in {out}: run without --resume to start")
+    saved = load_checkpoint(ckpt)[1]["config"]
+    return DistillConfig(**{**saved, **changes, "out": str(out)}).validate()
+
+
+def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
+    """What student.json holds besides the architecture and spaces: env(s), teacher(s), config."""
+    if len(tasks) == 1:
+        return {"env": tasks[0].env, "teacher": _teacher_meta(tasks[0].teacher),
+                "config": cfg.to_dict()}
+    return {"env": [t.env for t in tasks],
+            "tasks": [{"env": t.env, "teacher": _teacher_meta(t.teacher)} for t in tasks],
+            "config": cfg.to_dict()}
+
+
+def _teacher_meta(t: Teacher) -> dict[str, Any]:
+    return {"name": t.name, "kind": t.kind, "params": t.params}
+
+
+def _save_online(cfg: DistillConfig, outcome: Outcome) -> dict[str, Any]:
+    """The trained teacher (``teacher_sb3.zip``) and the learning curves (``curves.png``)."""
+    from rldistill.files import atomic_write
+    from rldistill.plots import line_plot
+
+    out = Path(cfg.out)
+    atomic_write(out / "teacher_sb3.zip", lambda tmp: outcome.teacher_model.save(tmp))
+    c = outcome.curves
+    x = [p["teacher_steps"] for p in c]
+    png = line_plot({"teacher (learning)": (x, [p["teacher_return"] for p in c]),
+                     "student (distilled)": (x, [p["student_return"] for p in c])},
+                    out / "curves.png", "teacher env steps", "mean return",
+                    f"online distillation on {cfg.env}")
+    return {"curves": c, "curves_png": str(png) if png else None,
+            "teacher_zip": str(out / "teacher_sb3.zip")}
+
+
+def score_tasks(student: Student, tasks: list[tuple[str, Teacher]], episodes: int, seed: int,
+                cache: dict[tuple[Any, ...], Any] | None = None) -> list[dict[str, Any]]:
+    """The score block of each task; an ensemble's also scores the student against each member."""
+    from rldistill.evaluate import score_student
+
+    blocks = []
+    for i, (env_id, teacher) in enumerate(tasks):
+        view = student.for_task(i)
+        block = score_student(view, teacher, env_id, episodes, seed=seed, cache=cache)
+        block["student"]["hidden"] = list(student.arch.hidden)
+        if isinstance(teacher, EnsembleTeacher):
+            block["ensemble"] = teacher.mode
+            block["members"] = []
+            for m in teacher.members:
+                ms = score_student(view, m, env_id, episodes, seed=seed, cache=cache)
+                block["members"].append({"name": m.name, "kind": m.kind, "params": m.params,
+                                         **{k: ms["teacher"][k] for k in ("return_mean",
+                                                                          "return_ci95")},
+                                         "student_normalized_score": ms["normalized_score"],
+                                         "agreement": ms["agreement"]})
+        blocks.append(block)
+    return blocks
+
+
+def multitask_result(blocks: list[dict[str, Any]], tasks: list[tuple[str, Teacher]],
+                     student: Student) -> dict[str, Any]:
+    """The result of a multi-task run: per task, and the student against all teachers."""
+    t_params = sum(t.params for _, t in tasks)
+    scores = [b["normalized_score"] for b in blocks]
+    result = {"env": [e for e, _ in tasks],
+              "tasks": [{"env": e, "teacher_params": t.params, **b}
+                        for (e, t), b in zip(tasks, blocks)],
+              "student": {"params": student.params, "hidden": list(student.arch.hidden)},
+              "teacher": {"name": " | ".join(t.name for _, t in tasks), "params": t_params},
+              "param_ratio": round(student.params / t_params, 4),
+              "normalized_score": (None if None in scores else
+                                   round(sum(scores) / len(scores), 4)),
+              "normalized_score_min": None if None in scores else min(scores),
+              "agreement": round(sum(b["agreement"] for b in blocks) / len(blocks), 4),
+              "eval_s": round(sum(b["eval_s"] for b in blocks), 2)}
+    if None in scores:
+        undefined = [e for (e, _), s in zip(tasks, scores) if s is None]
+        result["normalized_score_note"] = (f"undefined: on {', '.join(undefined)} the teacher is "
+                                           "no better than the random policy")
+    return result
+
+
+def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str | None = None,
+                 episodes: int = 100, seed: int = 1_000_000, variants: tuple[str, ...] = (),
+                 trust: bool = False) -> dict[str, Any]:
+    """Score a saved student (``rldistill evaluate``): against its teacher (the one it was
+    distilled from, an online run's trained teacher, or ``teacher``) and the random policy;
+    with ``variants`` (NAME=V1,V2), on each physical variant of the env."""
+    from rldistill.evaluate import RandomActor, evaluate_policy, score_student, summary
+    from rldistill.students import load_student
+
+    student, meta = load_student(student_dir)
+    config = meta.get("config", {})
+    if student.arch.tasks and not env:
+        if variants or teacher:
+            raise UserError("a multi-task student: pass --env to pick one task for --variant or "
+                            "--teacher")
+        tasks = [(t["env"], load_teachers((spec,), trust=trust))
+                 for t, spec in zip(meta["tasks"], config["teacher"])]
+        return multitask_result(score_tasks(student, tasks, episodes, seed), tasks, student)
+    env_id = env or meta["env"]
+    if isinstance(env_id, list):
+        raise UserError(f"--env {env_id}: evaluate one env at a time, or drop --env")
+    task = 0
+    spec: str | list[str] | None = teacher or config.get("teacher")
+    if student.arch.tasks:
+        envs = list(meta["env"])
+        if env_id not in envs:
+            raise UserError(f"the student was trained on {', '.join(envs)}, not {env_id}: "
+                            "pass one of those")
+        task = envs.index(env_id)
+        spec = teacher or config["teacher"][task]
+    run_dir = Path(student_dir) if Path(student_dir).is_dir() else Path(student_dir).parent
+    if not spec and (run_dir / "teacher_sb3.zip").exists():  # an online run's trained teacher
+        spec = str(run_dir / "teacher_sb3.zip")
+    view = student.for_task(task)
+    if not spec:
+        if variants:
+            raise UserError("--variant compares student and teacher: pass --teacher SPEC")
+        s = evaluate_policy(view, env_id, episodes, seed)
+        r = evaluate_policy(RandomActor(view.head, seed), env_id, episodes, seed)
+        return {"env": env_id, "student": {**summary(s), "params": student.params},
+                "random": summary(r)}
+    t = load_teachers(tuple(spec) if isinstance(spec, list) else (spec,),
+                      config.get("ensemble", "mean"), trust=trust)
+    check_match(t.spec, env_spec(env_id), t.name, env_id)
+    if not variants:
+        return {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
+    return {"env": env_id, "variants": _robustness(view, t, env_id, episodes, seed, variants)}
+
+
+def _robustness(student: Any, teacher: Teacher, env_id: str, episodes: int, seed: int,
+                variants: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Teacher and student on the default env and on each physical variant."""
+    from rldistill.envs import parse_variants
+    from rldistill.evaluate import score_student
+
+    rows: list[tuple[str, float | None, dict[str, float]]] = [("default", None, {})]
+    for text in variants:
+        name, values = parse_variants(text)
+        rows += [(name, v, {name: v}) for v in values]
+    out = []
+    for name, value, variant in rows:
+        r = score_student(student, teacher, env_id, episodes, seed, variant=variant)
+        out.append({"param": name, "value": value, "teacher": r["teacher"]["return_mean"],
+                    "student": r["student"]["return_mean"], "random": r["random"]["return_mean"],
+                    "student_ci95": r["student"]["return_ci95"],
+                    "teacher_ci95": r["teacher"]["return_ci95"],
+                    "normalized_score": r["normalized_score"], "agreement": r["agreement"]})
+    return out

@@ -1,0 +1,103 @@
+"""What the CLI prints: rich tables of results, the robustness table, the zoo, export reports."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def console(quiet: bool = False) -> Any:
+    """A rich console; 140 columns when not a terminal so that piped tables are not cut."""
+    from rich.console import Console
+
+    return Console(quiet=quiet, width=None if sys.stdout.isatty() else 140)
+
+
+def fmt_ret(block: dict[str, Any]) -> str:
+    lo, hi = block["return_ci95"]
+    return f"{block['return_mean']:.1f} ± {(hi - lo) / 2:.1f}"
+
+
+def fmt_score(value: float | None) -> str:
+    return "undefined" if value is None else str(value)
+
+
+def print_result(r: dict[str, Any]) -> None:
+    """A distill result: teacher, (ensemble members,) student and random per task."""
+    from rich.table import Table
+
+    tasks = r.get("tasks") or [r]
+    t = Table(title=f"{r['teacher']['name']} -> student {r['student']['hidden']} "
+                    f"({r['student']['params']} params)")
+    for col in ("env", "policy", "params", "return (95% CI)", "normalized", "agreement"):
+        t.add_column(col)
+    for b in tasks:
+        t.add_row(b["env"], "teacher", str(b["teacher"]["params"]), fmt_ret(b["teacher"]), "", "")
+        for m in b.get("members", []):
+            t.add_row("", f"  member {m['name']}", str(m["params"]), fmt_ret(m),
+                      f"student {fmt_score(m['student_normalized_score'])}",
+                      f"{m['agreement']:.3f}")
+        t.add_row("", "student", str(b["student"]["params"]), fmt_ret(b["student"]),
+                  fmt_score(b["normalized_score"]), f"{b['agreement']:.3f}")
+        t.add_row("", "random", "-", fmt_ret(b["random"]), "", "")
+    c = console()
+    c.print(t)
+    c.print(f"normalized score {fmt_score(r['normalized_score'])}, agreement "
+            f"{r['agreement']:.3f}, param ratio {r['param_ratio']:.3f}, labelled steps "
+            f"{r['labelled_steps']}, wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
+    if r.get("normalized_score_note"):
+        c.print(f"normalized score {r['normalized_score_note']}")
+    if "latency_us" in r:
+        lat = r["latency_us"]
+        c.print(f"latency per action (batch 1): student {lat['student']:.0f} us, teacher "
+                f"{lat['teacher']:.0f} us")
+
+
+def print_robustness(env_id: str, episodes: int, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"robustness on {env_id} ({episodes} episodes per cell)")
+    for col in ("parameter", "value", "teacher", "student", "random", "normalized", "agreement"):
+        t.add_column(col, justify="right")
+    for o in rows:
+        t.add_row(o["param"], "" if o["value"] is None else f"{o['value']:g}",
+                  f"{o['teacher']:.1f}", f"{o['student']:.1f}", f"{o['random']:.1f}",
+                  "-" if o["normalized_score"] is None else f"{o['normalized_score']:.3f}",
+                  f"{o['agreement']:.3f}")
+    console().print(t)
+
+
+def print_zoo(entries: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    t = Table(title="rldistill zoo (use --teacher zoo:NAME)")
+    for col in ("name", "algo", "env", "acting params", "return (95% CI)", "train steps"):
+        t.add_column(col)
+    for e in entries:
+        lo, hi = e.get("return_ci95", [0, 0])
+        t.add_row(e["name"], e["algo"], e["env"], str(e.get("acting_params", "?")),
+                  f"{e.get('return_mean', float('nan')):.1f} ± {(hi - lo) / 2:.1f}",
+                  str(e["steps"]))
+    console().print(t)
+
+
+def print_export(report: dict[str, Any]) -> None:
+    lat = report["latency_us"]
+    console().print(f"wrote {report['onnx']} ({report['bytes']} bytes, {report['params']} params, "
+                    f"obs {report['obs_dim']} -> {report['out_dim']} {report['output']}); "
+                    f"onnxruntime vs torch on {report['check_rows']} random obs: max |diff| "
+                    f"{report['max_abs_diff']:.1e}, action agreement "
+                    f"{report['action_agreement']:.4f}; latency per call (batch 1): onnxruntime "
+                    f"{lat['onnxruntime']:.0f} us, torch {lat['torch']:.0f} us")
+
+
+def print_kickstart(result: dict[str, Any], out: str) -> None:
+    for name in ("student", "scratch"):
+        if name in result:
+            r = result[name]
+            print(f"{name:8s} steps_to_90={r['steps_to_90']} normalized={r['normalized_score']} "
+                  f"return={r['final_return_mean']} (teacher "
+                  f"{result['teacher']['final_return_mean']}) wall={r['train_wall_s']} s")
+    if "speedup" in result:
+        print(f"speedup {result['speedup']} (lower bound {result['speedup_lower_bound']})")
+    print(f"wrote {out}/student_sb3.zip, student.safetensors, result.json")

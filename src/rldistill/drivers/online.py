@@ -1,0 +1,161 @@
+"""Online distillation (Rusu et al. 2015): the teacher learns from scratch with SB3 while the
+student distils from the teacher's *current* outputs.
+
+The teacher is an ordinary SB3 model (zoo hyperparameters) trained by ``model.learn``; an SB3
+callback runs one round of the loop every ``teacher_steps / rounds`` teacher env steps: the
+buffer is relabelled by the current teacher, new states are collected (by the ``driver``) and
+labelled, and the student trains on the lot. Each round records the teacher's and the student's
+return (``curves`` in the result, ``curves.png``).
+
+After each round the loop is checkpointed with the teacher: its weights and optimizer
+(``checkpoint-teacher.zip``, SB3's own format, read back with ``set_parameters``, which unpickles
+nothing), its counters and, for DQN, its replay buffer (``checkpoint-replay.npz``, plain arrays).
+A resumed run is not bit-exact: SB3 cannot save its envs' states or a PPO rollout in progress,
+so the teacher's envs restart from a reset (benchmarks/measured/engine/ measures the effect).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rldistill.config import DistillConfig
+from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.envs import env_spec, spec_of
+from rldistill.errors import Interrupted, UserError
+from rldistill.evaluate import evaluate_policy
+from rldistill.files import atomic_write
+from rldistill.heads import head_for
+from rldistill.teachers.base import NetTeacher
+
+TEACHER_CKPT = "checkpoint-teacher.zip"
+REPLAY_CKPT = "checkpoint-replay.npz"
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
+_REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+def live_teacher(model: Any, name: str) -> NetTeacher:
+    """An SB3 model as a teacher that answers with its current (still learning) weights;
+    ``params`` counts its acting path only (no value net, no target net)."""
+    from rldistill.sb3.policy import acting_net, acting_params
+
+    spec = spec_of(model.observation_space, model.action_space, f"teacher {name}")
+    net, kind = acting_net(model.policy, head_for(spec.action))
+    return NetTeacher(name, kind, spec, net, params=acting_params(model.policy), frozen=False)
+
+
+def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: bool = False,
+                 callbacks: tuple[Callback, ...] = (), eval_episodes: int = 10
+                 ) -> tuple[Loop, list[dict[str, Any]], Any]:
+    """Train the teacher (``cfg.teacher_train``) for ``cfg.teacher_steps`` env steps and distil
+    it into the student in ``rounds`` rounds along the way; returns the loop, the learning
+    curves and the SB3 model."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from rldistill.drivers.offline import sigint_flag
+    from rldistill.zoo.train import make_model
+
+    cfg.validate()
+    env_id = cfg.tasks[0][1]
+    env_spec(env_id)  # unknown ids and spaces without a head: one-line errors before SB3 asserts
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model, _ = make_model(str(cfg.teacher_train), env_id, cfg.seed)
+    online: dict[str, Any] = {"curves": [], "distill_s": 0.0}
+    if resume and (run_dir / CKPT_NAME).exists():
+        online = _restore_teacher(model, run_dir)
+    teacher = live_teacher(model, f"{cfg.teacher_train} (trained online)")
+    loop = (Loop.resume(cfg, [teacher], run_dir, callbacks) if resume
+            else Loop(cfg, [teacher], callbacks))
+    every = max(1, cfg.teacher_steps // loop.n_rounds)
+    curves: list[dict[str, Any]] = online["curves"]
+    t_start = time.perf_counter() - loop.wall_s
+
+    def distil_round() -> None:
+        t0 = time.perf_counter()
+        model.policy.set_training_mode(False)
+        loop.relabel()
+        loop.collect_round(progress)
+        loop.update_round()
+        online["distill_s"] += time.perf_counter() - t0
+        seed = cfg.seed + 2_000_000
+        t_ev = evaluate_policy(teacher, env_id, eval_episodes, seed)
+        s_ev = evaluate_policy(loop.student.for_task(0), env_id, eval_episodes, seed,
+                               reference=teacher)
+        curves.append({"teacher_steps": model.num_timesteps, "labelled_steps": loop.labelled,
+                       "teacher_return": round(t_ev.mean, 2),
+                       "student_return": round(s_ev.mean, 2),
+                       "agreement": round(float(s_ev.agreement or 0.0), 4),
+                       "distill_s": round(online["distill_s"], 3)})
+        checkpoint()
+
+    def checkpoint() -> None:
+        loop.wall_s = time.perf_counter() - t_start
+        _save_teacher(model, run_dir)
+        loop.save(run_dir, {"online": {**online, "counters": _counters(model)}})
+
+    with sigint_flag() as interrupted:
+        class _Distil(BaseCallback):  # type: ignore[misc]
+            def _on_step(self) -> bool:
+                while not loop.done and self.num_timesteps >= (loop.round + 1) * every:
+                    distil_round()
+                return not interrupted
+
+        try:
+            left = cfg.teacher_steps - model.num_timesteps
+            if left > 0:
+                model.learn(total_timesteps=left, callback=_Distil(),
+                            reset_num_timesteps=model.num_timesteps == 0)
+            if interrupted:
+                checkpoint()
+                raise Interrupted(f"interrupted at teacher step {model.num_timesteps}; "
+                                  f"checkpoint written to {run_dir}: continue with --resume")
+            while not loop.done:  # rounding left some: finish them on the final teacher
+                distil_round()
+        finally:
+            loop.close()
+    loop.wall_s = time.perf_counter() - t_start
+    model.policy.set_training_mode(False)
+    return loop, curves, model
+
+
+def _counters(model: Any) -> dict[str, int]:
+    return {k: int(getattr(model, k)) for k in _COUNTERS if hasattr(model, k)}
+
+
+def _save_teacher(model: Any, run_dir: Path) -> None:
+    atomic_write(run_dir / TEACHER_CKPT, lambda tmp: model.save(tmp))
+    buf = getattr(model, "replay_buffer", None)
+    if buf is not None:
+        arrays = {k: getattr(buf, k) for k in _REPLAY if getattr(buf, k, None) is not None}
+        arrays["pos_full"] = np.array([buf.pos, int(buf.full)])
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+
+        atomic_write(run_dir / REPLAY_CKPT, write)
+
+
+def _restore_teacher(model: Any, run_dir: Path) -> dict[str, Any]:
+    """Weights, optimizer, counters and replay buffer of the checkpointed teacher; returns the
+    checkpoint's online state (curves, distillation time)."""
+    _, state = load_checkpoint(run_dir / CKPT_NAME)
+    if "online" not in state or not (run_dir / TEACHER_CKPT).exists():
+        raise UserError(f"--resume: the checkpoint in {run_dir} is not an online run's (or its "
+                        f"{TEACHER_CKPT} is missing): start again with --overwrite")
+    model.set_parameters(str(run_dir / TEACHER_CKPT), exact_match=True, device="cpu")
+    for k, v in state["online"].pop("counters").items():
+        setattr(model, k, v)
+    buf = getattr(model, "replay_buffer", None)
+    if buf is not None and (run_dir / REPLAY_CKPT).exists():
+        with np.load(run_dir / REPLAY_CKPT, allow_pickle=False) as z:
+            for k in _REPLAY:
+                if k in z.files:
+                    getattr(buf, k)[...] = z[k]
+            buf.pos, buf.full = int(z["pos_full"][0]), bool(z["pos_full"][1])
+    return dict(state["online"])

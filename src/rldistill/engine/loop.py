@@ -1,0 +1,382 @@
+"""The one distillation loop: collect a round (someone drives, the teacher labels) -> update the
+student on the aggregated buffer -> (checkpoint). Every method is this loop with other settings
+or a thin driver around it (DESIGN.md): offline distillation (drivers/offline.py) runs its
+rounds with checkpoints and SIGINT; online distillation (drivers/online.py) runs one round
+whenever the learning teacher has taken enough steps, relabelling the buffer first.
+
+``driver=teacher`` is teacher-driven (dataset) distillation (Rusu et al. 2015), ``student`` is
+student-driven (Czarnecki et al. 2019), ``mix`` is DAgger (Ross et al. 2011) with beta on a
+schedule. Everything that depends on the action space is asked of the task's action head.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rldistill.config import DistillConfig
+from rldistill.engine.buffer import Buffer
+from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, optimizer_tensors,
+                                         read_chunk, restore_optimizer, save_tensors, write_chunk)
+from rldistill.envs import BatchEnv, make_vec_env, parse_variants
+from rldistill.errors import UserError
+from rldistill.heads import ActionHead, TrainLoss
+from rldistill.schedules import parse_schedule
+from rldistill.students import Student, TaskView, arch_for_ratio, build_student, parse_hidden
+from rldistill.teachers.base import Teacher, has_q_teacher
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Task:
+    """One (teacher, env) pair of the run: its envs, its part of the buffer, its plan.
+
+    A run has one task, or several for multi-task distillation (Rusu et al. 2015): the budget is
+    split evenly between them, and each update takes one minibatch from every task.
+    """
+
+    env: str
+    teacher: Teacher
+    head: ActionHead
+    buf: Buffer
+    venv: BatchEnv
+    obs: np.ndarray
+    starts: np.ndarray  # per env: its current obs is an episode's first
+    ends: list[int]  # labelled steps at the end of each round
+    labelled: int = 0
+    actions: list[np.ndarray] = field(default_factory=list)  # since the last checkpoint
+    losses: list[float] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
+    saved_rows: int = 0
+
+
+@dataclass(frozen=True)
+class RoundMetrics:
+    """What a round did, given to every callback after the round's update."""
+
+    round: int  # rounds done
+    labelled: int  # labelled steps in all
+    updates: int  # student updates in all
+    loss: float
+    task_losses: list[float]
+    wall_s: float
+
+
+Callback = Callable[["Loop", RoundMetrics], None]
+
+
+class Loop:
+    """The loop's state (student, optimizer, buffers, envs, RNGs, counters) and its steps.
+
+    ``collect_round`` / ``update_round`` / ``relabel`` are the steps a driver calls;
+    ``state_dict`` / ``load_state_dict`` and ``save`` / ``resume`` make it restartable, bit for
+    bit (the envs are restored by replaying the logged actions from the seed). Values that
+    defaults derive from the budget (envs, batch, rounds, update floor) are resolved once here,
+    so that a resumed run whose budget grew keeps them.
+    """
+
+    def __init__(self, cfg: DistillConfig, teachers: list[Teacher],
+                 callbacks: list[Callback] | tuple[Callback, ...] = ()) -> None:
+        cfg.validate()
+        self.cfg, self.callbacks = cfg, list(callbacks)
+        q = has_q_teacher(teachers)
+        self.n_rounds = cfg.n_rounds(q)
+        self.batch, self.n_envs, self.epochs = cfg.batch, cfg.envs, cfg.epochs_per_round
+        self.floor_per_round = math.ceil(cfg.updates_floor(q) / self.n_rounds)
+        self.budget = cfg.budget
+        torch.manual_seed(cfg.seed)
+        self.student = make_student(cfg, teachers)
+        self.opt = make_optimizer(self.student, cfg.lr)
+        self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
+        self.round, self.phase, self.updates = 0, "collect", 0
+        self.wall_s = 0.0
+        self.losses: list[float] = []
+        variants = None
+        if cfg.train_variant:
+            name, values = parse_variants(cfg.train_variant)
+            variants = [{name: v} for v in values]
+        n = len(teachers)
+        self.tasks = []
+        for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
+            size = cfg.budget * (i + 1) // n - cfg.budget * i // n
+            venv = make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
+            head = t.head
+            buf = Buffer(size, t.spec.obs_shape, _torch_dtype(t.spec.obs_dtype),
+                         head.target_shape())
+            self.tasks.append(Task(env_id, t, head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
+                                   np.ones(self.n_envs, bool),
+                                   [size * (r + 1) // self.n_rounds
+                                    for r in range(self.n_rounds)]))
+        self.loss_fns: list[TrainLoss] = [
+            t.head.loss(cfg.loss, cfg.temperature, t.teacher.kind, cfg.centred)
+            for t in self.tasks]
+
+    # ------------------------------------------------------------------------------ steps
+
+    @property
+    def labelled(self) -> int:
+        return sum(t.labelled for t in self.tasks)
+
+    @property
+    def done(self) -> bool:
+        return self.round >= self.n_rounds
+
+    def collect_round(self, progress: Progress | None = None,
+                      stop: Callable[[], bool] = lambda: False) -> bool:
+        """Collect this round's labelled steps of every task (or stop early when ``stop()``);
+        True when the round's collection is complete."""
+        for i, task in enumerate(self.tasks):
+            self._collect(i, task, progress, stop)
+        complete = all(t.labelled >= t.ends[self.round] for t in self.tasks)
+        if complete:
+            self.phase = "train"
+        return complete
+
+    def update_round(self) -> RoundMetrics:
+        """Train the student ``epochs`` passes over the (largest task's) buffer, at least the
+        update floor's share of this round; with several tasks, each update sums one minibatch
+        loss per task. Targets are prepared for the loss once per round, not per minibatch."""
+        largest = max(t.buf.size for t in self.tasks)
+        n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
+        batches = [_endless_batches(t.buf, self.batch, self.gen,
+                                    fn.prepare(t.buf.targets[: t.buf.size]))
+                   for t, fn in zip(self.tasks, self.loss_fns)]
+        self.student.train()
+        for _ in range(n_updates):
+            task_losses = [self.loss_fns[i](self.student(x, i), y)
+                           for i, (x, y) in enumerate(next(b) for b in batches)]
+            loss = sum(task_losses[1:], task_losses[0])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+        self.student.eval()
+        self.losses.append(float(loss.detach()))
+        for task, task_loss in zip(self.tasks, task_losses):
+            task.losses.append(float(task_loss.detach()))
+        self.updates += n_updates
+        self.round, self.phase = self.round + 1, "collect"
+        metrics = RoundMetrics(self.round, self.labelled, self.updates, self.losses[-1],
+                               [t.losses[-1] for t in self.tasks], self.wall_s)
+        for cb in self.callbacks:
+            cb(self, metrics)
+        return metrics
+
+    def relabel(self) -> None:
+        """Replace every stored target by the task teacher's current outputs (the teacher has
+        moved on: online distillation)."""
+        for task in self.tasks:
+            if task.buf.size:
+                task.buf.targets[: task.buf.size] = task.teacher.outputs(
+                    task.buf.obs[: task.buf.size])
+
+    def extend(self, budget: int) -> None:
+        """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
+        resolved envs, batch and per-round update floor."""
+        if budget <= self.budget:
+            return
+        n = len(self.tasks)
+        extra = math.ceil(self.n_rounds * budget / self.budget) - self.n_rounds
+        for i, task in enumerate(self.tasks):
+            old, new = task.ends[-1], budget * (i + 1) // n - budget * i // n
+            task.ends += [old + (new - old) * (r + 1) // extra for r in range(extra)]
+            task.buf.grow(new)
+        self.n_rounds += extra
+        self.budget = budget
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.venv.close()
+
+    # ------------------------------------------------------------------------- collecting
+
+    def _collect(self, i: int, task: Task, progress: Progress | None,
+                 stop: Callable[[], bool]) -> None:
+        """Where the teacher acts (teacher and mix drivers) it labels every step as it goes;
+        where only the student acts, the teacher labels the round's states in one batch."""
+        cfg = self.cfg
+        start = self.budget * self.round // self.n_rounds
+        target = task.ends[self.round]
+        beta = (parse_schedule(cfg.beta)(start / self.budget, self.round)
+                if cfg.driver == "mix" else 0.0)
+        policy = self.student.for_task(i)
+        deferred: list[tuple[torch.Tensor, ...]] = []
+        while task.labelled < target and not stop():
+            obs_np = task.obs
+            k = min(target - task.labelled, obs_np.shape[0])
+            rows = (torch.from_numpy(obs_np[:k]), torch.from_numpy(task.starts[:k]),
+                    torch.arange(k, dtype=torch.int32))
+            if cfg.driver == "student":
+                deferred.append(rows)
+                t_out = None
+            else:
+                t_out = self._label(task, *rows, self.labelled)
+            actions = self._actions(task, obs_np, rows[0], t_out, policy, beta)
+            task.actions.append(actions)
+            task.obs, _, terms, truncs, _ = task.venv.step(actions)  # a new array
+            task.starts = terms | truncs
+            task.labelled += k
+            if progress:
+                progress(k)
+        if deferred:
+            obs, starts, env = (torch.cat(x) for x in zip(*deferred))
+            self._label(task, obs, starts, env, self.labelled - obs.shape[0])
+
+    def _label(self, task: Task, obs: torch.Tensor, starts: torch.Tensor, env: torch.Tensor,
+               first_step: int) -> torch.Tensor:
+        """Teacher outputs for ``obs`` into the task's buffer; NaN/inf stops with the step."""
+        t_out = task.teacher.outputs(obs)
+        bad = ~torch.isfinite(t_out).flatten(1).all(-1)
+        if bad.any():
+            step = first_step + int(bad.nonzero()[0, 0])
+            raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
+                            "teacher file; the last checkpoint is kept")
+        task.buf.add(obs, t_out, starts, env)
+        return t_out
+
+    def _actions(self, task: Task, obs_np: np.ndarray, obs: torch.Tensor,
+                 t_out: torch.Tensor | None, student: TaskView, beta: float) -> np.ndarray:
+        """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix."""
+        head, driver = task.head, self.cfg.driver
+        n = obs_np.shape[0]
+        if driver == "teacher" or (driver == "mix" and beta >= 1.0):
+            assert t_out is not None
+            actions = head.to_env(head.teacher_act(t_out))
+        else:
+            actions = head.to_env(student.act(obs))
+            if driver == "mix" and beta > 0.0:
+                assert t_out is not None
+                teacher_acts = self.rng.random(len(actions)) < beta
+                mask = teacher_acts.reshape(-1, *[1] * (actions.ndim - 1))
+                actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
+        if actions.shape[0] < n:  # the last partial batch: the remaining envs act, unlabelled
+            rest = torch.from_numpy(obs_np[actions.shape[0]:])
+            actions = np.concatenate([actions, head.to_env(student.act(rest))])
+        return actions
+
+    # ------------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Student, optimizer and RNG as tensors; counters, plan and resume key as JSON. The
+        buffers' rows are not in it: :meth:`save` writes them as chunks."""
+        tensors = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
+                   **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state()}
+        state = {"round": self.round, "phase": self.phase, "labelled": self.labelled,
+                 "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
+                 "n_rounds": self.n_rounds, "budget": self.budget,
+                 "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
+                            "chunks": t.chunks, "saved_rows": t.saved_rows} for t in self.tasks],
+                 "rng_numpy": self.rng.bit_generator.state,
+                 "config": self.cfg.replace(budget=self.budget).to_dict(),
+                 "resume_key": self._key()}
+        return tensors, state
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.student.load_state_dict({k[8:]: v for k, v in tensors.items()
+                                      if k.startswith("student.")})
+        restore_optimizer(self.opt, tensors)
+        self.gen.set_state(tensors["rng.torch"])
+        self.rng.bit_generator.state = state["rng_numpy"]
+        for k in ("round", "phase", "updates", "wall_s", "losses", "n_rounds", "budget"):
+            setattr(self, k, state[k])
+        for task, ts in zip(self.tasks, state["tasks"]):
+            for k in ("labelled", "losses", "ends", "chunks", "saved_rows"):
+                setattr(task, k, ts[k])
+
+    def save(self, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
+        """Checkpoint to ``run_dir``: one chunk per task with the rows and env actions since the
+        last checkpoint, then the main file (written last, it lists the chunks it needs)."""
+        pending = []
+        for i, task in enumerate(self.tasks):
+            rows = task.buf.rows_since(task.saved_rows)
+            if rows["obs"].shape[0] or task.actions:
+                acts = np.stack(task.actions) if task.actions else np.zeros((0, self.n_envs))
+                rows["actions"] = torch.from_numpy(acts)
+                pending.append((task, write_chunk(run_dir, i, task.saved_rows, rows)))
+        for task, name in pending:  # counted once the chunk is on disk
+            if name not in task.chunks:
+                task.chunks.append(name)
+        tensors, state = self.state_dict()
+        for t, ts in zip(self.tasks, state["tasks"]):
+            ts["saved_rows"] = t.buf.total
+        save_tensors(run_dir / CKPT_NAME, tensors, {"state": json.dumps(state | (extra or {}))})
+        for task in self.tasks:
+            task.saved_rows, task.actions = task.buf.total, []
+
+    def restore(self, run_dir: Path) -> dict[str, Any]:
+        """Load the checkpoint in ``run_dir`` into this (fresh) loop and bring the envs to where
+        they were; returns the checkpoint's state."""
+        tensors, state = load_checkpoint(run_dir / CKPT_NAME)
+        self.load_state_dict(tensors, state)
+        for i, task in enumerate(self.tasks):
+            for name in task.chunks:
+                chunk = read_chunk(run_dir, name)
+                task.buf.add(chunk["obs"], chunk["targets"], chunk["starts"], chunk["env"])
+                for row in chunk["actions"].numpy():
+                    task.obs, _, terms, truncs, _ = task.venv.step(row)
+                    task.starts = terms | truncs
+        return state
+
+    def _key(self) -> dict[str, Any]:
+        return self.cfg.replace(budget=self.budget).resume_key(
+            has_q_teacher([t.teacher for t in self.tasks]))
+
+    @classmethod
+    def resume(cls, cfg: DistillConfig, teachers: list[Teacher], run_dir: Path,
+               callbacks: list[Callback] | tuple[Callback, ...] = ()) -> Loop:
+        """The loop of the run checkpointed in ``run_dir``, continued under ``cfg``: the same
+        options (checked), and a budget that may be larger (the run is extended)."""
+        if not (run_dir / CKPT_NAME).exists():
+            raise UserError(f"--resume: no checkpoint in {run_dir}: run without --resume to "
+                            "start")
+        _, state = load_checkpoint(run_dir / CKPT_NAME)
+        if cfg.budget < state["budget"]:
+            raise UserError(f"--budget {cfg.budget} is below the {state['budget']} labelled steps "
+                            f"of the run in {run_dir}: pass --budget {state['budget']} or more")
+        loop = cls(cfg.replace(budget=state["budget"]), teachers, callbacks)
+        key = state["resume_key"]
+        if key != loop._key():
+            diff = sorted(k for k, v in loop._key().items() if key.get(k) != v)
+            raise UserError(f"--resume: the run in {run_dir} used other options "
+                            f"({', '.join(diff)}); pass the same options, or --overwrite to "
+                            "start again")
+        loop.restore(run_dir)
+        loop.extend(cfg.budget)
+        loop.cfg = cfg
+        return loop
+
+
+def _endless_batches(buf: Buffer, batch_size: int, gen: torch.Generator, targets: torch.Tensor
+                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffled passes over ``buf`` with prepared ``targets``, one after another."""
+    while True:
+        yield from buf.epoch_batches(batch_size, gen, targets)
+
+
+def _torch_dtype(name: str) -> torch.dtype:
+    return torch.uint8 if name == "uint8" else torch.float32
+
+
+def make_student(cfg: DistillConfig, teachers: list[Teacher]) -> Student:
+    """Sized from --param-ratio (against the teachers' summed params) or --student-hidden."""
+    specs = [t.spec for t in teachers]
+    if cfg.param_ratio is not None:
+        arch = arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio)
+        return build_student(specs, arch.hidden)
+    return build_student(specs, parse_hidden(cfg.student_hidden or "64,64"))
+
+
+def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where torch has it (about 20 % faster updates on CPU: benchmarks/README.md)."""
+    try:
+        return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(student.parameters(), lr=lr)

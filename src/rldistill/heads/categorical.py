@@ -1,0 +1,84 @@
+"""The head of Discrete action spaces: students output logits; teachers logits or Q-values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from rldistill.errors import UserError
+from rldistill.losses import LOSSES, Loss, default_temperature
+
+
+class CategoricalHead:
+    """A categorical distribution over ``n`` actions.
+
+    Targets are the teacher's raw outputs; the losses of :mod:`rldistill.losses` (KL / CE with
+    temperature, NLL of the argmax, MSE) prepare them. A Q-value teacher's policy is its greedy
+    one for agreement and divergence, and softmax(Q / 0.01) in ensembles (Rusu et al. 2015).
+    """
+
+    kind = "discrete"
+    losses: tuple[str, ...] = LOSSES
+    onnx_output = "logits"
+    greedy_rule = "argmax(logits)"
+
+    def __init__(self, n: int) -> None:
+        self.n = self.out_dim = int(n)
+
+    def target_shape(self) -> tuple[int, ...]:
+        return (self.n,)
+
+    def default_temperature(self, teacher_kind: str) -> float:
+        return default_temperature(teacher_kind)
+
+    def loss(self, name: str, temperature: float | None, teacher_kind: str,
+             centred: bool = False) -> Loss:
+        if name not in self.losses:
+            raise UserError(f"--loss {name} does not apply to discrete actions: choose one of "
+                            f"{', '.join(self.losses)}")
+        return Loss(name, temperature or default_temperature(teacher_kind), teacher_kind,
+                    centred)
+
+    def act(self, out: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+        if gen is None:
+            return out.argmax(-1)
+        return torch.multinomial(torch.softmax(out, -1), 1, generator=gen).squeeze(-1)
+
+    def teacher_act(self, t_out: torch.Tensor) -> torch.Tensor:
+        return t_out.argmax(-1)
+
+    def agreement(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
+        return (s_out.argmax(-1) == t_out.argmax(-1)).float()
+
+    def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,
+                   teacher_kind: str) -> torch.Tensor:
+        logq = torch.log_softmax(s_out, -1)
+        if teacher_kind == "q":  # a Q-teacher's policy is its greedy one
+            return -logq.gather(-1, t_out.argmax(-1, keepdim=True)).squeeze(-1)
+        logp = torch.log_softmax(t_out, -1)
+        return (logp.exp() * (logp - logq)).sum(-1)
+
+    def random_actions(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.randint(self.n, (n,), generator=gen)
+
+    def to_env(self, actions: torch.Tensor) -> np.ndarray:
+        return actions.numpy()
+
+    def mix(self, outs: Sequence[torch.Tensor], kinds: Sequence[str], mode: str) -> torch.Tensor:
+        """``mean``: the averaged action distribution; ``confident``: per state, the member with
+        the highest top-action probability. Each member becomes probabilities at its default
+        temperature; the result is log-probabilities (which the losses treat as logits)."""
+        probs = torch.stack([torch.softmax(o / default_temperature(k), -1)
+                             for o, k in zip(outs, kinds)])  # (members, B, A)
+        if mode == "mean":
+            p = probs.mean(0)
+        else:
+            best = probs.amax(-1).argmax(0)  # (B,) the most confident member per state
+            p = probs[best, torch.arange(probs.shape[1])]
+        return torch.log(p.clamp_min(1e-12))
+
+    def sb3_student_out(self, distribution: Any) -> torch.Tensor:
+        return distribution.distribution.logits

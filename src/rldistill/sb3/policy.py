@@ -1,0 +1,80 @@
+"""One adapter from a live SB3 policy object to rldistill: its acting path as a network, its
+acting parameters, and its layers as an rldistill student's.
+
+Used by the trusted teacher loader, online distillation (the teacher still learning) and
+kick-starting (the student is an SB3 model). The acting path is what the policy uses to act:
+DQN's ``q_net``, QR-DQN's ``quantile_net``, an actor-critic's shared and policy layers and its
+``action_net``; never a value net or a target net.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class PolicyOutputs(nn.Module):
+    """An actor-critic SB3 policy as ``obs -> student-style outputs`` (logits for Discrete)."""
+
+    def __init__(self, policy: nn.Module, head: Any) -> None:
+        super().__init__()
+        self.policy, self.head = policy, head
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head.sb3_student_out(self.policy.get_distribution(obs))  # type: ignore[operator]
+
+
+class QuantileMean(nn.Module):
+    """QR-DQN head: quantiles (batch, n_quantiles * n_actions or n_quantiles, n_actions) ->
+    their mean over quantiles = Q-values."""
+
+    def __init__(self, body: nn.Module, n_actions: int) -> None:
+        super().__init__()
+        self.body, self.n_actions = body, n_actions
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.body(obs)
+        return out.view(out.shape[0], -1, self.n_actions).mean(dim=1)
+
+
+def acting_modules(policy: Any) -> list[nn.Module]:
+    """The modules on the policy's acting path."""
+    for name in ("q_net", "quantile_net"):
+        if hasattr(policy, name):
+            return [getattr(policy, name)]
+    ext = policy.mlp_extractor
+    return [m for m in (getattr(ext, "shared_net", None), ext.policy_net, policy.action_net)
+            if m is not None]
+
+
+def acting_params(policy: Any) -> int:
+    return sum(p.numel() for m in acting_modules(policy) for p in m.parameters())
+
+
+def acting_net(policy: Any, head: Any) -> tuple[nn.Module, str]:
+    """(network obs -> outputs, output kind): Q-values for DQN / QR-DQN, else the head's
+    student-style outputs of the policy's action distribution."""
+    if hasattr(policy, "q_net"):
+        return policy.q_net, "q"
+    if hasattr(policy, "quantile_net"):
+        return QuantileMean(policy.quantile_net, head.out_dim), "q"
+    return PolicyOutputs(policy, head), "logits"
+
+
+def acting_linears(policy: Any) -> list[nn.Linear]:
+    """The Linear layers of an MLP policy's acting path, input to output; the other modules
+    must be ReLU (what an rldistill student uses), else a one-line error."""
+    from rldistill.errors import UserError
+
+    seq: list[nn.Module] = []
+    for m in acting_modules(policy):
+        inner = getattr(m, "q_net", m)
+        seq.extend(inner if isinstance(inner, nn.Sequential) else [inner])
+    bad = [m for m in seq if not isinstance(m, (nn.Linear, nn.ReLU))]
+    if bad:
+        raise UserError(f"the SB3 student's acting path has {type(bad[0]).__name__} layers, so it "
+                        "does not map onto an rldistill student: build it with "
+                        "activation_fn=torch.nn.ReLU")
+    return [m for m in seq if isinstance(m, nn.Linear)]

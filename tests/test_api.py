@@ -1,0 +1,146 @@
+"""The library API and CLI behave as a user expects: no silent overwrite, resume from the
+checkpoint's own config, budget extension, SIGINT anywhere, readable files, clear notes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from torch import nn
+
+import rldistill
+from rldistill import DistillConfig, Interrupted, UserError
+from rldistill.cli import main
+from rldistill.engine.checkpoint import CHUNK_DIR, CKPT_NAME, load_checkpoint, read_chunk
+from rldistill.spaces import SpaceSpec
+from rldistill.teachers import NetTeacher
+
+CP = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1")
+
+
+def _last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_api_refuses_to_overwrite_a_run(tmp_path):
+    cfg = DistillConfig(**CP, budget=80, eval_episodes=1, out=str(tmp_path))
+    rldistill.run(cfg)
+    with pytest.raises(UserError, match="already holds a run.*--overwrite"):
+        rldistill.run(cfg)
+    assert rldistill.run(cfg, overwrite=True)["labelled_steps"] == 80
+
+
+def test_resume_alone_extends_a_finished_run(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert main(["distill", "--teacher", CP["teacher"], "--env", CP["env"], "--budget", "400",
+                 "--rounds", "4", "--min-updates", "40", "--eval-episodes", "2", "--out", out,
+                 "--json"]) == 0
+    first = _last_json(capsys)
+    # no flag repeated but the larger budget: four more rounds of 100 on the same run
+    assert main(["distill", "--out", out, "--resume", "--budget", "800", "--json"]) == 0
+    r = _last_json(capsys)
+    assert r["labelled_steps"] == 800 and r["config"]["teacher"] == CP["teacher"]
+    # per round max(floor 10, 4 epochs x ceil(rows / batch 256)): 4 x 10, then rows 500..800
+    assert (first["updates"], r["updates"]) == (40, 40 + 10 + 12 + 12 + 16)
+    state = load_checkpoint(tmp_path / "r" / CKPT_NAME)[1]
+    assert state["round"] == 8 and state["budget"] == 800
+    # the checkpoint is incremental: one chunk per round, each with that round's 100 rows
+    chunks = state["tasks"][0]["chunks"]
+    assert [read_chunk(tmp_path / "r", c)["obs"].shape[0] for c in chunks] == [100] * 8
+    assert main(["distill", "--out", out, "--resume", "--lr", "0.1"]) == 2
+    assert "other options (lr)" in capsys.readouterr().err
+
+
+def test_files_are_readable_by_the_user_group(tmp_path):
+    old = os.umask(0o022)
+    try:
+        rldistill.run(DistillConfig(**CP, budget=80, eval_episodes=1, out=str(tmp_path)))
+    finally:
+        os.umask(old)
+    for name in ("student.safetensors", "student.json", CKPT_NAME, "result.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+    assert all(f.stat().st_mode & 0o777 == 0o644 for f in (tmp_path / CHUNK_DIR).iterdir())
+
+
+def test_debug_after_the_subcommand_and_teacher_without_zip_suffix(tmp_path, sb3_zips):
+    with pytest.raises(UserError, match="does not exist"):
+        main(["distill", "--debug", "--teacher", "nope.zip", "--env", "CartPole-v1",
+              "--out", str(tmp_path / "x")])
+    stem = str(sb3_zips["ppo"])[:-4]  # SB3's load accepts the path without .zip: so do we
+    assert rldistill.load_teacher(stem).spec == SpaceSpec((4,), 2)
+
+
+def test_undefined_normalized_score_says_why(tmp_path):
+    from rldistill.evaluate import score_student
+    from rldistill.students import build_student
+
+    net = nn.Linear(4, 2)
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.copy_(torch.tensor([1.0, 0.0]))  # always pushes left: worse than random
+    teacher = NetTeacher("left", "logits", SpaceSpec((4,), 2), net)
+    student = build_student(SpaceSpec((4,), 2), (8,)).for_task(0)
+    block = score_student(student, teacher, "CartPole-v1", 10, seed=0)
+    assert block["normalized_score"] is None
+    assert "no better than the random policy" in block["normalized_score_note"]
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "rldistill.cli", *args], text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+
+
+@pytest.mark.parametrize("inherit_ignore", [False, True])
+def test_sigint_during_the_final_evaluation_stops_it(tmp_path, inherit_ignore):
+    """Also when the process started with SIGINT ignored (a background job of a shell)."""
+    out = tmp_path / "ev"
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if inherit_ignore else None
+    proc = _cli("distill", "--teacher", "zoo:LunarLander-v3-ppo", "--env", "LunarLander-v3",
+                "--budget", "300", "--rounds", "1", "--min-updates", "5", "--eval-episodes",
+                "2000", "--out", str(out), preexec_fn=ignore)
+    deadline = time.time() + 120
+    while not (out / "student.json").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "during the final evaluation" in err and "Traceback" not in err
+    assert not (out / "result.json").exists()
+
+
+def test_online_run_interrupted_and_resumed(tmp_path):
+    """SIGINT in round 2 of 4 stops the learning teacher, checkpoints it with the loop; the
+    resumed run carries on from that teacher step (not bit-exact: SB3 cannot save its envs)."""
+    cfg = DistillConfig(teacher_train="ppo", env="CartPole-v1", teacher_steps=8000, rounds=4,
+                        student_hidden="16", budget=800, min_updates=40, eval_episodes=2,
+                        out=str(tmp_path))
+    seen = [0]
+
+    def interrupt_in_round_two(n):
+        seen[0] += n
+        if 200 < seen[0] <= 200 + n:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Interrupted, match="continue with --resume"):
+        rldistill.run(cfg, progress=interrupt_in_round_two)
+    state = load_checkpoint(tmp_path / CKPT_NAME)[1]
+    assert state["round"] == 2 and len(state["online"]["curves"]) == 2
+    stopped_at = state["online"]["counters"]["num_timesteps"]
+    assert 4000 <= stopped_at < 8000
+    r = rldistill.run(cfg, resume=True)
+    steps = [c["teacher_steps"] for c in r["curves"]]
+    assert len(steps) == 4 and steps == sorted(steps) and steps[1] <= stopped_at < steps[2]
+    assert r["labelled_steps"] == 800 and (tmp_path / "teacher_sb3.zip").exists()
+
+
+def test_qrdqn_teacher_train(tmp_path, capsys):
+    out = tmp_path / "q.zip"
+    assert main(["teacher", "train", "--algo", "qrdqn", "--env", "CartPole-v1", "--steps",
+                 "300", "--eval-episodes", "2", "--out", str(out)]) == 0
+    assert rldistill.load_teacher(str(out)).kind == "q"
+    assert json.loads(out.with_suffix(".json").read_text())["algo"] == "qrdqn"
