@@ -57,17 +57,17 @@ def run_rldistill(method: str, env: str, teacher: str, budget: int, seed: int, t
     """rldistill-DRIVER with its defaults; rldistill-teacher-bs256 with the hand-written loop's
     update rule (batch 256, max(1000, 20 epochs) updates): the implementation alone compared."""
     from rldistill.config import DistillConfig
-    from rldistill.distill import train
+    from rldistill.api import train
 
     driver = method.split("-")[1]
     same = dict(batch_size=256, min_updates=1000) if method.endswith("-bs256") else {}
     cfg = DistillConfig(teacher=teacher, env=env, student_hidden="32", driver=driver,
                         budget=budget, seed=seed, out=str(tmp / method), **same)
     t0 = time.perf_counter()
-    out = train(cfg)
+    loop = train(cfg).loop
     wall = time.perf_counter() - t0
-    return out.student, {"labelled_steps": out.labelled_steps, "wall_s": wall,
-                         "loop_wall_s": out.wall_s, "updates": out.updates}
+    return loop.student.for_task(0), {"labelled_steps": loop.labelled, "wall_s": wall,
+                                      "loop_wall_s": loop.wall_s, "updates": loop.updates}
 
 
 def run_handwritten(env: str, teacher: str, budget: int, seed: int):
@@ -79,7 +79,8 @@ def run_handwritten(env: str, teacher: str, budget: int, seed: int):
 
 def run_imitation(jobs: list[dict], tmp: Path) -> dict[tuple, tuple]:
     """All imitation jobs in one process of the imitation venv; students rebuilt from weights."""
-    from rldistill.students import Student, StudentArch
+    from rldistill.spaces import SpaceSpec
+    from rldistill.students import build_student
 
     py = HERE / ".venv-imitation" / "bin" / "python"
     if not py.exists():
@@ -92,13 +93,12 @@ def run_imitation(jobs: list[dict], tmp: Path) -> dict[tuple, tuple]:
     out = {}
     for row in json.loads((tmp / "imitation" / "timings.json").read_text()):
         w = dict(np.load(tmp / "imitation" / row["file"]))
-        arch = StudentArch(w["net.0.weight"].shape[1], (w["net.0.weight"].shape[0],),
-                           w["net.2.weight"].shape[0])
-        s = Student(arch)
+        spec = SpaceSpec((w["net.0.weight"].shape[1],), int(w["net.2.weight"].shape[0]))
+        s = build_student(spec, (w["net.0.weight"].shape[0],))
         s.load_state_dict({k: torch.from_numpy(v) for k, v in w.items()})
         info = {k: row[k] for k in ("labelled_steps", "wall_s", "expert_queries", "env_trained")}
-        out[(f"imitation-{row['method']}", row["env"], row["budget"], row["seed"])] = (s.eval(),
-                                                                                       info)
+        out[(f"imitation-{row['method']}", row["env"], row["budget"], row["seed"])] = (
+            s.eval().for_task(0), info)
     return out
 
 

@@ -84,12 +84,13 @@ def train(teacher: str, env_id: str, budget: int, seed: int, hidden: int = 32, n
 
 def as_rldistill_student(seq: nn.Sequential) -> nn.Module:
     """Copy a Linear-ReLU-Linear net into an ``rldistill.students.Student`` (act/outputs/params)."""
-    from rldistill.students import Student, StudentArch
+    from rldistill.spaces import SpaceSpec
+    from rldistill.students import build_student
 
     w0, w1 = seq[0].weight, seq[2].weight
-    s = Student(StudentArch(w0.shape[1], (w0.shape[0],), w1.shape[0]))
+    s = build_student(SpaceSpec((w0.shape[1],), int(w1.shape[0])), (w0.shape[0],))
     s.net.load_state_dict(seq.state_dict())
-    return s.eval()
+    return s.eval().for_task(0)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def main() -> None:
     from pyinstrument import Profiler
 
     from rldistill.config import DistillConfig
-    from rldistill.distill import train
+    from rldistill.api import train
 
     with tempfile.TemporaryDirectory() as d:
         cfg = DistillConfig(teacher="zoo:LunarLander-v3-ppo", env="LunarLander-v3",
@@ -34,7 +34,7 @@ def main() -> None:
         train(cfg)  # warm-up: imports, Box2D, first-call costs
         prof = Profiler(interval=0.0005)
         prof.start()
-        out = train(cfg)
+        out = train(cfg).loop
         prof.stop()
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     text = (f"# distill.train LunarLander-v3 driver={a.driver} budget={a.budget} "

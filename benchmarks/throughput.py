@@ -86,7 +86,7 @@ def bare_collect(steps: int, teacher) -> None:
 
 def rld_train(**kw) -> float:
     from rldistill.config import DistillConfig
-    from rldistill.distill import train
+    from rldistill.api import train
 
     with tempfile.TemporaryDirectory() as d:
         cfg = DistillConfig(teacher=TEACHER, env=ENV, student_hidden="32", seed=0, out=d, **kw)

@@ -27,6 +27,7 @@ def test_cartpole_student_matches_teacher(tmp_path, driver):
     assert json.loads((tmp_path / "result.json").read_text()) == r
 
 
+@pytest.mark.slow
 def test_q_teacher_kl_on_cartpole(tmp_path):
     cfg = DistillConfig(teacher="zoo:CartPole-v1-dqn", env="CartPole-v1", param_ratio=0.05,
                         loss="kl", budget=5000, eval_episodes=20, out=str(tmp_path))

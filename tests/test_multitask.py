@@ -101,6 +101,7 @@ def test_three_tasks_one_student(tmp_path, capsys):
     assert ev["student"]["return_mean"] >= 450
 
 
+@pytest.mark.slow
 def test_ensemble_run_reports_each_member(tmp_path):
     cfg = DistillConfig(teacher=("zoo:CartPole-v1-ppo", "zoo:CartPole-v1-dqn"), env="CartPole-v1",
                         ensemble="confident", student_hidden="32", budget=3000,

@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
+
 from rldistill.cli import main
 from rldistill.teachers import load_teacher
 
 
+@pytest.mark.slow
 def test_online_cartpole_student_follows_teacher(tmp_path, capsys):
     args = ["distill", "--teacher-train", "ppo", "--env", "CartPole-v1", "--teacher-steps",
             "30000", "--rounds", "5", "--param-ratio", "0.25", "--budget", "5000",

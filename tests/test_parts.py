@@ -120,3 +120,21 @@ def test_loop_records_which_env_and_episode_start_each_row(tmp_path):
     assert buf.starts[:3].all() and not buf.starts[3:6].any()  # the first obs of each env
     episodes = int(buf.starts[: buf.size].sum())
     assert 600 // 200 < episodes < 600 // 8  # an untrained CartPole policy: 8 to ~60 steps
+
+
+def test_kickstart_yaml_and_cli_types_come_from_the_dataclass(tmp_path):
+    from rldistill.config import KickstartConfig, option_types
+
+    types = option_types(KickstartConfig)
+    assert types["steps"] == (int, False, False) and types["temperature"] == (float, True, False)
+    assert option_types(DistillConfig)["teacher"] == (str, False, True)
+    p = tmp_path / "k.yaml"
+    p.write_text("teacher: zoo:CartPole-v1-ppo\nenv: CartPole-v1\nalgo: ppo\nsteps: 2048\n"
+                 "lambda-schedule: linear:1:1000\ntemperature: 2\n")
+    cfg = KickstartConfig(**load_yaml(p, KickstartConfig)).validate()
+    assert cfg.temperature == 2.0 and cfg.lambda_schedule == "linear:1:1000"
+    p.write_text("steps: many\n")
+    with pytest.raises(UserError, match="steps should be int"):
+        load_yaml(p, KickstartConfig)
+    with pytest.raises(UserError, match="unknown --algo 'sac'"):
+        KickstartConfig(teacher="t", env="e", algo="sac", steps=1, lambda_schedule="1").validate()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 ARGS = ["distill", "--teacher", "zoo:LunarLander-v3-ppo", "--env", "LunarLander-v3",
         "--student-hidden", "16", "--driver", "mix", "--budget", "4000", "--rounds", "8",
         "--min-updates", "4000", "--eval-episodes", "2", "--seed", "3"]
@@ -15,6 +17,7 @@ def _cli(*extra):
     return [sys.executable, "-m", "rldistill.cli", *ARGS, *extra]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_identical_weights(tmp_path):
     ref = tmp_path / "ref"
     assert subprocess.run(_cli("--out", str(ref)), capture_output=True).returncode == 0
@@ -38,6 +41,7 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
         assert (out / "student.safetensors").read_bytes() == (ref / "student.safetensors").read_bytes()
 
 
+@pytest.mark.slow
 def test_sigint_writes_checkpoint_and_exits_cleanly(tmp_path):
     out = tmp_path / "int"
     proc = subprocess.Popen(_cli("--out", str(out)), stdout=subprocess.DEVNULL,

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Kick-started vs from-scratch students (rldistill kickstart --compare-scratch), niced.
 # Usage: bash benchmarks/kickstart/run.sh [cartpole|cartpole-fine|lunar|lunar-rr SEED|all]   (from the repo root)
-# `python -m rldistill.kickstart ARGS` is the same as `rldistill kickstart ARGS`.
+# `python -m rldistill.cli kickstart ARGS` is the same as `rldistill kickstart ARGS`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/kickstart/runs
-KS="nice -n 5 .venv/bin/python -m rldistill.kickstart"
+KS="nice -n 5 .venv/bin/python -m rldistill.cli kickstart"
 what=${1:-all}
 if [[ $what == cartpole || $what == all ]]; then
   for seed in 0 1 2; do

@@ -152,7 +152,7 @@ def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
     try:
         head_for(action)
     except UserError as e:
-        raise UserError(f"{who} has {action.describe()}: {e}") from None
+        raise UserError(f"{who}: {e}") from None
     dtype = "uint8" if obs_space.dtype == np.uint8 else "float32"
     return SpaceSpec(tuple(int(d) for d in obs_space.shape), action, dtype)
 

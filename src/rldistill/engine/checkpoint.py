@@ -22,6 +22,7 @@ from rldistill.files import atomic_write
 
 CKPT_NAME = "checkpoint.safetensors"
 CHUNK_DIR = "checkpoint-buffer"
+FORMAT = "rldistill-checkpoint/2"  # 1: one file with the whole buffer (before the engine)
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor],
@@ -51,9 +52,12 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The main file's tensors and its JSON state."""
     tensors, meta = read_tensors(path)
-    if "state" not in meta:
-        raise UserError(f"checkpoint {path} has no state: start again with --overwrite")
-    return tensors, json.loads(meta["state"])
+    state = json.loads(meta.get("state", "{}"))
+    if state.get("format") != FORMAT:
+        raise UserError(f"checkpoint {path} was written by another version of rldistill (format "
+                        f"{state.get('format', 1)}, this one reads {FORMAT}): start again with "
+                        "--overwrite")
+    return tensors, state
 
 
 def write_chunk(run_dir: Path, task: int, start: int, tensors: dict[str, torch.Tensor]) -> str:

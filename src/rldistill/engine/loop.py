@@ -23,7 +23,7 @@ import torch
 
 from rldistill.config import DistillConfig
 from rldistill.engine.buffer import Buffer
-from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, optimizer_tensors,
+from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.envs import BatchEnv, make_vec_env, parse_variants
 from rldistill.errors import UserError
@@ -201,46 +201,47 @@ class Loop:
     def _collect(self, i: int, task: Task, progress: Progress | None,
                  stop: Callable[[], bool]) -> None:
         """Where the teacher acts (teacher and mix drivers) it labels every step as it goes;
-        where only the student acts, the teacher labels the round's states in one batch."""
+        where only the student acts, the teacher labels the round's states in one batch. The
+        rows reach the buffer once, at the end of the collection (one write, one NaN check)."""
         cfg = self.cfg
         start = self.budget * self.round // self.n_rounds
         target = task.ends[self.round]
         beta = (parse_schedule(cfg.beta)(start / self.budget, self.round)
                 if cfg.driver == "mix" else 0.0)
         policy = self.student.for_task(i)
-        deferred: list[tuple[torch.Tensor, ...]] = []
+        rows: list[tuple[torch.Tensor, ...]] = []  # (obs, starts, env) per step
+        labels: list[torch.Tensor] = []  # the teacher's outputs per step, where it acts
         while task.labelled < target and not stop():
             obs_np = task.obs
             k = min(target - task.labelled, obs_np.shape[0])
-            rows = (torch.from_numpy(obs_np[:k]), torch.from_numpy(task.starts[:k]),
-                    torch.arange(k, dtype=torch.int32))
-            if cfg.driver == "student":
-                deferred.append(rows)
-                t_out = None
-            else:
-                t_out = self._label(task, *rows, self.labelled)
-            actions = self._actions(task, obs_np, rows[0], t_out, policy, beta)
+            obs = torch.from_numpy(obs_np[:k])
+            rows.append((obs, torch.from_numpy(task.starts[:k]),
+                         torch.arange(k, dtype=torch.int32)))
+            t_out = None if cfg.driver == "student" else task.teacher.outputs(obs)
+            if t_out is not None:
+                labels.append(t_out)
+            actions = self._actions(task, obs_np, obs, t_out, policy, beta)
             task.actions.append(actions)
             task.obs, _, terms, truncs, _ = task.venv.step(actions)  # a new array
             task.starts = terms | truncs
             task.labelled += k
             if progress:
                 progress(k)
-        if deferred:
-            obs, starts, env = (torch.cat(x) for x in zip(*deferred))
-            self._label(task, obs, starts, env, self.labelled - obs.shape[0])
+        if rows:
+            obs, starts, env = (torch.cat(x) for x in zip(*rows))
+            t_out = torch.cat(labels) if labels else task.teacher.outputs(obs)
+            self._store(task, obs, t_out, starts, env, self.labelled - obs.shape[0])
 
-    def _label(self, task: Task, obs: torch.Tensor, starts: torch.Tensor, env: torch.Tensor,
-               first_step: int) -> torch.Tensor:
-        """Teacher outputs for ``obs`` into the task's buffer; NaN/inf stops with the step."""
-        t_out = task.teacher.outputs(obs)
+    @staticmethod
+    def _store(task: Task, obs: torch.Tensor, t_out: torch.Tensor, starts: torch.Tensor,
+               env: torch.Tensor, first_step: int) -> None:
+        """Labelled rows into the task's buffer; NaN/inf stops with the labelled step."""
         bad = ~torch.isfinite(t_out).flatten(1).all(-1)
         if bad.any():
             step = first_step + int(bad.nonzero()[0, 0])
             raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
                             "teacher file; the last checkpoint is kept")
         task.buf.add(obs, t_out, starts, env)
-        return t_out
 
     def _actions(self, task: Task, obs_np: np.ndarray, obs: torch.Tensor,
                  t_out: torch.Tensor | None, student: TaskView, beta: float) -> np.ndarray:
@@ -269,7 +270,7 @@ class Loop:
         buffers' rows are not in it: :meth:`save` writes them as chunks."""
         tensors = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
                    **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state()}
-        state = {"round": self.round, "phase": self.phase, "labelled": self.labelled,
+        state = {"format": FORMAT, "round": self.round, "phase": self.phase, "labelled": self.labelled,
                  "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
                  "n_rounds": self.n_rounds, "budget": self.budget,
                  "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,

@@ -12,7 +12,7 @@ deterministic) and MultiDiscrete implement the same protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -79,14 +79,22 @@ class ActionHead(Protocol):
         ...
 
 
+def _categorical(action: ActionSpec) -> ActionHead:
+    from rldistill.heads.categorical import CategoricalHead
+
+    return CategoricalHead(action.n)
+
+
+# ActionSpec.kind -> the head's constructor; a new action space registers its head here
+HEADS: dict[str, Callable[[ActionSpec], ActionHead]] = {"discrete": _categorical}
+
+
 def head_for(action: ActionSpec) -> ActionHead:
     """The head of an action space; a one-line error for spaces without one yet."""
-    if action.kind == "discrete":
-        from rldistill.heads.categorical import CategoricalHead
-
-        return CategoricalHead(action.n)
-    raise UserError(f"no action head for {action.describe()} yet: rldistill distils "
-                    "discrete-action policies in this version")
+    if action.kind not in HEADS:
+        raise UserError(f"no action head for {action.describe()} yet: rldistill distils "
+                        f"{', '.join(HEADS)} action spaces in this version")
+    return HEADS[action.kind](action)
 
 
 def env_rows(actions: np.ndarray) -> list[Any]:
