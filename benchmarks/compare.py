@@ -56,18 +56,20 @@ def load_avg() -> str:
 def run_rldistill(method: str, env: str, teacher: str, budget: int, seed: int, tmp: Path):
     """rldistill-DRIVER with its defaults; rldistill-teacher-bs256 with the hand-written loop's
     update rule (batch 256, max(1000, 20 epochs) updates): the implementation alone compared."""
+    import rldistill
     from rldistill.config import DistillConfig
-    from rldistill.api import train
 
     driver = method.split("-")[1]
     same = dict(batch_size=256, min_updates=1000) if method.endswith("-bs256") else {}
     cfg = DistillConfig(teacher=teacher, env=env, student_hidden="32", driver=driver,
                         budget=budget, seed=seed, out=str(tmp / method), **same)
     t0 = time.perf_counter()
-    loop = train(cfg).loop
+    res = rldistill.train(cfg)
     wall = time.perf_counter() - t0
-    return loop.student.for_task(0), {"labelled_steps": loop.labelled, "wall_s": wall,
-                                      "loop_wall_s": loop.wall_s, "updates": loop.updates}
+    loop = getattr(res, "loop", res)  # the engine's Outcome (or, run against an older
+    labelled = getattr(loop, "labelled", getattr(loop, "labelled_steps", None))  # checkout,
+    return res.student.for_task(0), {"labelled_steps": labelled, "wall_s": wall,  # its result)
+                                     "loop_wall_s": loop.wall_s, "updates": loop.updates}
 
 
 def run_handwritten(env: str, teacher: str, budget: int, seed: int):
@@ -211,11 +213,16 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=100)
     ap.add_argument("--envs", default=None, help="comma-separated subset of the envs")
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--budgets", default=None,
+                    help="comma-separated subset of the budgets (e.g. 10000 for the wall table)")
     ap.add_argument("--out", default=str(HERE / "results"))
     a = ap.parse_args()
     envs = QUICK_ENVS if a.quick else ENVS
     if a.envs:
         envs = {e: ENVS[e] for e in a.envs.split(",")}
+    if a.budgets:
+        keep = [int(b) for b in a.budgets.split(",")]
+        envs = {e: (t, [b for b in bs if b in keep]) for e, (t, bs) in envs.items()}
     seeds = list(range(1 if a.quick else a.seeds))
     episodes = 10 if a.quick else a.episodes
     methods = a.methods.split(",")

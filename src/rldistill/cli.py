@@ -51,6 +51,15 @@ def _progress(enabled: bool, total: int, label: str) -> AbstractContextManager[A
     return bar()
 
 
+def _emit(args: argparse.Namespace, doc: Any, show: Any) -> int:
+    """``doc`` as one JSON line with --json, else through ``show``."""
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        show(doc)
+    return 0
+
+
 def _distill(args: argparse.Namespace) -> int:
     from rldistill.api import run
     from rldistill.console import print_result
@@ -60,28 +69,19 @@ def _distill(args: argparse.Namespace) -> int:
     envs = ", ".join(env for _, env in cfg.tasks)
     with _progress(show, cfg.budget, f"distilling {envs}") as advance:
         result = run(cfg, progress=advance, resume=args.resume, overwrite=args.overwrite)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_result(result)
-    return 0
+    return _emit(args, result, print_result)
 
 
 def _kickstart(args: argparse.Namespace) -> int:
     from rldistill.console import print_kickstart
     from rldistill.drivers.kickstart import run
+    from rldistill.files import write_text
 
     cfg = _config_from_args(args, KickstartConfig)
     result = run(cfg, overwrite=args.overwrite)
     result["command"] = "rldistill " + shlex.join(sys.argv[1:])
-    from rldistill.files import write_text
-
     write_text(Path(cfg.out) / "result.json", json.dumps(result, indent=1) + "\n")
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_kickstart(result, cfg.out)
-    return 0
+    return _emit(args, result, lambda r: print_kickstart(r, cfg.out))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -90,23 +90,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_run(args.student, args.env, args.teacher, args.episodes, args.seed,
                           tuple(args.variant or ()), args.trust_teacher)
-    if "variants" in result and not args.json:
-        print_robustness(result["env"], args.episodes, result["variants"])
-    else:
-        print(json.dumps(result) if args.json else json.dumps(result, indent=1))
-    return 0
+    if "variants" in result:
+        return _emit(args, result, lambda r: print_robustness(r["env"], args.episodes,
+                                                              r["variants"]))
+    return _emit(args, result, lambda r: print(json.dumps(r, indent=1)))
 
 
 def _export(args: argparse.Namespace) -> int:
     from rldistill.console import print_export
     from rldistill.export import export_onnx
 
-    report = export_onnx(args.student, args.out, args.task)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print_export(report)
-    return 0
+    return _emit(args, export_onnx(args.student, args.out, args.task), print_export)
 
 
 def _teacher_train(args: argparse.Namespace) -> int:
@@ -122,12 +116,7 @@ def _zoo_list(args: argparse.Namespace) -> int:
     from rldistill.console import print_zoo
     from rldistill.zoo import zoo_entries
 
-    entries = zoo_entries()
-    if args.json:
-        print(json.dumps(entries))
-    else:
-        print_zoo(entries)
-    return 0
+    return _emit(args, zoo_entries(), print_zoo)
 
 
 def _demo(args: argparse.Namespace) -> int:

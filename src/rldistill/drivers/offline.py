@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,18 +31,15 @@ def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progres
     stoppable = cfg.driver != "student"
     try:
         with sigint_flag() as interrupted:
-            t0 = time.perf_counter() - loop.wall_s
             while not loop.done:
                 if loop.phase == "collect":
                     loop.collect_round(progress, stop=lambda: bool(interrupted) and stoppable)
                     if interrupted:
-                        loop.wall_s = time.perf_counter() - t0
                         loop.save(run_dir)
                         raise Interrupted(f"interrupted at labelled step {loop.labelled}; "
                                           f"checkpoint written to {run_dir}: continue with "
                                           "--resume")
                 loop.update_round()
-                loop.wall_s = time.perf_counter() - t0
                 loop.save(run_dir)
     finally:
         loop.close()

@@ -73,7 +73,6 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
             else Loop(cfg, [teacher], callbacks))
     every = max(1, cfg.teacher_steps // loop.n_rounds)
     curves: list[dict[str, Any]] = online["curves"]
-    t_start = time.perf_counter() - loop.wall_s
 
     def distil_round() -> None:
         t0 = time.perf_counter()
@@ -94,7 +93,6 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
         checkpoint()
 
     def checkpoint() -> None:
-        loop.wall_s = time.perf_counter() - t_start
         _save_teacher(model, run_dir)
         loop.save(run_dir, {"online": {**online, "counters": _counters(model)}})
 
@@ -118,7 +116,6 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
                 distil_round()
         finally:
             loop.close()
-    loop.wall_s = time.perf_counter() - t_start
     model.policy.set_training_mode(False)
     return loop, curves, model
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +99,6 @@ class Loop:
         self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
         self.round, self.phase, self.updates = 0, "collect", 0
-        self.wall_s = 0.0
         self.losses: list[float] = []
         variants = None
         if cfg.train_variant:
@@ -119,6 +119,13 @@ class Loop:
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss, cfg.temperature, t.teacher.kind, cfg.centred)
             for t in self.tasks]
+        self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
+
+    @property
+    def wall_s(self) -> float:
+        """Seconds the loop has run: from the end of its construction (or of its restore, plus
+        the time before the checkpoint) to now, or to :meth:`close` (checkpoints included)."""
+        return (self._stopped or time.perf_counter()) - self._clock
 
     # ------------------------------------------------------------------------------ steps
 
@@ -193,6 +200,8 @@ class Loop:
         self.budget = budget
 
     def close(self) -> None:
+        """Close the envs and stop the clock."""
+        self._stopped = self._stopped or time.perf_counter()
         for task in self.tasks:
             task.venv.close()
 
@@ -286,7 +295,7 @@ class Loop:
         restore_optimizer(self.opt, tensors)
         self.gen.set_state(tensors["rng.torch"])
         self.rng.bit_generator.state = state["rng_numpy"]
-        for k in ("round", "phase", "updates", "wall_s", "losses", "n_rounds", "budget"):
+        for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
             setattr(self, k, state[k])
         for task, ts in zip(self.tasks, state["tasks"]):
             for k in ("labelled", "losses", "ends", "chunks", "saved_rows"):
@@ -324,6 +333,7 @@ class Loop:
                 for row in chunk["actions"].numpy():
                     task.obs, _, terms, truncs, _ = task.venv.step(row)
                     task.starts = terms | truncs
+        self._clock = time.perf_counter() - state["wall_s"]
         return state
 
     def _key(self) -> dict[str, Any]:
