@@ -40,7 +40,7 @@ class _GoesNaN:
     def __init__(self, inner, good):
         self.inner, self.good, self.calls = inner, good, 0
         self.name, self.kind, self.spec, self.params = inner.name, inner.kind, inner.spec, 1
-        self.head = inner.head
+        self.head, self.obs_norm = inner.head, None
 
     def outputs(self, obs):
         self.calls += 1

@@ -22,7 +22,7 @@ class FixedTeacher:
 
     def __init__(self, row, kind="logits", name="t", spec=SpaceSpec((4,), 2)):
         self.row, self.kind, self.name, self.spec, self.params = torch.tensor(row), kind, name, spec, 10
-        self.head = head_for(spec.action)
+        self.head, self.obs_norm = head_for(spec.action), None
 
     def outputs(self, obs):
         return self.row.expand(obs.shape[0], -1)

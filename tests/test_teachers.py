@@ -1,3 +1,4 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -134,12 +135,49 @@ def test_custom_policy_needs_trust(tmp_path):
     assert (teacher.act(obs).numpy() == expected).all()
 
 
-def test_continuous_teacher_is_refused(tmp_path):
+@pytest.mark.parametrize("algo,kw,kind", [
+    ("SAC", {}, "squashed"), ("SAC", {"use_sde": True}, "squashed"), ("TQC", {}, "squashed"),
+    ("TD3", {}, "deterministic"), ("DDPG", {}, "deterministic"),
+    ("PPO", {"n_steps": 64}, "gaussian"), ("PPO", {"n_steps": 64, "use_sde": True}, "gaussian"),
+    ("A2C", {}, "gaussian")])
+def test_continuous_teachers_load_safely_and_act_like_sb3(tmp_path, algo, kw, kind):
+    """Rebuilt from the zip without unpickling: the same greedy actions as SB3's predict and
+    the same distribution as SB3's (mean and std, gSDE's state-dependent std included)."""
+    import sb3_contrib
+    import stable_baselines3
+
+    cls = getattr(stable_baselines3, algo, None) or getattr(sb3_contrib, algo)
+    model = cls("MlpPolicy", "Pendulum-v1", seed=0, verbose=0, **kw)
+    if kw.get("use_sde"):  # non-zero stds and a trained-looking mean
+        with torch.no_grad():
+            for p in model.policy.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+    model.save(tmp_path / "m.zip")
+    teacher = load_teacher(str(tmp_path / "m.zip"))
+    assert teacher.kind == kind and teacher.spec.action.low == (-2.0,)
+    obs = torch.randn(128, 3) * torch.tensor([1.0, 1.0, 4.0])
+    want, _ = model.predict(obs.numpy(), deterministic=True)
+    np.testing.assert_allclose(teacher.act(obs).numpy(), want, atol=1e-5)
+    if kind != "deterministic":
+        with torch.no_grad():
+            if hasattr(model.policy, "actor"):
+                mean, log_std, extra = model.policy.actor.get_action_dist_params(obs)
+                dist = model.policy.actor.action_dist.proba_distribution(mean, log_std, **extra)
+            else:
+                dist = model.policy.get_distribution(obs)
+        mu, ls = teacher.outputs(obs).chunk(2, -1)
+        torch.testing.assert_close(mu, dist.distribution.mean, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ls.exp(), dist.distribution.stddev, atol=1e-5, rtol=1e-4)
+
+
+def test_multidiscrete_teacher_is_refused(tmp_path):
     from stable_baselines3 import PPO
 
-    PPO("MlpPolicy", "Pendulum-v1", n_steps=64, verbose=0).save(tmp_path / "pend.zip")
-    with pytest.raises(UserError, match="discrete-action"):
-        load_teacher(str(tmp_path / "pend.zip"))
+    env = gym.make("CartPole-v1")
+    env.action_space = gym.spaces.MultiDiscrete([2, 2])
+    PPO("MlpPolicy", env, n_steps=64, verbose=0).save(tmp_path / "md.zip")
+    with pytest.raises(UserError, match="MultiDiscrete action space.*Discrete and Box"):
+        load_teacher(str(tmp_path / "md.zip"))
 
 
 def test_truncated_and_foreign_zips(sb3_zips, tmp_path):

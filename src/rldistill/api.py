@@ -47,7 +47,8 @@ def load_task_teachers(cfg: DistillConfig) -> list[Teacher]:
     """One teacher per task (an ensemble where a task has several), checked against its env."""
     teachers = []
     for specs, env_id in cfg.tasks:
-        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher)
+        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher,
+                                normalize=cfg.teacher_normalize)
         check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
         teachers.append(teacher)
     return teachers
@@ -153,7 +154,9 @@ def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
 
 
 def _teacher_meta(t: Teacher) -> dict[str, Any]:
-    return {"name": t.name, "kind": t.kind, "params": t.params}
+    meta = {"name": t.name, "kind": t.kind, "params": t.params}
+    normalize = getattr(t, "source", {}).get("normalize")
+    return meta | ({"normalize": normalize} if normalize else {})
 
 
 def _save_online(cfg: DistillConfig, outcome: Outcome) -> dict[str, Any]:
@@ -235,7 +238,8 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
         if variants or teacher:
             raise UserError("a multi-task student: pass --env to pick one task for --variant or "
                             "--teacher")
-        tasks = [(t["env"], load_teachers((spec,), trust=trust))
+        tasks = [(t["env"], load_teachers((spec,), trust=trust,
+                                          normalize=config.get("teacher_normalize")))
                  for t, spec in zip(meta["tasks"], config["teacher"])]
         return multitask_result(score_tasks(student, tasks, episodes, seed), tasks, student)
     env_id = env or meta["env"]
@@ -262,7 +266,8 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
         return {"env": env_id, "student": {**summary(s), "params": student.params},
                 "random": summary(r)}
     t = load_teachers(tuple(spec) if isinstance(spec, list) else (spec,),
-                      config.get("ensemble", "mean"), trust=trust)
+                      config.get("ensemble", "mean"), trust=trust,
+                      normalize=None if teacher else config.get("teacher_normalize"))
     check_match(t.spec, env_spec(env_id), t.name, env_id)
     if not variants:
         return {"env": env_id, **score_student(view, t, env_id, episodes, seed)}

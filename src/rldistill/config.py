@@ -37,14 +37,19 @@ class DistillConfig:
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
     param_ratio: float | None = None
     """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
-    loss: str = "kl"
-    """kl | ce | nll | mse."""
+    loss: str | None = None
+    """kl | ce | nll | mse (discrete actions: kl by default); kl | mse | nll for Gaussian and
+    squashed-Gaussian teachers (kl by default), mse for deterministic ones (TD3, DDPG)."""
     temperature: float | None = None
-    """Softmax temperature of the targets (default: 0.01 for Q-value teachers, 1 for logits)."""
+    """Discrete: softmax temperature of the targets (default 0.01 for Q-value teachers, 1 for
+    logits). Gaussian teachers: a factor on the teacher's std in the KL (default 1)."""
     centred: bool = False
     """With --loss mse: subtract each row's mean from teacher and student outputs."""
     driver: str = "student"
     """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta)."""
+    explore: bool = False
+    """The student samples its actions while it drives (student and mix drivers) instead of
+    acting greedily."""
     beta: str = "exp:0.5"
     """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
     budget: int = 10_000
@@ -87,6 +92,11 @@ class DistillConfig:
     teacher_steps / rounds of them, from the teacher's current outputs."""
     trust_teacher: bool = False
     """Allow unpickling a teacher file (runs code from it): only for files you trust."""
+    teacher_normalize: str | None = None
+    """The teacher's VecNormalize statistics (vecnormalize.pkl, read without running code from
+    it), or none. Default: the vecnormalize.pkl beside the teacher's zip, or in RL Zoo's layout
+    (ENV/vecnormalize.pkl beside ENV.zip), if there is one. The student learns from raw
+    observations with the same normalisation as its first layer."""
 
     def __post_init__(self) -> None:
         for name in ("teacher", "env"):  # one value is a str, several a tuple
@@ -126,12 +136,15 @@ class DistillConfig:
         if not self.env:
             raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
         tasks = self.tasks
+        if self.teacher_normalize not in (None, "none") and len(_as_tuple(self.teacher)) > 1:
+            raise UserError("--teacher-normalize FILE names one teacher's statistics: give it "
+                            "with one --teacher (several teachers each find their own)")
         if len(tasks) > 1 and self.train_variant:
             raise UserError("--train-variant applies to one env: drop it for multi-task runs")
         if self.ensemble not in ENSEMBLES:
             raise UserError(f"unknown --ensemble {self.ensemble!r}: choose one of "
                             f"{', '.join(ENSEMBLES)}")
-        if self.loss not in LOSSES:
+        if self.loss is not None and self.loss not in LOSSES:
             raise UserError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
         if self.driver not in DRIVERS:
             raise UserError(f"unknown --driver {self.driver!r}: choose one of "

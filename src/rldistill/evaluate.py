@@ -33,6 +33,7 @@ class EvalResult:
     returns: list[float]
     agreement: float | None = None
     kl: float | None = None
+    distance: float | None = None  # mean distance of the greedy actions (the head's measure)
     steps: int = 0
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -97,7 +98,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     obs_list: list[Any] = [None] * n
     episode_of = [-1] * n
     head = policy.head
-    next_ep, steps, agree, kl_sum = 0, 0, 0.0, 0.0
+    next_ep, steps, agree, kl_sum, dist_sum = 0, 0, 0.0, 0.0, 0.0
     for i, env in enumerate(envs):
         if next_ep < episodes:
             obs_list[i], _ = env.reset(seed=seed + next_ep)
@@ -112,6 +113,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
             actions = head.act(out)
             ref = reference.outputs(obs)
             agree += float(head.agreement(out, ref).sum())
+            dist_sum += float(head.distance(out, ref).sum())
             kl_sum += float(head.divergence(ref, out, reference.kind).sum())
         else:
             actions = policy.act(obs)
@@ -131,6 +133,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     return EvalResult(returns=returns,
                       agreement=agree / steps if reference is not None else None,
                       kl=kl_sum / steps if reference is not None else None,
+                      distance=dist_sum / steps if reference is not None else None,
                       steps=steps, wall_s=time.perf_counter() - t0)
 
 
@@ -179,6 +182,7 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
         "normalized_score": None if score is None else round(score, 4),
         "param_ratio": round(student.params / teacher.params, 4),
         "agreement": round(float(s.agreement or 0.0), 4),
+        "action_distance": round(float(s.distance or 0.0), 5),
         "kl_to_teacher": round(float(s.kl or 0.0), 5),
         "latency_us": {"student": latency_us(student, teacher.spec.obs_shape,
                                              teacher.spec.obs_dtype),

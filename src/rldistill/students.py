@@ -8,6 +8,7 @@ the head's (:mod:`rldistill.heads`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ import torch
 from torch import nn
 
 from rldistill.files import atomic_write
+from rldistill.config import DistillConfig
 from rldistill.errors import UserError
 from rldistill.heads import ActionHead, head_for
+from rldistill.normalize import ObsNorm
 from rldistill.spaces import ActionSpec, SpaceSpec, flat_dim
 
 FORMAT = "rldistill-student/2"
@@ -36,6 +39,7 @@ class StudentArch:
     hidden: tuple[int, ...]
     out_dim: int
     tasks: tuple[tuple[int, int], ...] = ()
+    obs_norm: tuple[bool, ...] = ()  # per task: inputs normalised as the teacher's (buffers)
 
     @property
     def params(self) -> int:
@@ -60,12 +64,21 @@ def _mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
 
 
 class Student(nn.Module):
-    """An MLP student for the tasks of ``specs`` (one spec per task)."""
+    """An MLP student for the tasks of ``specs`` (one spec and one action head per task).
 
-    def __init__(self, arch: StudentArch, specs: list[SpaceSpec]) -> None:
+    ``arch.obs_norm``: the tasks whose inputs go through an :class:`~rldistill.normalize.ObsNorm`
+    first (a VecNormalize teacher's statistics, copied by :meth:`copy_obs_norm`).
+    """
+
+    def __init__(self, arch: StudentArch, specs: list[SpaceSpec],
+                 heads: Sequence[str | None] | None = None) -> None:
         super().__init__()
         self.arch, self.specs = arch, list(specs)
-        self.action_heads: list[ActionHead] = [head_for(s.action) for s in self.specs]
+        self.action_heads: list[ActionHead] = [
+            head_for(s.action, name=h) for s, h in zip(self.specs, heads or [None] * len(specs))]
+        if any(arch.obs_norm):
+            self.obs_norms = nn.ModuleList(ObsNorm(s.obs_shape) if on else nn.Identity()
+                                           for s, on in zip(self.specs, arch.obs_norm))
         if not arch.tasks:
             self.net = _mlp([arch.obs_dim, *arch.hidden, arch.out_dim], final_relu=False)
             return
@@ -78,6 +91,8 @@ class Student(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(h[-1], a) for _, a in arch.tasks)
 
     def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        if any(self.arch.obs_norm):
+            obs = self.obs_norms[task](obs)
         if obs.dim() > 2:
             obs = obs.flatten(1)
         if not obs.is_floating_point():
@@ -100,6 +115,10 @@ class Student(nn.Module):
 
     def for_task(self, task: int) -> TaskView:
         return TaskView(self, task)
+
+    def copy_obs_norm(self, task: int, norm: nn.Module) -> None:
+        """Take a teacher's observation normalisation for ``task`` (arch.obs_norm says which)."""
+        self.obs_norms[task].load_state_dict(norm.state_dict())
 
 
 @dataclass
@@ -145,7 +164,7 @@ def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
 
 
 def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio: float,
-                   depth: int = 2) -> StudentArch:
+                   depth: int = 2, heads: Sequence[str | None] | None = None) -> StudentArch:
     """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params
     (a list of specs: the largest multi-task student, against the teachers' summed params)."""
     if not 0.0 < ratio <= 1.0:
@@ -155,29 +174,52 @@ def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio
     best: StudentArch | None = None
     width = 1
     while True:
-        arch = student_arch(spec, (width,) * depth)
+        arch = student_arch(spec, (width,) * depth, heads)
         if arch.params > budget:
             break
         best, width = arch, width + 1
     if best is None:
         raise UserError(f"--param-ratio {ratio} allows {budget:.0f} parameters, fewer than the "
-                        f"smallest {depth}-layer student ({student_arch(spec, (1,) * depth).params}"
-                        "): raise the ratio")
+                        f"smallest {depth}-layer student "
+                        f"({student_arch(spec, (1,) * depth, heads).params}): raise the ratio")
     return best
 
 
-def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> StudentArch:
+def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
+                 heads: Sequence[str | None] | None = None, obs_norm: tuple[bool, ...] = ()
+                 ) -> StudentArch:
     """One spec: a plain MLP; a list of several: the multi-task layout (one task per spec)."""
     specs = spec if isinstance(spec, list) else [spec]
-    dims = [(flat_dim(s.obs_shape), head_for(s.action).out_dim) for s in specs]
+    names = heads or [None] * len(specs)
+    dims = [(flat_dim(s.obs_shape), head_for(s.action, name=h).out_dim)
+            for s, h in zip(specs, names)]
+    norm = obs_norm if any(obs_norm) else ()
     if len(specs) == 1:
-        return StudentArch(dims[0][0], hidden, dims[0][1])
-    return StudentArch(0, hidden, 0, tuple(dims))
+        return StudentArch(dims[0][0], hidden, dims[0][1], obs_norm=norm)
+    return StudentArch(0, hidden, 0, tuple(dims), obs_norm=norm)
 
 
-def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...]) -> Student:
+def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
+                  heads: Sequence[str | None] | None = None,
+                  obs_norm: tuple[bool, ...] = ()) -> Student:
     specs = spec if isinstance(spec, list) else [spec]
-    return Student(student_arch(specs, hidden), specs)
+    return Student(student_arch(specs, hidden, heads, obs_norm), specs, heads)
+
+
+def make_student(cfg: DistillConfig, teachers: Sequence[Any]) -> Student:
+    """Sized from --param-ratio (against the teachers' summed params) or --student-hidden; each
+    task takes its teacher's action head and observation normalisation."""
+    specs = [t.spec for t in teachers]
+    heads = [t.head.name for t in teachers]
+    norm = tuple(t.obs_norm is not None for t in teachers)
+    hidden = (arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio,
+                             heads=heads).hidden if cfg.param_ratio is not None
+              else parse_hidden(cfg.student_hidden or "64,64"))
+    student = build_student(specs, hidden, heads, norm)
+    for i, t in enumerate(teachers):
+        if t.obs_norm is not None:
+            student.copy_obs_norm(i, t.obs_norm)
+    return student
 
 
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
@@ -190,7 +232,8 @@ def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: st
     weights = {k: v.detach().contiguous() for k, v in student.state_dict().items()}
     atomic_write(out_dir / f"{stem}.safetensors", lambda tmp: save_file(weights, str(tmp)))
     doc = {"format": FORMAT, "arch": asdict(student.arch),
-           "spaces": [s.to_json() for s in student.specs], **meta}
+           "spaces": [s.to_json() for s in student.specs],
+           "heads": [h.name for h in student.action_heads], **meta}
     text = json.dumps(doc, indent=1, default=str) + "\n"
     atomic_write(out_dir / f"{stem}.json", lambda tmp: tmp.write_text(text))
 
@@ -211,8 +254,9 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     a = meta["arch"]
     arch = StudentArch(int(a["obs_dim"]), tuple(a["hidden"]),
                        int(a.get("out_dim", a.get("n_actions", 0))),
-                       tuple(tuple(t) for t in a.get("tasks", ())))
-    student = Student(arch, _specs(meta, arch))
+                       tuple(tuple(t) for t in a.get("tasks", ())),
+                       tuple(bool(x) for x in a.get("obs_norm", ())))
+    student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     student.eval()
     return student, meta

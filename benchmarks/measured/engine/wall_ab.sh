@@ -2,17 +2,20 @@
 # Wall time of the engine against the loop it replaced (commit ad9c875, checked out in BASE),
 # benchmarks/compare.py's LunarLander-v3 10k rows, seeds 0-4, 100 episodes; the two versions
 # alternate (before, after, before, after) so that machine drift hits both.
-#   BASE=/tmp/base bash benchmarks/measured/engine/wall_ab.sh
+#   BASE=/tmp/base AFTER=/tmp/after bash benchmarks/measured/engine/wall_ab.sh
+# (AFTER: a checkout of the engine's commit, so that edits in this tree during the run do not
+# count; by default this tree)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BASE=${BASE:-/tmp/base}
+AFTER=${AFTER:-.}
 OUT=benchmarks/measured/engine/wall_ab
 M=rldistill-teacher,rldistill-student,rldistill-mix
 for i in 1 2; do
   PYTHONPATH=$BASE/src .venv/bin/python benchmarks/compare.py --envs LunarLander-v3 \
     --budgets 10000 --methods $M --out $OUT/before_$i > $OUT.before_$i.log
-  .venv/bin/python benchmarks/compare.py --envs LunarLander-v3 --budgets 10000 \
-    --methods $M,handwritten --out $OUT/after_$i > $OUT.after_$i.log
+  PYTHONPATH=$AFTER/src .venv/bin/python benchmarks/compare.py --envs LunarLander-v3 \
+    --budgets 10000 --methods $M,handwritten --out $OUT/after_$i > $OUT.after_$i.log
 done
 .venv/bin/python - <<'PY'
 import json, statistics

@@ -29,7 +29,6 @@ from rldistill.envs import env_spec, spec_of
 from rldistill.errors import Interrupted, UserError
 from rldistill.evaluate import evaluate_policy
 from rldistill.files import atomic_write
-from rldistill.heads import head_for
 from rldistill.teachers.base import NetTeacher
 
 TEACHER_CKPT = "checkpoint-teacher.zip"
@@ -44,7 +43,7 @@ def live_teacher(model: Any, name: str) -> NetTeacher:
     from rldistill.sb3.policy import acting_net, acting_params
 
     spec = spec_of(model.observation_space, model.action_space, f"teacher {name}")
-    net, kind = acting_net(model.policy, head_for(spec.action))
+    net, kind = acting_net(model.policy, spec.action)
     return NetTeacher(name, kind, spec, net, params=acting_params(model.policy), frozen=False)
 
 

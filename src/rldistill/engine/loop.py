@@ -30,7 +30,7 @@ from rldistill.envs import BatchEnv, make_vec_env, parse_variants
 from rldistill.errors import UserError
 from rldistill.heads import ActionHead, TrainLoss
 from rldistill.schedules import parse_schedule
-from rldistill.students import Student, TaskView, arch_for_ratio, build_student, parse_hidden
+from rldistill.students import Student, TaskView, make_student
 from rldistill.teachers.base import Teacher, has_q_teacher
 
 Progress = Callable[[int], None]
@@ -117,8 +117,9 @@ class Loop:
                                    [size * (r + 1) // self.n_rounds
                                     for r in range(self.n_rounds)]))
         self.loss_fns: list[TrainLoss] = [
-            t.head.loss(cfg.loss, cfg.temperature, t.teacher.kind, cfg.centred)
-            for t in self.tasks]
+            t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
+                        cfg.centred) for t in self.tasks]
+        self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
         self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
 
     @property
@@ -257,11 +258,12 @@ class Loop:
         """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix."""
         head, driver = task.head, self.cfg.driver
         n = obs_np.shape[0]
+        gen = self.act_gen if self.cfg.explore else None
         if driver == "teacher" or (driver == "mix" and beta >= 1.0):
             assert t_out is not None
             actions = head.to_env(head.teacher_act(t_out))
         else:
-            actions = head.to_env(student.act(obs))
+            actions = head.to_env(student.act(obs, gen))
             if driver == "mix" and beta > 0.0:
                 assert t_out is not None
                 teacher_acts = self.rng.random(len(actions)) < beta
@@ -269,7 +271,7 @@ class Loop:
                 actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
         if actions.shape[0] < n:  # the last partial batch: the remaining envs act, unlabelled
             rest = torch.from_numpy(obs_np[actions.shape[0]:])
-            actions = np.concatenate([actions, head.to_env(student.act(rest))])
+            actions = np.concatenate([actions, head.to_env(student.act(rest, gen))])
         return actions
 
     # ------------------------------------------------------------------------ checkpoints
@@ -278,8 +280,10 @@ class Loop:
         """Student, optimizer and RNG as tensors; counters, plan and resume key as JSON. The
         buffers' rows are not in it: :meth:`save` writes them as chunks."""
         tensors = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
-                   **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state()}
-        state = {"format": FORMAT, "round": self.round, "phase": self.phase, "labelled": self.labelled,
+                   **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state(),
+                   "rng.act": self.act_gen.get_state()}
+        state = {"format": FORMAT, "round": self.round, "phase": self.phase,
+                 "labelled": self.labelled,
                  "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
                  "n_rounds": self.n_rounds, "budget": self.budget,
                  "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
@@ -294,6 +298,7 @@ class Loop:
                                       if k.startswith("student.")})
         restore_optimizer(self.opt, tensors)
         self.gen.set_state(tensors["rng.torch"])
+        self.act_gen.set_state(tensors["rng.act"])
         self.rng.bit_generator.state = state["rng_numpy"]
         for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
             setattr(self, k, state[k])
@@ -374,15 +379,6 @@ def _endless_batches(buf: Buffer, batch_size: int, gen: torch.Generator, targets
 
 def _torch_dtype(name: str) -> torch.dtype:
     return torch.uint8 if name == "uint8" else torch.float32
-
-
-def make_student(cfg: DistillConfig, teachers: list[Teacher]) -> Student:
-    """Sized from --param-ratio (against the teachers' summed params) or --student-hidden."""
-    specs = [t.spec for t in teachers]
-    if cfg.param_ratio is not None:
-        arch = arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio)
-        return build_student(specs, arch.hidden)
-    return build_student(specs, parse_hidden(cfg.student_hidden or "64,64"))
 
 
 def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:

@@ -5,9 +5,11 @@ actions (greedy or sampled), measures agreement and divergence between student a
 draws the random baseline, mixes ensemble members and names the exported graph's output. The
 loop, evaluation, export and kick-starting ask the head; none of them branches on the space.
 
-Today: :class:`~rldistill.heads.categorical.CategoricalHead` (Discrete actions; teachers that
-output logits or Q-values). The continuous heads (Gaussian, tanh-squashed Gaussian,
-deterministic) and MultiDiscrete implement the same protocol.
+Discrete actions: :class:`~rldistill.heads.categorical.CategoricalHead` (teachers that output
+logits or Q-values). Box actions (:mod:`rldistill.heads.continuous`): Gaussian (PPO, A2C),
+tanh-squashed Gaussian (SAC, TQC) and deterministic (TD3, DDPG) heads; which one a Box teacher
+gets depends on its policy (its output ``kind``), and the student takes its teacher's head.
+MultiDiscrete would implement the same protocol.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ class TrainLoss(Protocol):
 
 class ActionHead(Protocol):
     kind: str  # the ActionSpec kind it serves
+    name: str  # the head itself: categorical, gaussian, squashed_gaussian, deterministic
     out_dim: int  # width of the student's output
     losses: tuple[str, ...]  # loss names it accepts
+    default_loss: str
     onnx_output: str  # name of the exported graph's output
     greedy_rule: str  # how the exported output becomes an action
 
@@ -57,6 +61,18 @@ class ActionHead(Protocol):
 
     def agreement(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
         """Per row, 1.0 where student and teacher act alike (greedy), else 0.0."""
+        ...
+
+    def distance(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
+        """Per row, how far the greedy actions are apart (0 = the same), in [0, 1]."""
+        ...
+
+    def export(self, out: torch.Tensor) -> torch.Tensor:
+        """The exported graph's output from the student's (torch ops only)."""
+        ...
+
+    def exported_action(self, y: torch.Tensor) -> torch.Tensor:
+        """The greedy action from the exported graph's output (its ``greedy_rule``)."""
         ...
 
     def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,
@@ -85,16 +101,52 @@ def _categorical(action: ActionSpec) -> ActionHead:
     return CategoricalHead(action.n)
 
 
-# ActionSpec.kind -> the head's constructor; a new action space registers its head here
-HEADS: dict[str, Callable[[ActionSpec], ActionHead]] = {"discrete": _categorical}
+def _box(name: str) -> Callable[[ActionSpec], ActionHead]:
+    def make(action: ActionSpec) -> ActionHead:
+        from rldistill.heads import continuous
+
+        cls = {"gaussian": continuous.GaussianHead,
+               "squashed_gaussian": continuous.SquashedGaussianHead,
+               "deterministic": continuous.DeterministicHead}[name]
+        return cls(action)  # type: ignore[return-value]
+
+    return make
 
 
-def head_for(action: ActionSpec) -> ActionHead:
-    """The head of an action space; a one-line error for spaces without one yet."""
-    if action.kind not in HEADS:
+# head name -> (the ActionSpec kind it serves, its constructor); a new head registers here
+HEADS: dict[str, tuple[str, Callable[[ActionSpec], ActionHead]]] = {
+    "categorical": ("discrete", _categorical),
+    "gaussian": ("box", _box("gaussian")),
+    "squashed_gaussian": ("box", _box("squashed_gaussian")),
+    "deterministic": ("box", _box("deterministic")),
+}
+# a teacher's output kind -> the head of its policy, for action spaces with several heads
+KIND_HEADS = {"gaussian": "gaussian", "squashed": "squashed_gaussian",
+              "deterministic": "deterministic"}
+
+
+def head_name(action: ActionSpec, teacher_kind: str | None = None) -> str:
+    """The head a policy of ``teacher_kind`` on ``action`` gets (a space's only head, or the
+    one its teacher's kind names); a one-line error where there is none."""
+    names = [n for n, (kind, _) in HEADS.items() if kind == action.kind]
+    if len(names) == 1:
+        return names[0]
+    if teacher_kind in KIND_HEADS and KIND_HEADS[teacher_kind] in names:
+        return KIND_HEADS[teacher_kind]
+    if not names:
         raise UserError(f"no action head for {action.describe()} yet: rldistill distils "
-                        f"{', '.join(HEADS)} action spaces in this version")
-    return HEADS[action.kind](action)
+                        "Discrete and Box action spaces")
+    raise UserError(f"a teacher of kind {teacher_kind!r} on {action.describe()}: pass a "
+                    f"Gaussian, squashed-Gaussian or deterministic policy ({', '.join(names)})")
+
+
+def head_for(action: ActionSpec, teacher_kind: str | None = None,
+             name: str | None = None) -> ActionHead:
+    """The head ``name`` (or the one :func:`head_name` picks) on ``action``."""
+    name = name or head_name(action, teacher_kind)
+    if name not in HEADS or HEADS[name][0] != action.kind:
+        raise UserError(f"action head {name!r} does not serve {action.describe()}")
+    return HEADS[name][1](action)
 
 
 def env_rows(actions: np.ndarray) -> list[Any]:

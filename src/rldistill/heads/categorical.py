@@ -21,7 +21,9 @@ class CategoricalHead:
     """
 
     kind = "discrete"
+    name = "categorical"
     losses: tuple[str, ...] = LOSSES
+    default_loss = "kl"
     onnx_output = "logits"
     greedy_rule = "argmax(logits)"
 
@@ -52,6 +54,15 @@ class CategoricalHead:
 
     def agreement(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
         return (s_out.argmax(-1) == t_out.argmax(-1)).float()
+
+    def distance(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
+        return 1.0 - self.agreement(s_out, t_out)
+
+    def export(self, out: torch.Tensor) -> torch.Tensor:
+        return out
+
+    def exported_action(self, y: torch.Tensor) -> torch.Tensor:
+        return y.argmax(-1)
 
     def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,
                    teacher_kind: str) -> torch.Tensor:

@@ -3,8 +3,9 @@ acting parameters, and its layers as an rldistill student's.
 
 Used by the trusted teacher loader, online distillation (the teacher still learning) and
 kick-starting (the student is an SB3 model). The acting path is what the policy uses to act:
-DQN's ``q_net``, QR-DQN's ``quantile_net``, an actor-critic's shared and policy layers and its
-``action_net``; never a value net or a target net.
+DQN's ``q_net``, QR-DQN's ``quantile_net``, an actor-critic's shared and policy layers, its
+``action_net`` and ``log_std``, SAC / TQC / TD3 / DDPG's ``actor``; never a value net, a critic
+or a target net.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from torch import nn
 
 
 class PolicyOutputs(nn.Module):
-    """An actor-critic SB3 policy as ``obs -> student-style outputs`` (logits for Discrete)."""
+    """An actor-critic SB3 policy as ``obs -> student-style outputs`` (logits for Discrete,
+    [mean, log_std] for Gaussian)."""
 
     def __init__(self, policy: nn.Module, head: Any) -> None:
         super().__init__()
@@ -24,6 +26,19 @@ class PolicyOutputs(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.sb3_student_out(self.policy.get_distribution(obs))  # type: ignore[operator]
+
+
+class ActorOutputs(nn.Module):
+    """SAC / TQC's actor as ``obs -> [mean, log_std]`` (pre-squash, gSDE included)."""
+
+    def __init__(self, actor: Any) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        mean, log_std, kwargs = self.actor.get_action_dist_params(obs)
+        dist = self.actor.action_dist.proba_distribution(mean, log_std, **kwargs)
+        return torch.cat([dist.distribution.mean, torch.log(dist.distribution.stddev)], -1)
 
 
 class QuantileMean(nn.Module):
@@ -41,7 +56,7 @@ class QuantileMean(nn.Module):
 
 def acting_modules(policy: Any) -> list[nn.Module]:
     """The modules on the policy's acting path."""
-    for name in ("q_net", "quantile_net"):
+    for name in ("q_net", "quantile_net", "actor"):
         if hasattr(policy, name):
             return [getattr(policy, name)]
     ext = policy.mlp_extractor
@@ -50,17 +65,43 @@ def acting_modules(policy: Any) -> list[nn.Module]:
 
 
 def acting_params(policy: Any) -> int:
-    return sum(p.numel() for m in acting_modules(policy) for p in m.parameters())
+    n = sum(p.numel() for m in acting_modules(policy) for p in m.parameters())
+    log_std = getattr(policy, "log_std", None)  # an actor-critic's Gaussian std
+    return n + (log_std.numel() if isinstance(log_std, torch.Tensor) else 0)
 
 
-def acting_net(policy: Any, head: Any) -> tuple[nn.Module, str]:
-    """(network obs -> outputs, output kind): Q-values for DQN / QR-DQN, else the head's
-    student-style outputs of the policy's action distribution."""
+def policy_kind(policy: Any) -> str:
+    """What the policy outputs: q (DQN, QR-DQN), logits (Discrete actor-critic), gaussian
+    (Box actor-critic), squashed (SAC, TQC; an actor-critic with squash_output), deterministic
+    (TD3, DDPG)."""
+    if hasattr(policy, "q_net") or hasattr(policy, "quantile_net"):
+        return "q"
+    if hasattr(policy, "actor"):
+        return "squashed" if hasattr(policy.actor, "action_dist") else "deterministic"
+    from gymnasium import spaces
+
+    if isinstance(policy.action_space, spaces.Box):
+        return "squashed" if getattr(policy, "squash_output", False) else "gaussian"
+    return "logits"
+
+
+def acting_net(policy: Any, action: Any) -> tuple[nn.Module, str]:
+    """(network obs -> outputs, output kind) of a live SB3 policy on ``action`` (ActionSpec):
+    Q-values for DQN / QR-DQN, the actor for SAC / TQC / TD3 / DDPG (TD3's already ends in
+    tanh), else the head's student-style outputs of the policy's action distribution."""
+    from rldistill.heads import head_for
+
+    kind = policy_kind(policy)
+    head = head_for(action, kind)
     if hasattr(policy, "q_net"):
-        return policy.q_net, "q"
+        return policy.q_net, kind
     if hasattr(policy, "quantile_net"):
-        return QuantileMean(policy.quantile_net, head.out_dim), "q"
-    return PolicyOutputs(policy, head), "logits"
+        return QuantileMean(policy.quantile_net, head.out_dim), kind
+    if kind == "deterministic":
+        return policy.actor, kind
+    if hasattr(policy, "actor"):
+        return ActorOutputs(policy.actor), kind
+    return PolicyOutputs(policy, head), kind
 
 
 def acting_linears(policy: Any) -> list[nn.Linear]:

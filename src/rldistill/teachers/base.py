@@ -11,17 +11,18 @@ from torch import nn
 from rldistill.heads import ActionHead, head_for
 from rldistill.spaces import SpaceSpec
 
-OutputKind = Literal["logits", "q"]
+OutputKind = Literal["logits", "q", "gaussian", "squashed", "deterministic"]
 
 
 class Teacher(Protocol):
     """What the loop needs of a teacher."""
 
     name: str
-    kind: str  # "logits" (policy teachers) or "q" (Q-value teachers)
+    kind: str  # logits | q (Discrete); gaussian | squashed | deterministic (Box)
     spec: SpaceSpec
     head: ActionHead
     params: int  # parameters on the acting path
+    obs_norm: nn.Module | None  # VecNormalize statistics it acts through (the student copies)
 
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
         """The head's teacher outputs (logits or Q-values for Discrete) for a batch of obs."""
@@ -38,6 +39,7 @@ class NetTeacher:
 
     ``frozen`` (loaded teachers): eval mode, no gradients. A live teacher (online distillation:
     an SB3 model still learning) is not frozen; ``params`` then comes from its acting path.
+    ``obs_norm`` (a VecNormalize teacher's statistics) is applied before ``net``.
     """
 
     name: str
@@ -47,9 +49,10 @@ class NetTeacher:
     params: int = -1
     frozen: bool = True
     source: dict[str, Any] = field(default_factory=dict)  # where it came from (teacher info)
+    obs_norm: nn.Module | None = None
 
     def __post_init__(self) -> None:
-        self.head = head_for(self.spec.action)
+        self.head = head_for(self.spec.action, self.kind)
         if self.frozen:
             self.net.eval()
             for p in self.net.parameters():
@@ -59,7 +62,7 @@ class NetTeacher:
 
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs)
+        return self.net(obs if self.obs_norm is None else self.obs_norm(obs))
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.teacher_act(self.outputs(obs))

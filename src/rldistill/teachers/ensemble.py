@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from rldistill.errors import UserError
 from rldistill.teachers.base import Teacher
@@ -17,17 +18,19 @@ class EnsembleTeacher:
     Q-value teachers mix; the outputs are log-probabilities, which the losses treat as logits).
     """
 
-    kind = "logits"
+    obs_norm: nn.Module | None = None  # members normalise their own observations
+
 
     def __init__(self, members: Sequence[Teacher], mode: str = "mean") -> None:
         for m in members[1:]:
-            if m.spec != members[0].spec:
+            if m.spec != members[0].spec or m.head.name != members[0].head.name:
                 first = members[0]
                 raise UserError(f"ensemble teachers {first.name} ({first.spec.describe()}) and "
-                                f"{m.name} ({m.spec.describe()}) act on different spaces: an "
-                                "ensemble needs teachers of one env")
+                                f"{m.name} ({m.spec.describe()}) act on different spaces or "
+                                "policy kinds: an ensemble needs teachers of one env and kind")
         self.members, self.mode = list(members), mode
         self.spec, self.head = members[0].spec, members[0].head
+        self.kind = "logits" if self.head.name == "categorical" else members[0].kind
         self.name = "+".join(m.name for m in members)
         self.params = sum(m.params for m in members)
 

@@ -1,11 +1,13 @@
 """SB3 zips read without unpickling anything.
 
-The readable fields of the zip's ``data`` JSON give the spaces and the activation, and
-``policy.pth`` is loaded with ``torch.load(weights_only=True)``. The acting network is rebuilt
-from the state-dict keys, for the built-in MLP policies of DQN, QR-DQN (Q-values) and PPO / A2C
-(action logits). Only the acting path is kept: no value net, no target net, so ``params``
-counts what the teacher uses to act. A custom policy needs ``trust=True`` (SB3's own loader,
-which runs code from the file).
+The readable fields of the zip's ``data`` JSON give the spaces, the activation and the policy
+options (gSDE, clip_mean, squash_output), and ``policy.pth`` is loaded with
+``torch.load(weights_only=True)``. The acting network is rebuilt from the state-dict keys, for
+the built-in MLP policies of DQN, QR-DQN (Q-values), PPO / A2C (action logits, or a Gaussian
+with or without gSDE), SAC / TQC (a tanh-squashed Gaussian) and TD3 / DDPG (deterministic).
+Only the acting path is kept: no value net, no critic, no target net, so ``params`` counts what
+the teacher uses to act. A custom policy needs ``trust=True`` (SB3's own loader, which runs
+code from the file).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from rldistill.errors import UserError
-from rldistill.heads import head_for
 from rldistill.spaces import ActionSpec, SpaceSpec
 from rldistill.teachers.base import NetTeacher
 
@@ -31,7 +33,9 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "SiLU": nn.SiLU, "GELU": nn.GELU, "Sigmoid": nn.Sigmoid,
 }
 _KNOWN_KEYS = ("q_net.q_net.", "q_net_target.q_net.", "quantile_net.quantile_net.",
-               "quantile_net_target.quantile_net.", "mlp_extractor.", "action_net.", "value_net.")
+               "quantile_net_target.quantile_net.", "mlp_extractor.", "action_net.", "value_net.",
+               "log_std", "actor.latent_pi.", "actor.mu.", "actor.log_std", "actor_target.",
+               "critic.", "critic_target.")
 
 
 def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
@@ -55,7 +59,8 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
         with warnings.catch_warnings():  # a foreign pickle warns before it is refused
             warnings.simplefilter("ignore")
             state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        net, kind = _build_net(state, spec, _activation_from_data(data), path)
+        net, kind = _build_net(state, spec, _activation_from_data(data),
+                               _readable_dict(data.get("policy_kwargs")), path)
     except UserError:
         if not trust:
             raise
@@ -81,7 +86,7 @@ def _load_trusted(path: Path, spec: SpaceSpec) -> tuple[nn.Module, str]:
     policy = data["policy_class"](data["observation_space"], data["action_space"],
                                   lambda _: 0.0, **data.get("policy_kwargs", {}))
     policy.load_state_dict(params["policy"])
-    return acting_net(policy, head_for(spec.action))
+    return acting_net(policy, spec.action)
 
 
 def _readable(item: object, key: str) -> str | None:
@@ -90,22 +95,49 @@ def _readable(item: object, key: str) -> str | None:
     return None
 
 
+def _readable_dict(item: object) -> dict[str, Any]:
+    """The plainly readable entries of a JSON-serialised dict (SB3 also pickles some)."""
+    return {k: v for k, v in item.items() if not k.startswith(":")} \
+        if isinstance(item, dict) else {}
+
+
+def _shape(item: object) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", _readable(item, "_shape") or ""))
+
+
+def _bounds(item: object, key: str, n: int, path: Path) -> tuple[float, ...]:
+    """A Box's low / high from its readable text ('[-2. -1.]', 'inf' allowed), as float32."""
+    text = _readable(item, key) or ""
+    values = re.findall(r"[-+]?(?:inf|nan|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)",
+                        text)
+    if len(values) == 1 and n > 1:
+        values *= n
+    if len(values) != n:
+        raise UserError(f"teacher {path}: its action space's {key} bounds cannot be read from "
+                        "the zip's data: pass --trust-teacher to load it with SB3")
+    return tuple(float(np.float32(v)) for v in values)
+
+
 def _spaces_from_data(data: dict[str, Any], path: Path) -> SpaceSpec:
     obs, act = data.get("observation_space", {}), data.get("action_space", {})
     act_type, obs_type = _readable(act, ":type:") or "", _readable(obs, ":type:") or ""
-    if "Discrete" not in act_type or "MultiDiscrete" in act_type:
+    if "Discrete" in act_type and "MultiDiscrete" not in act_type:
+        action = ActionSpec("discrete", int(_readable(act, "n") or 0))
+    elif "Box" in act_type:
+        shape = _shape(act)
+        n = int(np.prod(shape))
+        action = ActionSpec("box", shape=shape, low=_bounds(act, "low", n, path),
+                            high=_bounds(act, "high", n, path))
+    else:
         kind = act_type.split("'")[1].rsplit(".", 1)[-1] if "'" in act_type else act_type
         raise UserError(f"teacher {path} has a {kind or 'unknown'} action space; rldistill "
-                        "distils discrete-action teachers: pass a DQN, QR-DQN, PPO or A2C model "
-                        "of an env with Discrete actions")
+                        "distils Discrete and Box action spaces: pass a model of an env with one "
+                        "of those")
     if "Box" not in obs_type:
         raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; only Box "
                         "observations are supported")
-    shape = [int(x) for x in re.findall(r"\d+", _readable(obs, "_shape") or "")]
     dtype = _readable(obs, "dtype") or "float32"
-    n = int(_readable(act, "n") or 0)
-    return SpaceSpec(tuple(shape), ActionSpec("discrete", n),
-                     "uint8" if "uint8" in dtype else "float32")
+    return SpaceSpec(_shape(obs), action, "uint8" if "uint8" in dtype else "float32")
 
 
 def _activation_from_data(data: dict[str, Any]) -> type[nn.Module] | None:
@@ -137,7 +169,8 @@ def _mlp_from_state(state: dict[str, torch.Tensor], prefix: str, act: type[nn.Mo
 
 
 def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
-               activation: type[nn.Module] | None, path: Path) -> tuple[nn.Module, str]:
+               activation: type[nn.Module] | None, options: dict[str, Any],
+               path: Path) -> tuple[nn.Module, str]:
     from rldistill.sb3.policy import QuantileMean
 
     keys = set(state)
@@ -151,15 +184,55 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
     if any(k.startswith("quantile_net.quantile_net.") for k in keys):  # QR-DQN
         body = _mlp_from_state(state, "quantile_net.quantile_net.", activation or nn.ReLU, False)
         return QuantileMean(body, spec.action.n), "q"
+    if spec.action.kind == "box":
+        return _build_continuous(state, activation, options, path)
     if "action_net.weight" in keys:  # PPO / A2C actor-critic
-        act = activation or nn.Tanh
-        parts: list[nn.Module] = []
-        for prefix in ("mlp_extractor.shared_net.", "mlp_extractor.policy_net."):
-            if any(k.startswith(prefix) for k in keys):
-                parts.extend(_mlp_from_state(state, prefix, act, True))
-        head = nn.Linear(state["action_net.weight"].shape[1], state["action_net.weight"].shape[0])
-        head.load_state_dict({"weight": state["action_net.weight"],
-                              "bias": state["action_net.bias"]})
-        return nn.Sequential(*parts, head), "logits"
+        body, head = _actor_critic(state, activation)
+        return nn.Sequential(*body, head), "logits"
     raise UserError(f"teacher {path} has a policy rldistill does not recognise (keys like "
                     f"{sorted(keys)[:2]}): use DQN, QR-DQN, PPO or A2C with an MLP policy")
+
+
+def _linear(state: dict[str, torch.Tensor], prefix: str) -> nn.Linear:
+    w = state[f"{prefix}weight"]
+    layer = nn.Linear(w.shape[1], w.shape[0])
+    layer.load_state_dict({"weight": w, "bias": state[f"{prefix}bias"]})
+    return layer
+
+
+def _actor_critic(state: dict[str, torch.Tensor], activation: type[nn.Module] | None
+                  ) -> tuple[nn.Sequential, nn.Linear]:
+    """The policy path of an SB3 actor-critic: shared + policy layers, and its action_net."""
+    parts: list[nn.Module] = []
+    for prefix in ("mlp_extractor.shared_net.", "mlp_extractor.policy_net."):
+        if any(k.startswith(prefix) for k in state):
+            parts.extend(_mlp_from_state(state, prefix, activation or nn.Tanh, True))
+    return nn.Sequential(*parts), _linear(state, "action_net.")
+
+
+def _build_continuous(state: dict[str, torch.Tensor], activation: type[nn.Module] | None,
+                      options: dict[str, Any], path: Path) -> tuple[nn.Module, str]:
+    """Box actions: SAC / TQC (squashed), TD3 / DDPG (deterministic), PPO / A2C (Gaussian)."""
+    from rldistill.teachers.sb3_nets import GaussianActor, SquashedActor
+
+    keys = set(state)
+    sde = dict(full_std=bool(options.get("full_std", True)),
+               use_expln=bool(options.get("use_expln", False)))
+    if "actor.latent_pi.0.weight" in keys:
+        latent = _mlp_from_state(state, "actor.latent_pi.", activation or nn.ReLU, True)
+        if "actor.log_std" in keys:  # gSDE: the std is a (latent, action) matrix
+            mu = _linear(state, "actor.mu.0.")
+            clip_mean = float(options.get("clip_mean", 2.0))
+            return SquashedActor(latent, mu, state["actor.log_std"], clip_mean, **sde), "squashed"
+        return SquashedActor(latent, _linear(state, "actor.mu."),
+                             _linear(state, "actor.log_std.")), "squashed"
+    if "actor.mu.0.weight" in keys:
+        layers = _mlp_from_state(state, "actor.mu.", activation or nn.ReLU, False)
+        return nn.Sequential(*layers, nn.Tanh()), "deterministic"
+    if "action_net.weight" in keys and "log_std" in keys:
+        body, head = _actor_critic(state, activation)
+        kind = "squashed" if options.get("squash_output") else "gaussian"
+        return GaussianActor(body, head, state["log_std"], **sde), kind
+    raise UserError(f"teacher {path} has a continuous-action policy rldistill does not recognise "
+                    f"(keys like {sorted(keys)[:2]}): use SAC, TQC, TD3, DDPG, PPO or A2C with "
+                    "an MLP policy")
