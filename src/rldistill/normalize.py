@@ -9,7 +9,8 @@ in front of its own, so the student learns from raw observations and takes them 
 
 ``vecnormalize.pkl`` is a pickle. :func:`load_vecnormalize` reads it with an unpickler that
 knows only what such a file holds (numpy arrays, dtypes and scalars; SB3's ``VecNormalize`` and
-``RunningMeanStd``; gymnasium's ``Box``), turns the SB3 and gymnasium objects into plain records
+``RunningMeanStd``; gymnasium's spaces and their numpy random generators), turns the SB3,
+gymnasium and generator objects into plain records
 (their classes are never imported from the file) and refuses every other global with a
 one-line error: nothing in the file can run code.
 """
@@ -35,8 +36,9 @@ _NUMPY = {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray")
                                                    ("numpy.core.numeric", "_frombuffer")}
 # (module, name) -> recorded as a plain object, never imported
 _RECORDS = {("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize"),
-            ("stable_baselines3.common.running_mean_std", "RunningMeanStd"),
-            ("gymnasium.spaces.box", "Box")}
+            ("stable_baselines3.common.running_mean_std", "RunningMeanStd")}
+# the env's spaces (with a seeded space's numpy generator): recorded, never built
+_RECORD_MODULES = ("gymnasium.spaces.", "numpy.random.")
 
 
 class _Record:
@@ -58,7 +60,7 @@ class _Restricted(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _NUMPY:
             return super().find_class(module, name)
-        if (module, name) in _RECORDS:
+        if (module, name) in _RECORDS or module.startswith(_RECORD_MODULES):
             return type(name, (_Record,), {})
         raise UserError(f"{self.path} refers to {module}.{name}, which a vecnormalize.pkl does "
                         "not hold: refused without running it (pass the file SB3's "

@@ -45,6 +45,8 @@ def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, di
     from rldistill.zoo.hyperparams import HYPERPARAMS, lookup
 
     n_envs, kwargs = lookup(algo, env_id)
+    for key in ("normalize", "noise_std"):  # not constructor arguments (zoo/train.py)
+        kwargs.pop(key, None)
     raw = HYPERPARAMS[algo].get(env_id, (n_envs, {}))[1]
     for k, v in raw.items():
         if isinstance(v, tuple) and len(v) == 2 and v[0] == "lin":

@@ -1,10 +1,13 @@
 """RL-Zoo-style hyperparameters for the teachers trained by ``rldistill teacher train``.
 
-Taken from rl-baselines3-zoo (``hyperparams/{ppo,dqn,a2c}.yml``), with these deliberate changes,
-each measured here: no ``VecNormalize`` (a teacher must act on raw observations so that the
-student sees the same inputs); LunarLander DQN trained 3x longer than the zoo's 100k steps
-(the zoo's 100k-step DQN scores ~120, below the 200 a "solved" Q-value teacher needs).
-Values that the zoo writes as ``lin_X`` (linear decay to 0) are given as ("lin", X).
+Taken from rl-baselines3-zoo (``hyperparams/{ppo,dqn,qrdqn,a2c,sac,td3,ddpg,tqc}.yml``, v2.8),
+with one deliberate change, measured here: LunarLander DQN trained 3x longer than the zoo's 100k
+steps (the zoo's 100k-step DQN scores ~120, below the 200 a "solved" Q-value teacher needs).
+Values that the zoo writes as ``lin_X`` (linear decay to 0) are given as ("lin", X); two entries
+are not constructor arguments: ``normalize`` (the env is wrapped in VecNormalize, whose
+statistics are saved beside the teacher, RL Zoo's layout) and ``noise_std`` (Gaussian action
+noise for TD3 / DDPG); ``"relu"`` stands for torch.nn.ReLU. The zoo's MuJoCo v4 entries are
+used for v5 (the same observations and actions).
 """
 
 from __future__ import annotations
@@ -23,6 +26,25 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                                     n_epochs=4, ent_coef=0.01)),
         "MountainCar-v0": (16, dict(n_steps=16, gae_lambda=0.98, gamma=0.99, n_epochs=4,
                                     ent_coef=0.0)),
+        "Pendulum-v1": (4, dict(n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
+                                ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
+                                sde_sample_freq=4)),
+        "LunarLanderContinuous-v3": (16, dict(n_steps=1024, batch_size=64, gae_lambda=0.98,
+                                              gamma=0.999, n_epochs=4, ent_coef=0.01)),
+        "HalfCheetah-v5": (1, dict(normalize=True, batch_size=64, n_steps=512, gamma=0.98,
+                                   learning_rate=2.0633e-05, ent_coef=0.000401762,
+                                   clip_range=0.1, n_epochs=20, gae_lambda=0.92,
+                                   max_grad_norm=0.8, vf_coef=0.58096,
+                                   policy_kwargs=dict(log_std_init=-2, ortho_init=False,
+                                                      activation_fn="relu",
+                                                      net_arch=dict(pi=[256, 256],
+                                                                    vf=[256, 256])))),
+        "Hopper-v5": (1, dict(normalize=True, batch_size=32, n_steps=512, gamma=0.999,
+                              learning_rate=9.80828e-05, ent_coef=0.00229519, clip_range=0.2,
+                              n_epochs=5, gae_lambda=0.99, max_grad_norm=0.7, vf_coef=0.835671,
+                              policy_kwargs=dict(log_std_init=-2, ortho_init=False,
+                                                 activation_fn="relu",
+                                                 net_arch=dict(pi=[256, 256], vf=[256, 256])))),
     },
     "dqn": {
         "CartPole-v1": (1, dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
@@ -48,6 +70,36 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                                 exploration_final_eps=0.04,
                                 policy_kwargs=dict(net_arch=[256, 256], n_quantiles=10))),
     },
+    "sac": {
+        "Pendulum-v1": (1, dict(learning_rate=1e-3)),
+        "LunarLanderContinuous-v3": (1, dict(batch_size=256, learning_rate=("lin", 7.3e-4),
+                                             buffer_size=1_000_000, ent_coef="auto", gamma=0.99,
+                                             tau=0.01, train_freq=1, gradient_steps=1,
+                                             learning_starts=10_000,
+                                             policy_kwargs=dict(net_arch=[400, 300]))),
+        "HalfCheetah-v5": (1, dict(learning_starts=10_000)),
+        "Hopper-v5": (1, dict(learning_starts=10_000)),
+    },
+    "tqc": {
+        "Pendulum-v1": (1, dict(learning_rate=1e-3)),
+    },
+    "td3": {
+        "Pendulum-v1": (1, dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
+                                noise_std=0.1, gradient_steps=1, train_freq=1,
+                                learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))),
+        "LunarLanderContinuous-v3": (1, dict(gamma=0.98, buffer_size=200_000,
+                                             learning_starts=10_000, noise_std=0.1,
+                                             gradient_steps=1, train_freq=1, learning_rate=1e-3,
+                                             policy_kwargs=dict(net_arch=[400, 300]))),
+        "HalfCheetah-v5": (1, dict(learning_starts=10_000, noise_std=0.1, train_freq=1,
+                                   gradient_steps=1, learning_rate=1e-3, batch_size=256,
+                                   policy_kwargs=dict(net_arch=[400, 300]))),
+    },
+    "ddpg": {
+        "Pendulum-v1": (1, dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
+                                noise_std=0.1, gradient_steps=1, train_freq=1,
+                                learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))),
+    },
     "a2c": {
         "CartPole-v1": (8, dict(ent_coef=0.0)),
         "Acrobot-v1": (16, dict(ent_coef=0.0)),
@@ -57,7 +109,7 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
 }
 
 ALGOS = tuple(HYPERPARAMS)
-OFF_POLICY = ("dqn", "qrdqn")  # one env by default
+OFF_POLICY = ("dqn", "qrdqn", "sac", "td3", "ddpg", "tqc")  # one env by default
 
 
 def lookup(algo: str, env_id: str) -> tuple[int, dict[str, Any]]:
@@ -71,4 +123,10 @@ def _schedule(value: Any) -> Any:
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "lin":
         start = float(value[1])
         return lambda progress_remaining: progress_remaining * start
+    if isinstance(value, dict):
+        return {k: _schedule(v) for k, v in value.items()}
+    if value == "relu":
+        from torch import nn
+
+        return nn.ReLU
     return value

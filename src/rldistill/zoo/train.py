@@ -16,14 +16,17 @@ def sb3_class(algo: str) -> Any:
     import sb3_contrib
     import stable_baselines3 as sb3
 
-    classes = {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C, "qrdqn": sb3_contrib.QRDQN}
+    classes = {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C, "qrdqn": sb3_contrib.QRDQN,
+               "sac": sb3.SAC, "td3": sb3.TD3, "ddpg": sb3.DDPG, "tqc": sb3_contrib.TQC}
     if algo not in classes:
         raise UserError(f"unknown --algo {algo!r}: choose one of {', '.join(ALGOS)}")
     return classes[algo]
 
 
 def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
-    """A fresh SB3 model of ``algo`` on ``env_id`` with the zoo's hyperparameters (and those)."""
+    """A fresh SB3 model of ``algo`` on ``env_id`` with the zoo's hyperparameters (and those);
+    ``normalize`` wraps the env in VecNormalize, ``noise_std`` adds Gaussian action noise."""
+    import numpy as np
     from stable_baselines3.common.env_util import make_vec_env
 
     from rldistill.envs import check_env_id
@@ -31,8 +34,19 @@ def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
     check_env_id(env_id)
     cls = sb3_class(algo)
     n_envs, kwargs = lookup(algo, env_id)
+    args = dict(kwargs)
     venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **kwargs), kwargs
+    if args.pop("normalize", False):
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        venv = VecNormalize(venv, gamma=args.get("gamma", 0.99))
+    if "noise_std" in args:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = int(np.prod(venv.action_space.shape))
+        std = args.pop("noise_std")
+        args["action_noise"] = NormalActionNoise(np.zeros(dim), std * np.ones(dim))
+    return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **args), kwargs
 
 
 def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
@@ -54,6 +68,9 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> d
     wall = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
+    if hasattr(venv, "obs_rms"):  # VecNormalize: its statistics in RL Zoo's layout
+        (out.parent / out.stem).mkdir(exist_ok=True)
+        venv.save(str(out.parent / out.stem / "vecnormalize.pkl"))
     venv.close()
     # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
     shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
