@@ -19,13 +19,13 @@ from pathlib import Path
 import torch
 
 JOBS = {  # name: (class, kwargs, steps on Pendulum, steps on LunarLanderContinuous)
-    "sac": ("SAC", {}, 20_000, 50_000),
-    "td3": ("TD3", {}, 20_000, 50_000),
-    "ddpg": ("DDPG", {}, 20_000, 50_000),
-    "tqc": ("TQC", {}, 20_000, 30_000),
-    "ppo": ("PPO", {}, 200_000, 200_000),
-    "ppo-gsde": ("PPO", {"use_sde": True}, 200_000, 200_000),
-    "a2c": ("A2C", {}, 200_000, 200_000),
+    "sac": ("SAC", {}, 20_000, 30_000),
+    "td3": ("TD3", {}, 20_000, 30_000),
+    "ddpg": ("DDPG", {}, 20_000, 30_000),
+    "tqc": ("TQC", {}, 20_000, 20_000),
+    "ppo": ("PPO", {}, 200_000, 100_000),
+    "ppo-gsde": ("PPO", {"use_sde": True}, 200_000, 100_000),
+    "a2c": ("A2C", {}, 200_000, 100_000),
 }
 ENVS = {"Pendulum-v1": 2, "LunarLanderContinuous-v3": 3}
 

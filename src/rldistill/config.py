@@ -85,8 +85,9 @@ class DistillConfig:
     train_variant: str | None = None
     """Draw training states from physical variants, NAME=V1,V2,... (env i gets value i mod n)."""
     teacher_train: str | None = None
-    """Online distillation: train the teacher from scratch with SB3 (ppo | dqn | a2c, zoo
-    hyperparameters) and distil it into the student while it learns (instead of --teacher)."""
+    """Online distillation: train the teacher from scratch with SB3 (ppo, dqn, qrdqn, a2c, sac,
+    td3, ddpg, tqc; zoo hyperparameters) and distil it into the student while it learns
+    (instead of --teacher)."""
     teacher_steps: int = 100_000
     """With --teacher-train: the teacher's env steps; the student distils every
     teacher_steps / rounds of them, from the teacher's current outputs."""
@@ -125,9 +126,11 @@ class DistillConfig:
         if self.teacher_train:
             if self.teacher:
                 raise UserError("--teacher-train trains its own teacher: drop --teacher")
-            if self.teacher_train not in ("ppo", "dqn", "a2c"):
+            from rldistill.zoo.hyperparams import ALGOS
+
+            if self.teacher_train not in ALGOS:
                 raise UserError(f"unknown --teacher-train {self.teacher_train!r}: choose one of "
-                                "ppo, dqn, a2c")
+                                f"{', '.join(ALGOS)}")
             if self.teacher_steps <= 0 or isinstance(self.env, tuple):
                 raise UserError("--teacher-train needs one --env and --teacher-steps > 0")
         elif not self.teacher:

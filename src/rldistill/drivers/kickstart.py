@@ -45,7 +45,8 @@ def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, di
     from rldistill.zoo.hyperparams import HYPERPARAMS, lookup
 
     n_envs, kwargs = lookup(algo, env_id)
-    for key in ("normalize", "noise_std"):  # not constructor arguments (zoo/train.py)
+    # not constructor arguments (zoo/train.py); a gSDE student does not map onto a Student
+    for key in ("normalize", "noise_std", "use_sde", "sde_sample_freq"):
         kwargs.pop(key, None)
     raw = HYPERPARAMS[algo].get(env_id, (n_envs, {}))[1]
     for k, v in raw.items():
@@ -58,34 +59,32 @@ def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, di
     return n_envs, kwargs
 
 
-def to_student(model: Any, spec: Any) -> Student:
-    """The SB3 model's acting net as an rldistill :class:`Student` (same outputs, same actions)."""
-    from rldistill.sb3.policy import acting_linears
+def to_student(model: Any, teacher: Any) -> Student:
+    """The SB3 model's acting net as an rldistill :class:`Student` of the teacher's spaces and
+    head (same outputs, same actions)."""
+    from rldistill.sb3.policy import student_layers
 
-    linears = acting_linears(model.policy)
-    student = build_student(spec, tuple(m.out_features for m in linears[:-1]))
-    _copy_layers(linears, [m for m in student.net if isinstance(m, nn.Linear)])
+    pairs = student_layers(model.policy)
+    student = build_student(teacher.spec, tuple(w.shape[0] for w, _ in pairs[:-1]),
+                            [teacher.head.name])
+    with torch.no_grad():
+        for layer, (w, b) in zip(_linears(student), pairs, strict=True):
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
     student.eval()
     return student
 
 
 def load_into(model: Any, student: Student) -> None:
     """Copy an rldistill student's layers into the SB3 model's acting net (the inverse of
-    :func:`to_student`; DQN's target net gets the same weights)."""
-    from rldistill.sb3.policy import acting_linears
+    :func:`to_student`)."""
+    from rldistill.sb3.policy import set_student_layers
 
-    _copy_layers([m for m in student.net if isinstance(m, nn.Linear)],
-                 acting_linears(model.policy))
-    policy = model.policy
-    if hasattr(policy, "q_net_target"):
-        policy.q_net_target.load_state_dict(policy.q_net.state_dict())
+    set_student_layers(model.policy, [(m.weight, m.bias) for m in _linears(student)])
 
 
-def _copy_layers(src: list[nn.Linear], dst: list[nn.Linear]) -> None:
-    with torch.no_grad():
-        for d, s in zip(dst, src, strict=True):
-            d.weight.copy_(s.weight)
-            d.bias.copy_(s.bias)
+def _linears(student: Student) -> list[nn.Linear]:
+    return [m for m in student.net if isinstance(m, nn.Linear)]
 
 
 def teacher_hidden(teacher: Any) -> tuple[int, ...]:
@@ -94,7 +93,7 @@ def teacher_hidden(teacher: Any) -> tuple[int, ...]:
     return tuple(m.out_features for m in linears[:-1])
 
 
-def _eval_callback(env_id: str, spec: Any, every: int, episodes: int, seed: int,
+def _eval_callback(env_id: str, teacher: Any, every: int, episodes: int, seed: int,
                    returns: tuple[float, float], offset: int = 0) -> Any:
     """Evaluates the greedy student on fixed seeds at step 0, then at the first rollout start
     (after the update on the data so far) at least ``every`` env steps after the last eval, and
@@ -110,8 +109,8 @@ def _eval_callback(env_id: str, spec: Any, every: int, episodes: int, seed: int,
             self.next_eval = 0
 
         def evaluate(self) -> None:
-            res = evaluate_policy(to_student(self.model, spec).for_task(0), env_id, episodes,
-                                  seed)
+            res = evaluate_policy(to_student(self.model, teacher).for_task(0), env_id,
+                                  episodes, seed)
             norm = normalized_score(res.mean, *returns)
             point = {"step": offset + int(self.model.num_timesteps),
                      "return": round(res.mean, 2),
@@ -177,7 +176,7 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
                                  seed=cfg.seed, student_hidden=",".join(map(str, hidden)),
                                  out=tmp, temperature=cfg.temperature)
             load_into(model, train(dcfg, teachers=[teacher]).student)
-    cb = _eval_callback(cfg.env, teacher.spec, cfg.eval_every, cfg.eval_episodes, EVAL_SEED,
+    cb = _eval_callback(cfg.env, teacher, cfg.eval_every, cfg.eval_episodes, EVAL_SEED,
                         returns, offset=pretrain)
     model.learn(total_timesteps=cfg.steps - pretrain, callback=cb, tb_log_name=name)
     venv.close()
@@ -201,6 +200,11 @@ def run(cfg: KickstartConfig, overwrite: bool = False, plot: bool = True) -> dic
     if len(teacher.spec.obs_shape) != 1:
         raise UserError(f"env {cfg.env} has observations of shape {teacher.spec.obs_shape}; "
                         "kickstart needs flat (1-D) observations")
+    wanted = {"ppo": ("categorical", "gaussian"), "dqn": ("categorical",)}[cfg.algo]
+    if teacher.head.name not in wanted:
+        raise UserError(f"kick-starting an SB3 {cfg.algo.upper()} student needs a teacher whose "
+                        f"policy is {' or '.join(wanted)} like the student's; {teacher.name} is "
+                        f"{teacher.head.name}: distil it with `rldistill distill` instead")
     h = parse_hidden(cfg.student_hidden) if cfg.student_hidden is not None else \
         teacher_hidden(teacher)
     out = Path(cfg.out)
@@ -231,7 +235,7 @@ def run(cfg: KickstartConfig, overwrite: bool = False, plot: bool = True) -> dic
                                  pretrain=cfg.pretrain if name == "student" else 0)
         wall = time.perf_counter() - t0
         atomic_write(out / f"{name}_sb3.zip", lambda tmp: model.save(tmp))
-        student = to_student(model, teacher.spec)
+        student = to_student(model, teacher)
         score = score_student(student.for_task(0), teacher, cfg.env, cfg.final_episodes,
                               EVAL_SEED + 100_000, cache=cache)
         save_student(student, out, {"env": cfg.env, "source": "kickstart", "algo": cfg.algo,

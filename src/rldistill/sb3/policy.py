@@ -119,3 +119,36 @@ def acting_linears(policy: Any) -> list[nn.Linear]:
                         "does not map onto an rldistill student: build it with "
                         "activation_fn=torch.nn.ReLU")
     return [m for m in seq if isinstance(m, nn.Linear)]
+
+
+def student_layers(policy: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The acting path's (weight, bias) per Linear, as an rldistill student's: a Gaussian
+    actor-critic's last layer gets its state-independent log std as extra rows (weights 0), so
+    the student outputs [mean, log_std] as its head reads them."""
+    from rldistill.errors import UserError
+
+    pairs = [(m.weight.detach(), m.bias.detach()) for m in acting_linears(policy)]
+    log_std = getattr(policy, "log_std", None)
+    if isinstance(log_std, torch.Tensor):
+        if log_std.dim() != 1:
+            raise UserError("a gSDE policy's state-dependent std does not map onto an "
+                            "rldistill student: build the SB3 student with use_sde=False")
+        w, b = pairs[-1]
+        pairs[-1] = (torch.cat([w, torch.zeros_like(w)]), torch.cat([b, log_std.detach()]))
+    return pairs
+
+
+@torch.no_grad()
+def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """The inverse of :func:`student_layers` (a Gaussian's log std: the extra rows' bias); a
+    DQN's target net gets the same weights."""
+    linears = acting_linears(policy)
+    log_std = getattr(policy, "log_std", None)
+    for layer, (w, b) in zip(linears, pairs, strict=True):
+        n = layer.out_features
+        layer.weight.copy_(w[:n])
+        layer.bias.copy_(b[:n])
+        if layer is linears[-1] and isinstance(log_std, torch.Tensor) and w.shape[0] > n:
+            log_std.copy_(b[n:])
+    if hasattr(policy, "q_net_target"):
+        policy.q_net_target.load_state_dict(policy.q_net.state_dict())

@@ -43,7 +43,7 @@ def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
     if "noise_std" in args:
         from stable_baselines3.common.noise import NormalActionNoise
 
-        dim = int(np.prod(venv.action_space.shape))
+        dim = int(np.prod(venv.action_space.shape or (1,)))
         std = args.pop("noise_std")
         args["action_noise"] = NormalActionNoise(np.zeros(dim), std * np.ones(dim))
     return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **args), kwargs

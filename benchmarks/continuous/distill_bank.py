@@ -1,0 +1,166 @@
+"""Distil continuous-action teachers trained outside rldistill (train_outside.py) and write the
+tables of the continuous-control issue.
+
+    .venv/bin/python benchmarks/continuous/distill_bank.py losses      # loss table, Pendulum
+    .venv/bin/python benchmarks/continuous/distill_bank.py defaults    # every teacher, defaults
+    .venv/bin/python benchmarks/continuous/distill_bank.py handwritten # vs benchmarks' loop
+
+Every run: ``rldistill.run`` with ``--param-ratio 0.1`` and the budget below, 100 evaluation
+episodes on seeds ``seed + 1e6 + e``, seeds 0-4; raw rows go to ``results/MODE.jsonl`` (one per
+run, appended, so an interrupted table resumes) and the summary to ``results/MODE.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+TEACHERS = HERE / "teachers"
+RESULTS = HERE / "results"
+SEEDS = range(5)
+BUDGET = 20_000
+
+
+def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
+    import rldistill
+    from rldistill import DistillConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = DistillConfig(teacher=str(TEACHERS / teacher), env=env, param_ratio=0.1,
+                            budget=int(options.pop("budget", BUDGET)), seed=seed,
+                            eval_episodes=100, out=tmp, **options)  # type: ignore[arg-type]
+        r = rldistill.run(cfg)
+    return {"teacher": teacher, "env": env, "seed": seed, "options": options,
+            "normalized_score": r["normalized_score"],
+            "student_return": r["student"]["return_mean"],
+            "teacher_return": r["teacher"]["return_mean"],
+            "random_return": r["random"]["return_mean"], "agreement": r["agreement"],
+            "action_distance": r["action_distance"], "student_params": r["student"]["params"],
+            "teacher_params": r["teacher"]["params"], "hidden": r["student"]["hidden"],
+            "kind": r["teacher"]["kind"], "wall_s": r["wall_s"], "updates": r["updates"]}
+
+
+def rows_of(mode: str) -> list[dict]:
+    path = RESULTS / f"{mode}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def record(mode: str, row: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / f"{mode}.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
+
+
+def todo(mode: str, key: dict) -> bool:
+    return not any(all(r.get(k) == v for k, v in key.items()) for r in rows_of(mode))
+
+
+def summary(rows: list[dict], by: tuple[str, ...]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(json.dumps(r.get(k), sort_keys=True) for k in by), []).append(r)
+    out = []
+    for key, rs in groups.items():
+        s = [r["normalized_score"] for r in rs if r["normalized_score"] is not None]
+        out.append({**{k: json.loads(v) for k, v in zip(by, key)}, "seeds": len(rs),
+                    "mean": round(statistics.mean(s), 4) if s else None,
+                    "min": round(min(s), 4) if s else None,
+                    "agreement": round(statistics.mean(r["agreement"] for r in rs), 3),
+                    "wall_s": round(statistics.median(r["wall_s"] for r in rs), 2),
+                    "teacher_return": rs[0]["teacher_return"],
+                    "random_return": rs[0]["random_return"],
+                    "params": f"{rs[0]['student_params']}/{rs[0]['teacher_params']}"})
+    return out
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {"loss": "kl",
+               "temperature": 0.5}), ("Pendulum-v1-sac.zip", {"loss": "mse"}),
+              ("Pendulum-v1-sac.zip", {"loss": "nll"}),
+              ("Pendulum-v1-ppo-gsde.zip", {"loss": "kl"}),
+              ("Pendulum-v1-ppo-gsde.zip", {"loss": "kl", "temperature": 0.5}),
+              ("Pendulum-v1-ppo-gsde.zip", {"loss": "mse"}),
+              ("Pendulum-v1-ppo-gsde.zip", {"loss": "nll"}),
+              ("Pendulum-v1-td3.zip", {"loss": "mse"})]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["losses", "defaults", "handwritten"])
+    ap.add_argument("--only", default="", help="comma-separated teacher zips")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    index = json.loads((TEACHERS / "teachers.json").read_text())
+    if a.mode == "losses":
+        for teacher, opts in LOSS_CASES:
+            for seed in SEEDS:
+                if todo("losses", {"teacher": teacher, "seed": seed, "options": opts}):
+                    record("losses", run_one(teacher, "Pendulum-v1", seed, **dict(opts)))
+        rows = summary(rows_of("losses"), ("teacher", "options"))
+        cols = ["teacher", "options", "seeds", "mean", "min", "agreement", "wall_s", "params"]
+    elif a.mode == "defaults":
+        for key, meta in index.items():
+            teacher = f"{key}.zip"
+            if a.only and teacher not in a.only.split(","):
+                continue
+            for seed in SEEDS:
+                if todo("defaults", {"teacher": teacher, "seed": seed}):
+                    record("defaults", run_one(teacher, meta["env"], seed))
+        rows = summary(rows_of("defaults"), ("teacher", "kind"))
+        cols = ["teacher", "kind", "seeds", "mean", "min", "agreement", "teacher_return",
+                "random_return", "wall_s", "params"]
+    else:
+        rows, cols = handwritten(index, a.only)
+    text = table(rows, cols)
+    (RESULTS / f"{a.mode}.md").write_text(text)
+    print(text)
+
+
+def handwritten(index: dict, only: str) -> tuple[list[dict], list[str]]:
+    """rldistill (defaults, student sized by --param-ratio 0.1) against the hand-written loop
+    with the same student widths, teacher, budget and seeds; wall time of each training."""
+    sys.path.insert(0, str(HERE))
+    import handwritten as hw
+
+    from rldistill.evaluate import score_student
+    from rldistill.teachers import load_teacher
+
+    for key, meta in index.items():
+        teacher = f"{key}.zip"
+        if only and teacher not in only.split(","):
+            continue
+        for seed in SEEDS:
+            if not todo("handwritten", {"teacher": teacher, "seed": seed, "method": "rldistill"}):
+                continue
+            rld = run_one(teacher, meta["env"], seed)
+            t0 = time.perf_counter()
+            student, n, wall = hw.train(str(TEACHERS / teacher), meta["env"], BUDGET, seed,
+                                        tuple(rld["hidden"]))
+            score = score_student(student, load_teacher(str(TEACHERS / teacher)), meta["env"],
+                                  100, seed=seed + 1_000_000)
+            record("handwritten", {**rld, "method": "rldistill"})
+            record("handwritten", {**rld, "method": "handwritten", "wall_s": round(wall, 3),
+                                   "normalized_score": score["normalized_score"],
+                                   "agreement": score["agreement"],
+                                   "student_return": score["student"]["return_mean"],
+                                   "total_s": round(time.perf_counter() - t0, 2)})
+    rows = summary(rows_of("handwritten"), ("teacher", "method"))
+    return rows, ["teacher", "method", "seeds", "mean", "min", "agreement", "wall_s", "params"]
+
+
+if __name__ == "__main__":
+    main()
