@@ -5,7 +5,6 @@ import math
 import os
 import signal
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

@@ -179,3 +179,30 @@ def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
     assert [ln for ln in ours if ln in upstream] == [ln for ln in upstream if ln not in missing]
     with pytest.raises(UserError, match="checked for SB3 2.7-2.9"):
         check_sb3_version("2.10.0")
+
+
+def test_gaussian_teacher_kickstarts_a_ppo_student(tmp_path):
+    """Continuous actions: the Gaussian KL to a PPO teacher; the saved SB3 student and the
+    rldistill student act alike (the student's last layer carries PPO's log std)."""
+    from stable_baselines3 import PPO
+
+    from rldistill.drivers.kickstart import run
+    from rldistill.students import load_student
+
+    PPO("MlpPolicy", "Pendulum-v1", n_steps=64, seed=0, verbose=0).save(tmp_path / "t.zip")
+    r = run(KickstartConfig(teacher=str(tmp_path / "t.zip"), env="Pendulum-v1", algo="ppo",
+                            steps=2048, lambda_schedule="constant:1", student_hidden="16,16",
+                            eval_every=1024, eval_episodes=2, final_episodes=2,
+                            out=str(tmp_path / "ks")), plot=False)
+    assert r["student"]["curve"][-1]["distill_kl"] >= 0
+    model = PPO.load(tmp_path / "ks" / "student_sb3.zip", device="cpu")
+    student, meta = load_student(tmp_path / "ks")
+    assert meta["heads"] == ["gaussian"]
+    obs = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    want, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_allclose(student.act(torch.as_tensor(obs)).numpy(), want, atol=1e-5)
+    mu, log_std = student.outputs(torch.as_tensor(obs)).chunk(2, -1)
+    torch.testing.assert_close(log_std[0], model.policy.log_std.detach())
+    with pytest.raises(UserError, match="needs a teacher whose policy is categorical"):
+        run(KickstartConfig(teacher=str(tmp_path / "t.zip"), env="Pendulum-v1", algo="dqn",
+                            steps=100, lambda_schedule="1", out=str(tmp_path / "x")))
