@@ -144,3 +144,17 @@ def test_qrdqn_teacher_train(tmp_path, capsys):
                  "300", "--eval-episodes", "2", "--out", str(out)]) == 0
     assert rldistill.load_teacher(str(out)).kind == "q"
     assert json.loads(out.with_suffix(".json").read_text())["algo"] == "qrdqn"
+
+
+def test_a_run_extended_twice_keeps_its_first_envs_and_batch(tmp_path):
+    """Defaults derived from the budget (2 envs at 1000, 4 at 2000) stay those of the first
+    run: the logged actions replay on the same envs at every resume."""
+    cfg = DistillConfig(**CP, budget=1000, rounds=2, min_updates=4, eval_episodes=1,
+                        out=str(tmp_path))
+    rldistill.train(cfg)
+    for budget in (2000, 3000):
+        loop = rldistill.train(cfg.replace(budget=budget), resume=True).loop
+        assert (loop.n_envs, loop.batch, loop.labelled) == (2, 256, budget)
+    state = load_checkpoint(tmp_path / CKPT_NAME)[1]
+    assert state["round"] == 6 and state["tasks"][0]["ends"] == [500, 1000, 1500, 2000, 2500,
+                                                                 3000]

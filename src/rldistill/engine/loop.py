@@ -92,7 +92,7 @@ class Loop:
         self.n_rounds = cfg.n_rounds(q)
         self.batch, self.n_envs, self.epochs = cfg.batch, cfg.envs, cfg.epochs_per_round
         self.floor_per_round = math.ceil(cfg.updates_floor(q) / self.n_rounds)
-        self.budget = cfg.budget
+        self.budget = self.base_budget = cfg.budget  # base: what the values above come from
         torch.manual_seed(cfg.seed)
         self.student = make_student(cfg, teachers)
         self.opt = make_optimizer(self.student, cfg.lr)
@@ -286,6 +286,7 @@ class Loop:
                  "labelled": self.labelled,
                  "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
                  "n_rounds": self.n_rounds, "budget": self.budget,
+                 "base_budget": self.base_budget,
                  "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
                             "chunks": t.chunks, "saved_rows": t.saved_rows} for t in self.tasks],
                  "rng_numpy": self.rng.bit_generator.state,
@@ -332,6 +333,7 @@ class Loop:
         tensors, state = load_checkpoint(run_dir / CKPT_NAME)
         self.load_state_dict(tensors, state)
         for i, task in enumerate(self.tasks):
+            task.buf.grow(task.ends[-1])  # a run extended before: its buffer grew too
             for name in task.chunks:
                 chunk = read_chunk(run_dir, name)
                 task.buf.add(chunk["obs"], chunk["targets"], chunk["starts"], chunk["env"])
@@ -342,7 +344,7 @@ class Loop:
         return state
 
     def _key(self) -> dict[str, Any]:
-        return self.cfg.replace(budget=self.budget).resume_key(
+        return self.cfg.replace(budget=self.base_budget).resume_key(
             has_q_teacher([t.teacher for t in self.tasks]))
 
     @classmethod
@@ -357,7 +359,7 @@ class Loop:
         if cfg.budget < state["budget"]:
             raise UserError(f"--budget {cfg.budget} is below the {state['budget']} labelled steps "
                             f"of the run in {run_dir}: pass --budget {state['budget']} or more")
-        loop = cls(cfg.replace(budget=state["budget"]), teachers, callbacks)
+        loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks)
         key = state["resume_key"]
         if key != loop._key():
             diff = sorted(k for k, v in loop._key().items() if key.get(k) != v)
