@@ -29,3 +29,19 @@ def test_online_refuses_a_teacher_too(tmp_path, capsys):
     assert main(["distill", "--teacher-train", "ppo", "--teacher", "zoo:CartPole-v1-ppo",
                  "--env", "CartPole-v1", "--out", str(tmp_path)]) == 2
     assert "drop --teacher" in capsys.readouterr().err
+
+
+def test_online_teacher_on_vecnormalize_acts_through_its_live_statistics(tmp_path, capsys):
+    """The zoo's HalfCheetah PPO trains on VecNormalize: the live teacher normalises with its
+    current statistics, the saved teacher carries them (RL Zoo's layout), evaluate uses them."""
+    args = ["distill", "--teacher-train", "ppo", "--env", "HalfCheetah-v5", "--teacher-steps",
+            "1100", "--rounds", "2", "--budget", "400", "--student-hidden", "16",
+            "--min-updates", "4", "--eval-episodes", "1", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (tmp_path / "teacher_sb3" / "vecnormalize.pkl").exists()
+    teacher = load_teacher(r["teacher_zip"])
+    assert teacher.obs_norm is not None and teacher.kind == "gaussian"
+    assert main(["evaluate", "--student", str(tmp_path), "--episodes", "1", "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert ev["teacher"]["return_mean"] == r["teacher"]["return_mean"]

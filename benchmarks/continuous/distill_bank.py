@@ -30,14 +30,22 @@ BUDGET = 20_000
 
 
 def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
+    """One distill run: trained (wall and CPU seconds of the training alone), then scored as
+    ``rldistill distill`` scores it."""
     import rldistill
     from rldistill import DistillConfig
+    from rldistill.api import score_tasks
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = DistillConfig(teacher=str(TEACHERS / teacher), env=env, param_ratio=0.1,
                             budget=int(options.pop("budget", BUDGET)), seed=seed,
                             eval_episodes=100, out=tmp, **options)  # type: ignore[arg-type]
-        r = rldistill.run(cfg)
+        t0, c0 = time.perf_counter(), time.process_time()
+        outcome = rldistill.train(cfg)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        task = outcome.tasks[0]
+        r = score_tasks(outcome.student, [(env, task.teacher)], 100, seed + 1_000_000)[0]
+        r |= {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "updates": outcome.loop.updates}
     return {"teacher": teacher, "env": env, "seed": seed, "options": options,
             "normalized_score": r["normalized_score"],
             "student_return": r["student"]["return_mean"],
@@ -45,7 +53,8 @@ def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
             "random_return": r["random"]["return_mean"], "agreement": r["agreement"],
             "action_distance": r["action_distance"], "student_params": r["student"]["params"],
             "teacher_params": r["teacher"]["params"], "hidden": r["student"]["hidden"],
-            "kind": r["teacher"]["kind"], "wall_s": r["wall_s"], "updates": r["updates"]}
+            "kind": r["teacher"]["kind"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
+            "updates": r["updates"]}
 
 
 def rows_of(mode: str) -> list[dict]:
@@ -76,6 +85,7 @@ def summary(rows: list[dict], by: tuple[str, ...]) -> list[dict]:
                     "min": round(min(s), 4) if s else None,
                     "agreement": round(statistics.mean(r["agreement"] for r in rs), 3),
                     "wall_s": round(statistics.median(r["wall_s"] for r in rs), 2),
+                    "cpu_s": round(statistics.median(r.get("cpu_s", 0) for r in rs), 2),
                     "teacher_return": rs[0]["teacher_return"],
                     "random_return": rs[0]["random_return"],
                     "params": f"{rs[0]['student_params']}/{rs[0]['teacher_params']}"})
@@ -111,7 +121,8 @@ def main() -> None:
                 if todo("losses", {"teacher": teacher, "seed": seed, "options": opts}):
                     record("losses", run_one(teacher, "Pendulum-v1", seed, **dict(opts)))
         rows = summary(rows_of("losses"), ("teacher", "options"))
-        cols = ["teacher", "options", "seeds", "mean", "min", "agreement", "wall_s", "params"]
+        cols = ["teacher", "options", "seeds", "mean", "min", "agreement", "wall_s", "cpu_s",
+                "params"]
     elif a.mode == "defaults":
         for key, meta in index.items():
             teacher = f"{key}.zip"
@@ -122,7 +133,7 @@ def main() -> None:
                     record("defaults", run_one(teacher, meta["env"], seed))
         rows = summary(rows_of("defaults"), ("teacher", "kind"))
         cols = ["teacher", "kind", "seeds", "mean", "min", "agreement", "teacher_return",
-                "random_return", "wall_s", "params"]
+                "random_return", "wall_s", "cpu_s", "params"]
     else:
         rows, cols = handwritten(index, a.only)
     text = table(rows, cols)
@@ -147,19 +158,22 @@ def handwritten(index: dict, only: str) -> tuple[list[dict], list[str]]:
             if not todo("handwritten", {"teacher": teacher, "seed": seed, "method": "rldistill"}):
                 continue
             rld = run_one(teacher, meta["env"], seed)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             student, n, wall = hw.train(str(TEACHERS / teacher), meta["env"], BUDGET, seed,
                                         tuple(rld["hidden"]))
+            cpu = time.process_time() - c0
             score = score_student(student, load_teacher(str(TEACHERS / teacher)), meta["env"],
                                   100, seed=seed + 1_000_000)
             record("handwritten", {**rld, "method": "rldistill"})
             record("handwritten", {**rld, "method": "handwritten", "wall_s": round(wall, 3),
+                                   "cpu_s": round(cpu, 3),
                                    "normalized_score": score["normalized_score"],
                                    "agreement": score["agreement"],
                                    "student_return": score["student"]["return_mean"],
                                    "total_s": round(time.perf_counter() - t0, 2)})
     rows = summary(rows_of("handwritten"), ("teacher", "method"))
-    return rows, ["teacher", "method", "seeds", "mean", "min", "agreement", "wall_s", "params"]
+    return rows, ["teacher", "method", "seeds", "mean", "min", "agreement", "wall_s", "cpu_s",
+                  "params"]
 
 
 if __name__ == "__main__":

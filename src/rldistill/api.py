@@ -23,7 +23,8 @@ from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
 # files a run writes in its --out dir (all replaced by --overwrite)
 RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
-             "teacher_sb3.zip", "checkpoint-teacher.zip", "checkpoint-replay.npz")
+             "teacher_sb3.zip", "checkpoint-teacher.zip", "checkpoint-replay.npz",
+             "checkpoint-vecnormalize.pkl")
 
 
 @dataclass
@@ -165,7 +166,12 @@ def _save_online(cfg: DistillConfig, outcome: Outcome) -> dict[str, Any]:
     from rldistill.plots import line_plot
 
     out = Path(cfg.out)
-    atomic_write(out / "teacher_sb3.zip", lambda tmp: outcome.teacher_model.save(tmp))
+    model = outcome.teacher_model
+    atomic_write(out / "teacher_sb3.zip", lambda tmp: model.save(tmp))
+    venv = model.get_env()
+    if hasattr(venv, "obs_rms"):  # VecNormalize: beside the zip in RL Zoo's layout
+        (out / "teacher_sb3").mkdir(exist_ok=True)
+        atomic_write(out / "teacher_sb3" / "vecnormalize.pkl", lambda tmp: venv.save(str(tmp)))
     c = outcome.curves
     x = [p["teacher_steps"] for p in c]
     png = line_plot({"teacher (learning)": (x, [p["teacher_return"] for p in c]),

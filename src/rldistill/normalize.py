@@ -76,6 +76,7 @@ class NormStats:
     clip: float
     epsilon: float
     source: str
+    count: float = 0.0  # observations the statistics saw (to continue them)
 
 
 def load_vecnormalize(path: Path) -> NormStats | None:
@@ -102,7 +103,7 @@ def load_vecnormalize(path: Path) -> NormStats | None:
                         "observation space?): only Box observations are supported")
     return NormStats(mean.astype(np.float32), var.astype(np.float32),
                      float(state.get("clip_obs", 10.0)), float(state.get("epsilon", 1e-8)),
-                     str(path))
+                     str(path), float(getattr(rms, "count", 0.0)))
 
 
 def find_vecnormalize(zip_path: Path) -> Path | None:

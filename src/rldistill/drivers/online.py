@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
@@ -32,18 +34,35 @@ from rldistill.files import atomic_write
 from rldistill.teachers.base import NetTeacher
 
 TEACHER_CKPT = "checkpoint-teacher.zip"
+NORM_CKPT = "checkpoint-vecnormalize.pkl"
 REPLAY_CKPT = "checkpoint-replay.npz"
 _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
 _REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
 
+class _LiveNorm(nn.Module):
+    """The learning teacher's VecNormalize as it is now (its statistics keep moving)."""
+
+    def __init__(self, venv: Any) -> None:
+        super().__init__()
+        self.venv = venv
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.venv.normalize_obs(obs.numpy()), dtype=torch.float32)
+
+
 def live_teacher(model: Any, name: str) -> NetTeacher:
-    """An SB3 model as a teacher that answers with its current (still learning) weights;
-    ``params`` counts its acting path only (no value net, no target net)."""
+    """An SB3 model as a teacher that answers with its current (still learning) weights and,
+    if it trains on VecNormalize, its current statistics (the student then learns from raw
+    observations without a normalisation layer: the statistics move); ``params`` counts its
+    acting path only (no value net, no target net)."""
     from rldistill.sb3.policy import acting_net, acting_params
 
     spec = spec_of(model.observation_space, model.action_space, f"teacher {name}")
     net, kind = acting_net(model.policy, spec.action)
+    venv = model.get_env()
+    if hasattr(venv, "normalize_obs") and getattr(venv, "norm_obs", False):
+        net = nn.Sequential(_LiveNorm(venv), net)
     return NetTeacher(name, kind, spec, net, params=acting_params(model.policy), frozen=False)
 
 
@@ -125,6 +144,9 @@ def _counters(model: Any) -> dict[str, int]:
 
 def _save_teacher(model: Any, run_dir: Path) -> None:
     atomic_write(run_dir / TEACHER_CKPT, lambda tmp: model.save(tmp))
+    venv = model.get_env()
+    if hasattr(venv, "obs_rms"):  # VecNormalize: its statistics, read back without unpickling
+        atomic_write(run_dir / NORM_CKPT, lambda tmp: venv.save(str(tmp)))
     buf = getattr(model, "replay_buffer", None)
     if buf is not None:
         arrays = {k: getattr(buf, k) for k in _REPLAY if getattr(buf, k, None) is not None}
@@ -145,6 +167,15 @@ def _restore_teacher(model: Any, run_dir: Path) -> dict[str, Any]:
         raise UserError(f"--resume: the checkpoint in {run_dir} is not an online run's (or its "
                         f"{TEACHER_CKPT} is missing): start again with --overwrite")
     model.set_parameters(str(run_dir / TEACHER_CKPT), exact_match=True, device="cpu")
+    venv = model.get_env()
+    if hasattr(venv, "obs_rms") and (run_dir / NORM_CKPT).exists():
+        from rldistill.normalize import load_vecnormalize
+
+        stats = load_vecnormalize(run_dir / NORM_CKPT)
+        if stats is not None:
+            venv.obs_rms.mean, venv.obs_rms.var = stats.mean.astype(np.float64), \
+                stats.var.astype(np.float64)
+            venv.obs_rms.count = stats.count
     for k, v in state["online"].pop("counters").items():
         setattr(model, k, v)
     buf = getattr(model, "replay_buffer", None)
