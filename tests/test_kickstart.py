@@ -157,7 +157,7 @@ def test_pretrain_phase_counts_its_steps_and_starts_at_the_teacher(tmp_path):
     assert r["student"]["steps_to_90"] == 2000
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("algo", ["ppo", "dqn", "sac"])
 def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
     """The copied train() holds SB3's own text line for line, except lines marked ##; of SB3's
     lines only PPO's evaluate_actions call is replaced (to share the forward pass)."""
@@ -206,3 +206,26 @@ def test_gaussian_teacher_kickstarts_a_ppo_student(tmp_path):
     with pytest.raises(UserError, match="needs a teacher whose policy is categorical"):
         run(KickstartConfig(teacher=str(tmp_path / "t.zip"), env="Pendulum-v1", algo="dqn",
                             steps=100, lambda_schedule="1", out=str(tmp_path / "x")))
+
+
+def test_squashed_teacher_kickstarts_a_sac_student(tmp_path):
+    """SAC students: the KL to a SAC teacher in pre-squash space; the saved SB3 SAC and the
+    rldistill student (mean and log std in one layer) act alike; the copied train() is SB3's."""
+    from stable_baselines3 import SAC
+
+    from rldistill.drivers.kickstart import run
+    from rldistill.students import load_student
+
+    SAC("MlpPolicy", "Pendulum-v1", seed=0, verbose=0,
+        policy_kwargs={"net_arch": [32, 32]}).save(tmp_path / "t.zip")
+    r = run(KickstartConfig(teacher=str(tmp_path / "t.zip"), env="Pendulum-v1", algo="sac",
+                            steps=400, lambda_schedule="constant:1", student_hidden="16,16",
+                            eval_every=200, eval_episodes=1, final_episodes=1,
+                            out=str(tmp_path / "ks")), plot=False)
+    assert r["student"]["curve"][-1]["distill_kl"] >= 0
+    model = SAC.load(tmp_path / "ks" / "student_sb3.zip", device="cpu")
+    student, meta = load_student(tmp_path / "ks")
+    assert meta["heads"] == ["squashed_gaussian"]
+    obs = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    want, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_allclose(student.act(torch.as_tensor(obs)).numpy(), want, atol=1e-5)

@@ -16,7 +16,7 @@ from rldistill.errors import UserError
 from rldistill.losses import LOSSES
 
 DRIVERS = ("teacher", "student", "mix")
-KICKSTART_ALGOS = ("ppo", "dqn")
+KICKSTART_ALGOS = ("ppo", "dqn", "sac")
 ENSEMBLES = ("mean", "confident")
 DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
 
@@ -228,7 +228,8 @@ class KickstartConfig:
     env: str = ""
     """Gymnasium env id the student learns on."""
     algo: str = ""
-    """The student's RL algorithm: ppo (Schmitt et al. 2018) or dqn (QDagger)."""
+    """The student's RL algorithm: ppo (Schmitt et al. 2018; discrete or Gaussian teachers),
+    dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
     steps: int = 0
     """Env steps of RL training (--pretrain steps included)."""
     lambda_schedule: str = ""

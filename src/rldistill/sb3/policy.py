@@ -127,6 +127,15 @@ def student_layers(policy: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
     the student outputs [mean, log_std] as its head reads them."""
     from rldistill.errors import UserError
 
+    actor = getattr(policy, "actor", None)
+    if actor is not None and hasattr(actor, "latent_pi"):  # SAC: mean and log std layers
+        if not isinstance(actor.log_std, nn.Linear):
+            raise UserError("a gSDE SAC actor does not map onto an rldistill student: build the "
+                            "SB3 student with use_sde=False")
+        mu, ls = actor.mu, actor.log_std
+        return [(m.weight.detach(), m.bias.detach()) for m in actor.latent_pi
+                if isinstance(m, nn.Linear)] + [(torch.cat([mu.weight, ls.weight]).detach(),
+                                                 torch.cat([mu.bias, ls.bias]).detach())]
     pairs = [(m.weight.detach(), m.bias.detach()) for m in acting_linears(policy)]
     log_std = getattr(policy, "log_std", None)
     if isinstance(log_std, torch.Tensor):
@@ -142,6 +151,18 @@ def student_layers(policy: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
 def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     """The inverse of :func:`student_layers` (a Gaussian's log std: the extra rows' bias); a
     DQN's target net gets the same weights."""
+    actor = getattr(policy, "actor", None)
+    if actor is not None and hasattr(actor, "latent_pi"):
+        *body, (w, b) = pairs
+        n = actor.mu.out_features
+        for layer, (wi, bi) in zip([m for m in actor.latent_pi if isinstance(m, nn.Linear)],
+                                   body, strict=True):
+            layer.weight.copy_(wi)
+            layer.bias.copy_(bi)
+        for layer, rows in ((actor.mu, slice(0, n)), (actor.log_std, slice(n, 2 * n))):
+            layer.weight.copy_(w[rows])
+            layer.bias.copy_(b[rows])
+        return
     linears = acting_linears(policy)
     log_std = getattr(policy, "log_std", None)
     for layer, (w, b) in zip(linears, pairs, strict=True):
