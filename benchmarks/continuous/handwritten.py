@@ -19,27 +19,20 @@ import torch
 from torch import nn
 
 
-def load_sb3(path: str) -> object:
-    import zipfile
-
+def load_sb3(path: str, algo: str) -> object:
     import sb3_contrib
     import stable_baselines3 as sb3
 
-    with zipfile.ZipFile(path) as z:  # which algorithm: SB3's own data says (a trusted file)
-        text = z.read("data").decode()
-    for name in ("TQC", "SAC", "TD3", "DDPG", "PPO", "A2C"):
-        if f"{name.lower()}.policies" in text.lower() or f"'{name}" in text:
-            cls = getattr(sb3, name, None) or getattr(sb3_contrib, name)
-            return cls.load(path, device="cpu")
-    raise ValueError(f"unknown algorithm in {path}")
+    cls = getattr(sb3, algo, None) or getattr(sb3_contrib, algo)
+    return cls.load(path, device="cpu")
 
 
-def train(teacher: str, env_id: str, budget: int, seed: int, hidden: tuple[int, ...],
+def train(teacher: str, algo: str, env_id: str, budget: int, seed: int, hidden: tuple[int, ...],
           n_envs: int = 8, epochs: int = 20, min_updates: int = 1000, batch_size: int = 256,
           lr: float = 3e-3) -> tuple[object, int, float]:
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    model = load_sb3(teacher)
+    model = load_sb3(teacher, algo)
     envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id) for _ in range(n_envs)],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=seed)

@@ -185,9 +185,15 @@ class GaussianHead(_BoxHead):
 
 
 class SquashedGaussianHead(_BoxHead):
-    """A Gaussian in pre-squash space whose sample goes through tanh (SB3 SAC / TQC)."""
+    """A Gaussian in pre-squash space whose sample goes through tanh (SB3 SAC / TQC).
+
+    Default loss mse, measured (benchmarks/continuous/README.md): on a SAC Pendulum teacher,
+    10 % students, 20k steps, 5 seeds, mse 0.997 mean / 0.996 min against kl 0.988 / 0.944
+    (the KL spends the student's capacity on pre-squash means where tanh saturates).
+    """
 
     name = "squashed_gaussian"
+    default_loss = "mse"
 
     def unit_action(self, out: torch.Tensor, teacher: bool = False) -> torch.Tensor:
         return torch.tanh(out[..., : self.dim])

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The zoo's Pendulum SAC with the [64, 64] network of zoo/hyperparams.py (a small zip).
+set -euo pipefail
+.venv/bin/rldistill teacher train --algo sac --env Pendulum-v1 --steps 20000 --seed 0 \
+  --out src/rldistill/zoo/Pendulum-v1-sac.zip
