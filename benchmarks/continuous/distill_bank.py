@@ -106,6 +106,11 @@ LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {
               ("Pendulum-v1-ppo.zip", {"loss": "kl", "temperature": 0.5}),
               ("Pendulum-v1-ppo.zip", {"loss": "mse"}),
               ("Pendulum-v1-ppo.zip", {"loss": "nll"}),
+              ("Pendulum-v1-a2c.zip", {"loss": "kl"}),
+              ("Pendulum-v1-a2c.zip", {"loss": "kl", "temperature": 0.5}),
+              ("Pendulum-v1-a2c.zip", {"loss": "mse"}),
+              ("Pendulum-v1-a2c.zip", {"loss": "nll"}),
+              ("Pendulum-v1-a2c.zip", {"loss": "mse", "driver": "teacher"}),
               ("Pendulum-v1-td3.zip", {"loss": "mse"})]
 
 
