@@ -113,8 +113,7 @@ def find_vecnormalize(zip_path: Path) -> Path | None:
     for candidate in (folder / "vecnormalize.pkl", folder / zip_path.stem / "vecnormalize.pkl"):
         if candidate.is_file():
             return candidate
-    found = sorted(folder.glob("*/vecnormalize.pkl"))
-    return found[0] if len(found) == 1 else None
+    return None
 
 
 class ObsNorm(nn.Module):
