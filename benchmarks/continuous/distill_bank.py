@@ -37,7 +37,8 @@ def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
     from rldistill.api import score_tasks
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = DistillConfig(teacher=str(TEACHERS / teacher), env=env, param_ratio=0.1,
+        spec = teacher if teacher.startswith("zoo:") else str(TEACHERS / teacher)
+        cfg = DistillConfig(teacher=spec, env=env, param_ratio=0.1,
                             budget=int(options.pop("budget", BUDGET)), seed=seed,
                             eval_episodes=100, out=tmp, **options)  # type: ignore[arg-type]
         t0, c0 = time.perf_counter(), time.process_time()
@@ -99,6 +100,9 @@ def table(rows: list[dict], cols: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+ZOO = [("zoo:Pendulum-v1-ppo", "Pendulum-v1"), ("zoo:Pendulum-v1-sac", "Pendulum-v1"),
+       ("zoo:LunarLanderContinuous-v3-ppo", "LunarLanderContinuous-v3"),
+       ("zoo:HalfCheetah-v5-ppo", "HalfCheetah-v5")]  # the zoo's own (rldistill teacher train)
 LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {"loss": "kl",
                "temperature": 0.5}), ("Pendulum-v1-sac.zip", {"loss": "mse"}),
               ("Pendulum-v1-sac.zip", {"loss": "nll"}),
@@ -111,7 +115,10 @@ LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {
               ("Pendulum-v1-a2c.zip", {"loss": "mse"}),
               ("Pendulum-v1-a2c.zip", {"loss": "nll"}),
               ("Pendulum-v1-a2c.zip", {"loss": "mse", "driver": "teacher"}),
-              ("Pendulum-v1-td3.zip", {"loss": "mse"})]
+              ("Pendulum-v1-td3.zip", {"loss": "mse"}),
+              ("zoo:Pendulum-v1-ppo", {"loss": "kl"}),  # gSDE, RL Zoo's hyperparameters
+              ("zoo:Pendulum-v1-ppo", {"loss": "kl", "temperature": 0.5}),
+              ("zoo:Pendulum-v1-ppo", {"loss": "mse"})]
 
 
 def main() -> None:
@@ -130,13 +137,13 @@ def main() -> None:
         cols = ["teacher", "options", "seeds", "mean", "min", "agreement", "wall_s", "cpu_s",
                 "params"]
     elif a.mode == "defaults":
-        for key, meta in index.items():
-            teacher = f"{key}.zip"
+        bank = [(f"{key}.zip", meta["env"]) for key, meta in index.items()] + ZOO
+        for teacher, env in bank:
             if a.only and teacher not in a.only.split(","):
                 continue
             for seed in SEEDS:
                 if todo("defaults", {"teacher": teacher, "seed": seed}):
-                    record("defaults", run_one(teacher, meta["env"], seed))
+                    record("defaults", run_one(teacher, env, seed))
         rows = summary(rows_of("defaults"), ("teacher", "kind"))
         cols = ["teacher", "kind", "seeds", "mean", "min", "agreement", "teacher_return",
                 "random_return", "wall_s", "cpu_s", "params"]

@@ -112,7 +112,7 @@ class _BoxHead:
         if name not in self.losses:
             raise UserError(f"--loss {name} does not apply to a {self.name} policy: choose one "
                             f"of {', '.join(self.losses)}")
-        return ContinuousLoss(self, name, temperature or 1.0)
+        return ContinuousLoss(self, name, temperature or self.default_temperature(teacher_kind))
 
     def unit_action(self, out: torch.Tensor, teacher: bool = False) -> torch.Tensor:
         """The greedy action in the unit box [-1, 1] (before rescaling to the bounds)."""
@@ -188,9 +188,17 @@ class _BoxHead:
 
 
 class GaussianHead(_BoxHead):
-    """A diagonal Gaussian policy acting with its mean clipped to the bounds (SB3 PPO / A2C)."""
+    """A diagonal Gaussian policy acting with its mean clipped to the bounds (SB3 PPO / A2C).
+
+    Default temperature 0.5 (the teacher's std halved in the KL), measured on three Pendulum
+    teachers, 5 seeds: the worst seed 0.981 against 0.946 at temperature 1 on SB3-default PPO,
+    both ~1.0 on RL Zoo's gSDE PPO (benchmarks/continuous/README.md).
+    """
 
     name = "gaussian"
+
+    def default_temperature(self, teacher_kind: str) -> float:
+        return 0.5
 
     def unit_action(self, out: torch.Tensor, teacher: bool = False) -> torch.Tensor:
         return self.mse_action(out, teacher).clamp(-1.0, 1.0)
