@@ -136,5 +136,5 @@ def test_kickstart_yaml_and_cli_types_come_from_the_dataclass(tmp_path):
     p.write_text("steps: many\n")
     with pytest.raises(UserError, match="steps should be int"):
         load_yaml(p, KickstartConfig)
-    with pytest.raises(UserError, match="unknown --algo 'sac'"):
-        KickstartConfig(teacher="t", env="e", algo="sac", steps=1, lambda_schedule="1").validate()
+    with pytest.raises(UserError, match="unknown --algo 'td3'"):
+        KickstartConfig(teacher="t", env="e", algo="td3", steps=1, lambda_schedule="1").validate()

@@ -36,6 +36,7 @@ def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
     from rldistill import DistillConfig
     from rldistill.api import score_tasks
 
+    given = dict(options)
     with tempfile.TemporaryDirectory() as tmp:
         spec = teacher if teacher.startswith("zoo:") else str(TEACHERS / teacher)
         cfg = DistillConfig(teacher=spec, env=env, param_ratio=0.1,
@@ -47,7 +48,7 @@ def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
         task = outcome.tasks[0]
         r = score_tasks(outcome.student, [(env, task.teacher)], 100, seed + 1_000_000)[0]
         r |= {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "updates": outcome.loop.updates}
-    return {"teacher": teacher, "env": env, "seed": seed, "options": options,
+    return {"teacher": teacher, "env": env, "seed": seed, "options": given,
             "normalized_score": r["normalized_score"],
             "student_return": r["student"]["return_mean"],
             "teacher_return": r["teacher"]["return_mean"],
@@ -103,6 +104,14 @@ def table(rows: list[dict], cols: list[str]) -> str:
 ZOO = [("zoo:Pendulum-v1-ppo", "Pendulum-v1"), ("zoo:Pendulum-v1-sac", "Pendulum-v1"),
        ("zoo:LunarLanderContinuous-v3-ppo", "LunarLanderContinuous-v3"),
        ("zoo:HalfCheetah-v5-ppo", "HalfCheetah-v5")]  # the zoo's own (rldistill teacher train)
+LLC, HC = "LunarLanderContinuous-v3", "HalfCheetah-v5"
+TUNE_CASES = [  # the zoo's LLC PPO (76.4) at 20k and HalfCheetah PPO with larger budgets
+    ("zoo:LunarLanderContinuous-v3-ppo", LLC, {"rounds": 20}),
+    ("zoo:LunarLanderContinuous-v3-ppo", LLC, {"min_updates": 2048}),
+    ("zoo:LunarLanderContinuous-v3-ppo", LLC, {"driver": "mix"}),
+    ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 100_000}),
+    ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 100_000, "driver": "mix"}),
+]
 LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {"loss": "kl",
                "temperature": 0.5}), ("Pendulum-v1-sac.zip", {"loss": "mse"}),
               ("Pendulum-v1-sac.zip", {"loss": "nll"}),
@@ -123,12 +132,19 @@ LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["losses", "defaults", "handwritten"])
+    ap.add_argument("mode", choices=["losses", "defaults", "handwritten", "tune"])
     ap.add_argument("--only", default="", help="comma-separated teacher zips")
     a = ap.parse_args()
     torch.set_num_threads(1)
     index = json.loads((TEACHERS / "teachers.json").read_text())
-    if a.mode == "losses":
+    if a.mode == "tune":
+        for teacher, env, opts in TUNE_CASES:
+            for seed in SEEDS:
+                if todo("tune", {"teacher": teacher, "seed": seed, "options": opts}):
+                    record("tune", run_one(teacher, env, seed, **dict(opts)))
+        rows = summary(rows_of("tune"), ("teacher", "options"))
+        cols = ["teacher", "options", "seeds", "mean", "min", "agreement", "wall_s", "params"]
+    elif a.mode == "losses":
         for teacher, opts in LOSS_CASES:
             for seed in SEEDS:
                 if todo("losses", {"teacher": teacher, "seed": seed, "options": opts}):
