@@ -111,6 +111,8 @@ TUNE_CASES = [  # the zoo's LLC PPO (76.4) at 20k and HalfCheetah PPO with large
     ("zoo:LunarLanderContinuous-v3-ppo", LLC, {"driver": "mix"}),
     ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 100_000}),
     ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 100_000, "driver": "mix"}),
+    ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 200_000}),
+    ("zoo:HalfCheetah-v5-ppo", HC, {"budget": 100_000, "loss": "mse"}),
 ]
 LOSS_CASES = [("Pendulum-v1-sac.zip", {"loss": "kl"}), ("Pendulum-v1-sac.zip", {"loss": "kl",
                "temperature": 0.5}), ("Pendulum-v1-sac.zip", {"loss": "mse"}),

@@ -107,8 +107,35 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
               "wall_s": round(loop.wall_s, 3),
               "final_loss": round(loop.losses[-1], 6) if loop.losses else None,
               "config": cfg.to_dict(), **online}
+    if "auto" in loop.notes:
+        result["auto_budget"] = {"labelled_steps": loop.labelled, **loop.notes["auto"]}
+    result["warnings"] = advice(result, cfg)
     write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
     return result
+
+
+WARN_BELOW = 0.9  # normalized score under which a run warns
+
+
+def advice(result: dict[str, Any], cfg: DistillConfig) -> list[str]:
+    """What a user should hear about a weak student, with what measurably helps
+    (benchmarks/bank: a larger budget and the mix driver lift the students that fall short)."""
+    out = []
+    for b in result.get("tasks") or [result]:
+        score = b.get("normalized_score")
+        if score is None or score >= WARN_BELOW:
+            continue
+        fixes = [] if cfg.auto_budget else ["--budget auto (or a larger --budget)"]
+        fixes += [] if cfg.driver == "mix" else ["--driver mix"]
+        fixes += ["a larger student (--param-ratio)"]
+        out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
+                   f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
+                   + ", ".join(fixes))
+    auto = result.get("auto_budget")
+    if auto and not str(auto.get("stopped", "")).startswith("target"):
+        out.append(f"--budget auto stopped without reaching --target {cfg.target}: "
+                   f"{auto.get('stopped')}")
+    return out
 
 
 def prepare_out(out: Path, overwrite: bool = False, resume: bool = False) -> None:

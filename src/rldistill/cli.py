@@ -15,6 +15,8 @@ from rldistill.config import DistillConfig, KickstartConfig, field_help, load_ya
 from rldistill.errors import Interrupted, UserError
 
 _ALIASES = {"lambda_schedule": ["--lambda"]}
+_ARG_TYPES: dict[str, Any] = {"budget": str}  # --budget auto[:CAP]: DistillConfig parses it
+_HIDDEN = {"auto_budget"}  # set through another flag
 
 
 def _config_from_args(args: argparse.Namespace, cls: type) -> Any:
@@ -132,6 +134,8 @@ def add_config_flags(p: argparse.ArgumentParser, cls: type) -> None:
     helps = field_help(cls)
     defaults = cls()
     for name, (scalar, _, repeat) in option_types(cls).items():
+        if name in _HIDDEN:
+            continue
         flags = ["--" + name.replace("_", "-"), *_ALIASES.get(name, [])]
         default = getattr(defaults, name)
         text = helps[name] + (f" (default {default})" if default not in (None, "", False) else "")
@@ -140,7 +144,8 @@ def add_config_flags(p: argparse.ArgumentParser, cls: type) -> None:
         elif repeat:
             p.add_argument(*flags, dest=name, action="append", default=None, help=text)
         else:
-            p.add_argument(*flags, dest=name, type=scalar, default=None, help=text)
+            p.add_argument(*flags, dest=name, type=_ARG_TYPES.get(name, scalar), default=None,
+                           help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:

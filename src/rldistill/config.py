@@ -53,7 +53,14 @@ class DistillConfig:
     beta: str = "exp:0.5"
     """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
     budget: int = 10_000
-    """Teacher-labelled env steps."""
+    """Teacher-labelled env steps; or auto (auto:CAP): collect rounds until the student acts
+    as the teacher does on the new states it visits and a quick evaluation (10 episodes) gives
+    it --target of the teacher's return, at most CAP (default 100 000) labelled steps."""
+    auto_budget: bool = False
+    """Set by --budget auto."""
+    target: float = 0.98
+    """With --budget auto: the normalized score the quick evaluation must show (twice in a row)
+    before the run may stop."""
     epochs: int | None = None
     """Passes over the aggregated buffer after each collection round (default: 20 for the
     teacher driver, whose data comes in one round; 4 per round for student and mix)."""
@@ -105,6 +112,10 @@ class DistillConfig:
             if isinstance(value, (list, tuple)):
                 value = tuple(str(v) for v in value)
                 object.__setattr__(self, name, value[0] if len(value) == 1 else value)
+        if isinstance(self.budget, str):  # --budget auto[:CAP] or a number as text
+            budget, auto = parse_budget(self.budget)
+            object.__setattr__(self, "budget", budget)
+            object.__setattr__(self, "auto_budget", self.auto_budget or auto)
 
     @property
     def tasks(self) -> list[tuple[tuple[str, ...], str]]:
@@ -168,6 +179,11 @@ class DistillConfig:
                             "labelled step: raise --budget")
         if not self.lr > 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
+        if self.auto_budget and self.teacher_train:
+            raise UserError("--budget auto stops when the student has caught up with a fixed "
+                            "teacher; with --teacher-train give a number")
+        if not 0 < self.target <= 1.5:
+            raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
         return self
 
     @property
@@ -219,6 +235,21 @@ class DistillConfig:
         for k in ("out", "eval_episodes", "trust_teacher", "budget"):
             d.pop(k)
         return d
+
+
+AUTO_CAP = 100_000
+
+
+def parse_budget(text: str | int) -> tuple[int, bool]:
+    """``--budget``: N, ``auto`` or ``auto:CAP`` -> (budget or cap, auto)."""
+    value = str(text).strip().lower()
+    auto = value == "auto" or value.startswith("auto:")
+    number = value[5:] if value.startswith("auto:") else value
+    try:
+        return (AUTO_CAP if value == "auto" else int(number.replace("_", ""))), auto
+    except ValueError:
+        raise UserError(f"--budget {text!r} is not a number, auto or auto:CAP (e.g. "
+                        "--budget 10000, --budget auto:50000)") from None
 
 
 @dataclass(frozen=True)
@@ -341,6 +372,8 @@ def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> A
         return tuple(value)
     if key == "student_hidden" and isinstance(value, list):
         return ",".join(str(v) for v in value)
+    if key == "budget" and isinstance(value, str):
+        return value  # auto / auto:CAP: DistillConfig reads it
     if scalar is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):

@@ -47,6 +47,10 @@ def print_result(r: dict[str, Any]) -> None:
             f"{r['labelled_steps']}, wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
     if r.get("normalized_score_note"):
         c.print(f"normalized score {r['normalized_score_note']}")
+    if r.get("auto_budget"):
+        c.print(f"--budget auto: {r['auto_budget']['stopped']}")
+    for w in r.get("warnings", []):
+        c.print(f"[yellow]warning:[/yellow] {w}")
     if "latency_us" in r:
         lat = r["latency_us"]
         c.print(f"latency per action (batch 1): student {lat['student']:.0f} us, teacher "

@@ -1,5 +1,6 @@
 """Offline distillation: the loop's rounds one after another, a checkpoint after each round
-and on SIGINT (which ends the run with :class:`Interrupted`; ``--resume`` continues it)."""
+and on SIGINT (which ends the run with :class:`Interrupted`; ``--resume`` continues it); with
+``--budget auto``, :class:`AutoStop` ends it when the student has caught up."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from rldistill.config import DistillConfig
 from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.engine.stopping import AutoStop
 from rldistill.errors import Interrupted
 from rldistill.teachers.base import Teacher
 
@@ -25,6 +27,7 @@ def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progres
             else Loop(cfg, teachers, callbacks))
     if resume and progress:
         progress(loop.labelled)
+    auto = AutoStop(loop) if cfg.auto_budget else None
     # the student driver labels a round in one teacher call: a SIGINT lets the round finish
     # collecting (a fraction of a second), so that a resumed run labels the same batches as an
     # uninterrupted one (batch size can change float results)
@@ -39,7 +42,9 @@ def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progres
                         raise Interrupted(f"interrupted at labelled step {loop.labelled}; "
                                           f"checkpoint written to {run_dir}: continue with "
                                           "--resume")
-                loop.update_round()
+                metrics = loop.update_round()
+                if auto:
+                    auto.after_round(metrics)
                 loop.save(run_dir)
     finally:
         loop.close()

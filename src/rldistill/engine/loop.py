@@ -34,6 +34,7 @@ from rldistill.students import Student, TaskView, make_student
 from rldistill.teachers.base import Teacher, has_q_teacher
 
 Progress = Callable[[int], None]
+AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Task:
     losses: list[float] = field(default_factory=list)
     chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
     saved_rows: int = 0
+    fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class RoundMetrics:
     loss: float
     task_losses: list[float]
     wall_s: float
+    # on the round's new states, before the student trained on them (held out): the share of
+    # states where it acts as the teacher does, and the mean KL(teacher || student); the
+    # worst task's where there are several
+    fresh_agreement: float = math.nan
+    fresh_kl: float = math.nan
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
@@ -88,6 +95,9 @@ class Loop:
                  callbacks: list[Callback] | tuple[Callback, ...] = ()) -> None:
         cfg.validate()
         self.cfg, self.callbacks = cfg, list(callbacks)
+        cap = cfg.budget
+        if cfg.auto_budget:  # planned as the default budget, then extended to the cap
+            cfg = cfg.replace(budget=min(cap, AUTO_PLAN))
         q = has_q_teacher(teachers)
         self.n_rounds = cfg.n_rounds(q)
         self.batch, self.n_envs, self.epochs = cfg.batch, cfg.envs, cfg.epochs_per_round
@@ -120,7 +130,9 @@ class Loop:
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
         self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
+        self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
         self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
+        self.extend(cap)
 
     @property
     def wall_s(self) -> float:
@@ -168,12 +180,16 @@ class Loop:
             self.opt.step()
         self.student.eval()
         self.losses.append(float(loss.detach()))
+        fresh = [(a / n, kl / n) for a, kl, n in (t.fresh for t in self.tasks) if n]
         for task, task_loss in zip(self.tasks, task_losses):
             task.losses.append(float(task_loss.detach()))
+            task.fresh = [0.0, 0.0, 0.0]
         self.updates += n_updates
         self.round, self.phase = self.round + 1, "collect"
         metrics = RoundMetrics(self.round, self.labelled, self.updates, self.losses[-1],
-                               [t.losses[-1] for t in self.tasks], self.wall_s)
+                               [t.losses[-1] for t in self.tasks], self.wall_s,
+                               min((a for a, _ in fresh), default=math.nan),
+                               max((kl for _, kl in fresh), default=math.nan))
         for cb in self.callbacks:
             cb(self, metrics)
         return metrics
@@ -199,6 +215,13 @@ class Loop:
             task.buf.grow(new)
         self.n_rounds += extra
         self.budget = budget
+
+    def finish(self) -> None:
+        """End the run after the rounds done so far (a driver that knows it has enough)."""
+        self.n_rounds, self.budget = self.round, self.labelled
+        self.notes["finished"] = True
+        for task in self.tasks:
+            task.ends = task.ends[: self.round]
 
     def close(self) -> None:
         """Close the envs and stop the clock."""
@@ -241,6 +264,15 @@ class Loop:
             obs, starts, env = (torch.cat(x) for x in zip(*rows))
             t_out = torch.cat(labels) if labels else task.teacher.outputs(obs)
             self._store(task, obs, t_out, starts, env, self.labelled - obs.shape[0])
+            self._measure_fresh(i, task, obs, t_out)
+
+    def _measure_fresh(self, i: int, task: Task, obs: torch.Tensor, t_out: torch.Tensor) -> None:
+        """Add the student's agreement and KL on these new (not yet trained on) rows to the
+        round's sums (RoundMetrics.fresh_*): the held-out view of how far it still is."""
+        s_out = self.student.outputs(obs, i)
+        task.fresh[0] += float(task.head.agreement(s_out, t_out).sum())
+        task.fresh[1] += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
+        task.fresh[2] += obs.shape[0]
 
     @staticmethod
     def _store(task: Task, obs: torch.Tensor, t_out: torch.Tensor, starts: torch.Tensor,
@@ -288,8 +320,9 @@ class Loop:
                  "n_rounds": self.n_rounds, "budget": self.budget,
                  "base_budget": self.base_budget,
                  "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
-                            "chunks": t.chunks, "saved_rows": t.saved_rows} for t in self.tasks],
-                 "rng_numpy": self.rng.bit_generator.state,
+                            "chunks": t.chunks, "saved_rows": t.saved_rows, "fresh": t.fresh}
+                           for t in self.tasks],
+                 "rng_numpy": self.rng.bit_generator.state, "notes": self.notes,
                  "config": self.cfg.replace(budget=self.budget).to_dict(),
                  "resume_key": self._key()}
         return tensors, state
@@ -303,9 +336,11 @@ class Loop:
         self.rng.bit_generator.state = state["rng_numpy"]
         for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
             setattr(self, k, state[k])
+        self.notes = state.get("notes", {})
         for task, ts in zip(self.tasks, state["tasks"]):
-            for k in ("labelled", "losses", "ends", "chunks", "saved_rows"):
-                setattr(task, k, ts[k])
+            for k in ("labelled", "losses", "ends", "chunks", "saved_rows", "fresh"):
+                if k in ts:
+                    setattr(task, k, ts[k])
 
     def save(self, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
         """Checkpoint to ``run_dir``: one chunk per task with the rows and env actions since the
@@ -367,7 +402,8 @@ class Loop:
                             f"({', '.join(diff)}); pass the same options, or --overwrite to "
                             "start again")
         loop.restore(run_dir)
-        loop.extend(cfg.budget)
+        if not loop.notes.get("finished"):  # a run that stopped itself stays stopped
+            loop.extend(cfg.budget)
         loop.cfg = cfg
         return loop
 

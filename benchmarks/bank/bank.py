@@ -1,0 +1,194 @@
+"""The teacher bank of issue 19: teachers nobody tuned the defaults on, and how the defaults
+(and ``--budget auto``) do on them.
+
+    python benchmarks/bank/bank.py train   --out DIR [--jobs N]   # the bank's teachers
+    python benchmarks/bank/bank.py distill --teachers DIR --out FILE.jsonl [--jobs N]
+                                           [--configs default,mix,auto] [--seeds 5]
+    python benchmarks/bank/bank.py table   FILE.jsonl [...]       # Markdown summary
+
+Teachers are made by ``rldistill teacher train`` (RL Zoo's hyperparameters, other seeds and
+algorithms than the zoo's own, some with fewer steps: weak and noisy teachers belong in a
+bank). Each is in one half: ``choose`` (where defaults may be picked) or ``check`` (where they
+are only checked). Every distill run is ``rldistill distill --param-ratio 0.1`` with the
+config's extra flags, 100 evaluation episodes, one subprocess per run (``--jobs`` at a time,
+one thread each); rows are appended to the JSONL file as they finish, so an interrupted table
+resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# name: (algo, env, steps, seed, half)
+BANK = {
+    "CartPole-v1-dqn-s0": ("dqn", "CartPole-v1", 50_000, 0, "choose"),
+    "CartPole-v1-dqn-s2": ("dqn", "CartPole-v1", 50_000, 2, "check"),
+    "CartPole-v1-qrdqn-s0": ("qrdqn", "CartPole-v1", 50_000, 0, "check"),
+    "Acrobot-v1-dqn-s0": ("dqn", "Acrobot-v1", 50_000, 0, "choose"),
+    "Acrobot-v1-qrdqn-s0": ("qrdqn", "Acrobot-v1", 100_000, 0, "choose"),
+    "LunarLander-v3-dqn-s1": ("dqn", "LunarLander-v3", 50_000, 1, "check"),
+    "CartPole-v1-ppo-s1": ("ppo", "CartPole-v1", 100_000, 1, "check"),
+    "CartPole-v1-a2c-s0": ("a2c", "CartPole-v1", 500_000, 0, "choose"),
+    "Acrobot-v1-ppo-s1": ("ppo", "Acrobot-v1", 1_000_000, 1, "choose"),
+    "Acrobot-v1-a2c-s0": ("a2c", "Acrobot-v1", 500_000, 0, "check"),
+    "LunarLander-v3-ppo-s1": ("ppo", "LunarLander-v3", 300_000, 1, "choose"),
+    "LunarLander-v3-a2c-s0": ("a2c", "LunarLander-v3", 200_000, 0, "check"),
+}
+Q_ALGOS = ("dqn", "qrdqn")
+CONFIGS = {  # extra distill flags per config
+    "default": [],
+    "mix": ["--driver", "mix"],
+    "auto": ["--budget", "auto:50000"],
+    "auto-mix": ["--budget", "auto:50000", "--driver", "mix"],
+    "budget20k": ["--budget", "20000"],
+}
+PY = sys.executable
+DEADLINE = [float("inf")]  # --deadline: runs still going then are killed, later ones skipped
+
+
+def call(cmd: list[str]) -> subprocess.CompletedProcess | None:
+    left = DEADLINE[0] - time.monotonic()
+    if left <= 0:
+        return None
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=left)
+    except subprocess.TimeoutExpired:
+        print("deadline:", " ".join(cmd[3:9]), flush=True)
+        return None
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def train(out: Path, jobs: int, only: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(name: str) -> None:
+        algo, env, steps, seed, _ = BANK[name]
+        if (out / f"{name}.json").exists():
+            return
+        cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
+               "--steps", str(steps), "--seed", str(seed), "--out", str(out / f"{name}.zip"),
+               "--eval-episodes", "20"]
+        p = call(cmd)
+        if p is not None:
+            print(name, p.returncode, (p.stdout or p.stderr).strip()[-300:], flush=True)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, [n for n in BANK if not only or n in only]))
+
+
+def distill(teachers: Path, out: Path, jobs: int, configs: list[str], seeds: int,
+            only: list[str]) -> None:
+    done = {(r["teacher"], r["config"], r["seed"]) for r in rows(out)}
+    todo = [(n, c, s) for c in configs for n in BANK for s in range(seeds)
+            if (n, c, s) not in done and (teachers / f"{n}.zip").exists()
+            and (not only or n in only)]
+
+    def one(key: tuple[str, str, int]) -> None:
+        name, config, seed = key
+        algo, env, *_ = BANK[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [PY, "-m", "rldistill.cli", "distill", "--teacher",
+                   str(teachers / f"{name}.zip"), "--env", env, "--param-ratio", "0.1",
+                   "--seed", str(seed), "--out", tmp, "--overwrite", "--json",
+                   *CONFIGS[config]]
+            p = call(cmd)
+        if p is None:
+            return
+        if p.returncode:
+            print(name, config, seed, "failed:", p.stderr.strip()[-300:], flush=True)
+            return
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        row = {"teacher": name, "algo": algo, "env": env, "half": BANK[name][4],
+               "q": algo in Q_ALGOS, "config": config, "seed": seed,
+               "normalized_score": r["normalized_score"], "agreement": r["agreement"],
+               "student_return": r["student"]["return_mean"],
+               "teacher_return": r["teacher"]["return_mean"],
+               "random_return": r["random"]["return_mean"], "labelled_steps": r["labelled_steps"],
+               "wall_s": r["wall_s"], "params": f"{r['student']['params']}/"
+                                                 f"{r['teacher']['params']}",
+               "stopped": (r.get("auto_budget") or {}).get("stopped"),
+               "warnings": r.get("warnings", [])}
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row)[:200], flush=True)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, todo))
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    k = (len(v) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def table(paths: list[Path]) -> str:
+    data = [r for p in paths for r in rows(p)]
+    lines = ["| config | teachers | half | runs | mean | 5th pct | min | share >= 0.9 | "
+             "labelled steps (median) |", "|---|---|---|---|---|---|---|---|---|"]
+    for config in CONFIGS:
+        for half in ("all", "choose", "check"):
+            rs = [r for r in data if r["config"] == config and (half == "all" or
+                                                                r["half"] == half)
+                  and r["normalized_score"] is not None]
+            if not rs:
+                continue
+            s = [r["normalized_score"] for r in rs]
+            lines.append(f"| {config} | {len({r['teacher'] for r in rs})} | {half} | {len(s)} | "
+                         f"{statistics.mean(s):.3f} | {pct(s, 0.05):.3f} | {min(s):.3f} | "
+                         f"{sum(x >= 0.9 for x in s) / len(s):.2f} | "
+                         f"{statistics.median(r['labelled_steps'] for r in rs):.0f} |")
+    lines += ["", "| teacher | teacher return | " + " | ".join(CONFIGS) + " |",
+              "|---|---|" + "---|" * len(CONFIGS)]
+    for name in BANK:
+        cells = []
+        for config in CONFIGS:
+            rs = [r for r in data if r["teacher"] == name and r["config"] == config]
+            s = [r["normalized_score"] for r in rs if r["normalized_score"] is not None]
+            steps = statistics.median(r["labelled_steps"] for r in rs) if rs else 0
+            cells.append(f"{statistics.mean(s):.3f} (min {min(s):.3f}, {steps:.0f} steps)"
+                         if s else "-")
+        ret = next((r["teacher_return"] for r in data if r["teacher"] == name), None)
+        lines.append(f"| {name} | {ret} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["train", "distill", "table"])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--teachers", type=Path)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--configs", default="default,mix,auto")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--deadline", type=float, default=float("inf"),
+                    help="seconds from now after which runs are killed and no more start")
+    a = ap.parse_args()
+    DEADLINE[0] = time.monotonic() + a.deadline
+    only = [x for x in a.only.split(",") if x]
+    if a.mode == "train":
+        train(a.out, a.jobs, only)
+    elif a.mode == "distill":
+        distill(a.teachers, a.out, a.jobs, a.configs.split(","), a.seeds, only)
+    else:
+        print(table(a.files), end="")
+
+
+if __name__ == "__main__":
+    main()
