@@ -55,7 +55,8 @@ def test_nan_teacher_stops_with_step_and_keeps_checkpoint(tmp_path):
     # student driver: the teacher labels each round of 100 states in one call; call 4 is NaN
     teacher = _GoesNaN(load_teacher("zoo:CartPole-v1-ppo"), good=3)
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=1000,
-                        rounds=10, min_updates=10, n_envs=8, out=str(tmp_path))
+                        driver="student", rounds=10, min_updates=10, n_envs=8,
+                        out=str(tmp_path))
     with pytest.raises(UserError, match="NaN/inf at labelled step 300"):
         train(cfg, teachers=[teacher])
     _, state = load_checkpoint(tmp_path / CKPT_NAME)

@@ -71,7 +71,7 @@ def test_config_validation_and_yaml(tmp_path):
     with pytest.raises(UserError, match="unknown key 'budgett'"):
         load_yaml(tmp_path / "u.yaml")
     (tmp_path / "t.yaml").write_text("budget: lots\n")
-    with pytest.raises(UserError, match="budget should be int"):
+    with pytest.raises(UserError, match="--budget 'lots' is not a number, auto or auto:CAP"):
         load_yaml(tmp_path / "t.yaml")
 
 
@@ -113,7 +113,7 @@ def test_loop_records_which_env_and_episode_start_each_row(tmp_path):
     from rldistill.api import train
 
     loop = train(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=600,
-                               n_envs=3, rounds=1, min_updates=1,
+                               driver="student", n_envs=3, rounds=1, min_updates=1,
                                out=str(tmp_path))).loop  # an untrained student drives
     buf = loop.tasks[0].buf
     assert buf.env[:6].tolist() == [0, 1, 2, 0, 1, 2]  # rows come step by step, env by env

@@ -45,11 +45,10 @@ BANK = {
 }
 Q_ALGOS = ("dqn", "qrdqn")
 CONFIGS = {  # extra distill flags per config
-    "default": [],
-    "mix": ["--driver", "mix"],
-    "auto": ["--budget", "auto:50000"],
-    "auto-mix": ["--budget", "auto:50000", "--driver", "mix"],
-    "budget20k": ["--budget", "20000"],
+    "student": ["--driver", "student"],  # the default before issue 19 ("before")
+    "mix": ["--driver", "mix"],  # the default after it, for discrete actions ("after")
+    "auto-student": ["--budget", "auto:50000", "--driver", "student"],
+    "auto": ["--budget", "auto:50000", "--driver", "mix"],
 }
 PY = sys.executable
 DEADLINE = [float("inf")]  # --deadline: runs still going then are killed, later ones skipped
@@ -60,7 +59,8 @@ def call(cmd: list[str]) -> subprocess.CompletedProcess | None:
     if left <= 0:
         return None
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=left)
+        return subprocess.run(cmd, capture_output=True, text=True, env=ENV,
+                              timeout=None if left == float("inf") else left)
     except subprocess.TimeoutExpired:
         print("deadline:", " ".join(cmd[3:9]), flush=True)
         return None
@@ -174,7 +174,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--teachers", type=Path)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--configs", default="default,mix,auto")
+    ap.add_argument("--configs", default="student,mix,auto")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--deadline", type=float, default=float("inf"),

@@ -10,5 +10,5 @@ python3 benchmarks/bank/bank.py train --out /tmp/t --jobs 3 --only $ONLY --deadl
   > "$OUT/train.log" 2>&1
 tar czf "$OUT/teachers.tgz" -C /tmp t
 python3 benchmarks/bank/bank.py distill --teachers /tmp/t --out "$OUT/rows.jsonl" --jobs 16 \
-  --configs default,auto,mix --only $ONLY --deadline 95 > "$OUT/distill.log" 2>&1
+  --configs student,auto-student,mix --only $ONLY --deadline 95 > "$OUT/distill.log" 2>&1
 tail -3 "$OUT/train.log" | cut -c1-300; wc -l "$OUT/rows.jsonl"

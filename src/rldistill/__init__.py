@@ -11,7 +11,8 @@ The library API is the same one loop the CLI runs::
 
 from rldistill.api import evaluate_run, run, train
 from rldistill.config import DistillConfig, KickstartConfig
-from rldistill.engine.loop import Loop, RoundMetrics
+from rldistill.engine.loop import Loop
+from rldistill.engine.state import RoundMetrics
 from rldistill.errors import Interrupted, UserError
 from rldistill.students import load_student
 from rldistill.teachers import load_teacher

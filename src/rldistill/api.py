@@ -14,7 +14,8 @@ from typing import Any
 
 from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
-from rldistill.engine.loop import Callback, Loop, Progress, Task
+from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.engine.state import Task
 from rldistill.envs import check_match, env_spec
 from rldistill.errors import UserError
 from rldistill.files import write_text
@@ -103,7 +104,8 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
         for block, task in zip(scores["tasks"], outcome.tasks):
             block["labelled_steps"] = task.labelled
             block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
-    result = {**scores, "labelled_steps": loop.labelled, "updates": loop.updates,
+    result = {**scores, "driver": loop.driver, "labelled_steps": loop.labelled,
+              "updates": loop.updates,
               "wall_s": round(loop.wall_s, 3),
               "final_loss": round(loop.losses[-1], 6) if loop.losses else None,
               "config": cfg.to_dict(), **online}
@@ -126,7 +128,7 @@ def advice(result: dict[str, Any], cfg: DistillConfig) -> list[str]:
         if score is None or score >= WARN_BELOW:
             continue
         fixes = [] if cfg.auto_budget else ["--budget auto (or a larger --budget)"]
-        fixes += [] if cfg.driver == "mix" else ["--driver mix"]
+        fixes += [] if result.get("driver") == "mix" else ["--driver mix"]
         fixes += ["a larger student (--param-ratio)"]
         out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
                    f"score (agreement {b['agreement']:.2f} on its own states); what helps: "

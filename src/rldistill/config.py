@@ -45,8 +45,10 @@ class DistillConfig:
     logits). Gaussian teachers: a factor on the teacher's std in the KL (default 1)."""
     centred: bool = False
     """With --loss mse: subtract each row's mean from teacher and student outputs."""
-    driver: str = "student"
-    """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta)."""
+    driver: str | None = None
+    """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta).
+    Default: mix for discrete actions, student for continuous ones (measured: benchmarks/bank,
+    benchmarks/continuous)."""
     explore: bool = False
     """The student samples its actions while it drives (student and mix drivers) instead of
     acting greedily."""
@@ -160,7 +162,7 @@ class DistillConfig:
                             f"{', '.join(ENSEMBLES)}")
         if self.loss is not None and self.loss not in LOSSES:
             raise UserError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        if self.driver not in DRIVERS:
+        if self.driver is not None and self.driver not in DRIVERS:
             raise UserError(f"unknown --driver {self.driver!r}: choose one of "
                             f"{', '.join(DRIVERS)}")
         if self.temperature is not None and not self.temperature > 0:
@@ -373,7 +375,8 @@ def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> A
     if key == "student_hidden" and isinstance(value, list):
         return ",".join(str(v) for v in value)
     if key == "budget" and isinstance(value, str):
-        return value  # auto / auto:CAP: DistillConfig reads it
+        parse_budget(value)  # auto / auto:CAP (DistillConfig reads it), else a one-line error
+        return value
     if scalar is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):

@@ -31,7 +31,7 @@ def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progres
     # the student driver labels a round in one teacher call: a SIGINT lets the round finish
     # collecting (a fraction of a second), so that a resumed run labels the same batches as an
     # uninterrupted one (batch size can change float results)
-    stoppable = cfg.driver != "student"
+    stoppable = loop.driver != "student"
     try:
         with sigint_flag() as interrupted:
             while not loop.done:

@@ -15,7 +15,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,56 +25,16 @@ from rldistill.config import DistillConfig
 from rldistill.engine.buffer import Buffer
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
-from rldistill.envs import BatchEnv, make_vec_env, parse_variants
+from rldistill.engine.state import RoundMetrics, Task
+from rldistill.envs import make_vec_env, parse_variants
 from rldistill.errors import UserError
-from rldistill.heads import ActionHead, TrainLoss
+from rldistill.heads import TrainLoss
 from rldistill.schedules import parse_schedule
 from rldistill.students import Student, TaskView, make_student
 from rldistill.teachers.base import Teacher, has_q_teacher
 
 Progress = Callable[[int], None]
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
-
-
-@dataclass
-class Task:
-    """One (teacher, env) pair of the run: its envs, its part of the buffer, its plan.
-
-    A run has one task, or several for multi-task distillation (Rusu et al. 2015): the budget is
-    split evenly between them, and each update takes one minibatch from every task.
-    """
-
-    env: str
-    teacher: Teacher
-    head: ActionHead
-    buf: Buffer
-    venv: BatchEnv
-    obs: np.ndarray
-    starts: np.ndarray  # per env: its current obs is an episode's first
-    ends: list[int]  # labelled steps at the end of each round
-    labelled: int = 0
-    actions: list[np.ndarray] = field(default_factory=list)  # since the last checkpoint
-    losses: list[float] = field(default_factory=list)
-    chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
-    saved_rows: int = 0
-    fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
-
-
-@dataclass(frozen=True)
-class RoundMetrics:
-    """What a round did, given to every callback after the round's update."""
-
-    round: int  # rounds done
-    labelled: int  # labelled steps in all
-    updates: int  # student updates in all
-    loss: float
-    task_losses: list[float]
-    wall_s: float
-    # on the round's new states, before the student trained on them (held out): the share of
-    # states where it acts as the teacher does, and the mean KL(teacher || student); the
-    # worst task's where there are several
-    fresh_agreement: float = math.nan
-    fresh_kl: float = math.nan
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
@@ -126,6 +85,9 @@ class Loop:
                                    np.ones(self.n_envs, bool),
                                    [size * (r + 1) // self.n_rounds
                                     for r in range(self.n_rounds)]))
+        # the driver: --driver, or the heads' default (mix where any task's head prefers it)
+        defaults = {t.head.default_driver for t in self.tasks}
+        self.driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
@@ -240,7 +202,7 @@ class Loop:
         start = self.budget * self.round // self.n_rounds
         target = task.ends[self.round]
         beta = (parse_schedule(cfg.beta)(start / self.budget, self.round)
-                if cfg.driver == "mix" else 0.0)
+                if self.driver == "mix" else 0.0)
         policy = self.student.for_task(i)
         rows: list[tuple[torch.Tensor, ...]] = []  # (obs, starts, env) per step
         labels: list[torch.Tensor] = []  # the teacher's outputs per step, where it acts
@@ -250,7 +212,7 @@ class Loop:
             obs = torch.from_numpy(obs_np[:k])
             rows.append((obs, torch.from_numpy(task.starts[:k]),
                          torch.arange(k, dtype=torch.int32)))
-            t_out = None if cfg.driver == "student" else task.teacher.outputs(obs)
+            t_out = None if self.driver == "student" else task.teacher.outputs(obs)
             if t_out is not None:
                 labels.append(t_out)
             actions = self._actions(task, obs_np, obs, t_out, policy, beta)
@@ -288,7 +250,7 @@ class Loop:
     def _actions(self, task: Task, obs_np: np.ndarray, obs: torch.Tensor,
                  t_out: torch.Tensor | None, student: TaskView, beta: float) -> np.ndarray:
         """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix."""
-        head, driver = task.head, self.cfg.driver
+        head, driver = task.head, self.driver
         n = obs_np.shape[0]
         gen = self.act_gen if self.cfg.explore else None
         if driver == "teacher" or (driver == "mix" and beta >= 1.0):

@@ -21,13 +21,36 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rldistill.engine.loop import AUTO_PLAN, Loop, RoundMetrics
+from rldistill.engine.loop import AUTO_PLAN, Loop
+from rldistill.engine.state import RoundMetrics
 from rldistill.evaluate import RandomActor, evaluate_policy, normalized_score
 
 QUICK_EPISODES = 10
 QUICK_SEED = 2_000_000  # added to --seed: episodes apart from the final evaluation's (1e6)
 RISE = 0.01
 PATIENCE = 5
+
+
+def decide(checks: list[dict[str, Any]], target: float) -> str | None:
+    """Why to stop after the last of ``checks`` (one per round: labelled, fresh_agreement,
+    quick_score), or None to go on."""
+    if len(checks) < 3:
+        return None
+    now = checks[-1]
+    best = max(c["fresh_agreement"] for c in checks[:-2])
+    flat = all(c["fresh_agreement"] <= best + RISE or c["fresh_agreement"] >= 0.99
+               for c in checks[-2:])
+    reached = all(c["quick_score"] is None or c["quick_score"] >= target for c in checks[-2:])
+    if reached and flat:
+        return (f"target: quick score >= {target} twice and agreement on new states no longer "
+                f"rising ({now['fresh_agreement']:.3f}) at {now['labelled']} labelled steps")
+    if (now["labelled"] >= 3 * AUTO_PLAN and len(checks) > PATIENCE
+            and max(c["fresh_agreement"] for c in checks[-PATIENCE:])
+            <= max(c["fresh_agreement"] for c in checks[:-PATIENCE]) + RISE):
+        return (f"plateau: agreement on new states has not risen for {PATIENCE} rounds "
+                f"({now['fresh_agreement']:.3f}) and the quick score stays below {target}: "
+                "the teacher may be noisy, or the student too small")
+    return None
 
 
 class AutoStop:
@@ -48,33 +71,10 @@ class AutoStop:
         checks.append({"round": m.round, "labelled": m.labelled,
                        "fresh_agreement": round(m.fresh_agreement, 4),
                        "fresh_kl": round(m.fresh_kl, 5), "quick_score": self._quick_score()})
-        reason = self._decide(checks)
+        reason = decide(checks, loop.cfg.target)
         if reason:
             state["stopped"] = reason
             loop.finish()
-
-    def _decide(self, checks: list[dict[str, Any]]) -> str | None:
-        if len(checks) < 3:
-            return None
-        now = checks[-1]
-        best = max(c["fresh_agreement"] for c in checks[:-2])
-        flat = all(c["fresh_agreement"] <= best + RISE or c["fresh_agreement"] >= 0.99
-                   for c in checks[-2:])
-        target = self.loop.cfg.target
-        reached = all(c["quick_score"] is None or c["quick_score"] >= target
-                      for c in checks[-2:])
-        if reached and flat:
-            return (f"target: quick score >= {target} twice and agreement on new states no "
-                    f"longer rising ({now['fresh_agreement']:.3f}) at {now['labelled']} "
-                    "labelled steps")
-        recent = checks[-PATIENCE:]
-        if (now["labelled"] >= 3 * AUTO_PLAN and len(checks) > PATIENCE
-                and max(c["fresh_agreement"] for c in recent)
-                <= max(c["fresh_agreement"] for c in checks[:-PATIENCE]) + RISE):
-            return (f"plateau: agreement on new states has not risen for {PATIENCE} rounds "
-                    f"({now['fresh_agreement']:.3f}) and the quick score stays below {target}: "
-                    "the teacher may be noisy, or the student too small")
-        return None
 
     def _quick_score(self) -> float | None:
         """The worst task's normalized score over ``QUICK_EPISODES`` episodes."""

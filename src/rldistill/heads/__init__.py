@@ -39,6 +39,7 @@ class ActionHead(Protocol):
     out_dim: int  # width of the student's output
     losses: tuple[str, ...]  # loss names it accepts
     default_loss: str
+    default_driver: str  # who acts while collecting, unless --driver says
     onnx_output: str  # name of the exported graph's output
     greedy_rule: str  # how the exported output becomes an action
 

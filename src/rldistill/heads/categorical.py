@@ -24,6 +24,9 @@ class CategoricalHead:
     name = "categorical"
     losses: tuple[str, ...] = LOSSES
     default_loss = "kl"
+    # measured on the teacher bank (benchmarks/bank): students of some Q-value and weak teachers
+    # drift onto states where they fail when they drive alone; DAgger's mix holds them
+    default_driver = "mix"
     onnx_output = "logits"
     greedy_rule = "argmax(logits)"
 

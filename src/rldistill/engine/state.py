@@ -1,0 +1,54 @@
+"""What the loop keeps per task (:class:`Task`) and reports per round (:class:`RoundMetrics`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rldistill.engine.buffer import Buffer
+from rldistill.envs import BatchEnv
+from rldistill.heads import ActionHead
+from rldistill.teachers.base import Teacher
+
+
+@dataclass
+class Task:
+    """One (teacher, env) pair of the run: its envs, its part of the buffer, its plan.
+
+    A run has one task, or several for multi-task distillation (Rusu et al. 2015): the budget is
+    split evenly between them, and each update takes one minibatch from every task.
+    """
+
+    env: str
+    teacher: Teacher
+    head: ActionHead
+    buf: Buffer
+    venv: BatchEnv
+    obs: np.ndarray
+    starts: np.ndarray  # per env: its current obs is an episode's first
+    ends: list[int]  # labelled steps at the end of each round
+    labelled: int = 0
+    actions: list[np.ndarray] = field(default_factory=list)  # since the last checkpoint
+    losses: list[float] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
+    saved_rows: int = 0
+    fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
+
+
+@dataclass(frozen=True)
+class RoundMetrics:
+    """What a round did, given to every callback after the round's update."""
+
+    round: int  # rounds done
+    labelled: int  # labelled steps in all
+    updates: int  # student updates in all
+    loss: float
+    task_losses: list[float]
+    wall_s: float
+    # on the round's new states, before the student trained on them (held out): the share of
+    # states where it acts as the teacher does, and the mean KL(teacher || student); the
+    # worst task's where there are several
+    fresh_agreement: float = math.nan
+    fresh_kl: float = math.nan
