@@ -10,8 +10,10 @@ the same episode seeds, which the final evaluation does not use) and stops the r
 - the fresh agreement no longer rises (its last two values at most ``RISE`` above its best
   before them, or above 0.99);
 
-or gives up when the fresh agreement has not risen for ``PATIENCE`` rounds past three times the
-planned budget (a noisy teacher whose quick score cannot show the target), or at the cap. The
+or gives up when the fresh agreement has not risen for ``PATIENCE`` checks past three times the
+planned budget (a noisy teacher whose quick score cannot show the target), or at the cap.
+Checks come after every round while a round adds 10 % or more to the labelled steps, then
+every few rounds, at least 10 % apart, so that they stay a small share of a long run. The
 checks are deterministic and kept in the loop's notes, so a resumed run decides the same.
 Quick evaluations step the env but label nothing: they cost no teacher queries of the buffer.
 """
@@ -28,6 +30,7 @@ from rldistill.evaluate import RandomActor, evaluate_policy, normalized_score
 QUICK_EPISODES = 10
 QUICK_SEED = 2_000_000  # added to --seed: episodes apart from the final evaluation's (1e6)
 RISE = 0.01
+SPACING = 1.1
 PATIENCE = 5
 
 
@@ -47,7 +50,7 @@ def decide(checks: list[dict[str, Any]], target: float) -> str | None:
     if (now["labelled"] >= 3 * AUTO_PLAN and len(checks) > PATIENCE
             and max(c["fresh_agreement"] for c in checks[-PATIENCE:])
             <= max(c["fresh_agreement"] for c in checks[:-PATIENCE]) + RISE):
-        return (f"plateau: agreement on new states has not risen for {PATIENCE} rounds "
+        return (f"plateau: agreement on new states has not risen for {PATIENCE} checks "
                 f"({now['fresh_agreement']:.3f}) and the quick score stays below {target}: "
                 "the teacher may be noisy, or the student too small")
     return None
@@ -68,6 +71,8 @@ class AutoStop:
                 "before the stop rule held")
             return
         checks = state["checks"]
+        if checks and m.labelled < SPACING * checks[-1]["labelled"]:
+            return  # checks at least 10 % apart: their cost stays a small share of a long run
         checks.append({"round": m.round, "labelled": m.labelled,
                        "fresh_agreement": round(m.fresh_agreement, 4),
                        "fresh_kl": round(m.fresh_kl, 5), "quick_score": self._quick_score()})
