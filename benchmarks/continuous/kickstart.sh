@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 OUT=benchmarks/continuous/results/kickstart
 for seed in 0 1 2; do
   .venv/bin/rldistill kickstart --teacher zoo:Pendulum-v1-ppo --env Pendulum-v1 --algo ppo \
-    --steps 100000 --lambda linear:1:50000 --compare-scratch --seed $seed \
+    --steps 60000 --lambda linear:1:30000 --compare-scratch --seed $seed \
     --eval-every 4096 --eval-episodes 10 --final-episodes 30 \
     --out $OUT/pendulum-s$seed --overwrite --json | tail -1 > /dev/null
 done
