@@ -117,18 +117,23 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
 
 
 WARN_BELOW = 0.9  # normalized score under which a run warns
+CONTINUOUS_KINDS = ("gaussian", "squashed", "deterministic")
 
 
 def advice(result: dict[str, Any], cfg: DistillConfig) -> list[str]:
-    """What a user should hear about a weak student, with what measurably helps
-    (benchmarks/bank: a larger budget and the mix driver lift the students that fall short)."""
+    """What a user should hear about a weak student, with what measurably helps: a larger
+    budget and the mix driver (benchmarks/bank), more updates for continuous actions
+    (benchmarks/continuous: students of weak, erratic teachers underfit at the update floor)."""
     out = []
     for b in result.get("tasks") or [result]:
         score = b.get("normalized_score")
         if score is None or score >= WARN_BELOW:
             continue
         fixes = [] if cfg.auto_budget else ["--budget auto (or a larger --budget)"]
-        fixes += [] if result.get("driver") == "mix" else ["--driver mix"]
+        if b.get("teacher", {}).get("kind") in CONTINUOUS_KINDS and not cfg.min_updates:
+            fixes += ["more updates (--min-updates 4096)"]  # benchmarks/continuous: weak teachers
+        elif result.get("driver") != "mix":
+            fixes += ["--driver mix"]
         fixes += ["a larger student (--param-ratio)"]
         out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
                    f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
