@@ -2,6 +2,8 @@
 # Kick-started PPO on Pendulum-v1 (continuous actions: the Gaussian KL) against PPO from
 # scratch, 3 seeds; teacher zoo:Pendulum-v1-ppo (gSDE, RL Zoo hyperparameters, -157.2); the
 # student uses the same hyperparameters without gSDE (so that it maps onto an rldistill student).
+# Also measured, seeds 0-2 without --compare-scratch: --lambda return-ratio (lambda follows
+# 1 - G_student / G_teacher), in results/kickstart/pendulum-return-ratio-s*.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/continuous/results/kickstart
