@@ -7,16 +7,32 @@ The library API is the same one loop the CLI runs::
                                param_ratio=0.25, out="runs/cp"))
 
 ``train`` runs the loop without evaluation; :class:`Loop` is the engine every method drives.
+The names below are imported on first use, so that ``rldistill.runtime`` (numpy and
+onnxruntime only) works where torch is not installed.
 """
 
-from rldistill.api import evaluate_run, run, train
-from rldistill.config import DistillConfig, KickstartConfig
-from rldistill.engine.loop import Loop
-from rldistill.engine.state import RoundMetrics
-from rldistill.errors import Interrupted, UserError
-from rldistill.students import load_student
-from rldistill.teachers import load_teacher
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {"evaluate_run": "api", "run": "api", "train": "api", "DistillConfig": "config",
+          "KickstartConfig": "config", "Loop": "engine.loop", "RoundMetrics": "engine.state",
+          "Interrupted": "errors", "UserError": "errors", "load_student": "students",
+          "load_teacher": "teachers"}
 
 __all__ = ["DistillConfig", "KickstartConfig", "Loop", "RoundMetrics", "run", "train",
            "evaluate_run", "load_student", "load_teacher", "Interrupted", "UserError"]
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'rldistill' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"rldistill.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,60 @@
+"""A distilled student without torch: ``Policy("student.onnx").act(obs)``.
+
+Needs numpy and onnxruntime only (``import rldistill.runtime`` imports neither torch nor the
+rest of rldistill). The file is what ``rldistill export`` writes: the graph takes raw
+observations (a teacher's observation normalisation is inside it) and returns the action head's
+output, which :meth:`Policy.act` turns into env actions as the metadata says: argmax of the
+logits for discrete actions, the action itself (already within the bounds) for Box actions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class Policy:
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ImportError("rldistill.runtime needs onnxruntime: pip install onnxruntime"
+                              ) from None
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if not str(meta.get("format", "")).startswith("rldistill-student-onnx/"):
+            raise ValueError(f"{path} is not a student exported by `rldistill export`")
+        self.meta: dict[str, Any] = {k: _value(v) for k, v in meta.items()}
+        self.output = str(self.meta["output"])
+        spaces = self.meta["spaces"]
+        self.obs_shape = tuple(spaces["obs_shape"])
+        self.action_kind = spaces["action"]["kind"]
+        self.env = self.meta.get("env")
+
+    def outputs(self, obs: np.ndarray) -> np.ndarray:
+        """The graph's output for a batch (or one) of raw observations."""
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.shape == self.obs_shape
+        x = x.reshape(1 if single else x.shape[0], -1)
+        y = self.session.run([self.output], {"obs": x})[0]
+        return y[0] if single else y
+
+    def act(self, obs: np.ndarray) -> Any:
+        """Greedy env actions for a batch of observations, or one action for one observation."""
+        y = self.outputs(obs)
+        if self.action_kind == "discrete":
+            a = np.argmax(y, axis=-1)
+            return int(a) if a.ndim == 0 else a
+        return y
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
