@@ -25,6 +25,9 @@ def test_parse_budget():
     assert cfg.budget == 7000 and cfg.auto_budget
     with pytest.raises(UserError, match="--budget auto stops"):
         DistillConfig(teacher_train="ppo", env="CartPole-v1", budget="auto").validate()  # type: ignore
+    with pytest.raises(UserError, match="--driver teacher collects one"):
+        DistillConfig(teacher="zoo:x", env="CartPole-v1", budget="auto",  # type: ignore
+                      driver="teacher").validate()
 
 
 def _checks(agreements, scores, step=1000):

@@ -129,7 +129,8 @@ def advice(result: dict[str, Any], cfg: DistillConfig) -> list[str]:
         score = b.get("normalized_score")
         if score is None or score >= WARN_BELOW:
             continue
-        fixes = [] if cfg.auto_budget else ["--budget auto (or a larger --budget)"]
+        fixes = ([] if cfg.auto_budget else ["a larger --budget"] if cfg.teacher_train
+                 else ["--budget auto (or a larger --budget)"])
         if b.get("teacher", {}).get("kind") in CONTINUOUS_KINDS and not cfg.min_updates:
             fixes += ["more updates (--min-updates 4096)"]  # benchmarks/continuous: weak teachers
         elif result.get("driver") != "mix":

@@ -184,6 +184,9 @@ class DistillConfig:
         if self.auto_budget and self.teacher_train:
             raise UserError("--budget auto stops when the student has caught up with a fixed "
                             "teacher; with --teacher-train give a number")
+        if self.auto_budget and self.driver == "teacher":
+            raise UserError("--budget auto decides between rounds, and --driver teacher collects "
+                            "one: use --driver student or mix (the default), or give a number")
         if not 0 < self.target <= 1.5:
             raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
         return self

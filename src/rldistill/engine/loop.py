@@ -201,7 +201,8 @@ class Loop:
         cfg = self.cfg
         start = self.budget * self.round // self.n_rounds
         target = task.ends[self.round]
-        beta = (parse_schedule(cfg.beta)(start / self.budget, self.round)
+        span = self.base_budget if cfg.auto_budget else self.budget  # auto: as planned
+        beta = (parse_schedule(cfg.beta)(start / span, self.round)
                 if self.driver == "mix" else 0.0)
         policy = self.student.for_task(i)
         rows: list[tuple[torch.Tensor, ...]] = []  # (obs, starts, env) per step
@@ -341,7 +342,7 @@ class Loop:
         return state
 
     def _key(self) -> dict[str, Any]:
-        return self.cfg.replace(budget=self.base_budget).resume_key(
+        return self.cfg.replace(budget=self.base_budget, driver=self.driver).resume_key(
             has_q_teacher([t.teacher for t in self.tasks]))
 
     @classmethod
@@ -357,8 +358,9 @@ class Loop:
             raise UserError(f"--budget {cfg.budget} is below the {state['budget']} labelled steps "
                             f"of the run in {run_dir}: pass --budget {state['budget']} or more")
         loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks)
-        key = state["resume_key"]
-        if key != loop._key():
+        # options added since the checkpoint was written count with their defaults
+        key = {**DistillConfig().to_dict(), **state["resume_key"]}
+        if any(key.get(k) != v for k, v in loop._key().items()):
             diff = sorted(k for k, v in loop._key().items() if key.get(k) != v)
             raise UserError(f"--resume: the run in {run_dir} used other options "
                             f"({', '.join(diff)}); pass the same options, or --overwrite to "

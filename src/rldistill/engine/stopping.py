@@ -65,21 +65,23 @@ class AutoStop:
     def after_round(self, m: RoundMetrics) -> None:
         """Check after a round's update; end the run (``loop.finish``) when it has enough."""
         loop, state = self.loop, self.state
-        if loop.done:
-            state["stopped"] = state["stopped"] or (
-                f"cap: {loop.labelled} labelled steps (--budget auto:{loop.budget}) reached "
-                "before the stop rule held")
-            return
         checks = state["checks"]
-        if checks and m.labelled < SPACING * checks[-1]["labelled"]:
-            return  # checks at least 10 % apart: their cost stays a small share of a long run
-        checks.append({"round": m.round, "labelled": m.labelled,
-                       "fresh_agreement": round(m.fresh_agreement, 4),
-                       "fresh_kl": round(m.fresh_kl, 5), "quick_score": self._quick_score()})
-        reason = decide(checks, loop.cfg.target)
-        if reason:
-            state["stopped"] = reason
-            loop.finish()
+        # checks at least 10 % apart (their cost stays a small share of a long run); the last
+        # round before the cap is always checked
+        if not checks or loop.done or m.labelled >= SPACING * checks[-1]["labelled"]:
+            checks.append({"round": m.round, "labelled": m.labelled,
+                           "fresh_agreement": round(m.fresh_agreement, 4),
+                           "fresh_kl": round(m.fresh_kl, 5), "quick_score": self._quick_score()})
+            reason = decide(checks, loop.cfg.target)
+            if reason:
+                state["stopped"] = reason
+                loop.finish()
+                return
+        if loop.done:
+            last = checks[-1]["quick_score"]
+            state["stopped"] = (f"cap: {loop.labelled} labelled steps (--budget "
+                                f"auto:{loop.budget}) reached before the stop rule held (last "
+                                f"quick score {last}, agreement on new states still rising)")
 
     def _quick_score(self) -> float | None:
         """The worst task's normalized score over ``QUICK_EPISODES`` episodes."""
