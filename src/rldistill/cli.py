@@ -102,7 +102,8 @@ def _export(args: argparse.Namespace) -> int:
     from rldistill.console import print_export
     from rldistill.export import export_onnx
 
-    return _emit(args, export_onnx(args.student, args.out, args.task), print_export)
+    return _emit(args, export_onnx(args.student, args.out, args.task, int8=args.int8),
+                 print_export)
 
 
 def _teacher_train(args: argparse.Namespace) -> int:
@@ -209,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="output .onnx file")
     x.add_argument("--task", type=int, default=0,
                    help="which task of a multi-task student (default 0)")
+    x.add_argument("--int8", action="store_true",
+                   help="also write OUT.int8.onnx (int8 weights, onnxruntime's dynamic "
+                        "quantization) and report its agreement with the float graph")
     x.add_argument("--json", action="store_true", help="print the report as one JSON line")
     x.set_defaults(func=_export)
 

@@ -93,6 +93,12 @@ def print_export(report: dict[str, Any]) -> None:
                     f"{report['max_abs_diff']:.1e}, action agreement "
                     f"{report['action_agreement']:.4f}; latency per call (batch 1): onnxruntime "
                     f"{lat['onnxruntime']:.0f} us, torch {lat['torch']:.0f} us")
+    if "int8" in report:
+        q = report["int8"]
+        console().print(f"wrote {q['onnx']} ({q['bytes']} bytes, int8 weights): action agreement "
+                        f"with the float graph {q['action_agreement_vs_float']:.4f}; latency "
+                        f"(batch 1) {q['latency_us']['int8']:.0f} us vs float "
+                        f"{q['latency_us']['float']:.0f} us")
 
 
 def print_kickstart(result: dict[str, Any], out: str) -> None:

@@ -8,6 +8,8 @@ metadata holds the env, the spaces and the teacher, as ``student.json`` does.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import warnings
 from pathlib import Path
@@ -36,6 +38,31 @@ class _OneTask(nn.Module):
         return self.student.action_heads[self.task].export(self.student(obs, self.task))
 
 
+def _int8(out: Path, session: Any, x: np.ndarray, want: np.ndarray, head: Any,
+          output: str) -> dict[str, Any]:
+    """Quantize ``out`` dynamically (int8 weights) beside it; agreement and latency vs float."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path = out.with_suffix(".int8.onnx")
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # it suggests a pre-processing step MLPs do not need
+        atomic_write(path, lambda tmp: quantize_dynamic(str(out), str(tmp),
+                                                        weight_type=QuantType.QInt8))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    q = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    got = q.run([output], {"obs": x})[0]
+    a_got, a_want = (head.exported_action(torch.from_numpy(y)).numpy() for y in (got, want))
+    agree = np.isclose(a_got, a_want, rtol=0.0, atol=1e-4).reshape(len(a_got), -1).all(-1)
+    one = x[:1]
+    return {"onnx": str(path), "bytes": path.stat().st_size,
+            "action_agreement_vs_float": float(agree.mean()),
+            "max_abs_diff_vs_float": float(np.abs(got - want).max()),
+            "latency_us": {"float": best_us(lambda: session.run([output], {"obs": one})),
+                           "int8": best_us(lambda: q.run([output], {"obs": one}))}}
+
+
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
     """env / teacher of ``task`` from student.json (one task, or the multi-task list)."""
     found = meta["tasks"][task] if "tasks" in meta else meta
@@ -43,9 +70,11 @@ def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
 
 
 def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,
-                seed: int = 0) -> dict[str, Any]:
+                seed: int = 0, int8: bool = False) -> dict[str, Any]:
     """Write the student (task ``task``) as ONNX to ``out``; check onnxruntime against torch on
-    ``check_rows`` random observations and time both at batch 1. Returns the report."""
+    ``check_rows`` random observations and time both at batch 1. With ``int8``, also write
+    ``OUT.int8.onnx`` (onnxruntime's dynamic quantization: int8 weights) and check it against
+    the float graph the same way. Returns the report."""
     try:
         import onnx
         import onnxruntime as ort
@@ -101,7 +130,10 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
     a_got, a_want = (head.exported_action(torch.from_numpy(y)).numpy() for y in (got, want))
     agree = np.isclose(a_got, a_want, rtol=0.0, atol=1e-4).reshape(len(a_got), -1).all(-1).mean()
-    return {"onnx": str(out), "bytes": out.stat().st_size, "task": task, "obs_dim": obs_dim,
+    report: dict[str, Any] = {"int8": _int8(out, session, x.numpy(), got, head, output)
+                              } if int8 else {}
+    return {**report, "onnx": str(out), "bytes": out.stat().st_size, "task": task,
+            "obs_dim": obs_dim,
             "out_dim": out_dim, "output": output, "params": params, "opset": OPSET,
             "check_rows": check_rows,
             "max_abs_diff": float(np.abs(got - want).max()),
