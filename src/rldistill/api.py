@@ -111,31 +111,26 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
               "config": cfg.to_dict(), **online}
     if "auto" in loop.notes:
         result["auto_budget"] = {"labelled_steps": loop.labelled, **loop.notes["auto"]}
-    result["warnings"] = advice(result, cfg)
+    result["warnings"] = advice(result, cfg, [t.head for t in outcome.tasks])
     write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
     return result
 
 
 WARN_BELOW = 0.9  # normalized score under which a run warns
-CONTINUOUS_KINDS = ("gaussian", "squashed", "deterministic")
 
 
-def advice(result: dict[str, Any], cfg: DistillConfig) -> list[str]:
+def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list[str]:
     """What a user should hear about a weak student, with what measurably helps: a larger
-    budget and the mix driver (benchmarks/bank), more updates for continuous actions
-    (benchmarks/continuous: students of weak, erratic teachers underfit at the update floor)."""
+    budget (benchmarks/bank) and what its action head says (``ActionHead.weak_student_hint``)."""
     out = []
-    for b in result.get("tasks") or [result]:
+    for b, head in zip(result.get("tasks") or [result], heads):
         score = b.get("normalized_score")
         if score is None or score >= WARN_BELOW:
             continue
         fixes = ([] if cfg.auto_budget else ["a larger --budget"] if cfg.teacher_train
                  else ["--budget auto (or a larger --budget)"])
-        if b.get("teacher", {}).get("kind") in CONTINUOUS_KINDS and not cfg.min_updates:
-            fixes += ["more updates (--min-updates 4096)"]  # benchmarks/continuous: weak teachers
-        elif result.get("driver") != "mix":
-            fixes += ["--driver mix"]
-        fixes += ["a larger student (--param-ratio)"]
+        hint = head.weak_student_hint(result.get("driver"), cfg.min_updates)
+        fixes += ([hint] if hint else []) + ["a larger student (--param-ratio)"]
         out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
                    f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
                    + ", ".join(fixes))

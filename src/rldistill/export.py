@@ -22,6 +22,7 @@ from torch import nn
 from rldistill.errors import UserError
 from rldistill.evaluate import best_us
 from rldistill.files import atomic_write
+from rldistill.runtime import session
 from rldistill.students import Student, load_student
 
 OPSET = 17
@@ -38,10 +39,9 @@ class _OneTask(nn.Module):
         return self.student.action_heads[self.task].export(self.student(obs, self.task))
 
 
-def _int8(out: Path, session: Any, x: np.ndarray, want: np.ndarray, head: Any,
+def _int8(out: Path, float_graph: Any, x: np.ndarray, want: np.ndarray, head: Any,
           output: str) -> dict[str, Any]:
     """Quantize ``out`` dynamically (int8 weights) beside it; agreement and latency vs float."""
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     path = out.with_suffix(".int8.onnx")
@@ -49,18 +49,21 @@ def _int8(out: Path, session: Any, x: np.ndarray, want: np.ndarray, head: Any,
         warnings.simplefilter("ignore")  # it suggests a pre-processing step MLPs do not need
         atomic_write(path, lambda tmp: quantize_dynamic(str(out), str(tmp),
                                                         weight_type=QuantType.QInt8))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    q = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    q = session(path)
     got = q.run([output], {"obs": x})[0]
-    a_got, a_want = (head.exported_action(torch.from_numpy(y)).numpy() for y in (got, want))
-    agree = np.isclose(a_got, a_want, rtol=0.0, atol=1e-4).reshape(len(a_got), -1).all(-1)
     one = x[:1]
     return {"onnx": str(path), "bytes": path.stat().st_size,
-            "action_agreement_vs_float": float(agree.mean()),
+            "action_agreement_vs_float": _agreement(head, got, want),
             "max_abs_diff_vs_float": float(np.abs(got - want).max()),
-            "latency_us": {"float": best_us(lambda: session.run([output], {"obs": one})),
+            "latency_us": {"float": best_us(lambda: float_graph.run([output], {"obs": one})),
                            "int8": best_us(lambda: q.run([output], {"obs": one}))}}
+
+
+def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:
+    """The share of rows whose greedy actions (from the graph's outputs) match within 1e-4."""
+    a_got, a_want = (head.exported_action(torch.from_numpy(y)).numpy() for y in (got, want))
+    return float(np.isclose(a_got, a_want, rtol=0.0, atol=1e-4).reshape(len(a_got), -1)
+                 .all(-1).mean())
 
 
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
@@ -77,7 +80,7 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     the float graph the same way. Returns the report."""
     try:
         import onnx
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (checked here: the session comes from rldistill.runtime)
     except ImportError:
         raise UserError("ONNX export needs onnx and onnxruntime: pip install 'rldistill[export]' "
                         "(scripts/setup.sh installs them)") from None
@@ -119,24 +122,20 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
     except OSError as e:
         raise UserError(f"cannot write {out}: {e.strerror or e}: pass another --out") from None
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(out), opts, providers=["CPUExecutionProvider"])
+    check = session(out)
     x = torch.randn(check_rows, obs_dim, generator=torch.Generator().manual_seed(seed))
     with torch.inference_mode():
         want = module(x).numpy()
-    got = session.run([output], {"obs": x.numpy()})[0]
+    got = check.run([output], {"obs": x.numpy()})[0]
     x1, one = x[:1], x[:1].numpy()
     params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
-    a_got, a_want = (head.exported_action(torch.from_numpy(y)).numpy() for y in (got, want))
-    agree = np.isclose(a_got, a_want, rtol=0.0, atol=1e-4).reshape(len(a_got), -1).all(-1).mean()
-    report: dict[str, Any] = {"int8": _int8(out, session, x.numpy(), got, head, output)
+    report: dict[str, Any] = {"int8": _int8(out, check, x.numpy(), got, head, output)
                               } if int8 else {}
     return {**report, "onnx": str(out), "bytes": out.stat().st_size, "task": task,
             "obs_dim": obs_dim,
             "out_dim": out_dim, "output": output, "params": params, "opset": OPSET,
             "check_rows": check_rows,
             "max_abs_diff": float(np.abs(got - want).max()),
-            "action_agreement": float(agree),
+            "action_agreement": _agreement(head, got, want),
             "latency_us": {"torch": best_us(lambda: module(x1)),
-                           "onnxruntime": best_us(lambda: session.run([output], {"obs": one}))}}
+                           "onnxruntime": best_us(lambda: check.run([output], {"obs": one}))}}

@@ -16,16 +16,21 @@ from typing import Any
 import numpy as np
 
 
+def session(path: str | Path, threads: int = 1) -> Any:
+    """An onnxruntime CPU session on ``threads`` threads (export checks its graphs with it)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ImportError("rldistill.runtime needs onnxruntime: pip install onnxruntime"
+                          ) from None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = threads
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class Policy:
     def __init__(self, path: str | Path, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise ImportError("rldistill.runtime needs onnxruntime: pip install onnxruntime"
-                              ) from None
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = session(path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         if not str(meta.get("format", "")).startswith("rldistill-student-onnx/"):
             raise ValueError(f"{path} is not a student exported by `rldistill export`")

@@ -68,6 +68,10 @@ class ActionHead(Protocol):
         """Per row, how far the greedy actions are apart (0 = the same), in [0, 1]."""
         ...
 
+    def weak_student_hint(self, driver: str | None, min_updates: int | None) -> str | None:
+        """What measurably lifts a student that fell short, unless the run did it already."""
+        ...
+
     def export(self, out: torch.Tensor) -> torch.Tensor:
         """The exported graph's output from the student's (torch ops only)."""
         ...

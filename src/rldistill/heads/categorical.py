@@ -61,6 +61,10 @@ class CategoricalHead:
     def distance(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
         return 1.0 - self.agreement(s_out, t_out)
 
+    def weak_student_hint(self, driver: str | None, min_updates: int | None) -> str | None:
+        """The mix driver (benchmarks/bank: the student driver's two runs under 0.9)."""
+        return None if driver == "mix" else "--driver mix"
+
     def export(self, out: torch.Tensor) -> torch.Tensor:
         return out
 
