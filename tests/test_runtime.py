@@ -55,9 +55,47 @@ def test_int8_export_is_checked_and_plays_with_the_runtime(tmp_path):
     out = tmp_path / "run"
     run(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", student_hidden="16",
                       budget=1000, min_updates=50, eval_episodes=2, out=str(out)))
-    report = export_onnx(out, tmp_path / "s.onnx", int8=True)
-    q = report["int8"]
-    assert Path(q["onnx"]).name == "s.int8.onnx" and q["bytes"] > 0
-    assert q["action_agreement_vs_float"] >= 0.95  # measured 0.998 on a CartPole student
-    policy = Policy(q["onnx"])  # the metadata survives quantization
-    assert policy.env == "CartPole-v1" and policy.act(np.zeros(4, np.float32)) in (0, 1)
+    for mode in ("dynamic", "static"):
+        report = export_onnx(out, tmp_path / "s.onnx", int8=mode)
+        q = report["int8"]
+        assert report["check_states"] == "buffer" and q["mode"] == mode
+        assert Path(q["onnx"]).name == "s.int8.onnx" and q["bytes"] > 0
+        # measured 0.998 (dynamic) on a CartPole student's own states
+        assert q["action_agreement_vs_float"] >= 0.95
+        policy = Policy(q["onnx"])  # the metadata survives quantization
+        assert policy.env == "CartPole-v1" and policy.act(np.zeros(4, np.float32)) in (0, 1)
+        ops = {n.op_type for n in __import__("onnx").load(q["onnx"]).graph.node}
+        # dynamic quantizes activations per call; static has fixed, calibrated ranges
+        assert ("DynamicQuantizeLinear" in ops or "MatMulInteger" in ops) == (mode == "dynamic")
+
+
+def test_bench_latency_times_teacher_and_student_in_every_runtime(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    from rldistill.cli import main
+    from rldistill.spaces import SpaceSpec
+    from rldistill.students import build_student, save_student
+
+    save_student(build_student(SpaceSpec((4,), 2), (8,)), tmp_path / "run",
+                 {"env": "CartPole-v1", "config": {"teacher": "zoo:CartPole-v1-ppo"}})
+    assert main(["bench-latency", str(tmp_path / "run"), "--batch", "1,16", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["states"] == "random normal" and torch.get_num_threads() == 1
+    rows = {(r["who"], r["runtime"]): r for r in report["rows"]}
+    assert list(rows) == [("teacher", "torch"), ("student", "torch"),
+                          ("student", "onnx float"), ("student", "onnx int8")]
+    assert rows[("student", "torch")]["params"] == 4 * 8 + 8 + 8 * 2 + 2
+    assert rows[("teacher", "torch")]["params"] > rows[("student", "torch")]["params"]
+    for r in rows.values():
+        assert r["bytes"] > 0
+        for b, fig in r["batch"].items():
+            assert fig["us_per_action"] == pytest.approx(fig["us_per_call"] / int(b), rel=1e-2)
+    assert rows[("teacher", "torch")]["batch"]["16"]["speedup_vs_teacher"] == 1.0
+    for argv, msg in [(["--batch", "0"], "give batch sizes >= 1"),
+                      (["--batch", "x"], "give batch sizes as integers")]:
+        assert main(["bench-latency", str(tmp_path / "run"), *argv]) == 2
+        assert msg in capsys.readouterr().err
+    save_student(build_student(SpaceSpec((4,), 2), (8,)), tmp_path / "bare", {})
+    assert main(["bench-latency", str(tmp_path / "bare")]) == 2
+    assert "does not name its teacher: pass --teacher SPEC" in capsys.readouterr().err

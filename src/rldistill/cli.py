@@ -99,11 +99,34 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from rldistill.console import print_export
+    from rldistill.console import print_export, print_export_sb3
+
+    if args.format == "sb3":
+        if args.int8:
+            raise UserError("--int8 applies to --format onnx: drop it, or export twice")
+        from rldistill.sb3.save import export_sb3
+
+        return _emit(args, export_sb3(args.student, args.out, args.task, args.algo),
+                     print_export_sb3)
+    if args.algo:
+        raise UserError("--algo applies to --format sb3 (the SB3 model to write)")
     from rldistill.export import export_onnx
 
     return _emit(args, export_onnx(args.student, args.out, args.task, int8=args.int8),
                  print_export)
+
+
+def _bench_latency(args: argparse.Namespace) -> int:
+    from rldistill.console import print_latency
+    from rldistill.latency import bench_latency
+
+    try:
+        batches = tuple(int(b) for b in args.batch.split(","))
+    except ValueError:
+        raise UserError(f"--batch {args.batch}: give batch sizes as integers, e.g. 1,1024"
+                        ) from None
+    return _emit(args, bench_latency(args.run, args.teacher, args.task, batches, args.threads,
+                                     trust=args.trust_teacher), print_latency)
 
 
 def _teacher_train(args: argparse.Namespace) -> int:
@@ -205,16 +228,36 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
 
-    x = cmd(sub, "export", "export a saved student to ONNX (checked with onnxruntime)")
+    x = cmd(sub, "export", "export a saved student to ONNX (checked with onnxruntime) or to "
+                           "an SB3 zip (checked with SB3)")
     x.add_argument("--student", required=True, help="a distill --out directory")
-    x.add_argument("--out", required=True, help="output .onnx file")
+    x.add_argument("--out", required=True, help="output file: .onnx, or .zip for --format sb3")
+    x.add_argument("--format", choices=("onnx", "sb3"), default="onnx",
+                   help="onnx (default), or sb3: a zip that SB3's load opens and keeps training")
+    x.add_argument("--algo", choices=("dqn", "ppo", "a2c", "sac", "tqc", "td3", "ddpg"),
+                   help="the SB3 model for --format sb3 (default: dqn for a Q-value teacher's "
+                        "discrete student, ppo for other discrete and Gaussian ones, sac for "
+                        "squashed, td3 for deterministic)")
     x.add_argument("--task", type=int, default=0,
                    help="which task of a multi-task student (default 0)")
-    x.add_argument("--int8", action="store_true",
-                   help="also write OUT.int8.onnx (int8 weights, onnxruntime's dynamic "
-                        "quantization) and report its agreement with the float graph")
+    x.add_argument("--int8", nargs="?", const="dynamic", choices=("dynamic", "static"),
+                   help="also write OUT.int8.onnx (onnxruntime's quantization: dynamic, the "
+                        "default, or static, calibrated on the run's own states) and report "
+                        "its agreement with the float graph")
     x.add_argument("--json", action="store_true", help="print the report as one JSON line")
     x.set_defaults(func=_export)
+
+    b = cmd(sub, "bench-latency", "time teacher and student (torch, ONNX float and int8) per "
+                                  "action at batch 1 and 1024")
+    b.add_argument("run", metavar="DIR", help="a distill --out directory")
+    b.add_argument("--teacher", help="teacher SPEC (default: the one it was distilled from)")
+    b.add_argument("--task", type=int, default=0, help="which task of a multi-task student")
+    b.add_argument("--batch", default="1,1024", help="batch sizes (default 1,1024)")
+    b.add_argument("--threads", type=int, default=1,
+                   help="threads for torch and onnxruntime alike (default 1)")
+    b.add_argument("--trust-teacher", action="store_true")
+    b.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    b.set_defaults(func=_bench_latency)
 
     dm = cmd(sub, "demo", "distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")
     dm.add_argument("--out", default="runs/demo")

@@ -89,16 +89,52 @@ def print_export(report: dict[str, Any]) -> None:
     lat = report["latency_us"]
     console().print(f"wrote {report['onnx']} ({report['bytes']} bytes, {report['params']} params, "
                     f"obs {report['obs_dim']} -> {report['out_dim']} {report['output']}); "
-                    f"onnxruntime vs torch on {report['check_rows']} random obs: max |diff| "
+                    f"onnxruntime vs torch on {report['check_rows']} "
+                    f"{report['check_states']} states: max |diff| "
                     f"{report['max_abs_diff']:.1e}, action agreement "
                     f"{report['action_agreement']:.4f}; latency per call (batch 1): onnxruntime "
                     f"{lat['onnxruntime']:.0f} us, torch {lat['torch']:.0f} us")
     if "int8" in report:
         q = report["int8"]
-        console().print(f"wrote {q['onnx']} ({q['bytes']} bytes, int8 weights): action agreement "
-                        f"with the float graph {q['action_agreement_vs_float']:.4f}; latency "
-                        f"(batch 1) {q['latency_us']['int8']:.0f} us vs float "
+        console().print(f"wrote {q['onnx']} ({q['bytes']} bytes, int8 {q['mode']}): action "
+                        f"agreement with the float graph {q['action_agreement_vs_float']:.4f}; "
+                        f"latency (batch 1) {q['latency_us']['int8']:.0f} us vs float "
                         f"{q['latency_us']['float']:.0f} us")
+
+
+def print_export_sb3(report: dict[str, Any]) -> None:
+    extra = "".join(f", {k} {report[k]}" for k in ("q_scale", "log_std") if k in report)
+    console().print(f"wrote {report['sb3']} ({report['bytes']} bytes, SB3 {report['algo']}, "
+                    f"hidden {report['hidden']}{extra}); reloaded with SB3, deterministic action "
+                    f"agreement with the student on {report['check_rows']} "
+                    f"{report['check_states']} states: {report['action_agreement']:.4f}")
+    if "vecnormalize" in report:
+        console().print(f"wrote {report['vecnormalize']}: load it with VecNormalize.load(path, "
+                        "venv) around the env (the student's observation statistics)")
+
+
+def print_latency(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    batches = list(report["rows"][0]["batch"])
+    t = Table(title=f"{report['run']}: {report['env']} ({report['threads']} thread(s), "
+                    f"{report['states']} states)")
+    for col in ("who", "runtime", "params", "bytes"):
+        t.add_column(col)
+    for b in batches:
+        t.add_column(f"batch {b}: us/action", justify="right")
+        t.add_column("actions/s", justify="right")
+        t.add_column("vs teacher", justify="right")
+    for r in report["rows"]:
+        cells = [r["who"], r["runtime"], str(r["params"]), str(r["bytes"] or "?")]
+        for b in batches:
+            f = r["batch"][b]
+            cells += [f"{f['us_per_action']:.3g}", f"{f['actions_per_s']:,}",
+                      f"{f['speedup_vs_teacher']:.2f}x"]
+        t.add_row(*cells)
+    console().print(t)
+    console().print(f"int8 action agreement with the float graph: "
+                    f"{report['int8_agreement_vs_float']:.4f}")
 
 
 def print_kickstart(result: dict[str, Any], out: str) -> None:

@@ -116,6 +116,13 @@ class Student(nn.Module):
     def for_task(self, task: int) -> TaskView:
         return TaskView(self, task)
 
+    def linears(self, task: int = 0) -> list[nn.Linear]:
+        """The Linear layers ``task``'s outputs go through, input to output (ReLU between them):
+        the plain MLP the student is for that task."""
+        parts = [self.net] if not self.arch.tasks else [
+            self.adapters[task], self.trunk, self.heads[task]]
+        return [m for part in parts for m in part.modules() if isinstance(m, nn.Linear)]
+
     def copy_obs_norm(self, task: int, norm: nn.Module) -> None:
         """Take a teacher's observation normalisation for ``task`` (arch.obs_norm says which)."""
         self.obs_norms[task].load_state_dict(norm.state_dict())

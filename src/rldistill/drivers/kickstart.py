@@ -68,7 +68,7 @@ def to_student(model: Any, teacher: Any) -> Student:
     student = build_student(teacher.spec, tuple(w.shape[0] for w, _ in pairs[:-1]),
                             [teacher.head.name])
     with torch.no_grad():
-        for layer, (w, b) in zip(_linears(student), pairs, strict=True):
+        for layer, (w, b) in zip(student.linears(), pairs, strict=True):
             layer.weight.copy_(w)
             layer.bias.copy_(b)
     student.eval()
@@ -80,11 +80,7 @@ def load_into(model: Any, student: Student) -> None:
     :func:`to_student`)."""
     from rldistill.sb3.policy import set_student_layers
 
-    set_student_layers(model.policy, [(m.weight, m.bias) for m in _linears(student)])
-
-
-def _linears(student: Student) -> list[nn.Linear]:
-    return [m for m in student.net if isinstance(m, nn.Linear)]
+    set_student_layers(model.policy, [(m.weight, m.bias) for m in student.linears()])
 
 
 def teacher_hidden(teacher: Any) -> tuple[int, ...]:

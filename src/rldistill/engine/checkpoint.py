@@ -102,3 +102,16 @@ def restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tenso
             _, idx, key = name.split(".", 2)
             state.setdefault(int(idx), {})[key] = value
     opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
+
+
+def buffer_obs(run_dir: Path, task: int, n: int, seed: int = 0) -> torch.Tensor | None:
+    """Up to ``n`` observations of ``task`` drawn evenly (fixed ``seed``) from the run's
+    checkpointed buffer: the states its student met, for calibration and checks; None when the
+    run kept no checkpoint."""
+    d = Path(run_dir) / CHUNK_DIR
+    names = sorted(d.glob(f"task{task}-*.safetensors")) if d.is_dir() else []
+    if not names:
+        return None
+    obs = torch.cat([read_tensors(p)[0]["obs"] for p in names])
+    pick = torch.randperm(len(obs), generator=torch.Generator().manual_seed(seed))[:n]
+    return obs[pick.sort().values]

@@ -76,8 +76,9 @@ class ActionHead(Protocol):
         """The exported graph's output from the student's (torch ops only)."""
         ...
 
-    def exported_action(self, y: torch.Tensor) -> torch.Tensor:
-        """The greedy action from the exported graph's output (its ``greedy_rule``)."""
+    def exported_agreement(self, y: torch.Tensor, y_ref: torch.Tensor) -> torch.Tensor:
+        """Per row, 1.0 where two exported graphs' outputs (``export``) act alike, as
+        :meth:`agreement` judges it (the same action; Box: within its tolerance)."""
         ...
 
     def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,

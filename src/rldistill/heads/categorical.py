@@ -68,8 +68,8 @@ class CategoricalHead:
     def export(self, out: torch.Tensor) -> torch.Tensor:
         return out
 
-    def exported_action(self, y: torch.Tensor) -> torch.Tensor:
-        return y.argmax(-1)
+    def exported_agreement(self, y: torch.Tensor, y_ref: torch.Tensor) -> torch.Tensor:
+        return self.agreement(y, y_ref)
 
     def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,
                    teacher_kind: str) -> torch.Tensor:

@@ -174,8 +174,10 @@ class _BoxHead:
     def export(self, out: torch.Tensor) -> torch.Tensor:
         return self.act(out)
 
-    def exported_action(self, y: torch.Tensor) -> torch.Tensor:
-        return y
+    def exported_agreement(self, y: torch.Tensor, y_ref: torch.Tensor) -> torch.Tensor:
+        """Actions in env units: within AGREE_TOL of the range (of 2, unbounded) per dim."""
+        width = (self.high - self.low) if self.bounded else torch.full_like(self.low, 2.0)
+        return ((y - y_ref).abs() / width <= AGREE_TOL).all(-1).float()
 
     def mix(self, outs: Sequence[torch.Tensor], kinds: Sequence[str], mode: str) -> torch.Tensor:
         """``mean``: the moment-matched mixture of the members' Gaussians; ``confident``: per

@@ -111,8 +111,10 @@ def acting_linears(policy: Any) -> list[nn.Linear]:
 
     seq: list[nn.Module] = []
     for m in acting_modules(policy):
-        inner = getattr(m, "q_net", m)
+        inner = getattr(m, "q_net", getattr(m, "mu", m))  # DQN's QNetwork, TD3's Actor
         seq.extend(inner if isinstance(inner, nn.Sequential) else [inner])
+    if seq and isinstance(seq[-1], nn.Tanh) and policy_kind(policy) == "deterministic":
+        seq.pop()  # TD3 / DDPG's actor ends in tanh, which the deterministic head applies
     bad = [m for m in seq if not isinstance(m, (nn.Linear, nn.ReLU))]
     if bad:
         raise UserError(f"the SB3 student's acting path has {type(bad[0]).__name__} layers, so it "
@@ -150,7 +152,7 @@ def student_layers(policy: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
 @torch.no_grad()
 def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     """The inverse of :func:`student_layers` (a Gaussian's log std: the extra rows' bias); a
-    DQN's target net gets the same weights."""
+    DQN's and TD3's target nets get the same weights."""
     actor = getattr(policy, "actor", None)
     if actor is not None and hasattr(actor, "latent_pi"):
         *body, (w, b) = pairs
@@ -171,5 +173,6 @@ def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor
         layer.bias.copy_(b[:n])
         if layer is linears[-1] and isinstance(log_std, torch.Tensor) and w.shape[0] > n:
             log_std.copy_(b[n:])
-    if hasattr(policy, "q_net_target"):
-        policy.q_net_target.load_state_dict(policy.q_net.state_dict())
+    for net, target in (("q_net", "q_net_target"), ("actor", "actor_target")):
+        if hasattr(policy, target):
+            getattr(policy, target).load_state_dict(getattr(policy, net).state_dict())

@@ -33,7 +33,7 @@ def load_teacher(spec: str, trust: bool = False, normalize: str | None = None) -
     SB3's own ``load`` allows), with the ``vecnormalize.pkl`` found beside it
     (:func:`rldistill.normalize.find_vecnormalize`), or the file ``normalize`` names, or none
     with ``normalize="none"``."""
-    path = _zip_path(spec)
+    path = zip_path(spec)
     teacher = load_sb3_zip(path, name=spec if spec.startswith("zoo:") else path.name,
                            trust=trust)
     if normalize == "none":
@@ -51,7 +51,7 @@ def load_teacher(spec: str, trust: bool = False, normalize: str | None = None) -
     return teacher
 
 
-def _zip_path(spec: str) -> Path:
+def zip_path(spec: str) -> Path:
     if spec.startswith("zoo:"):
         from rldistill.zoo import zoo_path
 
