@@ -209,12 +209,13 @@ def latency_us(policy: Actor, obs_shape: tuple[int, ...], obs_dtype: str = "floa
 
 
 @torch.inference_mode()
-def best_us(call: Callable[[], Any], calls: int = 300) -> float:
-    """Microseconds per ``call()``: the best of 3 blocks of ``calls`` calls, after a warm-up."""
+def best_us(call: Callable[[], Any], calls: int = 300, blocks: int = 3) -> float:
+    """Microseconds per ``call()``: the best of ``blocks`` blocks of ``calls`` calls, after a
+    warm-up."""
     for _ in range(20):
         call()
     best = math.inf
-    for _ in range(3):
+    for _ in range(blocks):
         t0 = time.perf_counter()
         for _ in range(calls):
             call()

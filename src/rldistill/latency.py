@@ -4,7 +4,7 @@ batch 1 (one agent acting: framework overhead dominates) and at a large batch (a
 for many agents: the network's size shows), with the files each needs.
 
 Every row runs on the same ``threads`` (torch and onnxruntime alike) and the same states: the
-run's own buffer where it kept one, else random normal ones. Each figure is the best of three
+run's own buffer where it kept one, else random normal ones. Each figure is the best of nine
 timed blocks after a warm-up (:func:`rldistill.evaluate.best_us`).
 """
 
@@ -28,7 +28,7 @@ def _timing(call: Callable[[np.ndarray], Any], x: np.ndarray, batches: tuple[int
     out = {}
     for b in batches:
         xb = x[np.arange(b) % len(x)]
-        us = best_us(lambda: call(xb), calls=max(5, 300 // b))
+        us = best_us(lambda: call(xb), calls=max(5, 300 // b), blocks=9)
         out[str(b)] = {"us_per_call": us, "us_per_action": round(us / b, 3),
                        "actions_per_s": round(b * 1e6 / us)}
     return out
