@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from rldistill.engine.buffer import Buffer
-from rldistill.config import DistillConfig, load_yaml
+from rldistill.config import DistillConfig
+from rldistill.options import load_yaml
 from rldistill.spaces import SpaceSpec
 from rldistill.errors import UserError
 from rldistill.evaluate import mean_ci95, normalized_score
@@ -123,7 +124,8 @@ def test_loop_records_which_env_and_episode_start_each_row(tmp_path):
 
 
 def test_kickstart_yaml_and_cli_types_come_from_the_dataclass(tmp_path):
-    from rldistill.config import KickstartConfig, option_types
+    from rldistill.config import KickstartConfig
+    from rldistill.options import option_types
 
     types = option_types(KickstartConfig)
     assert types["steps"] == (int, False, False) and types["temperature"] == (float, True, False)

@@ -16,7 +16,8 @@ from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Task
-from rldistill.envs import check_match, env_spec
+from rldistill.envs import (EnvRecipe, check_match, env_spec, import_env_module, map_env_id,
+                            task_env)
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.students import Student, save_student
@@ -30,8 +31,10 @@ RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
 
 @dataclass
 class Outcome:
-    """What training produced, before evaluation; online runs add the teacher they trained."""
+    """What training produced, before evaluation (with the config as resolved: the env the
+    teacher's source names); online runs add the teacher they trained."""
 
+    cfg: DistillConfig
     loop: Loop
     curves: list[dict[str, Any]] = field(default_factory=list)
     teacher_model: Any = None
@@ -45,15 +48,42 @@ class Outcome:
         return self.loop.tasks
 
 
-def load_task_teachers(cfg: DistillConfig) -> list[Teacher]:
-    """One teacher per task (an ensemble where a task has several), checked against its env."""
-    teachers = []
+def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]]:
+    """One teacher per task (an ensemble where a task has several), checked against its env;
+    the config with the env(s) the teachers' sources name where --env was not given, and
+    renamed env ids mapped (:func:`rldistill.envs.map_env_id`)."""
+    cfg = with_source_envs(cfg)
+    for module in cfg.env_modules:
+        import_env_module(module)
+    teachers, envs = [], []
     for specs, env_id in cfg.tasks:
         teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher,
-                                normalize=cfg.teacher_normalize)
-        check_match(teacher.spec, env_spec(env_id), teacher.name, env_id)
+                                normalize=cfg.teacher_normalize, kind=cfg.teacher_kind,
+                                env=env_id)
+        env_id = map_env_id(env_id, teacher.spec)
+        check_match(teacher.spec, env_spec(task_env(env_id, teacher, cfg)), teacher.name, env_id)
         teachers.append(teacher)
-    return teachers
+        envs.append(env_id)
+    if tuple(envs) != tuple(e for _, e in cfg.tasks):
+        cfg = cfg.replace(env=envs[0] if len(envs) == 1 else tuple(envs))
+    return cfg, teachers
+
+
+def with_source_envs(cfg: DistillConfig) -> DistillConfig:
+    """``cfg`` with ``env`` from the teachers' sources (RL Zoo folders, Hub repos) where it is
+    empty: one env for one source or several of one env (an ensemble), else one per teacher."""
+    if cfg.env or cfg.teacher_train:
+        return cfg
+    from rldistill.teachers.sources import resolve
+
+    specs = cfg.tasks[0][0]
+    envs = []
+    for spec in specs:
+        recipe = resolve(spec).env if not spec.endswith((".pt", ".pth", ".ts")) else None
+        if recipe is None:
+            raise UserError(f"no env given, and teacher {spec} does not name one: pass --env ID")
+        envs.append(str(recipe))
+    return cfg.replace(env=envs[0] if len(set(envs)) == 1 else tuple(envs)).validate()
 
 
 def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
@@ -70,9 +100,10 @@ def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
         if teachers is not None:
             raise UserError("--teacher-train trains its own teacher: pass no teachers")
         loop, curves, model = train_online(cfg, progress, resume, callbacks)
-        return Outcome(loop, curves, model)
-    teachers = teachers if teachers is not None else load_task_teachers(cfg)
-    return Outcome(train_offline(cfg, teachers, progress, resume, callbacks))
+        return Outcome(cfg, loop, curves, model)
+    if teachers is None:
+        cfg, teachers = load_task_teachers(cfg)
+    return Outcome(cfg, train_offline(cfg, teachers, progress, resume, callbacks))
 
 
 def run(cfg: DistillConfig, progress: Progress | None = None,
@@ -87,9 +118,12 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     from rldistill.drivers.offline import sigint_raises
 
     cfg.validate()
+    teachers = None
+    if not cfg.teacher_train:
+        cfg, teachers = load_task_teachers(cfg)
     out = Path(cfg.out)
     prepare_out(out, overwrite=overwrite, resume=resume)
-    outcome = train(cfg, progress=progress, resume=resume, callbacks=callbacks)
+    outcome = train(cfg, teachers, progress=progress, resume=resume, callbacks=callbacks)
     save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
     online = _save_online(cfg, outcome) if cfg.teacher_train else {}
     tasks = [(t.env, t.teacher) for t in outcome.tasks]
@@ -177,11 +211,25 @@ def resume_config(out: str | Path, changes: dict[str, Any]) -> DistillConfig:
 def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
     """What student.json holds besides the architecture and spaces: env(s), teacher(s), config."""
     if len(tasks) == 1:
-        return {"env": tasks[0].env, "teacher": _teacher_meta(tasks[0].teacher),
-                "config": cfg.to_dict()}
+        return {"env": tasks[0].env, **_recipe_meta(tasks[0].env),
+                "teacher": _teacher_meta(tasks[0].teacher), "config": cfg.to_dict()}
     return {"env": [t.env for t in tasks],
-            "tasks": [{"env": t.env, "teacher": _teacher_meta(t.teacher)} for t in tasks],
+            "tasks": [{"env": t.env, **_recipe_meta(t.env), "teacher": _teacher_meta(t.teacher)}
+                      for t in tasks],
             "config": cfg.to_dict()}
+
+
+def _recipe_meta(env: str) -> dict[str, Any]:
+    """``env_recipe`` for student.json where the env is more than ``gym.make(id)``."""
+    return {"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}
+
+
+def saved_env(meta: dict[str, Any], task: int = 0) -> str:
+    """The env a saved student was trained on (task ``task``), with its recipe."""
+    found = meta["tasks"][task] if "tasks" in meta else meta
+    if "env_recipe" in found:
+        return EnvRecipe.from_json(found["env_recipe"], "student.json")
+    return str(found["env"])
 
 
 def _teacher_meta(t: Teacher) -> dict[str, Any]:
@@ -274,9 +322,10 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
         if variants or teacher:
             raise UserError("a multi-task student: pass --env to pick one task for --variant or "
                             "--teacher")
-        tasks = [(t["env"], load_teachers((spec,), trust=trust,
-                                          normalize=config.get("teacher_normalize")))
-                 for t, spec in zip(meta["tasks"], config["teacher"])]
+        tasks = [(saved_env(meta, i), load_teachers(
+                      (spec,), trust=trust, normalize=config.get("teacher_normalize"),
+                      kind=config.get("teacher_kind"), env=t["env"]))
+                 for i, (t, spec) in enumerate(zip(meta["tasks"], config["teacher"]))]
         return multitask_result(score_tasks(student, tasks, episodes, seed), tasks, student)
     env_id = env or meta["env"]
     if isinstance(env_id, list):
@@ -290,6 +339,8 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
                             "pass one of those")
         task = envs.index(env_id)
         spec = teacher or config["teacher"][task]
+    if str(env_id) == str(saved_env(meta, task)):  # with the wrappers it was trained with
+        env_id = saved_env(meta, task)
     run_dir = Path(student_dir) if Path(student_dir).is_dir() else Path(student_dir).parent
     if not spec and (run_dir / "teacher_sb3.zip").exists():  # an online run's trained teacher
         spec = str(run_dir / "teacher_sb3.zip")
@@ -303,7 +354,8 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
                 "random": summary(r)}
     t = load_teachers(tuple(spec) if isinstance(spec, list) else (spec,),
                       config.get("ensemble", "mean"), trust=trust,
-                      normalize=None if teacher else config.get("teacher_normalize"))
+                      normalize=None if teacher else config.get("teacher_normalize"),
+                      kind=config.get("teacher_kind"), env=env_id)
     check_match(t.spec, env_spec(env_id), t.name, env_id)
     if not variants:
         return {"env": env_id, **score_student(view, t, env_id, episodes, seed)}

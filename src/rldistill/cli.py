@@ -11,7 +11,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig, KickstartConfig, field_help, load_yaml, option_types
+from rldistill.config import DistillConfig, KickstartConfig
+from rldistill.options import field_help, load_yaml, option_types
 from rldistill.errors import Interrupted, UserError
 
 _ALIASES = {"lambda_schedule": ["--lambda"]}
@@ -138,6 +139,17 @@ def _teacher_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _teacher_info(args: argparse.Namespace) -> int:
+    from rldistill.console import print_teacher_info
+    from rldistill.envs import import_env_module
+    from rldistill.teachers.info import teacher_info
+
+    for module in args.env_module or ():
+        import_env_module(module)
+    return _emit(args, teacher_info(args.spec, args.trust_teacher, args.teacher_kind, args.env,
+                                    args.teacher_normalize), print_teacher_info)
+
+
 def _zoo_list(args: argparse.Namespace) -> int:
     from rldistill.console import print_zoo
     from rldistill.zoo import zoo_entries
@@ -193,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--out", required=True, help="output .zip (a .json record is written beside)")
     tt.add_argument("--eval-episodes", type=int, default=100)
     tt.set_defaults(func=_teacher_train)
+
+    ti = cmd(teacher, "info", "what rldistill reads from a teacher source, and from where")
+    ti.add_argument("spec", metavar="SPEC", help="zoo:NAME, an SB3 .zip, an RL Zoo folder, "
+                                                  "hf:ORG/REPO, or a torch file")
+    ti.add_argument("--env", help="the env of a torch file's teacher")
+    ti.add_argument("--teacher-kind", help="what a torch file's teacher outputs")
+    ti.add_argument("--teacher-normalize", help="its vecnormalize.pkl, or none")
+    ti.add_argument("--env-module", action="append", help="import PKG first (repeatable)")
+    ti.add_argument("--trust-teacher", action="store_true")
+    ti.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    ti.set_defaults(func=_teacher_info)
 
     zoo = cmd(sub, "zoo", "the shipped teachers").add_subparsers(dest="zcmd", required=True)
     zl = cmd(zoo, "list", "list the zoo's teachers with their measured returns")

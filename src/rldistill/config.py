@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from rldistill.errors import UserError
 from rldistill.losses import LOSSES
@@ -107,9 +103,21 @@ class DistillConfig:
     it), or none. Default: the vecnormalize.pkl beside the teacher's zip, or in RL Zoo's layout
     (ENV/vecnormalize.pkl beside ENV.zip), if there is one. The student learns from raw
     observations with the same normalisation as its first layer."""
+    teacher_kind: str | None = None
+    """What a torch teacher (.pt TorchScript, or a pickled module with --trust-teacher) outputs:
+    q | logits (discrete), gaussian | squashed | deterministic (continuous)."""
+    env_module: str | tuple[str, ...] = ""
+    """A package to import before making the env, to register its ids (repeatable; e.g.
+    ale_py, minatar, your own). --env PKG:ID does the same for one id."""
+    env_wrapper: str | tuple[str, ...] = ""
+    """Env wrappers, replacing those the teacher's RL Zoo config.yml names (repeatable; known
+    names only, e.g. AtariWrapper, TimeFeatureWrapper, TimeLimit), or none for no wrapper."""
+    frame_stack: int | None = None
+    """Stack the last N observations (as SB3's VecFrameStack), replacing the teacher's
+    config.yml frame_stack; 0 for none."""
 
     def __post_init__(self) -> None:
-        for name in ("teacher", "env"):  # one value is a str, several a tuple
+        for name in ("teacher", "env", "env_module", "env_wrapper"):  # a str, several a tuple
             value = getattr(self, name)
             if isinstance(value, (list, tuple)):
                 value = tuple(str(v) for v in value)
@@ -118,6 +126,10 @@ class DistillConfig:
             budget, auto = parse_budget(self.budget)
             object.__setattr__(self, "budget", budget)
             object.__setattr__(self, "auto_budget", self.auto_budget or auto)
+
+    @property
+    def env_modules(self) -> tuple[str, ...]:
+        return tuple(m for m in _as_tuple(self.env_module) if m)
 
     @property
     def tasks(self) -> list[tuple[tuple[str, ...], str]]:
@@ -149,7 +161,7 @@ class DistillConfig:
         elif not self.teacher:
             raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip "
                             "(or --teacher-train ppo to train one while distilling)")
-        if not self.env:
+        if not self.env and self.teacher_train:
             raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
         tasks = self.tasks
         if self.teacher_normalize not in (None, "none") and len(_as_tuple(self.teacher)) > 1:
@@ -187,6 +199,8 @@ class DistillConfig:
         if self.auto_budget and self.driver == "teacher":
             raise UserError("--budget auto decides between rounds, and --driver teacher collects "
                             "one: use --driver student or mix (the default), or give a number")
+        if self.frame_stack is not None and self.frame_stack < 0:
+            raise UserError(f"--frame-stack must be >= 0, got {self.frame_stack}")
         if not 0 < self.target <= 1.5:
             raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
         return self
@@ -317,71 +331,3 @@ class KickstartConfig:
 
 def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return value if isinstance(value, tuple) else (value,)
-
-
-def option_types(cls: type) -> dict[str, tuple[type, bool, bool]]:
-    """Each field of a config dataclass -> (scalar type, may be None, may repeat), read from
-    its annotations (``int | None``, ``str | tuple[str, ...]``): the CLI and YAML use these."""
-    out = {}
-    for name, hint in typing.get_type_hints(cls).items():
-        args = typing.get_args(hint) or (hint,)
-        optional = type(None) in args
-        repeat = any(typing.get_origin(a) is tuple for a in args)
-        scalar = next(a for a in args if a is not type(None) and typing.get_origin(a) is not tuple)
-        out[name] = (scalar, optional, repeat)
-    return out
-
-
-def field_help(cls: type | None = None) -> dict[str, str]:
-    """Field name -> its docstring, read from the class's source (for --help)."""
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(cls or DistillConfig))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    out: dict[str, str] = {}
-    for a, b in zip(body, body[1:]):
-        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr):
-            out[a.target.id] = str(b.value.value)  # type: ignore[attr-defined,union-attr]
-    return out
-
-
-def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
-    """Read a YAML config of ``cls`` (default DistillConfig); unknown keys and wrong types are
-    errors (one line, the fix named)."""
-    cls = cls or DistillConfig
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"config file {p} does not exist")
-    try:
-        doc = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UserError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(doc, dict):
-        raise UserError(f"config file {p} must hold a mapping of option: value")
-    doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
-    types = option_types(cls)
-    for key, value in doc.items():
-        if key not in types:
-            raise UserError(f"config file {p}: unknown key {key!r}; known keys: "
-                            f"{', '.join(sorted(types))}")
-        doc[key] = _coerce(key, value, types[key], p)
-    return doc
-
-
-def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> Any:
-    scalar, optional, repeat = typ
-    if value is None and optional:
-        return None
-    if repeat and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    if key == "student_hidden" and isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if key == "budget" and isinstance(value, str):
-        parse_budget(value)  # auto / auto:CAP (DistillConfig reads it), else a one-line error
-        return value
-    if scalar is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
-        return value
-    raise UserError(f"config file {path}: {key} should be {scalar.__name__}, got {value!r}")

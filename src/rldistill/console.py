@@ -137,6 +137,45 @@ def print_latency(report: dict[str, Any]) -> None:
                     f"{report['int8_agreement_vs_float']:.4f}")
 
 
+def print_teacher_info(info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"teacher {info['spec']}", show_header=False)
+    t.add_column("what")
+    t.add_column("value")
+    t.add_column("from")
+    origin = info["origin"]
+    act = info["action"]
+    action = (f"{act['n']} discrete" if act["kind"] == "discrete"
+              else f"box {act['shape']} in [{min(act['low'])}, {max(act['high'])}]")
+    rows = [("file", str(info["file"]), info["format"] or ""),
+            ("algorithm", f"{info['algorithm']} ({info['policy']})", "the zip's data"),
+            ("outputs", f"{info['kind']} -> {info['head']} head", "its policy's weights"),
+            ("observation", f"{info['observation']['shape']} {info['observation']['dtype']}",
+             "the zip's data"),
+            ("action", action, "the zip's data"),
+            ("acting params", str(info["acting_params"]), "its acting path")]
+    norm = info["normalize"]
+    rows.append(("normalize", "none" if norm is None else f"clip {norm['clip']}",
+                 "" if norm is None else str(norm["file"])))
+    env = info["env"]
+    if env is None:
+        rows.append(("env", "not named: pass --env", ""))
+    else:
+        rows.append(("env", env["id"], origin.get("env", "")))
+        for key, label in (("kwargs", "env_kwargs"), ("wrappers", "env_wrapper"),
+                           ("frame_stack", "frame_stack")):
+            if env[key]:
+                rows.append((label, str(env[key]), origin.get(label, "")))
+    if "gym_packages" in origin:
+        rows.append(("gym_packages", origin["gym_packages"], "args.yml"))
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)
+    for note in info["notes"]:
+        console().print(f"note: {note}")
+
+
 def print_kickstart(result: dict[str, Any], out: str) -> None:
     for name in ("student", "scratch"):
         if name in result:

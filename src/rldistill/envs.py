@@ -8,18 +8,39 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldistill.env_recipe import EnvRecipe
 from rldistill.errors import UserError
 from rldistill.heads import HEADS, env_rows
 from rldistill.spaces import ActionSpec, SpaceSpec
 
+__all__ = ["EnvRecipe"]
+
+
+def import_env_module(module: str) -> None:
+    """Import a package that registers env ids (``--env-module``, or ``module:EnvId``)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        raise UserError(f"env module {module!r} cannot be imported ({e}): install it, or drop "
+                        "it from --env / --env-module") from None
+
 
 def check_env_id(env_id: str) -> None:
-    """Fail with a one-line message when ``env_id`` is not a registered Gymnasium env."""
+    """Fail with a one-line message when ``env_id`` is not a registered Gymnasium env
+    (``module:EnvId`` imports ``module`` first, as ``gym.make`` does)."""
+    for module in getattr(env_id, "modules", ()):
+        import_env_module(module)
+    if ":" in env_id:
+        module, _, env_id = env_id.partition(":")
+        import_env_module(module)
     if env_id not in gym.registry:
         close = [k for k in gym.registry if k.split("-")[0].lower() == env_id.split("-")[0].lower()]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
         raise UserError(f"unknown env id {env_id!r}{hint}: pass a registered Gymnasium id such "
-                        "as LunarLander-v3")
+                        "as LunarLander-v3 (ids of other packages: --env-module PKG, or "
+                        "--env PKG:ID)")
 
 
 Variant = dict[str, float]
@@ -28,12 +49,18 @@ Variant = dict[str, float]
 def make_env(env_id: str, variant: Variant | None = None) -> gym.Env:
     """``gym.make(env_id)`` with physical parameters changed: constructor arguments where the env
     takes them (LunarLander gravity, wind_power), attributes of the unwrapped env otherwise
-    (CartPole length, masspole, gravity; Acrobot LINK_MASS_1, ...)."""
+    (CartPole length, masspole, gravity; Acrobot LINK_MASS_1, ...). An :class:`EnvRecipe` adds
+    its constructor arguments, wrappers and frame stack."""
     check_env_id(env_id)
     variant = dict(variant or {})
-    ctor = _ctor_params(env_id)
+    ctor = _ctor_params(env_id) if variant else set()  # building an env to ask costs one more
     kwargs: dict[str, Any] = {k: v for k, v in variant.items() if k in ctor}
-    env = gym.make(env_id, **kwargs)
+    env = _set_variant(gym.make(str(env_id), **{**getattr(env_id, "kwargs", {}), **kwargs}),
+                       env_id, variant, ctor)
+    return env_id.wrap(env) if isinstance(env_id, EnvRecipe) else env
+
+
+def _set_variant(env: gym.Env, env_id: str, variant: Variant, ctor: set[str]) -> gym.Env:
     u: Any = env.unwrapped
     for name, value in variant.items():
         if name in ctor:
@@ -53,7 +80,7 @@ def make_env(env_id: str, variant: Variant | None = None) -> gym.Env:
 def _ctor_params(env_id: str) -> set[str]:
     import inspect
 
-    env = gym.make(env_id)
+    env = gym.make(str(env_id), **getattr(env_id, "kwargs", {}))
     try:
         names = set(inspect.signature(type(env.unwrapped).__init__).parameters)
     finally:
@@ -126,8 +153,7 @@ def make_vec_env(env_id: str, n_envs: int, seed: int, variants: list[Variant] | 
 
 def env_spec(env_id: str) -> SpaceSpec:
     """The :class:`SpaceSpec` of ``env_id`` (one instance is built and closed)."""
-    check_env_id(env_id)
-    env = gym.make(env_id)
+    env = make_env(env_id)
     try:
         return spec_of(env.observation_space, env.action_space, f"env {env_id}")
     finally:
@@ -153,6 +179,64 @@ def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
         raise UserError(f"{who}: no action head for {action.describe()} yet")
     dtype = "uint8" if obs_space.dtype == np.uint8 else "float32"
     return SpaceSpec(tuple(int(d) for d in obs_space.shape), action, dtype)
+
+
+def map_env_id(env_id: str, teacher: SpaceSpec) -> str:
+    """An env id Gymnasium renamed (``LunarLander-v2``, MuJoCo ``-v3`` / ``-v4``) -> the next
+    registered version whose spaces are the teacher's, with a one-line notice on stderr; where
+    every newer version has other spaces, a one-line error naming them. Registered ids, and
+    ids of other packages (``PKG:ID``), are kept."""
+    import re
+    import sys
+
+    name = str(env_id)
+    m = re.fullmatch(r"(.+)-v(\d+)", name)
+    if ":" in name or name in gym.registry or not m:
+        return env_id
+    newer = sorted((int(k.rsplit("-v", 1)[1]), k) for k in gym.registry
+                   if re.fullmatch(re.escape(m[1]) + r"-v\d+", k)
+                   and int(k.rsplit("-v", 1)[1]) > int(m[2]))
+    tried = []
+    for _, candidate in newer:
+        spec = env_spec(_same_recipe(env_id, candidate))
+        if spec == teacher:
+            print(f"rldistill: env {name} is not registered in this Gymnasium; using {candidate}, "
+                  "which has the same spaces", file=sys.stderr)
+            return _same_recipe(env_id, candidate)
+        tried.append(f"{candidate} has {spec.describe()}")
+    if not tried:
+        return env_id  # unknown: check_env_id says so
+    raise UserError(f"env {name} is not registered in this Gymnasium and its successors differ "
+                    f"from the teacher's {teacher.describe()} ({'; '.join(tried)}): pass --env "
+                    "with an env of the teacher's spaces")
+
+
+def _same_recipe(env_id: str, new_id: str) -> str:
+    return env_id.evolve(env_id=new_id) if isinstance(env_id, EnvRecipe) else new_id
+
+
+def task_env(env_id: str, teacher: Any, cfg: Any) -> str:
+    """The env a task collects on and is scored on: the recipe the teacher's source names (RL
+    Zoo's wrappers, frame stack, env kwargs) where it names this env, with --env-wrapper,
+    --frame-stack and --env-module applied; the plain id where nothing is added."""
+    from rldistill.env_recipe import wrapper_entries
+
+    members = getattr(teacher, "members", [teacher])
+    named = [m.source.get("env_recipe") for m in members if hasattr(m, "source")]
+    base = next((r for r in named if r is not None and r.split(":")[-1] ==
+                 str(env_id).split(":")[-1]), None)
+    recipe = base if base is not None else EnvRecipe(str(env_id))
+    if isinstance(env_id, EnvRecipe):
+        recipe = env_id
+    if cfg.env_wrapper:
+        recipe = recipe.evolve(wrappers=wrapper_entries(
+            list(cfg.env_wrapper) if isinstance(cfg.env_wrapper, tuple) else cfg.env_wrapper,
+            "--env-wrapper"))
+    if cfg.frame_stack is not None:
+        recipe = recipe.evolve(frame_stack=cfg.frame_stack)
+    if cfg.env_modules:
+        recipe = recipe.evolve(modules=tuple(cfg.env_modules))
+    return env_id if recipe.plain else recipe
 
 
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:

@@ -85,9 +85,10 @@ def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:
 
 
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
-    """env / teacher of ``task`` from student.json (one task, or the multi-task list)."""
+    """env (and its recipe) / teacher of ``task`` from student.json (one task, or the
+    multi-task list)."""
     found = meta["tasks"][task] if "tasks" in meta else meta
-    return {k: found[k] for k in ("env", "teacher") if found.get(k) is not None}
+    return {k: found[k] for k in ("env", "env_recipe", "teacher") if found.get(k) is not None}
 
 
 def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,

@@ -40,10 +40,10 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 def _teacher_file(spec: str) -> Path | None:
-    from rldistill.teachers import zip_path
+    from rldistill.teachers.sources import resolve
 
     try:
-        return zip_path(spec)
+        return resolve(spec).zip
     except UserError:
         return None
 

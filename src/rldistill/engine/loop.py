@@ -26,7 +26,7 @@ from rldistill.engine.buffer import Buffer
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
-from rldistill.envs import make_vec_env, parse_variants
+from rldistill.envs import make_vec_env, parse_variants, task_env
 from rldistill.errors import UserError
 from rldistill.heads import TrainLoss
 from rldistill.schedules import parse_schedule
@@ -77,6 +77,7 @@ class Loop:
         self.tasks = []
         for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
             size = cfg.budget * (i + 1) // n - cfg.budget * i // n
+            env_id = task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
             venv = make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
             head = t.head
             buf = Buffer(size, t.spec.obs_shape, _torch_dtype(t.spec.obs_dtype),

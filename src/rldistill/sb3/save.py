@@ -87,6 +87,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
     run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
+    from rldistill.api import saved_env
     from rldistill.drivers.kickstart import sb3_kwargs
     from rldistill.engine.checkpoint import buffer_obs
     from rldistill.envs import make_env
@@ -120,7 +121,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
                             generator=torch.Generator().manual_seed(seed))
     pairs, note = _pairs(student, task, algo, calib, meta)
     hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
-    env = make_env(env_id)
+    env = make_env(saved_env(meta, task))
     _, kwargs = sb3_kwargs(algo, env_id, hidden)
     noise = lookup(algo, env_id)[1].get("noise_std")
     if noise is not None:  # TD3 / DDPG explore with Gaussian action noise (RL Zoo's)

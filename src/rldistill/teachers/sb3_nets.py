@@ -9,7 +9,8 @@ Each returns what its action head reads (:mod:`rldistill.heads.continuous`):
 - :class:`SquashedActor` (SAC / TQC): ``[mean, log_std]`` in pre-squash space, log_std from a
   linear layer clamped to [-20, 2] (SB3's LOG_STD_MIN / MAX), or gSDE with the mean clipped
   to +-clip_mean;
-- TD3 / DDPG need no class: their ``mu`` ends in tanh (the action in [-1, 1]).
+- TD3 / DDPG need no class: their ``mu`` ends in tanh (the action in [-1, 1]); ARS's linear
+  policy outputs the action in the env's units, which :class:`ClippedToUnit` maps to [-1, 1].
 """
 
 from __future__ import annotations
@@ -77,3 +78,19 @@ class SquashedActor(nn.Module):
             assert isinstance(self.log_std, nn.Module)
             log_std = self.log_std(latent).clamp(LOG_STD_MIN, LOG_STD_MAX)
         return torch.cat([mean, log_std], -1)
+
+
+class ClippedToUnit(nn.Module):
+    """An action in the env's units, clipped to the bounds (as SB3 acts), scaled to [-1, 1]."""
+
+    def __init__(self, low: tuple[float, ...], high: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("low", torch.tensor(low))
+        self.register_buffer("high", torch.tensor(high))
+
+    low: torch.Tensor
+    high: torch.Tensor
+
+    def forward(self, action: torch.Tensor) -> torch.Tensor:
+        a = torch.maximum(torch.minimum(action, self.high), self.low)
+        return 2.0 * (a - self.low) / (self.high - self.low) - 1.0

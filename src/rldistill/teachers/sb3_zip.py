@@ -55,6 +55,11 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
         raise UserError(f"teacher {path} could not be read ({e}): the file may be truncated; "
                         "copy it again") from None
     spec = _spaces_from_data(data, path)
+    algo = algorithm(data)
+    if algo == "recurrentppo":
+        raise UserError(f"teacher {path} is a RecurrentPPO (LSTM) model: rldistill does not yet "
+                        "carry a teacher's hidden state through collection; distil an MLP "
+                        "teacher of the task instead")
     try:
         with warnings.catch_warnings():  # a foreign pickle warns before it is refused
             warnings.simplefilter("ignore")
@@ -72,7 +77,28 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
                             "pass --trust-teacher if you trust its source") from None
         net, kind = _load_trusted(path, spec)
     return NetTeacher(name=name, kind=kind, spec=spec, net=net,
-                      source={"file": str(path), "format": "sb3-zip"})
+                      source={"file": str(path), "format": "sb3-zip", "algorithm": algo,
+                              "policy": _policy_name(data)})
+
+
+def _policy_name(data: dict[str, Any]) -> str:
+    """The policy class's name, from the readable text of its ``__init__``."""
+    m = re.search(r"<function (\w+)\.__init__", _readable(data.get("policy_class"),
+                                                          "__init__") or "")
+    return m.group(1) if m else "?"
+
+
+def algorithm(data: dict[str, Any]) -> str:
+    """The SB3 / sb3-contrib algorithm that saved ``data``: from its policy's module, and for
+    the actor-critics that share SB3's policy (PPO, A2C, TRPO) from their own fields."""
+    parts = (_readable(data.get("policy_class"), "__module__") or "").split(".")
+    if "maskable" in parts or "recurrent" in parts:
+        return "maskableppo" if "maskable" in parts else "recurrentppo"
+    if len(parts) > 1 and parts[1] in ("dqn", "qrdqn", "sac", "tqc", "td3", "ars", "crossq"):
+        return "ddpg" if parts[1] == "td3" and data.get("policy_delay") == 1 else parts[1]
+    if "cg_max_steps" in data:
+        return "trpo"
+    return "ppo" if "clip_range" in data else "a2c" if "policies" in parts else "?"
 
 
 def _load_trusted(path: Path, spec: SpaceSpec) -> tuple[nn.Module, str]:
@@ -158,9 +184,11 @@ def _mlp_from_state(state: dict[str, torch.Tensor], prefix: str, act: type[nn.Mo
     layers: list[nn.Module] = []
     sd: dict[str, torch.Tensor] = {}
     for j, i in enumerate(idx):
-        w, b = state[f"{prefix}{i}.weight"], state[f"{prefix}{i}.bias"]
-        layers.append(nn.Linear(w.shape[1], w.shape[0]))
-        sd[f"{len(layers) - 1}.weight"], sd[f"{len(layers) - 1}.bias"] = w, b
+        w, b = state[f"{prefix}{i}.weight"], state.get(f"{prefix}{i}.bias")
+        layers.append(nn.Linear(w.shape[1], w.shape[0], bias=b is not None))
+        sd[f"{len(layers) - 1}.weight"] = w
+        if b is not None:
+            sd[f"{len(layers) - 1}.bias"] = b
         if final_activation or j < len(idx) - 1:
             layers.append(act())
     net = nn.Sequential(*layers)
@@ -184,6 +212,8 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
     if any(k.startswith("quantile_net.quantile_net.") for k in keys):  # QR-DQN
         body = _mlp_from_state(state, "quantile_net.quantile_net.", activation or nn.ReLU, False)
         return QuantileMean(body, spec.action.n), "q"
+    if any(k.startswith("action_net.0.") for k in keys):  # ARS: action_net is the policy
+        return _ars(state, spec, activation, options)
     if spec.action.kind == "box":
         return _build_continuous(state, activation, options, path)
     if "action_net.weight" in keys:  # PPO / A2C actor-critic
@@ -191,6 +221,22 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
         return nn.Sequential(*body, head), "logits"
     raise UserError(f"teacher {path} has a policy rldistill does not recognise (keys like "
                     f"{sorted(keys)[:2]}): use DQN, QR-DQN, PPO or A2C with an MLP policy")
+
+
+def _ars(state: dict[str, torch.Tensor], spec: SpaceSpec, activation: type[nn.Module] | None,
+         options: dict[str, Any]) -> tuple[nn.Module, str]:
+    """ARS (sb3-contrib): ``action_net`` maps observations to scores (Discrete: the argmax
+    acts, a greedy teacher as a Q-value one is) or to the action (Box: through tanh for the
+    MLP policy, clipped to the bounds for the linear one)."""
+    from rldistill.teachers.sb3_nets import ClippedToUnit
+
+    net = _mlp_from_state(state, "action_net.", activation or nn.ReLU, False)
+    if spec.action.kind == "discrete":
+        return net, "q"
+    linear = len([m for m in net if isinstance(m, nn.Linear)]) == 1 and not options.get(
+        "squash_output", False) and "action_net.0.bias" not in state
+    tail = ClippedToUnit(spec.action.low, spec.action.high) if linear else nn.Tanh()
+    return nn.Sequential(*net, tail), "deterministic"
 
 
 def _linear(state: dict[str, torch.Tensor], prefix: str) -> nn.Linear:

@@ -1,0 +1,143 @@
+"""How to build a teacher's env: its id, constructor arguments, wrappers and frame stack.
+
+An SB3 zip does not store the wrappers its env had; RL Zoo writes them in ``config.yml``
+(``env_wrapper``, ``frame_stack``) and ``args.yml`` / ``env_kwargs.yml`` (``env_kwargs``). An
+:class:`EnvRecipe` is an env id (a ``str``: it prints, compares and serialises as the id) that
+also carries those, so every place that builds an env from an id (collection, evaluation,
+``--budget auto``'s checks, SB3 export) builds the teacher's. It is saved in ``student.json``
+(``env_recipe``), so that evaluation and export rebuild the same env.
+
+Wrappers are named, never imported by name from a file: only the classes of :data:`WRAPPERS`
+(each under its full path and its class name) can be applied, with plain keyword arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rldistill.errors import UserError
+
+# accepted name -> (module, class) of the wrapper applied
+WRAPPERS: dict[str, tuple[str, str]] = {}
+for _module, _name, _aliases in [
+        ("stable_baselines3.common.atari_wrappers", "AtariWrapper", ()),
+        ("sb3_contrib.common.wrappers", "TimeFeatureWrapper", ("rl_zoo3.wrappers",)),
+        ("gymnasium.wrappers", "TimeLimit", ("gymnasium.wrappers.time_limit",)),
+        ("gymnasium.wrappers", "FlattenObservation", ()),
+        ("gymnasium.wrappers", "ClipAction", ()),
+        ("gymnasium.wrappers", "RescaleAction", ())]:
+    for _path in (_module, *_aliases):
+        WRAPPERS[f"{_path}.{_name}"] = (_module, _name)
+    WRAPPERS[_name] = (_module, _name)
+
+
+def wrapper_entries(value: Any, where: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """RL Zoo's ``env_wrapper`` value (a name, a {name: kwargs} or a list of them) as
+    ((name, kwargs), ...), each name checked against :data:`WRAPPERS`."""
+    if value in (None, "", "none", [], ()):
+        return ()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        name, kwargs = (next(iter(item.items())) if isinstance(item, dict) and len(item) == 1
+                        else (item, {}))
+        if not isinstance(name, str) or not isinstance(kwargs, (dict, type(None))):
+            raise UserError(f"{where}: env_wrapper entry {item!r} is not a name or "
+                            "{name: {keyword: value}}")
+        if name not in WRAPPERS:
+            raise UserError(f"{where}: env wrapper {name!r} is not one rldistill applies (it "
+                            f"never imports one named by a file); known: "
+                            f"{', '.join(sorted(n for n in WRAPPERS if '.' not in n))}")
+        out.append((name, dict(kwargs or {})))
+    return tuple(out)
+
+
+class FrameStack(gym.ObservationWrapper):  # type: ignore[misc]
+    """SB3's ``VecFrameStack`` for one env: the last ``n`` observations concatenated on the
+    channel axis (the last one, or the first for channel-first images), zeros before the
+    first observation of an episode."""
+
+    def __init__(self, env: gym.Env, n: int) -> None:
+        super().__init__(env)
+        space: Any = env.observation_space
+        shape = tuple(space.shape)
+        self.axis = 0 if len(shape) == 3 and shape[0] < shape[-1] and shape[0] in (1, 3) else -1
+        self.n = n
+        self.frames: deque[np.ndarray] = deque(maxlen=n)
+        self.observation_space = gym.spaces.Box(np.repeat(space.low, n, self.axis),
+                                                np.repeat(space.high, n, self.axis),
+                                                dtype=space.dtype)
+        self._zero: np.ndarray = np.zeros(shape, dtype=space.dtype)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
+        obs, info = self.env.reset(**kwargs)
+        self.frames.extend([self._zero] * self.n)
+        return self.observation(obs), info
+
+    def observation(self, obs: np.ndarray) -> np.ndarray:
+        self.frames.append(obs)
+        return np.concatenate(list(self.frames), self.axis)
+
+
+class EnvRecipe(str):
+    """An env id with the constructor arguments, wrappers, frame stack and modules (imported
+    to register the id) its env needs; ``str(recipe)`` is the id."""
+
+    kwargs: dict[str, Any]
+    wrappers: tuple[tuple[str, dict[str, Any]], ...]
+    frame_stack: int
+    modules: tuple[str, ...]
+    origin: dict[str, str]
+
+    def __new__(cls, env_id: str, kwargs: dict[str, Any] | None = None,
+                wrappers: tuple[tuple[str, dict[str, Any]], ...] = (), frame_stack: int = 0,
+                modules: tuple[str, ...] = (), origin: dict[str, str] | None = None
+                ) -> EnvRecipe:
+        self = super().__new__(cls, str(env_id))
+        self.kwargs, self.wrappers = dict(kwargs or {}), tuple(wrappers)
+        self.frame_stack, self.modules = int(frame_stack or 0), tuple(modules)
+        self.origin = dict(origin or {})  # which file said what (teacher info)
+        return self
+
+    @property
+    def plain(self) -> bool:
+        """Nothing beyond ``gym.make(id)``."""
+        return not (self.kwargs or self.wrappers or self.frame_stack > 1 or self.modules)
+
+    def evolve(self, **changes: Any) -> EnvRecipe:
+        fields = {"env_id": str(self), "kwargs": self.kwargs, "wrappers": self.wrappers,
+                  "frame_stack": self.frame_stack, "modules": self.modules,
+                  "origin": self.origin}
+        return EnvRecipe(**{**fields, **changes})
+
+    def wrap(self, env: gym.Env) -> gym.Env:
+        for name, kwargs in self.wrappers:
+            module, cls = WRAPPERS[name]
+            try:
+                env = getattr(importlib.import_module(module), cls)(env, **kwargs)
+            except TypeError as e:
+                raise UserError(f"env wrapper {name} does not take {kwargs}: {e}") from None
+        return FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": str(self), "kwargs": self.kwargs,
+                "wrappers": [[n, k] for n, k in self.wrappers],
+                "frame_stack": self.frame_stack, "modules": list(self.modules)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], where: str) -> EnvRecipe:
+        wrappers = wrapper_entries([{n: k} for n, k in doc.get("wrappers", [])], where)
+        return cls(doc["id"], doc.get("kwargs"), wrappers, doc.get("frame_stack", 0),
+                   tuple(doc.get("modules", ())))
+
+    def __reduce__(self) -> Any:  # pickles (e.g. to a subprocess) as a recipe, not a str
+        return (_rebuild, (self.to_json(),))
+
+
+def _rebuild(doc: dict[str, Any]) -> EnvRecipe:
+    return EnvRecipe.from_json(doc, "recipe")

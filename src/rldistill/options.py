@@ -1,0 +1,85 @@
+"""The options of a config dataclass as the CLI and YAML files see them: their types, their
+help (each field's docstring) and a YAML file's values checked against them."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rldistill.errors import UserError
+
+
+def option_types(cls: type) -> dict[str, tuple[type, bool, bool]]:
+    """Each field of a config dataclass -> (scalar type, may be None, may repeat), read from
+    its annotations (``int | None``, ``str | tuple[str, ...]``): the CLI and YAML use these."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = typing.get_args(hint) or (hint,)
+        optional = type(None) in args
+        repeat = any(typing.get_origin(a) is tuple for a in args)
+        scalar = next(a for a in args if a is not type(None) and typing.get_origin(a) is not tuple)
+        out[name] = (scalar, optional, repeat)
+    return out
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Field name -> its docstring, read from the class's source (for --help)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    out: dict[str, str] = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr):
+            out[a.target.id] = str(b.value.value)  # type: ignore[attr-defined,union-attr]
+    return out
+
+
+def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
+    """Read a YAML config of ``cls`` (default DistillConfig); unknown keys and wrong types are
+    errors (one line, the fix named)."""
+    if cls is None:
+        from rldistill.config import DistillConfig
+
+        cls = DistillConfig
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"config file {p} does not exist")
+    try:
+        doc = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"config file {p} must hold a mapping of option: value")
+    doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
+    types = option_types(cls)
+    for key, value in doc.items():
+        if key not in types:
+            raise UserError(f"config file {p}: unknown key {key!r}; known keys: "
+                            f"{', '.join(sorted(types))}")
+        doc[key] = _coerce(key, value, types[key], p)
+    return doc
+
+
+def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> Any:
+    scalar, optional, repeat = typ
+    if value is None and optional:
+        return None
+    if repeat and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if key == "student_hidden" and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if key == "budget" and isinstance(value, str):
+        from rldistill.config import parse_budget
+
+        parse_budget(value)  # auto / auto:CAP (DistillConfig reads it), else a one-line error
+        return value
+    if scalar is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
+        return value
+    raise UserError(f"config file {path}: {key} should be {scalar.__name__}, got {value!r}")
