@@ -16,8 +16,8 @@ from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Task
-from rldistill.envs import (EnvRecipe, check_match, env_spec, import_env_module, map_env_id,
-                            task_env)
+from rldistill.envs import (EnvRecipe, check_masks, check_match, env_spec, import_env_module,
+                            map_env_id, task_env)
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.students import Student, save_student
@@ -61,7 +61,9 @@ def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]
                                 normalize=cfg.teacher_normalize, kind=cfg.teacher_kind,
                                 env=env_id)
         env_id = map_env_id(env_id, teacher.spec)
-        check_match(teacher.spec, env_spec(task_env(env_id, teacher, cfg)), teacher.name, env_id)
+        env = task_env(env_id, teacher, cfg)
+        check_match(teacher.spec, env_spec(env), teacher.name, env_id)
+        check_masks(teacher, env)
         teachers.append(teacher)
         envs.append(env_id)
     if tuple(envs) != tuple(e for _, e in cfg.tasks):

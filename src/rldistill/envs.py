@@ -182,33 +182,49 @@ def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
 
 
 def map_env_id(env_id: str, teacher: SpaceSpec) -> str:
-    """An env id Gymnasium renamed (``LunarLander-v2``, MuJoCo ``-v3`` / ``-v4``) -> the next
-    registered version whose spaces are the teacher's, with a one-line notice on stderr; where
-    every newer version has other spaces, a one-line error naming them. Registered ids, and
-    ids of other packages (``PKG:ID``), are kept."""
+    """An env id this Gymnasium no longer builds (``LunarLander-v2``, MuJoCo ``-v2`` / ``-v3``)
+    -> the newest version whose spaces are the teacher's, with a one-line notice on stderr;
+    where every newer version has other spaces, a one-line error naming them. Ids it builds,
+    and ids of other packages (``PKG:ID``), are kept."""
     import re
     import sys
 
     name = str(env_id)
     m = re.fullmatch(r"(.+)-v(\d+)", name)
-    if ":" in name or name in gym.registry or not m:
+    if ":" in name or not m:
         return env_id
     newer = sorted((int(k.rsplit("-v", 1)[1]), k) for k in gym.registry
                    if re.fullmatch(re.escape(m[1]) + r"-v\d+", k)
                    and int(k.rsplit("-v", 1)[1]) > int(m[2]))
+    if name in gym.registry and (not newer or _makeable(name)):
+        return env_id
     tried = []
-    for _, candidate in newer:
+    for _, candidate in reversed(newer):  # the newest first: what Gymnasium recommends
         spec = env_spec(_same_recipe(env_id, candidate))
         if spec == teacher:
-            print(f"rldistill: env {name} is not registered in this Gymnasium; using {candidate}, "
+            print(f"rldistill: env {name} is not available in this Gymnasium; using {candidate}, "
                   "which has the same spaces", file=sys.stderr)
             return _same_recipe(env_id, candidate)
         tried.append(f"{candidate} has {spec.describe()}")
     if not tried:
         return env_id  # unknown: check_env_id says so
-    raise UserError(f"env {name} is not registered in this Gymnasium and its successors differ "
+    raise UserError(f"env {name} is not available in this Gymnasium and its successors differ "
                     f"from the teacher's {teacher.describe()} ({'; '.join(tried)}): pass --env "
                     "with an env of the teacher's spaces")
+
+
+def _makeable(env_id: str) -> bool:
+    """False for ids Gymnasium keeps registered but no longer builds (LunarLander-v2, MuJoCo
+    -v2 / -v3: their dependency moved away)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "out of date" deprecation warnings
+            gym.make(env_id).close()
+    except (ImportError, gym.error.Error):
+        return False
+    return True
 
 
 def _same_recipe(env_id: str, new_id: str) -> str:
@@ -237,6 +253,23 @@ def task_env(env_id: str, teacher: Any, cfg: Any) -> str:
     if cfg.env_modules:
         recipe = recipe.evolve(modules=tuple(cfg.env_modules))
     return env_id if recipe.plain else recipe
+
+
+def check_masks(teacher: Any, env_id: str) -> None:
+    """A MaskablePPO teacher is a plain policy on an env without action masks; on one with
+    masks (``action_masks()``) it needs masked acting, which rldistill does not do yet."""
+    members = getattr(teacher, "members", [teacher])
+    if not any(getattr(m, "source", {}).get("algorithm") == "maskableppo" for m in members):
+        return
+    env = make_env(env_id)
+    try:
+        masked = callable(getattr(env.unwrapped, "action_masks", None))
+    finally:
+        env.close()
+    if masked:
+        raise UserError(f"teacher {teacher.name} is a MaskablePPO model and env {env_id} masks "
+                        "actions (action_masks()): rldistill does not yet mask the actions of "
+                        "teacher and student; distil it on an env without masks")
 
 
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:

@@ -152,7 +152,8 @@ def normalized_score(student: float, teacher: float, random: float) -> float | N
 def summary(res: EvalResult) -> dict[str, Any]:
     lo, hi = res.ci95
     return {"return_mean": round(res.mean, 3), "return_ci95": [round(lo, 3), round(hi, 3)],
-            "episodes": len(res.returns)}
+            "episodes": len(res.returns),
+            "length_mean": round(res.steps / max(1, len(res.returns)), 1)}
 
 
 def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: int,

@@ -57,8 +57,13 @@ def load_torch_teacher(path: Path, kind: str | None, env_id: str | None,
         raise UserError(f"--teacher-kind {kind} does not fit env {env_id}'s "
                         f"{spec.action.describe()}")
     width = head_for(spec.action, kind).target_shape()[0]
-    with torch.inference_mode():
-        out = net.eval()(torch.zeros(2, *spec.obs_shape))
+    try:
+        with torch.inference_mode():
+            out = net.eval()(torch.zeros(2, *spec.obs_shape))
+    except Exception as e:  # noqa: BLE001 - the user's module raises what it raises
+        raise UserError(f"teacher {path} cannot act on env {env_id}'s observations of shape "
+                        f"{spec.obs_shape} ({type(e).__name__}): pass the env it was trained "
+                        "on") from None
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, width):
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UserError(f"teacher {path} returns {got} for a batch of 2 observations of "
