@@ -287,3 +287,42 @@ def test_env_recipe_round_trips_through_json_and_pickle():
                  pickle.loads(pickle.dumps(r))):
         assert isinstance(back, EnvRecipe) and back.to_json() == r.to_json() and back == r
     assert EnvRecipe("CartPole-v1").plain and not r.plain
+
+
+def test_crossq_teacher_acts_as_sb3_predicts(tmp_path):
+    """CrossQ's actor has BatchRenorm layers: rebuilt in eval mode (running statistics)."""
+    from sb3_contrib import CrossQ
+
+    model = CrossQ("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs={"net_arch": [16, 16]})
+    with torch.no_grad():
+        for name, b in model.policy.actor.named_buffers():
+            if "ra_" in name:
+                b.uniform_(0.5, 2.0)
+        for p in model.policy.actor.parameters():
+            p.normal_(0, 0.3)
+    model.save(tmp_path / "c.zip")
+    t = load_teacher(str(tmp_path / "c.zip"))
+    assert (t.kind, t.source["algorithm"]) == ("squashed", "crossq")
+    x = np.random.default_rng(0).normal(size=(256, 3)).astype(np.float32)
+    np.testing.assert_allclose(t.head.to_env(t.act(torch.from_numpy(x))),
+                               model.predict(x, deterministic=True)[0], atol=1e-5)
+
+
+def test_maskable_ppo_works_without_masks_and_is_refused_with_them(tmp_path, capsys):
+    import gymnasium as gym
+    from gymnasium.envs.classic_control import CartPoleEnv
+    from sb3_contrib import MaskablePPO
+
+    class MaskedCartPole(CartPoleEnv):
+        def action_masks(self):
+            return np.array([True, False])
+
+    if "MaskedCartPoleTest-v0" not in gym.registry:
+        gym.register("MaskedCartPoleTest-v0", entry_point=MaskedCartPole, max_episode_steps=50)
+    MaskablePPO("MlpPolicy", "CartPole-v1", seed=0).save(tmp_path / "m.zip")
+    base = ["distill", "--teacher", str(tmp_path / "m.zip"), "--budget", "200",
+            "--student-hidden", "8", "--eval-episodes", "1"]
+    assert main([*base, "--env", "MaskedCartPoleTest-v0", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a MaskablePPO model and env MaskedCartPoleTest-v0 masks actions" in err
+    assert main([*base, "--env", "CartPole-v1", "--out", str(tmp_path / "b")]) == 0

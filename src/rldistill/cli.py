@@ -141,11 +141,8 @@ def _teacher_train(args: argparse.Namespace) -> int:
 
 def _teacher_info(args: argparse.Namespace) -> int:
     from rldistill.console import print_teacher_info
-    from rldistill.envs import import_env_module
     from rldistill.teachers.info import teacher_info
 
-    for module in args.env_module or ():
-        import_env_module(module)
     return _emit(args, teacher_info(args.spec, args.trust_teacher, args.teacher_kind, args.env,
                                     args.teacher_normalize), print_teacher_info)
 
@@ -203,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--steps", type=int, required=True)
     tt.add_argument("--seed", type=int, default=0)
     tt.add_argument("--out", required=True, help="output .zip (a .json record is written beside)")
+    tt.add_argument("--env-module", action="append",
+                    help="import PKG first, to register its env ids (repeatable)")
     tt.add_argument("--eval-episodes", type=int, default=100)
     tt.set_defaults(func=_teacher_train)
 
@@ -248,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--variant", action="append", metavar="NAME=V1,V2",
                    help="score teacher and student on physical variants (repeatable), e.g. "
                         "length=0.25,0.5,1.0 for CartPole; prints a robustness table")
+    e.add_argument("--env-module", action="append",
+                    help="import PKG first, to register its env ids (repeatable)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
 
@@ -267,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write OUT.int8.onnx (onnxruntime's quantization: dynamic, the "
                         "default, or static, calibrated on the run's own states) and report "
                         "its agreement with the float graph")
+    x.add_argument("--env-module", action="append",
+                    help="import PKG first, to register its env ids (repeatable)")
     x.add_argument("--json", action="store_true", help="print the report as one JSON line")
     x.set_defaults(func=_export)
 
@@ -279,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=1,
                    help="threads for torch and onnxruntime alike (default 1)")
     b.add_argument("--trust-teacher", action="store_true")
+    b.add_argument("--env-module", action="append",
+                    help="import PKG first, to register its env ids (repeatable)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON line")
     b.set_defaults(func=_bench_latency)
 
@@ -295,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # small nets: threads cost more than they give (see benchmarks/)
     try:
+        from rldistill.envs import import_env_module
+
+        modules = getattr(args, "env_module", None) or ()
+        for module in (modules,) if isinstance(modules, str) else modules:
+            import_env_module(module)  # packages that register env ids, on every subcommand
         return int(args.func(args))
     except UserError as e:
         if getattr(args, "debug", False):

@@ -94,3 +94,42 @@ class ClippedToUnit(nn.Module):
     def forward(self, action: torch.Tensor) -> torch.Tensor:
         a = torch.maximum(torch.minimum(action, self.high), self.low)
         return 2.0 * (a - self.low) / (self.high - self.low) - 1.0
+
+
+class RenormEval(nn.Module):
+    """sb3-contrib's ``BatchRenorm`` in eval mode (how CrossQ's actor acts): the running
+    statistics, then the affine transform."""
+
+    def __init__(self, state: dict[str, torch.Tensor], prefix: str, eps: float) -> None:
+        super().__init__()
+        for name in ("ra_mean", "ra_var", "scale", "bias"):
+            self.register_buffer(name, state[prefix + name].clone())
+        self.eps = eps
+
+    ra_mean: torch.Tensor
+    ra_var: torch.Tensor
+    scale: torch.Tensor
+    bias: torch.Tensor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.ra_mean) / torch.sqrt(self.ra_var + self.eps) * self.scale + self.bias
+
+
+def sequential_with_renorm(state: dict[str, torch.Tensor], prefix: str, act: type[nn.Module],
+                           eps: float) -> nn.Sequential:
+    """An ``nn.Sequential`` of Linear, BatchRenorm and activation layers rebuilt index by index
+    from ``prefix{i}.*`` keys: an index without parameters is the activation."""
+    idx = {int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix)}
+    layers: list[nn.Module] = []
+    for i in range(max(idx) + 1):
+        p = f"{prefix}{i}."
+        if p + "ra_mean" in state:
+            layers.append(RenormEval(state, p, eps))
+        elif p + "weight" in state:
+            w = state[p + "weight"]
+            layer = nn.Linear(w.shape[1], w.shape[0])
+            layer.load_state_dict({"weight": w, "bias": state[p + "bias"]})
+            layers.append(layer)
+        else:
+            layers.append(act())
+    return nn.Sequential(*layers)

@@ -258,12 +258,20 @@ def _actor_critic(state: dict[str, torch.Tensor], activation: type[nn.Module] | 
 
 def _build_continuous(state: dict[str, torch.Tensor], activation: type[nn.Module] | None,
                       options: dict[str, Any], path: Path) -> tuple[nn.Module, str]:
-    """Box actions: SAC / TQC (squashed), TD3 / DDPG (deterministic), PPO / A2C (Gaussian)."""
+    """Box actions: SAC / TQC / CrossQ (squashed), TD3 / DDPG (deterministic), PPO / A2C
+    (Gaussian)."""
     from rldistill.teachers.sb3_nets import GaussianActor, SquashedActor
 
     keys = set(state)
     sde = dict(full_std=bool(options.get("full_std", True)),
                use_expln=bool(options.get("use_expln", False)))
+    if "actor.latent_pi.0.ra_mean" in keys:  # CrossQ: BatchRenorm layers in the actor
+        from rldistill.teachers.sb3_nets import sequential_with_renorm
+
+        latent = sequential_with_renorm(state, "actor.latent_pi.", activation or nn.ReLU,
+                                        float(options.get("batch_norm_eps", 0.001)))
+        return SquashedActor(latent, _linear(state, "actor.mu."),
+                             _linear(state, "actor.log_std.")), "squashed"
     if "actor.latent_pi.0.weight" in keys:
         latent = _mlp_from_state(state, "actor.latent_pi.", activation or nn.ReLU, True)
         if "actor.log_std" in keys:  # gSDE: the std is a (latent, action) matrix

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Teachers trained OUTSIDE rldistill, by RL Zoo's own `train` command (its hyperparameters,
+# its experiment folders), for issue 14: PPO Acrobot-v1 (normalize: true), SAC Pendulum-v1, and
+# one model per sb3-contrib algorithm. Writes benchmarks/sources/logs/ (git-ignored; ~25 min on
+# 2 cores). Each folder is skipped when it exists.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=../../.venv/bin/python
+zoo() {  # ALGO ENV [extra args]
+  local algo=$1 env=$2; shift 2
+  [ -d "logs/$algo/${env}_1" ] && return 0
+  $PY -m rl_zoo3.train --algo "$algo" --env "$env" -f logs --seed 0 --num-threads 1 \
+    --eval-freq -1 "$@" > "logs-$algo-$env.txt" 2>&1
+}
+mkdir -p logs
+zoo ppo Acrobot-v1 -n 150000
+zoo sac Pendulum-v1
+zoo trpo CartPole-v1 -n 50000
+zoo ars CartPole-v1 -n 50000
+zoo qrdqn CartPole-v1 -n 50000
+zoo tqc Pendulum-v1 -n 10000
+zoo crossq Pendulum-v1 -n 10000
+zoo ppo_lstm CartPole-v1 -n 10000
+# MaskablePPO has no RL Zoo entry: sb3-contrib's own script, on CartPole (no masks)
+if [ ! -f logs/maskableppo-CartPole-v1.zip ]; then
+  $PY -c "
+from sb3_contrib import MaskablePPO
+m = MaskablePPO('MlpPolicy', 'CartPole-v1', seed=0, verbose=0)
+m.learn(50_000)
+m.save('logs/maskableppo-CartPole-v1.zip')"
+fi
