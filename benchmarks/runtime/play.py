@@ -17,14 +17,12 @@ sys.modules["torch"] = None  # type: ignore[assignment]  # any import of torch n
 import argparse  # noqa: E402
 import json  # noqa: E402
 
-import gymnasium as gym  # noqa: E402
-
 from rldistill.runtime import Policy  # noqa: E402
 
 
 def play(path: str, episodes: int, seed: int) -> list[float]:
     policy = Policy(path)
-    env = gym.make(policy.env)
+    env = policy.make_env()
     returns = []
     for e in range(episodes):
         obs, _ = env.reset(seed=seed + e)

@@ -31,6 +31,10 @@ class DistillConfig:
     tau = 0.01, nearly always wins against a policy teacher)."""
     student_hidden: str | None = None
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
+    student_arch: str | None = None
+    """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
+    and strides by frame size). Default for a CNN teacher with --param-ratio: its layout,
+    channels and dense width scaled together."""
     param_ratio: float | None = None
     """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
     loss: str | None = None
@@ -181,8 +185,9 @@ class DistillConfig:
             raise UserError(f"--temperature must be > 0, got {self.temperature}")
         if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
             raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
-        if self.param_ratio is not None and self.student_hidden is not None:
-            raise UserError("give either --student-hidden or --param-ratio, not both")
+        if sum(x is not None for x in (self.param_ratio, self.student_hidden,
+                                       self.student_arch)) > 1:
+            raise UserError("give one of --student-hidden, --student-arch or --param-ratio")
         for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
                      "eval_episodes"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:

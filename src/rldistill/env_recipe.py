@@ -22,6 +22,56 @@ import numpy as np
 
 from rldistill.errors import UserError
 
+# env id namespaces -> the installed package that registers them (imported, and its
+# registration called, when such an id is asked for; the `pixels` extra installs them)
+NAMESPACES = {"MinAtar": "minatar.gym", "ALE": "ale_py"}
+
+
+def import_env_module(module: str) -> Any:
+    """Import a package that registers env ids (``--env-module``, or ``module:EnvId``)."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # MinAtar logs that seaborn (for rendering) is missing
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise UserError(f"env module {module!r} cannot be imported ({e}): install it, or drop "
+                        "it from --env / --env-module") from None
+    finally:
+        root.setLevel(level)
+
+
+def register_namespace(env_id: str) -> None:
+    """Register the ids of ``env_id``'s namespace (MinAtar/..., ALE/... and Atari's
+    NoFrameskip ids) where they are not yet."""
+    if env_id in gym.registry:
+        return
+    ns = env_id.split("/")[0] if "/" in env_id else "ALE" if "NoFrameskip" in env_id else ""
+    if ns not in NAMESPACES:
+        return
+    module = import_env_module(NAMESPACES[ns])
+    if ns == "ALE":
+        gym.register_envs(module)
+    elif not any(k.startswith(ns + "/") for k in gym.registry):
+        module.register_envs()  # MinAtar registers on request
+
+
+def build_env(env_id: str) -> gym.Env:
+    """The env of an id or a recipe (its modules, kwargs, wrappers, stack, channel order),
+    with numpy and gymnasium only (what the torch-free runtime uses; Atari's AtariWrapper comes
+    from SB3, which needs torch)."""
+    for module in getattr(env_id, "modules", ()):
+        import_env_module(module)
+    name = str(env_id)
+    if ":" in name:
+        import_env_module(name.split(":")[0])
+    register_namespace(name.split(":")[-1])
+    env = gym.make(name, **getattr(env_id, "kwargs", {}))
+    return env_id.wrap(env) if isinstance(env_id, EnvRecipe) else env
+
+
 # accepted name -> (module, class) of the wrapper applied
 WRAPPERS: dict[str, tuple[str, str]] = {}
 for _module, _name, _aliases in [
@@ -84,35 +134,52 @@ class FrameStack(gym.ObservationWrapper):  # type: ignore[misc]
         return np.concatenate(list(self.frames), self.axis)
 
 
+class TransposeImage(gym.ObservationWrapper):  # type: ignore[misc]
+    """(H, W, C) frames -> (C, H, W), as SB3's ``VecTransposeImage`` feeds its CNN policies."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space: Any = env.observation_space
+        self.observation_space = gym.spaces.Box(np.transpose(space.low, (2, 0, 1)),
+                                                np.transpose(space.high, (2, 0, 1)),
+                                                dtype=space.dtype)
+
+    def observation(self, obs: np.ndarray) -> np.ndarray:
+        return np.transpose(obs, (2, 0, 1))
+
+
 class EnvRecipe(str):
-    """An env id with the constructor arguments, wrappers, frame stack and modules (imported
-    to register the id) its env needs; ``str(recipe)`` is the id."""
+    """An env id with the constructor arguments, wrappers, frame stack, channel order and
+    modules (imported to register the id) its env needs; ``str(recipe)`` is the id."""
 
     kwargs: dict[str, Any]
     wrappers: tuple[tuple[str, dict[str, Any]], ...]
     frame_stack: int
     modules: tuple[str, ...]
+    transpose: bool
     origin: dict[str, str]
 
     def __new__(cls, env_id: str, kwargs: dict[str, Any] | None = None,
                 wrappers: tuple[tuple[str, dict[str, Any]], ...] = (), frame_stack: int = 0,
-                modules: tuple[str, ...] = (), origin: dict[str, str] | None = None
-                ) -> EnvRecipe:
+                modules: tuple[str, ...] = (), origin: dict[str, str] | None = None,
+                transpose: bool = False) -> EnvRecipe:
         self = super().__new__(cls, str(env_id))
         self.kwargs, self.wrappers = dict(kwargs or {}), tuple(wrappers)
         self.frame_stack, self.modules = int(frame_stack or 0), tuple(modules)
+        self.transpose = bool(transpose)  # frames to channels-first, after the stack
         self.origin = dict(origin or {})  # which file said what (teacher info)
         return self
 
     @property
     def plain(self) -> bool:
         """Nothing beyond ``gym.make(id)``."""
-        return not (self.kwargs or self.wrappers or self.frame_stack > 1 or self.modules)
+        return not (self.kwargs or self.wrappers or self.frame_stack > 1 or self.modules
+                    or self.transpose)
 
     def evolve(self, **changes: Any) -> EnvRecipe:
         fields = {"env_id": str(self), "kwargs": self.kwargs, "wrappers": self.wrappers,
                   "frame_stack": self.frame_stack, "modules": self.modules,
-                  "origin": self.origin}
+                  "origin": self.origin, "transpose": self.transpose}
         return EnvRecipe(**{**fields, **changes})
 
     def wrap(self, env: gym.Env) -> gym.Env:
@@ -122,18 +189,20 @@ class EnvRecipe(str):
                 env = getattr(importlib.import_module(module), cls)(env, **kwargs)
             except TypeError as e:
                 raise UserError(f"env wrapper {name} does not take {kwargs}: {e}") from None
-        return FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
+        env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
+        return TransposeImage(env) if self.transpose else env
 
     def to_json(self) -> dict[str, Any]:
         return {"id": str(self), "kwargs": self.kwargs,
                 "wrappers": [[n, k] for n, k in self.wrappers],
-                "frame_stack": self.frame_stack, "modules": list(self.modules)}
+                "frame_stack": self.frame_stack, "modules": list(self.modules),
+                "transpose": self.transpose}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str) -> EnvRecipe:
         wrappers = wrapper_entries([{n: k} for n, k in doc.get("wrappers", [])], where)
         return cls(doc["id"], doc.get("kwargs"), wrappers, doc.get("frame_stack", 0),
-                   tuple(doc.get("modules", ())))
+                   tuple(doc.get("modules", ())), transpose=bool(doc.get("transpose", False)))
 
     def __reduce__(self) -> Any:  # pickles (e.g. to a subprocess) as a recipe, not a str
         return (_rebuild, (self.to_json(),))

@@ -8,33 +8,24 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rldistill.env_recipe import EnvRecipe
+from rldistill.env_recipe import EnvRecipe, import_env_module, register_namespace
 from rldistill.errors import UserError
 from rldistill.heads import HEADS, env_rows
 from rldistill.spaces import ActionSpec, SpaceSpec
 
-__all__ = ["EnvRecipe"]
-
-
-def import_env_module(module: str) -> None:
-    """Import a package that registers env ids (``--env-module``, or ``module:EnvId``)."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError as e:
-        raise UserError(f"env module {module!r} cannot be imported ({e}): install it, or drop "
-                        "it from --env / --env-module") from None
+__all__ = ["EnvRecipe", "import_env_module"]
 
 
 def check_env_id(env_id: str) -> None:
     """Fail with a one-line message when ``env_id`` is not a registered Gymnasium env
-    (``module:EnvId`` imports ``module`` first, as ``gym.make`` does)."""
+    (``module:EnvId`` imports ``module`` first, as ``gym.make`` does; the namespaces of
+    :data:`NAMESPACES`, and Atari's ``NoFrameskip`` ids, import their package)."""
     for module in getattr(env_id, "modules", ()):
         import_env_module(module)
     if ":" in env_id:
         module, _, env_id = env_id.partition(":")
         import_env_module(module)
+    register_namespace(env_id)
     if env_id not in gym.registry:
         close = [k for k in gym.registry if k.split("-")[0].lower() == env_id.split("-")[0].lower()]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
@@ -252,7 +243,28 @@ def task_env(env_id: str, teacher: Any, cfg: Any) -> str:
         recipe = recipe.evolve(frame_stack=cfg.frame_stack)
     if cfg.env_modules:
         recipe = recipe.evolve(modules=tuple(cfg.env_modules))
+    spec = getattr(teacher, "spec", None)
+    if spec is not None and len(spec.obs_shape) == 3:
+        recipe = fit_frames(recipe, spec, cfg)
     return env_id if recipe.plain else recipe
+
+
+def fit_frames(recipe: EnvRecipe, teacher: SpaceSpec, cfg: Any) -> EnvRecipe:
+    """What a pixel teacher's frames need, where the env gives other ones: SB3 feeds CNN
+    policies channel-first (its VecTransposeImage), and Atari teachers 84 x 84 grey frames
+    (AtariWrapper) stacked as many as the teacher's channels. Added unless --env-wrapper or
+    --frame-stack say otherwise; ALE/ ids skip frames themselves (AtariWrapper's frame_skip 1)."""
+    t = teacher.obs_shape
+    got = env_spec(recipe).obs_shape
+    atari = "NoFrameskip" in recipe or recipe.startswith("ALE/")
+    if got != t and atari and not recipe.wrappers and t[1:] == (84, 84) \
+            and not cfg.env_wrapper and cfg.frame_stack is None:
+        kwargs = {"frame_skip": 1} if recipe.startswith("ALE/") else {}
+        recipe = recipe.evolve(wrappers=(("AtariWrapper", kwargs),), frame_stack=t[0])
+        got = env_spec(recipe).obs_shape
+    if got != t and len(got) == 3 and (got[2], got[0], got[1]) == t and not recipe.transpose:
+        recipe = recipe.evolve(transpose=True)
+    return recipe
 
 
 def check_masks(teacher: Any, env_id: str) -> None:
@@ -275,8 +287,12 @@ def check_masks(teacher: Any, env_id: str) -> None:
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:
     """One-line error naming both spaces when the teacher was trained on other spaces."""
     if teacher != env:
+        hint = ("pass the env the teacher was trained on" if len(teacher.obs_shape) != 3
+                or teacher.obs_shape == env.obs_shape else
+                "add the wrappers it was trained with (e.g. --env-wrapper AtariWrapper "
+                f"--frame-stack {teacher.obs_shape[0]}, or its RL Zoo folder as --teacher)")
         raise UserError(f"teacher {teacher_name} has {teacher.describe()} but env {env_id} has "
-                        f"{env.describe()}: pass the env the teacher was trained on")
+                        f"{env.describe()}: {hint}")
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -1,7 +1,8 @@
 """Export a saved student for deployment: ONNX, checked against onnxruntime, with its latency.
 
 The student's weights already live in ``student.safetensors``; this adds the graph. The ONNX file
-maps ``obs`` (batch, obs_dim) float32 to the action head's output (``logits`` (batch, n_actions)
+maps ``obs`` (batch, obs_dim) float32 (a CNN student: (batch, *frame shape)) to the action head's
+output (``logits`` (batch, n_actions)
 for discrete actions, whose argmax is the greedy action: the head's ``greedy_rule``). Its
 metadata holds the env, the spaces and the teacher, as ``student.json`` does.
 """
@@ -110,6 +111,8 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
         raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
                         f"numbered 0..{n_tasks - 1}")
     obs_dim = student.arch.tasks[task][0] if student.arch.tasks else student.arch.obs_dim
+    # the graph's input: flat observations, or whole frames for a CNN student
+    in_shape = tuple(student.specs[task].obs_shape) if student.arch.conv else (obs_dim,)
     view = student.for_task(task)
     head, output = view.head, view.head.onnx_output
     out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
@@ -126,7 +129,7 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
         nonlocal model
         with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is not
             warnings.simplefilter("ignore")  # the default; it needs no onnxscript, fits an MLP
-            torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(tmp), dynamo=False,
+            torch.onnx.export(module, (torch.zeros(1, *in_shape),), str(tmp), dynamo=False,
                               input_names=["obs"], output_names=[output], opset_version=OPSET,
                               dynamic_axes={"obs": {0: "batch"}, output: {0: "batch"}})
         model = onnx.load(str(tmp))
@@ -144,8 +147,8 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
 
     check = session(out)
     states = buffer_obs(Path(student_dir), task, check_rows, seed)
-    x = states.float().flatten(1) if states is not None else torch.randn(
-        check_rows, obs_dim, generator=torch.Generator().manual_seed(seed))
+    x = states.float().reshape(-1, *in_shape) if states is not None else torch.randn(
+        check_rows, *in_shape, generator=torch.Generator().manual_seed(seed))
     with torch.inference_mode():
         want = module(x).numpy()
     got = check.run([output], {"obs": x.numpy()})[0]

@@ -34,9 +34,10 @@ def _timing(call: Callable[[np.ndarray], Any], x: np.ndarray, batches: tuple[int
     return out
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    """What the ONNX graph takes: (batch, obs_dim) float32."""
-    return a.reshape(len(a), -1).astype(np.float32, copy=False)
+def _feed(session: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """What the ONNX graph takes: (batch, obs_dim) or (batch, *frame) float32."""
+    shape = tuple(int(d) for d in session.get_inputs()[0].shape[1:])
+    return lambda a: a.reshape(len(a), *shape).astype(np.float32, copy=False)
 
 
 def _teacher_file(spec: str) -> Path | None:
@@ -86,6 +87,7 @@ def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0
             onnx = Path(tmp) / "student.onnx"
             report = export_onnx(run_dir, onnx, task, int8="dynamic")
             float_s, int8_s = (session(p, threads) for p in (onnx, onnx.with_suffix(".int8.onnx")))
+            feed_f, feed_q = _feed(float_s), _feed(int8_s)
             tfile = _teacher_file(spec)
             rows = [
                 ("teacher", "torch", t.params, tfile.stat().st_size if tfile else None,
@@ -94,9 +96,9 @@ def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0
                  (run_dir / "student.safetensors").stat().st_size,
                  lambda a: student(torch.from_numpy(a), task)),
                 ("student", "onnx float", report["params"], report["bytes"],
-                 lambda a: float_s.run(None, {"obs": _flat(a)})),
+                 lambda a: float_s.run(None, {"obs": feed_f(a)})),
                 ("student", "onnx int8", report["params"], report["int8"]["bytes"],
-                 lambda a: int8_s.run(None, {"obs": _flat(a)})),
+                 lambda a: int8_s.run(None, {"obs": feed_q(a)})),
             ]
             table = [{"who": who, "runtime": rt, "params": params, "bytes": size,
                       "batch": _timing(call, x, batches)}

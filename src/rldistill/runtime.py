@@ -40,12 +40,23 @@ class Policy:
         self.obs_shape = tuple(spaces["obs_shape"])
         self.action_kind = spaces["action"]["kind"]
         self.env = self.meta.get("env")
+        # what the graph takes per row: flat observations, or whole frames (CNN students)
+        self.in_shape = tuple(int(d) for d in self.session.get_inputs()[0].shape[1:])
+
+    def make_env(self) -> Any:
+        """The student's env, rebuilt from the file's metadata (its recipe: wrappers, frame
+        stack, channel order) with gymnasium and numpy only."""
+        from rldistill.env_recipe import EnvRecipe, build_env
+
+        recipe = self.meta.get("env_recipe")
+        return build_env(EnvRecipe.from_json(recipe, "the ONNX metadata") if isinstance(
+            recipe, dict) else str(self.env))
 
     def outputs(self, obs: np.ndarray) -> np.ndarray:
         """The graph's output for a batch (or one) of raw observations."""
         x = np.asarray(obs, dtype=np.float32)
         single = x.shape == self.obs_shape
-        x = x.reshape(1 if single else x.shape[0], -1)
+        x = x.reshape(1 if single else x.shape[0], *self.in_shape)
         y = self.session.run([self.output], {"obs": x})[0]
         return y[0] if single else y
 

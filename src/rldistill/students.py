@@ -18,10 +18,13 @@ from torch import nn
 
 from rldistill.files import atomic_write
 from rldistill.config import DistillConfig
+from rldistill.convs import (Conv, build_convs, conv_out, conv_params, frame_of,
+                             parse_student_arch, scaled, teacher_layout)
 from rldistill.errors import UserError
 from rldistill.heads import ActionHead, head_for
 from rldistill.normalize import ObsNorm
 from rldistill.spaces import ActionSpec, SpaceSpec, flat_dim
+from rldistill.teachers.sb3_cnn import is_image
 
 FORMAT = "rldistill-student/2"
 
@@ -40,9 +43,18 @@ class StudentArch:
     out_dim: int
     tasks: tuple[tuple[int, int], ...] = ()
     obs_norm: tuple[bool, ...] = ()  # per task: inputs normalised as the teacher's (buffers)
+    # a CNN student (one task, :mod:`rldistill.convs`): its convolutions over (C, H, W) frames
+    conv: tuple[tuple[int, int, int], ...] = ()
+    frame: tuple[int, ...] = ()
+    channels_last: bool = False  # frames come (H, W, C) (MinAtar)
+    image_scale: bool = False  # uint8 images, divided by 255 (as SB3 does)
 
     @property
     def params(self) -> int:
+        if self.conv:
+            frame = (self.frame[0], self.frame[1], self.frame[2])
+            return conv_params(frame, self.conv) + _mlp_params(
+                [conv_out(frame, self.conv), *self.hidden, self.out_dim])
         if not self.tasks:
             return _mlp_params([self.obs_dim, *self.hidden, self.out_dim])
         h = self.hidden
@@ -79,6 +91,11 @@ class Student(nn.Module):
         if any(arch.obs_norm):
             self.obs_norms = nn.ModuleList(ObsNorm(s.obs_shape) if on else nn.Identity()
                                            for s, on in zip(self.specs, arch.obs_norm))
+        if arch.conv:
+            frame = (arch.frame[0], arch.frame[1], arch.frame[2])
+            self.convs = build_convs(frame, arch.conv)
+            self.net = _mlp([conv_out(frame, arch.conv), *arch.hidden, arch.out_dim], False)
+            return
         if not arch.tasks:
             self.net = _mlp([arch.obs_dim, *arch.hidden, arch.out_dim], final_relu=False)
             return
@@ -93,10 +110,14 @@ class Student(nn.Module):
     def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
         if any(self.arch.obs_norm):
             obs = self.obs_norms[task](obs)
-        if obs.dim() > 2:
-            obs = obs.flatten(1)
         if not obs.is_floating_point():
             obs = obs.float()
+        if self.arch.image_scale:
+            obs = obs / 255.0
+        if self.arch.conv:
+            obs = self.convs(obs.permute(0, 3, 1, 2) if self.arch.channels_last else obs)
+        if obs.dim() > 2:
+            obs = obs.flatten(1)
         if not self.arch.tasks:
             return self.net(obs)
         return self.heads[task](self.trunk(self.adapters[task](obs)))
@@ -202,7 +223,8 @@ def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
             for s, h in zip(specs, names)]
     norm = obs_norm if any(obs_norm) else ()
     if len(specs) == 1:
-        return StudentArch(dims[0][0], hidden, dims[0][1], obs_norm=norm)
+        return StudentArch(dims[0][0], hidden, dims[0][1], obs_norm=norm,
+                           image_scale=is_image(specs[0]))
     return StudentArch(0, hidden, 0, tuple(dims), obs_norm=norm)
 
 
@@ -213,12 +235,48 @@ def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
     return Student(student_arch(specs, hidden, heads, obs_norm), specs, heads)
 
 
+def cnn_arch(spec: SpaceSpec, head: str | None, convs: tuple[Conv, ...],
+             hidden: tuple[int, ...], channels_last: bool) -> StudentArch:
+    frame = frame_of(spec, channels_last)
+    return StudentArch(conv_out(frame, convs), hidden, head_for(spec.action, name=head).out_dim,
+                       conv=convs, frame=frame, channels_last=channels_last,
+                       image_scale=is_image(spec))
+
+
+def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: tuple[tuple[Conv, ...], int, bool],
+                  teacher_params: int, ratio: float) -> StudentArch:
+    """The CNN teacher's layout with channels and dense width scaled by one factor, the largest
+    whose student has <= ratio x the teacher's parameters."""
+    convs, dense, channels_last = layout
+    for f in [x / 1000 for x in range(1000, 0, -1)]:
+        c, d = scaled(convs, dense, f)
+        arch = cnn_arch(spec, head, c, (d,), channels_last)
+        if arch.params <= ratio * teacher_params:
+            return arch
+    raise UserError(f"--param-ratio {ratio} is below the smallest CNN student of this layout: "
+                    "raise the ratio")
+
+
 def make_student(cfg: DistillConfig, teachers: Sequence[Any]) -> Student:
-    """Sized from --param-ratio (against the teachers' summed params) or --student-hidden; each
-    task takes its teacher's action head and observation normalisation."""
+    """Sized from --param-ratio (against the teachers' summed params), --student-hidden or
+    --student-arch; each task takes its teacher's action head and observation normalisation. A
+    CNN teacher's student is a CNN of its layout, scaled (:mod:`rldistill.convs`)."""
     specs = [t.spec for t in teachers]
     heads = [t.head.name for t in teachers]
     norm = tuple(t.obs_norm is not None for t in teachers)
+    layout = teacher_layout(teachers[0]) if len(teachers) == 1 else None
+    if cfg.student_arch or (layout and cfg.param_ratio is not None):
+        if len(teachers) > 1:
+            raise UserError("CNN students learn one task: drop --student-arch for multi-task")
+        if cfg.student_arch:
+            channels_last = layout[2] if layout else specs[0].obs_shape[-1] < specs[0].obs_shape[0]
+            convs, hidden = parse_student_arch(cfg.student_arch,
+                                               frame_of(specs[0], channels_last))
+            arch = cnn_arch(specs[0], heads[0], convs, hidden, channels_last)
+        else:
+            assert layout is not None and cfg.param_ratio is not None
+            arch = cnn_for_ratio(specs[0], heads[0], layout, teachers[0].params, cfg.param_ratio)
+        return Student(arch, specs, heads)
     hidden = (arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio,
                              heads=heads).hidden if cfg.param_ratio is not None
               else parse_hidden(cfg.student_hidden or "64,64"))
@@ -262,7 +320,10 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     arch = StudentArch(int(a["obs_dim"]), tuple(a["hidden"]),
                        int(a.get("out_dim", a.get("n_actions", 0))),
                        tuple(tuple(t) for t in a.get("tasks", ())),
-                       tuple(bool(x) for x in a.get("obs_norm", ())))
+                       tuple(bool(x) for x in a.get("obs_norm", ())),
+                       tuple((int(c), int(k), int(s)) for c, k, s in a.get("conv", ())),
+                       tuple(a.get("frame", ())), bool(a.get("channels_last", False)),
+                       bool(a.get("image_scale", False)))
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     student.eval()

@@ -27,6 +27,7 @@ from torch import nn
 from rldistill.errors import UserError
 from rldistill.spaces import ActionSpec, SpaceSpec
 from rldistill.teachers.base import NetTeacher
+from rldistill.teachers.sb3_cnn import features
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "ReLU": nn.ReLU, "Tanh": nn.Tanh, "ELU": nn.ELU, "LeakyReLU": nn.LeakyReLU,
@@ -35,7 +36,10 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 _KNOWN_KEYS = ("q_net.q_net.", "q_net_target.q_net.", "quantile_net.quantile_net.",
                "quantile_net_target.quantile_net.", "mlp_extractor.", "action_net.", "value_net.",
                "log_std", "actor.latent_pi.", "actor.mu.", "actor.log_std", "actor_target.",
-               "critic.", "critic_target.")
+               "critic.", "critic_target.", "features_extractor.", "pi_features_extractor.",
+               "vf_features_extractor.", "q_net.features_extractor.",
+               "q_net_target.features_extractor.", "quantile_net.features_extractor.",
+               "quantile_net_target.features_extractor.", "actor.features_extractor.")
 
 
 def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
@@ -64,8 +68,11 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
         with warnings.catch_warnings():  # a foreign pickle warns before it is refused
             warnings.simplefilter("ignore")
             state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        net, kind = _build_net(state, spec, _activation_from_data(data),
-                               _readable_dict(data.get("policy_kwargs")), path)
+        options = _readable_dict(data.get("policy_kwargs"))
+        net, kind = _build_net(state, spec, _activation_from_data(data), options, path)
+        extractor = features(state, spec, str(options.get("normalize_images", True)) != "False",
+                             path)
+        net = nn.Sequential(extractor, net)
     except UserError:
         if not trust:
             raise

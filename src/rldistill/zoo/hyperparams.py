@@ -19,6 +19,13 @@ from typing import Any
 # algo -> env id -> (n_envs, kwargs for the SB3 constructor)
 HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
     "ppo": {
+        # MinAtar: PPO as gymnax / purejaxrl tune it for MinAtar (lr 5e-4 linear, 128-step
+        # rollouts, 4 epochs, entropy 0.01), on the MinAtar network; not in RL Zoo
+        **{f"MinAtar/{game}-v1": (16, dict(
+            n_steps=128, batch_size=512, n_epochs=4, gamma=0.99, gae_lambda=0.95,
+            ent_coef=0.01, learning_rate=("lin", 5e-4), clip_range=0.2,
+            policy_kwargs=dict(features_extractor_class="minatar_cnn", net_arch=[])))
+           for game in ("Breakout", "SpaceInvaders", "Asterix", "Freeway", "Seaquest")},
         "CartPole-v1": (8, dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,
                                 n_epochs=20, ent_coef=0.0, learning_rate=("lin", 1e-3),
                                 clip_range=("lin", 0.2))),
@@ -127,6 +134,10 @@ def _schedule(value: Any) -> Any:
         return lambda progress_remaining: progress_remaining * start
     if isinstance(value, dict):
         return {k: _schedule(v) for k, v in value.items()}
+    if value == "minatar_cnn":
+        from rldistill.zoo.minatar import MinAtarCNN
+
+        return MinAtarCNN
     if value == "relu":
         from torch import nn
 
