@@ -1,0 +1,172 @@
+"""Pixel observations: CNN teachers read from SB3 zips without unpickling act as SB3 predicts,
+Atari teachers get their wrappers from their observation space, CNN students train, export and
+play through the torch-free runtime."""
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from stable_baselines3 import A2C, DQN, PPO
+
+from rldistill.cli import main
+from rldistill.errors import UserError
+from rldistill.teachers import load_teacher
+
+
+class Frames(gym.Env):
+    """Random uint8 frames (H, W, C): what SB3 sees as an image space."""
+
+    def __init__(self, shape=(36, 36, 1)):
+        self.observation_space = spaces.Box(0, 255, shape, np.uint8)
+        self.action_space = spaces.Discrete(4)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def _agreement(model, path):
+    t = load_teacher(str(path))
+    x = np.stack([model.observation_space.sample() for _ in range(64)])
+    want, _ = model.predict(x, deterministic=True)
+    return t, float((t.act(torch.from_numpy(x)).numpy() == want).mean())
+
+
+@pytest.mark.parametrize("cls,policy,shape,kw", [
+    (DQN, "CnnPolicy", (36, 36, 1), {"buffer_size": 64}),
+    (PPO, "CnnPolicy", (36, 36, 2), {"n_steps": 16, "batch_size": 16}),
+    (A2C, "CnnPolicy", (36, 36, 1), {}),
+    (PPO, "MlpPolicy", (6, 6, 3), {"n_steps": 16, "batch_size": 16}),  # /255 for MLPs too
+])
+def test_cnn_and_image_teachers_act_as_sb3_predicts(tmp_path, cls, policy, shape, kw):
+    model = cls(policy, Frames(shape), seed=0, **kw)
+    with torch.no_grad():  # spread the outputs so that argmax ties cannot hide a mismatch
+        for p in model.policy.parameters():
+            p.mul_(3.0)
+    model.save(tmp_path / "m.zip")
+    t, agree = _agreement(model, tmp_path / "m.zip")
+    assert agree == 1.0
+    assert t.spec.obs_shape == (shape[2], shape[0], shape[1])  # SB3 saved it channel-first
+    assert t.params == sum(p.numel() for p in t.net.parameters())
+
+
+def test_qrdqn_cnn_teacher_and_a_custom_extractor_is_refused(tmp_path):
+    from sb3_contrib import QRDQN
+
+    model = QRDQN("CnnPolicy", Frames(), seed=0, buffer_size=64,
+                  policy_kwargs={"n_quantiles": 5})
+    model.save(tmp_path / "q.zip")
+    assert _agreement(model, tmp_path / "q.zip")[1] == 1.0
+    # a 5x5 convolution is neither NatureCNN's nor MinAtar's: refused, nothing unpickled
+    from stable_baselines3.common.torch_layers import NatureCNN
+
+    class Odd(NatureCNN):
+        def __init__(self, space, features_dim=32):
+            super().__init__(space, features_dim)
+            self.cnn[0] = torch.nn.Conv2d(space.shape[0], 32, 5, 4)
+            self.linear[0] = torch.nn.Linear(self._flat(space), features_dim)
+
+        def _flat(self, space):
+            with torch.no_grad():
+                return self.cnn(torch.zeros(1, *space.shape)).shape[1]
+
+    PPO("CnnPolicy", Frames(), n_steps=16, batch_size=16,
+        policy_kwargs={"features_extractor_class": Odd}).save(tmp_path / "odd.zip")
+    with pytest.raises(UserError, match="5x5 convolution"):
+        load_teacher(str(tmp_path / "odd.zip"))
+
+
+@pytest.fixture(scope="module")
+def atari_teacher(tmp_path_factory):
+    pytest.importorskip("ale_py")
+    pytest.importorskip("cv2")
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    from rldistill.env_recipe import register_namespace
+
+    register_namespace("BreakoutNoFrameskip-v4")
+    venv = VecFrameStack(make_atari_env("BreakoutNoFrameskip-v4", n_envs=1, seed=0), 4)
+    path = tmp_path_factory.mktemp("atari") / "ppo.zip"
+    PPO("CnnPolicy", venv, seed=0, n_steps=16, batch_size=16).save(path)
+    return path
+
+
+def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path, capsys,
+                                                                       atari_teacher):
+    out = tmp_path / "run"
+    assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
+                 "--param-ratio", "0.1", "--budget", "64", "--eval-episodes", "1",
+                 "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["param_ratio"] <= 0.1 and r["student"]["params"] < r["teacher"]["params"]
+    recipe = json.loads((out / "student.json").read_text())["env_recipe"]
+    assert (recipe["wrappers"], recipe["frame_stack"], recipe["transpose"]) == (
+        [["AtariWrapper", {}]], 4, True)
+    arch = json.loads((out / "student.json").read_text())["arch"]
+    assert [c[1:] for c in arch["conv"]] == [[8, 4], [4, 2], [3, 1]] and arch["image_scale"]
+    # the teacher's frames cannot come from another stack: one line naming the wrappers
+    assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
+                 "--frame-stack", "2", "--budget", "64", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--env-wrapper AtariWrapper --frame-stack 4" in err and len(err.splitlines()) == 1
+
+
+def test_cnn_student_on_minatar_exports_and_plays_without_torch(tmp_path, capsys):
+    """A MinAtar CNN teacher (the zoo's network: channel-last boolean frames), a CNN student
+    by --student-arch, its ONNX graph and the runtime against the torch student."""
+    pytest.importorskip("minatar")
+    import subprocess
+    import sys
+
+    from rldistill.env_recipe import register_namespace
+    from rldistill.runtime import Policy
+    from rldistill.students import load_student
+    from rldistill.zoo.train import make_model
+
+    register_namespace("MinAtar/Breakout-v1")
+    model, _ = make_model("ppo", "MinAtar/Breakout-v1", 0)
+    model.save(tmp_path / "t.zip")
+    t = load_teacher(str(tmp_path / "t.zip"))
+    assert t.spec.obs_shape == (10, 10, 4) and t.kind == "logits"
+    out = tmp_path / "run"
+    assert main(["distill", "--teacher", str(tmp_path / "t.zip"), "--env", "MinAtar/Breakout-v1",
+                 "--student-arch", "cnn:8:32", "--budget", "400", "--eval-episodes", "2",
+                 "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    student, _ = load_student(out)
+    assert student.arch.conv == ((8, 3, 1),) and student.arch.channels_last
+    assert r["student"]["params"] == (4 * 8 * 9 + 8) + (8 * 8 * 8 * 32 + 32) + (32 * 3 + 3)
+    assert main(["export", "--student", str(out), "--out", str(tmp_path / "s.onnx")]) == 0
+    capsys.readouterr()
+    policy = Policy(tmp_path / "s.onnx")
+    x = (np.random.default_rng(0).random((32, 10, 10, 4)) < 0.3).astype(np.float32)
+    want = student.act(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(policy.act(x), want)
+    p = subprocess.run([sys.executable, "benchmarks/runtime/play.py", str(tmp_path / "s.onnx"),
+                        "--episodes", "3"], capture_output=True, text=True, check=True)
+    assert json.loads(p.stdout.strip().splitlines()[-1])["torch_imported"] is False
+
+
+def test_param_ratio_scales_a_cnn_teachers_layout():
+    from rldistill.students import cnn_for_ratio
+    from rldistill.spaces import SpaceSpec
+
+    spec = SpaceSpec((4, 84, 84), 4, "uint8")
+    layout = (((32, 8, 4), (64, 4, 2), (64, 3, 1)), 512, False)
+    teacher = cnn_for_ratio(spec, None, layout, 10 ** 9, 1.0)
+    assert teacher.params == 1_686_180  # NatureCNN + 4 logits, counted by hand below
+    assert teacher.params == (4 * 32 * 64 + 32) + (32 * 64 * 16 + 64) + (64 * 64 * 9 + 64) + (
+        3136 * 512 + 512) + (512 * 4 + 4)
+    for ratio in (0.25, 0.07, 0.04):
+        arch = cnn_for_ratio(spec, None, layout, teacher.params, ratio)
+        assert arch.params <= ratio * teacher.params
+        assert arch.conv[0][1:] == (8, 4) and arch.image_scale  # kernels and strides kept
+        bigger = cnn_for_ratio(spec, None, layout, teacher.params, min(1.0, ratio * 1.2))
+        assert bigger.params > arch.params
