@@ -74,3 +74,14 @@ class Buffer:
         targets = self.targets[: self.size] if targets is None else targets
         for i in perm.split(batch_size):
             yield obs.index_select(0, i), targets.index_select(0, i)
+
+    def endless_batches(self, batch_size: int, gen: torch.Generator, targets: torch.Tensor
+                        ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Shuffled passes with prepared ``targets``, one after another."""
+        while True:
+            yield from self.epoch_batches(batch_size, gen, targets)
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The buffer's dtype for a SpaceSpec's obs_dtype: frames stay uint8."""
+    return torch.uint8 if name == "uint8" else torch.float32

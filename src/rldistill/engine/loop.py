@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rldistill.config import DistillConfig
-from rldistill.engine.buffer import Buffer
+from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
@@ -80,7 +80,7 @@ class Loop:
             env_id = task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
             venv = make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
             head = t.head
-            buf = Buffer(size, t.spec.obs_shape, _torch_dtype(t.spec.obs_dtype),
+            buf = Buffer(size, t.spec.obs_shape, torch_dtype(t.spec.obs_dtype),
                          head.target_shape())
             self.tasks.append(Task(env_id, t, head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
                                    np.ones(self.n_envs, bool),
@@ -130,7 +130,7 @@ class Loop:
         loss per task. Targets are prepared for the loss once per round, not per minibatch."""
         largest = max(t.buf.size for t in self.tasks)
         n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
-        batches = [_endless_batches(t.buf, self.batch, self.gen,
+        batches = [t.buf.endless_batches(self.batch, self.gen,
                                     fn.prepare(t.buf.targets[: t.buf.size]))
                    for t, fn in zip(self.tasks, self.loss_fns)]
         self.student.train()
@@ -162,8 +162,8 @@ class Loop:
         moved on: online distillation)."""
         for task in self.tasks:
             if task.buf.size:
-                task.buf.targets[: task.buf.size] = task.teacher.outputs(
-                    task.buf.obs[: task.buf.size])
+                task.buf.targets[: task.buf.size] = _chunked(task.teacher.outputs,
+                                                             task.buf.obs[: task.buf.size])
 
     def extend(self, budget: int) -> None:
         """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
@@ -226,14 +226,14 @@ class Loop:
                 progress(k)
         if rows:
             obs, starts, env = (torch.cat(x) for x in zip(*rows))
-            t_out = torch.cat(labels) if labels else task.teacher.outputs(obs)
+            t_out = torch.cat(labels) if labels else _chunked(task.teacher.outputs, obs)
             self._store(task, obs, t_out, starts, env, self.labelled - obs.shape[0])
             self._measure_fresh(i, task, obs, t_out)
 
     def _measure_fresh(self, i: int, task: Task, obs: torch.Tensor, t_out: torch.Tensor) -> None:
         """Add the student's agreement and KL on these new (not yet trained on) rows to the
         round's sums (RoundMetrics.fresh_*): the held-out view of how far it still is."""
-        s_out = self.student.outputs(obs, i)
+        s_out = _chunked(lambda x: self.student.outputs(x, i), obs)
         task.fresh[0] += float(task.head.agreement(s_out, t_out).sum())
         task.fresh[1] += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
         task.fresh[2] += obs.shape[0]
@@ -373,20 +373,19 @@ class Loop:
         return loop
 
 
-def _endless_batches(buf: Buffer, batch_size: int, gen: torch.Generator, targets: torch.Tensor
-                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Shuffled passes over ``buf`` with prepared ``targets``, one after another."""
-    while True:
-        yield from buf.epoch_batches(batch_size, gen, targets)
-
-
-def _torch_dtype(name: str) -> torch.dtype:
-    return torch.uint8 if name == "uint8" else torch.float32
-
-
 def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
     """Adam, fused where torch has it (about 20 % faster updates on CPU: benchmarks/README.md)."""
     try:
         return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(student.parameters(), lr=lr)
+
+
+LABEL_CHUNK = 2048  # rows per teacher call when a whole round is labelled (frames: memory)
+
+
+def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``fn`` over ``x`` in chunks of LABEL_CHUNK rows (one call for vector observations)."""
+    if len(x) <= LABEL_CHUNK:
+        return fn(x)
+    return torch.cat([fn(x[i:i + LABEL_CHUNK]) for i in range(0, len(x), LABEL_CHUNK)])
