@@ -51,7 +51,8 @@ def main() -> None:
     res = HERE / "results"
     res.mkdir(exist_ok=True)
     rows = []
-    for algo, env, steps in [("ppo", "Acrobot-v1", 20_000), ("sac", "Pendulum-v1", 20_000)]:
+    for algo, env, steps in [("ppo", "Acrobot-v1", 20_000), ("sac", "Pendulum-v1", 20_000),
+                             ("ppo", "BreakoutNoFrameskip-v4", 20_000)]:
         folder = f"logs/{algo}/{env}_1"
         row = {"folder": folder, "command": f"rldistill distill --teacher {folder} --out DIR",
                "rldistill": distill(folder, str(ROOT / f"runs/sources-{algo}-{env}")),
@@ -67,7 +68,7 @@ def main() -> None:
                        ("TRPO", "logs/trpo/CartPole-v1_1"), ("ARS", "logs/ars/CartPole-v1_1"),
                        ("CrossQ", "logs/crossq/Pendulum-v1_1"),
                        ("MaskablePPO (no masks)", "logs/maskableppo-CartPole-v1.zip"),
-                       ("RecurrentPPO", "logs/ppo_lstm/CartPole-v1_1")]:
+                       ("RecurrentPPO", "logs/recurrentppo-CartPole-v1.zip")]:
         extra = ["--env", "CartPole-v1"] if spec.endswith(".zip") else []
         r = distill(spec, str(ROOT / f"runs/sources-contrib-{name.split()[0]}"),
                     "--param-ratio", "0.1", *extra)

@@ -20,12 +20,14 @@ zoo ars CartPole-v1 -n 50000
 zoo qrdqn CartPole-v1 -n 50000
 zoo tqc Pendulum-v1 -n 10000
 zoo crossq Pendulum-v1 -n 10000
-zoo ppo_lstm CartPole-v1 -n 10000
-# MaskablePPO has no RL Zoo entry: sb3-contrib's own script, on CartPole (no masks)
-if [ ! -f logs/maskableppo-CartPole-v1.zip ]; then
-  $PY -c "
-from sb3_contrib import MaskablePPO
-m = MaskablePPO('MlpPolicy', 'CartPole-v1', seed=0, verbose=0)
-m.learn(50_000)
-m.save('logs/maskableppo-CartPole-v1.zip')"
-fi
+zoo ppo BreakoutNoFrameskip-v4 -n 100000  # weak: RL Zoo's Atari PPO, 100k steps
+# MaskablePPO and RecurrentPPO have no RL Zoo entry for CartPole: sb3-contrib's own scripts
+for algo in MaskablePPO RecurrentPPO; do
+  f=logs/$(echo $algo | tr A-Z a-z)-CartPole-v1.zip
+  [ -f "$f" ] || $PY -c "
+import sb3_contrib
+cls = sb3_contrib.$algo
+m = cls('MlpLstmPolicy' if '$algo' == 'RecurrentPPO' else 'MlpPolicy', 'CartPole-v1', seed=0)
+m.learn(30_000)
+m.save('$f')"
+done

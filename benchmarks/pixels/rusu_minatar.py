@@ -1,0 +1,90 @@
+"""Rusu et al. 2015's compression table on MinAtar: the zoo's CNN teachers (PPO, the MinAtar
+network) distilled into CNN students of about 25 %, 7 % and 4 % of their parameters
+(``--param-ratio``: channels and dense width scaled together), 5 seeds each.
+
+    .venv/bin/python benchmarks/pixels/rusu_minatar.py [--games Breakout,SpaceInvaders]
+        [--budget 50000] [--seeds 5]
+
+Reports, per game and size, the student's return as % of the teacher's (Rusu's measure: 108 /
+102 / 84 % at 25 / 7 / 4 %) with a 95 % t-interval over seeds, and the normalized score.
+Writes results/rusu.jsonl (one line per run) and results/rusu.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+RUSU = {0.25: 108, 0.07: 102, 0.04: 84}
+T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}
+
+
+def ci(values: list[float]) -> tuple[float, float]:
+    m = statistics.mean(values)
+    if len(values) < 2:
+        return m, float("nan")
+    return m, T95.get(len(values), 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--games", default="Breakout,SpaceInvaders")
+    ap.add_argument("--budget", type=int, default=50_000)
+    ap.add_argument("--seeds", type=int, default=5)
+    a = ap.parse_args()
+    res = HERE / "results"
+    res.mkdir(exist_ok=True)
+    out = res / "rusu.jsonl"
+    done = {(r["game"], r["ratio"], r["seed"]) for r in map(json.loads, out.open())} \
+        if out.exists() else set()
+    for game in a.games.split(","):
+        for ratio in RUSU:
+            for seed in range(a.seeds):
+                if (game, ratio, seed) in done:
+                    continue
+                run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}"
+                p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
+                                    f"zoo:MinAtar-{game}-v1-ppo", "--param-ratio", str(ratio),
+                                    "--budget", str(a.budget), "--seed", str(seed), "--out",
+                                    str(run), "--overwrite", "--json"],
+                                   capture_output=True, text=True, check=True)
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                row = {"game": game, "ratio": ratio, "seed": seed, "budget": a.budget,
+                       "param_ratio": r["param_ratio"], "student_params": r["student"]["params"],
+                       "teacher_params": r["teacher"]["params"],
+                       "student_return": r["student"]["return_mean"],
+                       "teacher_return": r["teacher"]["return_mean"],
+                       "random_return": r["random"]["return_mean"],
+                       "pct_of_teacher": round(100 * r["student"]["return_mean"]
+                                               / r["teacher"]["return_mean"], 1),
+                       "normalized_score": r["normalized_score"], "agreement": r["agreement"],
+                       "wall_s": r["wall_s"]}
+                with out.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
+    rows = [json.loads(x) for x in out.open()]
+    md = ["| game | size (params) | % of teacher (95 % CI, seeds) | Rusu et al. | normalized | "
+          "agreement | wall s |", "|---|---|---|---|---|---|---|"]
+    for game in a.games.split(","):
+        for ratio, rusu in RUSU.items():
+            rs = [r for r in rows if r["game"] == game and r["ratio"] == ratio]
+            if not rs:
+                continue
+            m, h = ci([r["pct_of_teacher"] for r in rs])
+            n, nh = ci([r["normalized_score"] for r in rs])
+            md.append(f"| {game} | {ratio:.0%} ({rs[0]['student_params']} of "
+                      f"{rs[0]['teacher_params']}) | {m:.1f} ± {h:.1f} ({len(rs)}) | {rusu} | "
+                      f"{n:.3f} ± {nh:.3f} | {statistics.mean(r['agreement'] for r in rs):.3f} | "
+                      f"{statistics.mean(r['wall_s'] for r in rs):.0f} |")
+    (res / "rusu.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Collection throughput with a CNN teacher: rldistill's labelled steps/s against the floor.
+
+The floor is what collection cannot avoid: stepping the envs (8, one process, as the loop does)
+and one batched teacher forward per step (plus the student's, for the default mix driver). The
+loop's figure is the time of its collect_round calls per labelled step (updates excluded).
+
+    .venv/bin/python benchmarks/pixels/throughput.py TEACHER ENV [--steps 20000]
+
+Prints one JSON line; results/throughput.jsonl collects them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("teacher")
+    ap.add_argument("env")
+    ap.add_argument("--steps", type=int, default=20_000)
+    ap.add_argument("--param-ratio", type=float, default=0.25)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    from rldistill.api import load_task_teachers
+    from rldistill.config import DistillConfig
+    from rldistill.engine.loop import Loop
+    from rldistill.envs import make_vec_env
+
+    cfg = DistillConfig(teacher=a.teacher, env=a.env, param_ratio=a.param_ratio,
+                        budget=a.steps, n_envs=8, out="/tmp/throughput-run")
+    cfg, teachers = load_task_teachers(cfg)
+    loop = Loop(cfg, teachers)
+    task = loop.tasks[0]
+    # the floor: 8 envs stepped with random actions, one teacher and one student forward per step
+    venv = make_vec_env(task.env, 8, 0)
+    obs, _ = venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    n = task.head.out_dim
+    t0 = time.perf_counter()
+    for _ in range(a.steps // 8):
+        x = torch.from_numpy(obs)
+        task.teacher.outputs(x)
+        loop.student.outputs(x)
+        obs, *_ = venv.step(rng.integers(0, n, 8))
+    floor = a.steps / (time.perf_counter() - t0)
+    env_only = time.perf_counter()
+    for _ in range(a.steps // 8):
+        obs, *_ = venv.step(rng.integers(0, n, 8))
+    env_rate = a.steps / (time.perf_counter() - env_only)
+    collect = 0.0
+    while loop.round < loop.n_rounds:
+        t0 = time.perf_counter()
+        loop.collect_round()
+        collect += time.perf_counter() - t0
+        loop.update_round()
+    row = {"teacher": a.teacher, "env": a.env, "driver": loop.driver, "steps": loop.labelled,
+           "env_steps_per_s": round(env_rate), "floor_steps_per_s": round(floor),
+           "rldistill_labelled_steps_per_s": round(loop.labelled / collect),
+           "ratio_to_floor": round(loop.labelled / collect / floor, 3),
+           "bytes_per_transition": int(task.buf.obs[:1].numel() * task.buf.obs.element_size()
+                                       + task.buf.targets[:1].numel() * 4 + 1 + 4)}
+    print(json.dumps(row))
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    with (out / "throughput.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
