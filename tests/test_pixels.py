@@ -170,3 +170,17 @@ def test_param_ratio_scales_a_cnn_teachers_layout():
         assert arch.conv[0][1:] == (8, 4) and arch.image_scale  # kernels and strides kept
         bigger = cnn_for_ratio(spec, None, layout, teacher.params, min(1.0, ratio * 1.2))
         assert bigger.params > arch.params
+
+
+@pytest.mark.slow
+def test_the_zoo_minatar_teacher_distils_into_a_quarter_size_cnn(tmp_path):
+    """The shipped MinAtar Breakout teacher (PPO, the MinAtar network) into a CNN student of
+    <= 25 % of its parameters, with no --env (the zoo's record names it)."""
+    pytest.importorskip("minatar")
+    from rldistill import DistillConfig, run
+
+    r = run(DistillConfig(teacher="zoo:MinAtar-Breakout-v1-ppo", param_ratio=0.25,
+                          budget=4000, eval_episodes=30, out=str(tmp_path / "run")))
+    assert r["env"] == "MinAtar/Breakout-v1" and r["param_ratio"] <= 0.25
+    assert r["teacher"]["return_mean"] > 2 * r["random"]["return_mean"]
+    assert r["normalized_score"] >= 0.8, r  # measured 1.0 at 4 000 labelled steps

@@ -22,12 +22,18 @@ zoo tqc Pendulum-v1 -n 10000
 zoo crossq Pendulum-v1 -n 10000
 zoo ppo BreakoutNoFrameskip-v4 -n 100000  # weak: RL Zoo's Atari PPO, 100k steps
 # MaskablePPO and RecurrentPPO have no RL Zoo entry for CartPole: sb3-contrib's own scripts
+# (MaskablePPO trains through ActionMasker with every action allowed; it is distilled on the
+# plain env, which has no masks)
 for algo in MaskablePPO RecurrentPPO; do
   f=logs/$(echo $algo | tr A-Z a-z)-CartPole-v1.zip
   [ -f "$f" ] || $PY -c "
-import sb3_contrib
-cls = sb3_contrib.$algo
-m = cls('MlpLstmPolicy' if '$algo' == 'RecurrentPPO' else 'MlpPolicy', 'CartPole-v1', seed=0)
+import gymnasium as gym, numpy as np, sb3_contrib
+from sb3_contrib.common.wrappers import ActionMasker
+env = gym.make('CartPole-v1')
+if '$algo' == 'MaskablePPO':
+    env = ActionMasker(env, lambda e: np.ones(2, bool))
+policy = 'MlpLstmPolicy' if '$algo' == 'RecurrentPPO' else 'MlpPolicy'
+m = getattr(sb3_contrib, '$algo')(policy, env, seed=0)
 m.learn(30_000)
 m.save('$f')"
 done

@@ -33,8 +33,8 @@ class DistillConfig:
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
     student_arch: str | None = None
     """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
-    and strides by frame size). Default for a CNN teacher with --param-ratio: its layout,
-    channels and dense width scaled together."""
+    and strides by frame size). Default for a CNN teacher: its layout, channels and dense width
+    scaled together to --param-ratio (0.25 when no size is given)."""
     param_ratio: float | None = None
     """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
     loss: str | None = None

@@ -257,14 +257,20 @@ def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: tuple[tuple[Conv, .
                     "raise the ratio")
 
 
+CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu et al.'s 25 %
+
+
 def make_student(cfg: DistillConfig, teachers: Sequence[Any]) -> Student:
     """Sized from --param-ratio (against the teachers' summed params), --student-hidden or
     --student-arch; each task takes its teacher's action head and observation normalisation. A
-    CNN teacher's student is a CNN of its layout, scaled (:mod:`rldistill.convs`)."""
+    CNN teacher's student is a CNN of its layout, scaled (:mod:`rldistill.convs`; 25 % of its
+    parameters unless a size is given)."""
     specs = [t.spec for t in teachers]
     heads = [t.head.name for t in teachers]
     norm = tuple(t.obs_norm is not None for t in teachers)
     layout = teacher_layout(teachers[0]) if len(teachers) == 1 else None
+    if layout and cfg.student_hidden is None and cfg.param_ratio is None and not cfg.student_arch:
+        cfg = cfg.replace(param_ratio=CNN_DEFAULT_RATIO)
     if cfg.student_arch or (layout and cfg.param_ratio is not None):
         if len(teachers) > 1:
             raise UserError("CNN students learn one task: drop --student-arch for multi-task")

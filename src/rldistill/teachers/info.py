@@ -13,6 +13,13 @@ def teacher_info(spec: str, trust: bool = False, kind: str | None = None,
     t = load_teacher(spec, trust=trust, normalize=normalize, kind=kind, env=env)
     src = t.source
     recipe = src.get("env_recipe")
+    if recipe is not None:
+        from rldistill.envs import map_env_id
+
+        mapped = map_env_id(recipe, t.spec)  # an id this Gymnasium renamed: noted on stderr
+        if str(mapped) != str(recipe):
+            src.setdefault("notes", []).append(f"env {recipe} is used as {mapped} (renamed, "
+                                               "same spaces)")
     norm: Any = t.obs_norm
     return {
         "spec": spec, "name": t.name, "format": src.get("format"),
