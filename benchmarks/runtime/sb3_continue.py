@@ -67,7 +67,7 @@ def main() -> None:
         venv = VecNormalize.load(report["vecnormalize"], venv)
         venv.training = True
     model = cls.load(str(out), env=venv, device="cpu")
-    seed = 1_100_000  # rldistill evaluate's final-score seeds
+    seed = 1_100_000  # fixed episode seeds, the same before and after
     before = score(model, env_id, args.episodes, seed, report.get("vecnormalize"))
     t0 = time.perf_counter()
     model.learn(args.steps, reset_num_timesteps=False)
