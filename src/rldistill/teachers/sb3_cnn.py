@@ -65,10 +65,10 @@ def features(state: dict[str, torch.Tensor], spec: SpaceSpec, normalize_images: 
         "linear.0.weight", "linear.0.bias"}
     extra = [k for k in keys if k not in known]
     if not convs or extra or "linear.0.weight" not in keys:
-        raise UserError(f"teacher {path} has a custom features extractor (parameters such as "
-                        f"{prefix}{(extra or keys)[0]}) that rldistill cannot rebuild without "
-                        "running code from the file: pass --trust-teacher if you trust its "
-                        "source")
+        raise UserError(f"teacher {path} has a custom policy (a features extractor with "
+                        f"parameters such as {prefix}{(extra or keys)[0]}) that rldistill "
+                        "cannot rebuild without running code from the file: pass "
+                        "--trust-teacher if you trust its source")
     layers: list[nn.Module] = []
     for i in convs:
         w = state[f"{prefix}cnn.{i}.weight"]
