@@ -20,7 +20,7 @@ from rldistill.envs import (EnvRecipe, check_masks, check_match, env_spec, impor
                             map_env_id, task_env)
 from rldistill.errors import UserError
 from rldistill.files import write_text
-from rldistill.students import Student, save_student
+from rldistill.students import Student, save_student, saved_env
 from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
 # files a run writes in its --out dir (all replaced by --overwrite)
@@ -77,11 +77,12 @@ def with_source_envs(cfg: DistillConfig) -> DistillConfig:
     if cfg.env or cfg.teacher_train:
         return cfg
     from rldistill.teachers.sources import resolve
+    from rldistill.teachers.torch_file import SUFFIXES
 
     specs = cfg.tasks[0][0]
     envs = []
     for spec in specs:
-        recipe = resolve(spec).env if not spec.endswith((".pt", ".pth", ".ts")) else None
+        recipe = None if spec.endswith(SUFFIXES) else resolve(spec).env
         if recipe is None:
             raise UserError(f"no env given, and teacher {spec} does not name one: pass --env ID")
         envs.append(str(recipe))
@@ -224,14 +225,6 @@ def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
 def _recipe_meta(env: str) -> dict[str, Any]:
     """``env_recipe`` for student.json where the env is more than ``gym.make(id)``."""
     return {"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}
-
-
-def saved_env(meta: dict[str, Any], task: int = 0) -> str:
-    """The env a saved student was trained on (task ``task``), with its recipe."""
-    found = meta["tasks"][task] if "tasks" in meta else meta
-    if "env_recipe" in found:
-        return EnvRecipe.from_json(found["env_recipe"], "student.json")
-    return str(found["env"])
 
 
 def _teacher_meta(t: Teacher) -> dict[str, Any]:

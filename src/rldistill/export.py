@@ -25,7 +25,7 @@ from rldistill.errors import UserError
 from rldistill.evaluate import best_us
 from rldistill.files import atomic_write
 from rldistill.runtime import session
-from rldistill.students import Student, load_student
+from rldistill.students import Student, check_task, load_student, task_meta
 
 OPSET = 17
 
@@ -86,9 +86,8 @@ def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:
 
 
 def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
-    """env (and its recipe) / teacher of ``task`` from student.json (one task, or the
-    multi-task list)."""
-    found = meta["tasks"][task] if "tasks" in meta else meta
+    """env (and its recipe) / teacher of ``task``, for the graph's metadata."""
+    found = task_meta(meta, task)
     return {k: found[k] for k in ("env", "env_recipe", "teacher") if found.get(k) is not None}
 
 
@@ -106,10 +105,7 @@ def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_r
         raise UserError("ONNX export needs onnx and onnxruntime: pip install 'rldistill[export]' "
                         "(scripts/setup.sh installs them)") from None
     student, meta = load_student(student_dir)
-    n_tasks = len(student.arch.tasks) or 1
-    if not 0 <= task < n_tasks:
-        raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
-                        f"numbered 0..{n_tasks - 1}")
+    check_task(student, task)
     obs_dim = student.arch.tasks[task][0] if student.arch.tasks else student.arch.obs_dim
     # the graph's input: flat observations, or whole frames for a CNN student
     in_shape = tuple(student.specs[task].obs_shape) if student.arch.conv else (obs_dim,)

@@ -336,6 +336,29 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
     return student, meta
 
 
+def task_meta(meta: dict[str, Any], task: int = 0) -> dict[str, Any]:
+    """student.json's block of ``task``: its env (and recipe) and teacher."""
+    return meta["tasks"][task] if "tasks" in meta else meta
+
+
+def saved_env(meta: dict[str, Any], task: int = 0) -> str:
+    """The env a saved student was trained on (task ``task``), with its recipe."""
+    from rldistill.env_recipe import EnvRecipe
+
+    found = task_meta(meta, task)
+    if "env_recipe" in found:
+        return EnvRecipe.from_json(found["env_recipe"], "student.json")
+    return str(found["env"])
+
+
+def check_task(student: Student, task: int) -> None:
+    """``--task`` names one of the student's tasks, else a one-line error."""
+    n_tasks = len(student.arch.tasks) or 1
+    if not 0 <= task < n_tasks:
+        raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
+                        f"numbered 0..{n_tasks - 1}")
+
+
 def _specs(meta: dict[str, Any], arch: StudentArch) -> list[SpaceSpec]:
     """The students' spaces, from this format or the first one (``spaces`` a dict, per-task
     ``tasks[i].spaces``, or none for kick-started students: Discrete from the arch)."""

@@ -28,6 +28,7 @@ import torch
 
 from rldistill.errors import UserError
 from rldistill.files import atomic_write
+from rldistill.students import check_task, load_student, saved_env, task_meta
 
 # which SB3 algorithms can hold which head's student, the first one by default (by teacher kind
 # for categorical heads: a Q-value teacher's student becomes a DQN)
@@ -39,10 +40,6 @@ def default_algo(head: str, teacher_kind: str | None) -> str:
     return "dqn" if head == "categorical" and teacher_kind == "q" else ALGOS_FOR_HEAD[head][0]
 
 
-def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
-    return meta["tasks"][task] if "tasks" in meta else meta
-
-
 def _pairs(student: Any, task: int, algo: str, calib: torch.Tensor, meta: dict[str, Any]
            ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], dict[str, Any]]:
     """The student's (weight, bias) per Linear as the SB3 model of ``algo`` takes them, and how
@@ -51,7 +48,7 @@ def _pairs(student: Any, task: int, algo: str, calib: torch.Tensor, meta: dict[s
     head = student.action_heads[task]
     w, b = pairs[-1]
     note: dict[str, Any] = {}
-    cfg, kind = meta.get("config", {}), _task_meta(meta, task).get("teacher", {}).get("kind")
+    cfg, kind = meta.get("config", {}), task_meta(meta, task).get("teacher", {}).get("kind")
     if algo == "dqn":
         loss = cfg.get("loss") or head.default_loss
         scale = 1.0
@@ -87,24 +84,19 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
     run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
-    from rldistill.api import saved_env
     from rldistill.drivers.kickstart import sb3_kwargs
     from rldistill.engine.checkpoint import buffer_obs
     from rldistill.envs import make_env
-    from rldistill.students import load_student
     from rldistill.zoo.hyperparams import lookup
     from rldistill.zoo.train import sb3_class
 
     student, meta = load_student(student_dir)
-    n_tasks = len(student.arch.tasks) or 1
-    if not 0 <= task < n_tasks:
-        raise UserError(f"--task {task} is out of range: this student has {n_tasks} task(s), "
-                        f"numbered 0..{n_tasks - 1}")
+    check_task(student, task)
     out = Path(out)
     if out.suffix != ".zip":
         raise UserError(f"--out {out} should end in .zip for --format sb3")
     head = student.action_heads[task]
-    tmeta = _task_meta(meta, task)
+    tmeta = task_meta(meta, task)
     allowed = ALGOS_FOR_HEAD[head.name]
     algo = algo or default_algo(head.name, tmeta.get("teacher", {}).get("kind"))
     if algo not in allowed:

@@ -28,6 +28,7 @@ import yaml
 
 from rldistill.env_recipe import EnvRecipe, wrapper_entries
 from rldistill.errors import UserError
+from rldistill.teachers.torch_file import SUFFIXES
 
 
 @dataclass
@@ -106,7 +107,7 @@ def resolve(spec: str) -> Source:
                         "folder, hf:ORG/REPO or zoo:NAME (see `rldistill zoo list`)")
     if path.is_dir():
         return _zoo_folder(path, spec)
-    if path.suffix in (".pt", ".pth", ".ts"):
+    if path.suffix in SUFFIXES:
         raise UserError(f"teacher {spec} is a torch file, not an SB3 model: load it with "
                         "--teacher-kind and --env (rldistill.teachers.torch_file)")
     config_dir = path.parent / path.stem
