@@ -111,6 +111,18 @@ def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path,
         [["AtariWrapper", {}]], 4, True)
     arch = json.loads((out / "student.json").read_text())["arch"]
     assert [c[1:] for c in arch["conv"]] == [[8, 4], [4, 2], [3, 1]] and arch["image_scale"]
+    # each 84 x 84 frame of the 4-frame stacks is stored once, in the buffer and its checkpoint
+    from rldistill.engine.checkpoint import CHUNK_DIR, buffer_obs, read_tensors
+
+    chunks = [read_tensors(p)[0] for p in sorted((out / CHUNK_DIR).glob("task0-*"))]
+    rows, frames = sum(len(c["fidx"]) for c in chunks), sum(len(c["frames"]) for c in chunks)
+    assert rows == 64 and 64 <= frames <= 64 + 3 * 8 and chunks[0]["frames"].shape[1:] == (
+        1, 84, 84)
+    assert buffer_obs(out, 0, 64).shape == (64, 4, 84, 84)
+    assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
+                 "--param-ratio", "0.1", "--budget", "96", "--eval-episodes", "1",
+                 "--out", str(out), "--resume"]) == 0  # extended: the frames' chunks reloaded
+    capsys.readouterr()
     # the teacher's frames cannot come from another stack: one line naming the wrappers
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
                  "--frame-stack", "2", "--budget", "64", "--out", str(tmp_path / "b")]) == 2

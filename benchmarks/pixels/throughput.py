@@ -64,8 +64,8 @@ def main() -> None:
            "env_steps_per_s": round(env_rate), "floor_steps_per_s": round(floor),
            "rldistill_labelled_steps_per_s": round(loop.labelled / collect),
            "ratio_to_floor": round(loop.labelled / collect / floor, 3),
-           "bytes_per_transition": int(task.buf.obs[:1].numel() * task.buf.obs.element_size()
-                                       + task.buf.targets[:1].numel() * 4 + 1 + 4)}
+           "bytes_per_transition": round(task.buf.bytes_per_row()),
+           "frames_stored_once": task.buf.frames is not None}
     print(json.dumps(row))
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)

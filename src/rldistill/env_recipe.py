@@ -148,6 +148,20 @@ class TransposeImage(gym.ObservationWrapper):  # type: ignore[misc]
         return np.transpose(obs, (2, 0, 1))
 
 
+def frame_layout(env: gym.Env) -> tuple[int, int] | None:
+    """(n, axis) where ``env`` stacks its last ``n`` frames (its :class:`FrameStack`) on
+    ``axis`` of the observations it returns; None where it stacks none."""
+    transposed = False
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, TransposeImage):
+            transposed = True
+        if isinstance(env, FrameStack):
+            ndim = len(env.observation_space.shape or ())
+            return env.n, 0 if transposed else env.axis % ndim
+        env = env.env
+    return None
+
+
 class EnvRecipe(str):
     """An env id with the constructor arguments, wrappers, frame stack, channel order and
     modules (imported to register the id) its env needs; ``str(recipe)`` is the id."""

@@ -4,6 +4,10 @@ episode structure (which env each row came from, and whether it starts an episod
 A ring of fixed capacity (the oldest rows are overwritten when full; :meth:`grow` enlarges it).
 ``total`` counts every row ever added, so :meth:`rows_since` gives what a checkpoint has not
 saved yet: checkpoints write only the new rows (:mod:`rldistill.engine.checkpoint`).
+
+With ``stack=(n, axis)`` (the env stacks its last ``n`` frames on ``axis``) each frame is stored
+once (:mod:`rldistill.engine.frames`); such a buffer keeps every row and turns into a plain one
+if it ever has to overwrite.
 """
 
 from __future__ import annotations
@@ -12,13 +16,19 @@ from collections.abc import Iterator
 
 import torch
 
-FIELDS = ("obs", "targets", "starts", "env")
+from rldistill.engine.frames import FrameStore, stack
 
 
 class Buffer:
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype,
-                 target_shape: tuple[int, ...]) -> None:
-        self.obs = torch.empty(capacity, *obs_shape, dtype=obs_dtype)
+                 target_shape: tuple[int, ...], stack: tuple[int, int] | None = None) -> None:
+        self.frames = (FrameStore(capacity, obs_shape, obs_dtype, *stack)
+                       if stack and stack[0] > 1 else None)
+        self.obs_shape = obs_shape
+        if self.frames is None:
+            self.obs = torch.empty(capacity, *obs_shape, dtype=obs_dtype)
+        else:  # the indices of each row's frames in the store
+            self.fidx = torch.zeros(capacity, self.frames.n, dtype=torch.int64)
         self.targets = torch.empty(capacity, *target_shape, dtype=torch.float32)
         self.starts = torch.zeros(capacity, dtype=torch.bool)  # row is an episode's first obs
         self.env = torch.zeros(capacity, dtype=torch.int32)  # which parallel env it came from
@@ -27,19 +37,42 @@ class Buffer:
         self.size = 0
         self.total = 0  # rows ever added
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ("obs" if self.frames is None else "fidx", "targets", "starts", "env")
+
+    def observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
+        """The stored observations at positions ``idx``, in their full shape."""
+        if self.frames is None:
+            return self.obs[idx]
+        return self.frames.stacked(self.fidx[idx])
+
+    def bytes_per_row(self) -> float:
+        """Memory the stored rows take, per row (observations, targets, episode structure)."""
+        row = sum(getattr(self, f)[:1].nbytes for f in self.fields)
+        if self.frames is not None:
+            f = self.frames.frames
+            row += self.frames.count * f[:1].nbytes / max(self.size, 1)
+        return row
+
     def add(self, obs: torch.Tensor, targets: torch.Tensor, starts: torch.Tensor | None = None,
             env: torch.Tensor | None = None) -> None:
         """Append a batch of rows (wrapping around when full)."""
         n = obs.shape[0]
         starts = torch.zeros(n, dtype=torch.bool) if starts is None else starts
         env = torch.zeros(n, dtype=torch.int32) if env is None else env
+        if self.frames is not None and self.size + n > self.capacity:
+            self._unstack()
         self.total += n
         if n > self.capacity:  # only the newest rows fit
             obs, targets, starts, env = (x[-self.capacity:] for x in (obs, targets, starts, env))
             n = self.capacity
         idx = (torch.arange(n) + self.pos) % self.capacity if self.pos + n > self.capacity \
             else slice(self.pos, self.pos + n)
-        self.obs[idx] = obs.reshape(n, *self.obs.shape[1:])
+        if self.frames is None:
+            self.obs[idx] = obs.reshape(n, *self.obs.shape[1:])
+        else:
+            self.fidx[idx] = self.frames.add(obs.reshape(n, *self.obs_shape), starts, env)
         self.targets[idx] = targets
         self.starts[idx] = starts
         self.env[idx] = env
@@ -51,7 +84,7 @@ class Buffer:
         if capacity <= self.capacity:
             return
         order = torch.arange(self.pos - self.size, self.pos) % self.capacity
-        for name in FIELDS:
+        for name in self.fields:
             old = getattr(self, name)
             new = torch.zeros(capacity, *old.shape[1:], dtype=old.dtype)
             new[: self.size] = old[order]
@@ -59,10 +92,40 @@ class Buffer:
         self.capacity, self.pos = capacity, self.size % capacity
 
     def rows_since(self, total: int) -> dict[str, torch.Tensor]:
-        """The rows added after the first ``total`` ones (those still stored), oldest first."""
+        """The rows added after the first ``total`` ones (those still stored), oldest first;
+        with a frame store, the frames added since too (``frames``, and ``frame_axis``)."""
         n = min(self.total - total, self.size)
         idx = torch.arange(self.pos - n, self.pos) % self.capacity
-        return {name: getattr(self, name)[idx] for name in FIELDS}
+        rows = {name: getattr(self, name)[idx] for name in self.fields}
+        if self.frames is not None:  # rows are never overwritten: position == row number
+            first = int(self.fidx[total - 1, -1]) + 1 if total else 1
+            rows["frames"] = self.frames.frames[first:self.frames.count]
+            rows["frame_axis"] = torch.tensor([self.frames.axis])
+        return rows
+
+    def load_rows(self, rows: dict[str, torch.Tensor]) -> None:
+        """Append rows as :meth:`rows_since` gave them (a checkpoint's chunk)."""
+        if "fidx" not in rows:
+            self.add(rows["obs"], rows["targets"], rows["starts"], rows["env"])
+            return
+        if self.frames is None or self.size + len(rows["fidx"]) > self.capacity:
+            from rldistill.errors import UserError
+            raise UserError("checkpoint chunk of stored frames does not fit this run's buffer: "
+                            "start again with --overwrite")
+        n = len(rows["fidx"])
+        self.frames.load(rows["frames"], rows["fidx"], rows["env"])
+        for name in self.fields:
+            getattr(self, name)[self.pos:self.pos + n] = rows[name]
+        self.total += n
+        self.pos, self.size = (self.pos + n) % self.capacity, self.size + n
+
+    def _unstack(self) -> None:
+        """Turn into a plain buffer (each row its full observation), to overwrite rows."""
+        assert self.frames is not None
+        self.obs = torch.empty(self.capacity, *self.obs_shape, dtype=self.frames.frames.dtype)
+        self.obs[: self.size] = self.observations(slice(0, self.size))
+        self.frames = None
+        del self.fidx
 
     def epoch_batches(self, batch_size: int, gen: torch.Generator,
                       targets: torch.Tensor | None = None
@@ -70,16 +133,30 @@ class Buffer:
         """One pass over the stored rows in random order, as (obs, targets) minibatches;
         ``targets`` replaces the stored ones row for row (e.g. targets prepared for a loss)."""
         perm = torch.randperm(self.size, generator=gen)
-        obs = self.obs[: self.size]
         targets = self.targets[: self.size] if targets is None else targets
         for i in perm.split(batch_size):
-            yield obs.index_select(0, i), targets.index_select(0, i)
+            yield self.observations(i), targets.index_select(0, i)
 
     def endless_batches(self, batch_size: int, gen: torch.Generator, targets: torch.Tensor
                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Shuffled passes with prepared ``targets``, one after another."""
         while True:
             yield from self.epoch_batches(batch_size, gen, targets)
+
+
+def stored_obs(rows: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    """The observations of a buffer's checkpointed chunks (in order), in their full shape."""
+    out: list[torch.Tensor] = []
+    frames: list[torch.Tensor] = []
+    for r in rows:
+        if "fidx" not in r:
+            out.append(r["obs"])
+            continue
+        if not frames:  # frame 0: zeros
+            frames.append(torch.zeros(1, *r["frames"].shape[1:], dtype=r["frames"].dtype))
+        frames.append(r["frames"])
+        out.append(stack(torch.cat(frames), r["fidx"], int(r["frame_axis"][0])))
+    return torch.cat(out)
 
 
 def torch_dtype(name: str) -> torch.dtype:

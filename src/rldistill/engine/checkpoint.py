@@ -112,6 +112,7 @@ def buffer_obs(run_dir: Path, task: int, n: int, seed: int = 0) -> torch.Tensor 
     names = sorted(d.glob(f"task{task}-*.safetensors")) if d.is_dir() else []
     if not names:
         return None
-    obs = torch.cat([read_tensors(p)[0]["obs"] for p in names])
+    from rldistill.engine.buffer import stored_obs
+    obs = stored_obs([read_tensors(p)[0] for p in names])
     pick = torch.randperm(len(obs), generator=torch.Generator().manual_seed(seed))[:n]
     return obs[pick.sort().values]

@@ -26,6 +26,7 @@ from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
+from rldistill.env_recipe import frame_layout
 from rldistill.envs import make_vec_env, parse_variants, task_env
 from rldistill.errors import UserError
 from rldistill.heads import TrainLoss
@@ -81,7 +82,7 @@ class Loop:
             venv = make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
             head = t.head
             buf = Buffer(size, t.spec.obs_shape, torch_dtype(t.spec.obs_dtype),
-                         head.target_shape())
+                         head.target_shape(), frame_layout(venv.envs[0]))
             self.tasks.append(Task(env_id, t, head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
                                    np.ones(self.n_envs, bool),
                                    [size * (r + 1) // self.n_rounds
@@ -161,9 +162,10 @@ class Loop:
         """Replace every stored target by the task teacher's current outputs (the teacher has
         moved on: online distillation)."""
         for task in self.tasks:
-            if task.buf.size:
-                task.buf.targets[: task.buf.size] = _chunked(task.teacher.outputs,
-                                                             task.buf.obs[: task.buf.size])
+            buf = task.buf
+            for i in range(0, buf.size, LABEL_CHUNK):
+                part = slice(i, min(i + LABEL_CHUNK, buf.size))
+                buf.targets[part] = task.teacher.outputs(buf.observations(part))
 
     def extend(self, budget: int) -> None:
         """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
@@ -197,8 +199,8 @@ class Loop:
     def _collect(self, i: int, task: Task, progress: Progress | None,
                  stop: Callable[[], bool]) -> None:
         """Where the teacher acts (teacher and mix drivers) it labels every step as it goes;
-        where only the student acts, the teacher labels the round's states in one batch. The
-        rows reach the buffer once, at the end of the collection (one write, one NaN check)."""
+        where only the student acts, the teacher labels the states in batches. The rows reach
+        the buffer every LABEL_CHUNK rows and at the end (a round of frames is not held twice)."""
         cfg = self.cfg
         start = self.budget * self.round // self.n_rounds
         target = task.ends[self.round]
@@ -224,11 +226,26 @@ class Loop:
             task.labelled += k
             if progress:
                 progress(k)
+            if len(rows) * self.n_envs >= LABEL_CHUNK:
+                self._flush(i, task, rows, labels)
         if rows:
-            obs, starts, env = (torch.cat(x) for x in zip(*rows))
-            t_out = torch.cat(labels) if labels else _chunked(task.teacher.outputs, obs)
-            self._store(task, obs, t_out, starts, env, self.labelled - obs.shape[0])
-            self._measure_fresh(i, task, obs, t_out)
+            self._flush(i, task, rows, labels)
+
+    def _flush(self, i: int, task: Task, rows: list[tuple[torch.Tensor, ...]],
+               labels: list[torch.Tensor]) -> None:
+        """The collected rows (labelled where the teacher acted) into the buffer, then emptied;
+        NaN/inf in the labels stops the run with the labelled step."""
+        obs, starts, env = (torch.cat(x) for x in zip(*rows))
+        t_out = torch.cat(labels) if labels else _chunked(task.teacher.outputs, obs)
+        bad = ~torch.isfinite(t_out).flatten(1).all(-1)
+        if bad.any():
+            step = self.labelled - obs.shape[0] + int(bad.nonzero()[0, 0])
+            raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
+                            "teacher file; the last checkpoint is kept")
+        task.buf.add(obs, t_out, starts, env)
+        self._measure_fresh(i, task, obs, t_out)
+        rows.clear()
+        labels.clear()
 
     def _measure_fresh(self, i: int, task: Task, obs: torch.Tensor, t_out: torch.Tensor) -> None:
         """Add the student's agreement and KL on these new (not yet trained on) rows to the
@@ -237,17 +254,6 @@ class Loop:
         task.fresh[0] += float(task.head.agreement(s_out, t_out).sum())
         task.fresh[1] += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
         task.fresh[2] += obs.shape[0]
-
-    @staticmethod
-    def _store(task: Task, obs: torch.Tensor, t_out: torch.Tensor, starts: torch.Tensor,
-               env: torch.Tensor, first_step: int) -> None:
-        """Labelled rows into the task's buffer; NaN/inf stops with the labelled step."""
-        bad = ~torch.isfinite(t_out).flatten(1).all(-1)
-        if bad.any():
-            step = first_step + int(bad.nonzero()[0, 0])
-            raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
-                            "teacher file; the last checkpoint is kept")
-        task.buf.add(obs, t_out, starts, env)
 
     def _actions(self, task: Task, obs_np: np.ndarray, obs: torch.Tensor,
                  t_out: torch.Tensor | None, student: TaskView, beta: float) -> np.ndarray:
@@ -312,7 +318,7 @@ class Loop:
         pending = []
         for i, task in enumerate(self.tasks):
             rows = task.buf.rows_since(task.saved_rows)
-            if rows["obs"].shape[0] or task.actions:
+            if rows["targets"].shape[0] or task.actions:
                 acts = np.stack(task.actions) if task.actions else np.zeros((0, self.n_envs))
                 rows["actions"] = torch.from_numpy(acts)
                 pending.append((task, write_chunk(run_dir, i, task.saved_rows, rows)))
@@ -335,7 +341,7 @@ class Loop:
             task.buf.grow(task.ends[-1])  # a run extended before: its buffer grew too
             for name in task.chunks:
                 chunk = read_chunk(run_dir, name)
-                task.buf.add(chunk["obs"], chunk["targets"], chunk["starts"], chunk["env"])
+                task.buf.load_rows(chunk)
                 for row in chunk["actions"].numpy():
                     task.obs, _, terms, truncs, _ = task.venv.step(row)
                     task.starts = terms | truncs
