@@ -8,6 +8,7 @@ another run is refused unless ``overwrite`` or ``resume`` says what to do with i
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,14 @@ from rldistill.envs import (EnvRecipe, check_masks, check_match, env_spec, impor
                             map_env_id, task_env)
 from rldistill.errors import UserError
 from rldistill.files import write_text
+from rldistill.runlog import ROUNDS, TB_DIR, RoundLog
 from rldistill.students import Student, save_student, saved_env
 from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
 # files a run writes in its --out dir (all replaced by --overwrite)
 RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
              "teacher_sb3.zip", "checkpoint-teacher.zip", "checkpoint-replay.npz",
-             "checkpoint-vecnormalize.pkl")
+             "checkpoint-vecnormalize.pkl", ROUNDS)
 
 
 @dataclass
@@ -126,7 +128,12 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
         cfg, teachers = load_task_teachers(cfg)
     out = Path(cfg.out)
     prepare_out(out, overwrite=overwrite, resume=resume)
-    outcome = train(cfg, teachers, progress=progress, resume=resume, callbacks=callbacks)
+    log = RoundLog(out)  # rounds.jsonl and TensorBoard
+    try:
+        outcome = train(cfg, teachers, progress=progress, resume=resume,
+                        callbacks=(*callbacks, log))
+    finally:
+        log.close()
     save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
     online = _save_online(cfg, outcome) if cfg.teacher_train else {}
     tasks = [(t.env, t.teacher) for t in outcome.tasks]
@@ -199,6 +206,7 @@ def prepare_out(out: Path, overwrite: bool = False, resume: bool = False) -> Non
         remove_checkpoint(out)
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / TB_DIR, ignore_errors=True)
 
 
 def resume_config(out: str | Path, changes: dict[str, Any]) -> DistillConfig:

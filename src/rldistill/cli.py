@@ -70,6 +70,16 @@ def _distill(args: argparse.Namespace) -> int:
     cfg = _config_from_args(args, DistillConfig)
     show = not args.json and sys.stdout.isatty()
     envs = ", ".join(env for _, env in cfg.tasks)
+    if args.seeds is not None:
+        from rldistill.console import print_seeds
+        from rldistill.drivers.seeds import run_seeds
+
+        def one(c: DistillConfig, resume: bool, overwrite: bool) -> dict[str, Any]:
+            with _progress(show, c.budget, f"distilling {envs}, seed {c.seed}") as advance:
+                return run(c, progress=advance, resume=resume, overwrite=overwrite)
+
+        seeds = run_seeds(one, cfg, args.seeds, args.resume, args.overwrite)
+        return _emit(args, seeds, print_seeds)
     with _progress(show, cfg.budget, f"distilling {envs}") as advance:
         result = run(cfg, progress=advance, resume=args.resume, overwrite=args.overwrite)
     return _emit(args, result, print_result)
@@ -145,6 +155,13 @@ def _teacher_info(args: argparse.Namespace) -> int:
 
     return _emit(args, teacher_info(args.spec, args.trust_teacher, args.teacher_kind, args.env,
                                     args.teacher_normalize), print_teacher_info)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rldistill.report import build
+
+    return _emit(args, build(args.runs, args.out),
+                 lambda r: print(f"wrote {r['html']} and {r['markdown']} ({len(r['runs'])} runs)"))
 
 
 def _zoo_list(args: argparse.Namespace) -> int:
@@ -232,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         d.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
         d.set_defaults(func=func)
         if cls is DistillConfig:
+            d.add_argument("--seeds", type=int, metavar="N",
+                           help="N runs with seeds --seed .. --seed+N-1 in OUT/seedK/, and their "
+                                "mean, IQM and 95%% CIs over seeds (rliable) in OUT/result.json")
             d.add_argument("--resume", action="store_true",
                            help="continue the run in --out from its last checkpoint (its "
                                 "options come from the checkpoint; a larger --budget extends "
@@ -286,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="import PKG first, to register its env ids (repeatable)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON line")
     b.set_defaults(func=_bench_latency)
+
+    rp = cmd(sub, "report", "one HTML page (and Markdown) of results, curves and frontier")
+    rp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
+    rp.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=_report)
 
     dm = cmd(sub, "demo", "distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")
     dm.add_argument("--out", default="runs/demo")

@@ -57,6 +57,28 @@ def print_result(r: dict[str, Any]) -> None:
                 f"{lat['teacher']:.0f} us")
 
 
+def print_seeds(r: dict[str, Any]) -> None:
+    """A --seeds result: per seed, then the aggregate (mean and IQM with 95 % CIs)."""
+    from rich.table import Table
+
+    t = Table(title=f"{r['teacher']['name']} -> student of {r['student_params']} params, "
+                    f"{len(r['seeds'])} seeds")
+    for col in ("seed", "normalized", "return", "agreement"):
+        t.add_column(col)
+    for p in r["runs"]:
+        t.add_row(str(p["seed"]), ", ".join(fmt_score(s) for s in p["normalized_score"]),
+                  ", ".join(f"{x:.1f}" for x in p["return_mean"]),
+                  ", ".join(f"{x:.3f}" for x in p["agreement"]))
+    for name in ("mean", "iqm"):
+        cells = [f"{a[name]['value']} [{a[name]['ci95'][0]}, {a[name]['ci95'][1]}]"
+                 if a else "" for a in (r.get("normalized_score"), r.get("return"),
+                                        r.get("agreement"))]
+        t.add_row(name.upper() if name == "iqm" else name, *cells)
+    console().print(t)
+    if r.get("note"):
+        console().print(r["note"])
+
+
 def print_robustness(env_id: str, episodes: int, rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 

@@ -1,0 +1,72 @@
+"""``--seeds N``: the same run with seeds ``seed .. seed+N-1``, each an ordinary run in
+``OUT/seedK/`` (its own student, checkpoint and result.json), and one result in ``OUT`` with the
+per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap CIs over
+seeds and tasks: :mod:`rldistill.stats`).
+
+A run that is finished is read back, not run again, with --resume; one that stopped half way
+resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rldistill.config import DistillConfig
+from rldistill.engine.checkpoint import CKPT_NAME
+from rldistill.errors import UserError
+from rldistill.files import write_text
+from rldistill.stats import aggregate
+
+RunOne = Callable[[DistillConfig, bool, bool], dict[str, Any]]  # (cfg, resume, overwrite)
+
+
+def run_seeds(run_one: RunOne, cfg: DistillConfig, n: int, resume: bool = False,
+              overwrite: bool = False) -> dict[str, Any]:
+    if n < 1:
+        raise UserError(f"--seeds must be >= 1, got {n}")
+    out = Path(cfg.out)
+    runs = []
+    for seed in range(cfg.seed, cfg.seed + n):
+        one = cfg.replace(seed=seed, out=str(out / f"seed{seed}"))
+        done = Path(one.out) / "result.json"
+        if resume and done.exists() and _finished(json.loads(done.read_text()), one):
+            runs.append(json.loads(done.read_text()))
+        else:
+            runs.append(run_one(one, resume and (Path(one.out) / CKPT_NAME).exists(), overwrite))
+    result = seeds_result(cfg, runs)
+    write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _finished(result: dict[str, Any], cfg: DistillConfig) -> bool:
+    return result.get("config", {}).get("budget") == cfg.budget
+
+
+def seeds_result(cfg: DistillConfig, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-seed figures and their aggregate over seeds (and tasks)."""
+    per = []
+    for r in runs:
+        tasks = r.get("tasks") or [r]
+        per.append({"seed": r["config"]["seed"], "dir": r["config"]["out"],
+                    "normalized_score": [b["normalized_score"] for b in tasks],
+                    "return_mean": [b["student"]["return_mean"] for b in tasks],
+                    "agreement": [b["agreement"] for b in tasks],
+                    "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"]})
+    scores = [p["normalized_score"] for p in per]
+    result: dict[str, Any] = {
+        "seeds": [p["seed"] for p in per], "runs": per,
+        "teacher": runs[0]["teacher"], "student_params": runs[0]["student"]["params"],
+        "env": runs[0].get("env", cfg.env), "config": cfg.to_dict()}
+    if all(s is not None for row in scores for s in row):
+        result["normalized_score"] = aggregate(scores)
+    else:
+        result["normalized_score"] = None
+        result["note"] = ("the teacher scores no better than random on some task: the normalized "
+                          "score is undefined; see the returns")
+    if len(scores[0]) == 1:
+        result["return"] = aggregate([p["return_mean"] for p in per])
+    result["agreement"] = aggregate([p["agreement"] for p in per])
+    return result

@@ -1,0 +1,76 @@
+"""Statistics over seeds (rliable), the per-round log (rounds.jsonl, TensorBoard) and the report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rldistill.cli import main
+from rldistill.engine.state import RoundMetrics
+from rldistill.runlog import RoundLog, read_rounds
+from rldistill.stats import aggregate
+
+pytest.importorskip("rliable")
+
+
+def test_aggregate_gives_hand_computed_mean_iqm_median_with_cis():
+    a = aggregate([[1.0], [2.0], [3.0], [4.0], [100.0], [200.0], [300.0], [400.0]])
+    assert a["mean"]["value"] == 126.25
+    assert a["iqm"]["value"] == 76.75  # the middle half: (3 + 4 + 100 + 200) / 4
+    for m in ("mean", "iqm"):
+        lo, hi = a[m]["ci95"]
+        assert lo <= a[m]["value"] <= hi and lo < hi
+    assert aggregate([[1.0], [2.0], [5.0]]) == aggregate([[1.0], [2.0], [5.0]])  # fixed seed
+    flat = aggregate([[1.0, 3.0], [1.0, 3.0]])  # over seeds and tasks
+    assert flat["mean"]["value"] == 2.0 and (flat["runs"], flat["tasks"]) == (2, 2)
+
+
+def test_a_resumed_run_rewrites_the_rounds_it_repeats(tmp_path):
+    def m(r: int) -> RoundMetrics:
+        return RoundMetrics(r, 100 * r, 10 * r, 1.0 / r, [1.0 / r], float(r), float("nan"), 0.1)
+
+    log = RoundLog(tmp_path, tensorboard=False)
+    for r in (1, 2, 3):
+        log(None, m(r))
+    again = RoundLog(tmp_path, tensorboard=False)  # resumed after round 1's checkpoint
+    again(None, m(2))
+    rows = read_rounds(tmp_path)
+    assert [r["round"] for r in rows] == [1, 2] and rows[0]["fresh_agreement"] is None
+
+
+def test_seeds_tensorboard_and_report(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    base = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--budget", "1500",
+            "--eval-episodes", "5", "--param-ratio", "0.1", "--json"]
+    assert main([*base, "--seeds", "2", "--out", str(tmp_path / "s")]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["seeds"] == [0, 1] and r["normalized_score"]["runs"] == 2
+    iqm = r["normalized_score"]["iqm"]
+    assert iqm["ci95"][0] <= iqm["value"] <= iqm["ci95"][1] and iqm["value"] > 0.8
+    assert json.loads((tmp_path / "s" / "result.json").read_text())["seeds"] == [0, 1]
+    # a seed's run is the run alone with that seed
+    assert main([*base, "--seed", "1", "--out", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "one" / "student.safetensors").read_bytes() == (
+        tmp_path / "s" / "seed1" / "student.safetensors").read_bytes()
+    # TensorBoard scalars, read back with tensorboard's own reader, match rounds.jsonl
+    rounds = read_rounds(tmp_path / "one")
+    ev = EventAccumulator(str(tmp_path / "one" / "tb"))
+    ev.Reload()
+    loss = ev.Scalars("distill/loss")
+    assert [e.step for e in loss] == [r["labelled"] for r in rounds]
+    assert [round(e.value, 5) for e in loss] == [round(r["loss"], 5) for r in rounds]
+    assert "distill/fresh_agreement" in ev.Tags()["scalars"]
+    # the report: one self-contained page (no network) and its Markdown
+    out = tmp_path / "rep" / "report.html"
+    assert main(["report", str(tmp_path / "one"), str(tmp_path / "s"), "--out", str(out),
+                 "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 2  # curves and frontier
+    assert "http" not in page.replace("http-equiv", "") and "<script" not in page
+    assert "IQM" in page and "seed1" not in rep["runs"]
+    assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1
+    assert main(["report", str(tmp_path), "--out", str(out)]) == 2  # no result.json there
