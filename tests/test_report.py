@@ -63,6 +63,14 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     assert [e.step for e in loss] == [r["labelled"] for r in rounds]
     assert [round(e.value, 5) for e in loss] == [round(r["loss"], 5) for r in rounds]
     assert "distill/fresh_agreement" in ev.Tags()["scalars"]
+    # teacher and student side by side: a GIF per episode, from the same seed
+    assert main(["evaluate", "--student", str(tmp_path / "one"), "--episodes", "2", "--video",
+                 "1", "--json"]) == 0
+    video = json.loads(capsys.readouterr().out)["videos"][0]
+    from PIL import Image
+
+    gif = Image.open(video["gif"])
+    assert gif.n_frames > 10 and gif.size[0] == 2 * 300 + 6
     # the report: one self-contained page (no network) and its Markdown
     out = tmp_path / "rep" / "report.html"
     assert main(["report", str(tmp_path / "one"), str(tmp_path / "s"), "--out", str(out),
@@ -70,6 +78,7 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     page = out.read_text()
     assert page.count("data:image/png;base64,") == 2  # curves and frontier
+    assert page.count("data:image/gif;base64,") == 1  # the video
     assert "http" not in page.replace("http-equiv", "") and "<script" not in page
     assert "IQM" in page and "seed1" not in rep["runs"]
     assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1

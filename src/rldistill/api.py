@@ -312,10 +312,11 @@ def multitask_result(blocks: list[dict[str, Any]], tasks: list[tuple[str, Teache
 
 def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str | None = None,
                  episodes: int = 100, seed: int = 1_000_000, variants: tuple[str, ...] = (),
-                 trust: bool = False) -> dict[str, Any]:
+                 trust: bool = False, video: int = 0) -> dict[str, Any]:
     """Score a saved student (``rldistill evaluate``): against its teacher (the one it was
     distilled from, an online run's trained teacher, or ``teacher``) and the random policy;
-    with ``variants`` (NAME=V1,V2), on each physical variant of the env."""
+    with ``variants`` (NAME=V1,V2), on each physical variant of the env; ``video`` episodes of
+    both side by side as GIFs in ``DIR/videos/``."""
     from rldistill.evaluate import RandomActor, evaluate_policy, score_student, summary
     from rldistill.students import load_student
 
@@ -361,7 +362,12 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
                       kind=config.get("teacher_kind"), env=env_id)
     check_match(t.spec, env_spec(env_id), t.name, env_id)
     if not variants:
-        return {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
+        result = {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
+        if video:
+            from rldistill.video import record
+
+            result["videos"] = record(view, t, env_id, video, seed, run_dir / "videos")
+        return result
     return {"env": env_id, "variants": _robustness(view, t, env_id, episodes, seed, variants)}
 
 

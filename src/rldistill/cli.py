@@ -102,7 +102,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from rldistill.console import print_robustness
 
     result = evaluate_run(args.student, args.env, args.teacher, args.episodes, args.seed,
-                          tuple(args.variant or ()), args.trust_teacher)
+                          tuple(args.variant or ()), args.trust_teacher, args.video)
     if "variants" in result:
         return _emit(args, result, lambda r: print_robustness(r["env"], args.episodes,
                                                               r["variants"]))
@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=1_000_000)
     e.add_argument("--trust-teacher", action="store_true")
+    e.add_argument("--video", type=int, default=0, metavar="N",
+                   help="record N episodes of teacher and student side by side (GIFs in "
+                        "STUDENT/videos/; the report embeds them)")
     e.add_argument("--variant", action="append", metavar="NAME=V1,V2",
                    help="score teacher and student on physical variants (repeatable), e.g. "
                         "length=0.25,0.5,1.0 for CartPole; prints a robustness table")

@@ -37,7 +37,8 @@ def check_env_id(env_id: str) -> None:
 Variant = dict[str, float]
 
 
-def make_env(env_id: str, variant: Variant | None = None) -> gym.Env:
+def make_env(env_id: str, variant: Variant | None = None, render_mode: str | None = None
+             ) -> gym.Env:
     """``gym.make(env_id)`` with physical parameters changed: constructor arguments where the env
     takes them (LunarLander gravity, wind_power), attributes of the unwrapped env otherwise
     (CartPole length, masspole, gravity; Acrobot LINK_MASS_1, ...). An :class:`EnvRecipe` adds
@@ -46,6 +47,8 @@ def make_env(env_id: str, variant: Variant | None = None) -> gym.Env:
     variant = dict(variant or {})
     ctor = _ctor_params(env_id) if variant else set()  # building an env to ask costs one more
     kwargs: dict[str, Any] = {k: v for k, v in variant.items() if k in ctor}
+    if render_mode:
+        kwargs["render_mode"] = render_mode
     env = _set_variant(gym.make(str(env_id), **{**getattr(env_id, "kwargs", {}), **kwargs}),
                        env_id, variant, ctor)
     return env_id.wrap(env) if isinstance(env_id, EnvRecipe) else env

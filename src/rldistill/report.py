@@ -6,7 +6,8 @@ kick-start runs.
 It shows a results table (score with CIs over seeds where there are seeds, agreement, parameters,
 latency), learning curves against labelled steps (loss and the agreement on each round's new
 states, from ``rounds.jsonl``), the compression frontier (score against student parameters),
-the runs' own plots (kick-start and online curves) and each run's config.
+the runs' own plots (kick-start and online curves), videos of teacher and student side by side
+(``evaluate --video``) and each run's config.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.runlog import read_rounds
+
+VIDEOS = 3  # GIFs per run at most
 
 
 @dataclass
@@ -170,12 +173,13 @@ def build(dirs: list[str], out: str) -> dict[str, Any]:
         ("Learning curves", curves_png(runs, files / "curves.png")),
         ("Compression frontier", frontier_png(runs, files / "frontier.png")))
         if p is not None]
-    for run in runs:  # the runs' own plots (kick-start against scratch, online curves)
-        for name in ("curves.png", "frontier.png"):
-            if (run.dir / name).exists():
-                copy = files / f"{run.name}-{name}"
-                copy.write_bytes((run.dir / name).read_bytes())
-                figures.append((f"{run.name}: {name[:-4]}", copy))
+    for run in runs:  # the runs' own plots (kick-start, online) and videos (evaluate --video)
+        own = [run.dir / n for n in ("curves.png", "frontier.png") if (run.dir / n).exists()]
+        for path in own + sorted((run.dir / "videos").glob("*.gif"))[:VIDEOS]:
+            copy = files / f"{run.name}-{path.name}"
+            copy.write_bytes(path.read_bytes())
+            what = "teacher | student, " if path.suffix == ".gif" else ""
+            figures.append((f"{run.name}: {what}{path.stem}", copy))
     rows = [r.row() for r in runs]
     write_text(html_path, _html(runs, rows, figures))
     md = html_path.with_suffix(".md")
@@ -191,7 +195,7 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: list[tuple[str, 
         "<tr>" + "".join(f"<td>{e(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
         + "</table>")
     figs = "".join(
-        f"<h2>{e(t)}</h2><img alt='{e(t)}' src='data:image/png;base64,"
+        f"<h2>{e(t)}</h2><img alt='{e(t)}' src='data:image/{p.suffix[1:]};base64,"
         f"{base64.b64encode(p.read_bytes()).decode()}'>" for t, p in figures)
     configs = "".join(
         f"<details><summary>{e(r.name)} ({e(str(r.dir))})</summary><pre>"
