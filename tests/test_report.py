@@ -83,3 +83,20 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     assert "IQM" in page and "seed1" not in rep["runs"]
     assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1
     assert main(["report", str(tmp_path), "--out", str(out)]) == 2  # no result.json there
+
+
+def test_kickstart_seeds_aggregate_the_student_and_its_scratch_twin(tmp_path, capsys):
+    out = tmp_path / "ks"
+    assert main(["kickstart", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
+                 "--algo", "ppo", "--steps", "1024", "--lambda", "linear:1:1024",
+                 "--student-hidden", "16", "--compare-scratch", "--eval-every", "512",
+                 "--eval-episodes", "2", "--final-episodes", "3", "--seeds", "2",
+                 "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["seeds"] == [0, 1] and [p["dir"] for p in r["runs"]] == [
+        str(out / "seed0"), str(out / "seed1")]
+    assert (out / "seed1" / "student_sb3.zip").exists()
+    for key in ("normalized_score", "scratch_normalized_score"):
+        a = r[key]["mean"]
+        assert a["ci95"][0] <= a["value"] <= a["ci95"][1] and r[key]["runs"] == 2
+    assert "steps_to_90" in r["runs"][0] and "scratch_steps_to_90" in r["runs"][0]

@@ -91,6 +91,13 @@ def _kickstart(args: argparse.Namespace) -> int:
     from rldistill.files import write_text
 
     cfg = _config_from_args(args, KickstartConfig)
+    if args.seeds is not None:
+        from rldistill.console import print_seeds
+        from rldistill.drivers.seeds import run_seeds
+
+        seeds = run_seeds(lambda c, _resume, overwrite: run(c, overwrite=overwrite), cfg,
+                          args.seeds, overwrite=args.overwrite)
+        return _emit(args, seeds, print_seeds)
     result = run(cfg, overwrite=args.overwrite)
     result["command"] = "rldistill " + shlex.join(sys.argv[1:])
     write_text(Path(cfg.out) / "result.json", json.dumps(result, indent=1) + "\n")
@@ -248,10 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
         d.add_argument("--json", action="store_true", help="print the result as one JSON line")
         d.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
         d.set_defaults(func=func)
+        d.add_argument("--seeds", type=int, metavar="N",
+                       help="N runs with seeds --seed .. --seed+N-1 in OUT/seedK/, and their "
+                            "mean, IQM and 95%% CIs over seeds (rliable) in OUT/result.json")
         if cls is DistillConfig:
-            d.add_argument("--seeds", type=int, metavar="N",
-                           help="N runs with seeds --seed .. --seed+N-1 in OUT/seedK/, and their "
-                                "mean, IQM and 95%% CIs over seeds (rliable) in OUT/result.json")
             d.add_argument("--resume", action="store_true",
                            help="continue the run in --out from its last checkpoint (its "
                                 "options come from the checkpoint; a larger --budget extends "

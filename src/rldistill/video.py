@@ -29,16 +29,17 @@ def episode_frames(policy: Any, env_id: str, seed: int) -> tuple[list[np.ndarray
     env = make_env(env_id, render_mode="rgb_array")
     try:
         obs, _ = env.reset(seed=seed)
-        frames, ret = [env.render()], 0.0
-        if frames[0] is None:
+        first, ret = env.render(), 0.0
+        if first is None:
             raise UserError(f"env {env_id} renders no frames (render_mode='rgb_array'): "
                             "record another env, or drop --video")
+        frames = [np.asarray(first)]
         for _ in range(MAX_STEPS):
             action = policy.act(torch.as_tensor(np.asarray(obs)[None]))
             (a,) = env_rows(policy.head.to_env(action))
             obs, r, term, trunc, _ = env.step(a)
             ret += float(r)
-            frames.append(env.render())
+            frames.append(np.asarray(env.render()))
             if term or trunc:
                 break
         return frames, ret

@@ -1,4 +1,5 @@
-"""``--seeds N``: the same run with seeds ``seed .. seed+N-1``, each an ordinary run in
+"""``--seeds N`` (distill and kickstart): the same run with seeds ``seed .. seed+N-1``, each an
+ordinary run in
 ``OUT/seedK/`` (its own student, checkpoint and result.json), and one result in ``OUT`` with the
 per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap CIs over
 seeds and tasks: :mod:`rldistill.stats`).
@@ -9,28 +10,28 @@ resumes from its checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.stats import aggregate
 
-RunOne = Callable[[DistillConfig, bool, bool], dict[str, Any]]  # (cfg, resume, overwrite)
+RunOne = Callable[[Any, bool, bool], dict[str, Any]]  # (cfg, resume, overwrite)
 
 
-def run_seeds(run_one: RunOne, cfg: DistillConfig, n: int, resume: bool = False,
+def run_seeds(run_one: RunOne, cfg: Any, n: int, resume: bool = False,
               overwrite: bool = False) -> dict[str, Any]:
     if n < 1:
         raise UserError(f"--seeds must be >= 1, got {n}")
     out = Path(cfg.out)
     runs = []
     for seed in range(cfg.seed, cfg.seed + n):
-        one = cfg.replace(seed=seed, out=str(out / f"seed{seed}"))
+        one = dataclasses.replace(cfg, seed=seed, out=str(out / f"seed{seed}"))
         done = Path(one.out) / "result.json"
         if resume and done.exists() and _finished(json.loads(done.read_text()), one):
             runs.append(json.loads(done.read_text()))
@@ -41,25 +42,42 @@ def run_seeds(run_one: RunOne, cfg: DistillConfig, n: int, resume: bool = False,
     return result
 
 
-def _finished(result: dict[str, Any], cfg: DistillConfig) -> bool:
-    return result.get("config", {}).get("budget") == cfg.budget
+def _finished(result: dict[str, Any], cfg: Any) -> bool:
+    return all(result.get("config", {}).get(k) == getattr(cfg, k, None)
+               for k in ("budget", "steps") if hasattr(cfg, k))
 
 
-def seeds_result(cfg: DistillConfig, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _per_seed(r: dict[str, Any]) -> dict[str, Any]:
+    """One run's figures: per task for distill; the kick-started student (and its scratch
+    twin) for kickstart."""
+    c = r["config"]
+    if "scratch" in r or r.get("algo"):
+        s = r["student"]
+        return {"seed": c["seed"], "dir": c["out"], "normalized_score": [s["normalized_score"]],
+                "return_mean": [s["final_return_mean"]], "agreement": [s["agreement"]],
+                "steps_to_90": s["steps_to_90"], "labelled_steps": r["steps"],
+                "wall_s": s["train_wall_s"], **({"scratch_normalized_score": [
+                    r["scratch"]["normalized_score"]], "scratch_steps_to_90":
+                    r["scratch"]["steps_to_90"]} if "scratch" in r else {})}
+    tasks = r.get("tasks") or [r]
+    return {"seed": c["seed"], "dir": c["out"],
+            "normalized_score": [b["normalized_score"] for b in tasks],
+            "return_mean": [b["student"]["return_mean"] for b in tasks],
+            "agreement": [b["agreement"] for b in tasks],
+            "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"]}
+
+
+def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-seed figures and their aggregate over seeds (and tasks)."""
-    per = []
-    for r in runs:
-        tasks = r.get("tasks") or [r]
-        per.append({"seed": r["config"]["seed"], "dir": r["config"]["out"],
-                    "normalized_score": [b["normalized_score"] for b in tasks],
-                    "return_mean": [b["student"]["return_mean"] for b in tasks],
-                    "agreement": [b["agreement"] for b in tasks],
-                    "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"]})
+    per = [_per_seed(r) for r in runs]
     scores = [p["normalized_score"] for p in per]
     result: dict[str, Any] = {
         "seeds": [p["seed"] for p in per], "runs": per,
         "teacher": runs[0]["teacher"], "student_params": runs[0]["student"]["params"],
         "env": runs[0].get("env", cfg.env), "config": cfg.to_dict()}
+    scratch = [p.get("scratch_normalized_score") for p in per]
+    if all(x is not None and x[0] is not None for x in scratch):
+        result["scratch_normalized_score"] = aggregate(scratch)
     if all(s is not None for row in scores for s in row):
         result["normalized_score"] = aggregate(scores)
     else:

@@ -53,7 +53,7 @@ class FrameStore:
             pred[j], seen[e] = seen.get(e, -1), j
         k = (n - 1) * c  # the older frames' width on the axis: per row, compared as views
 
-        def shifted(j: int) -> bool:  # older frames zero (a first row), or a shift of the last
+        def continues(j: int) -> bool:  # older frames zero (first row), or the last row's shifted
             older = obs[j].narrow(self.axis, 0, k)
             if first[j]:
                 return not bool(older.any())
@@ -63,7 +63,7 @@ class FrameStore:
             return last is not None and torch.equal(older, self.stacked(
                 torch.tensor([last[1:]]))[0])
 
-        ok = [shifted(j) for j in range(m)]
+        ok = [continues(j) for j in range(m)]
         out: list[list[int]] = []
         new_rows: list[int] = []
         new_slots: list[int] = []
@@ -73,7 +73,7 @@ class FrameStore:
                 base = [ZERO] * (n - 1) if first[j] else \
                     (out[pred[j]] if pred[j] >= 0 else self.last[envs[j]])[1:]
             else:  # a shift by more than one (steps not stored), or new frames
-                base = self._shifted(j, frames, pred[j], out, envs[j]) if not first[j] else []
+                base = self._shifted_more(j, frames, pred[j], out, envs[j]) if not first[j] else []
                 zero = frames[j, :-1].flatten(1).eq(0).all(1).tolist()
                 for s in range(len(base), n - 1):
                     if zero[s]:
@@ -99,7 +99,7 @@ class FrameStore:
             self.last[e] = out[j]
         return torch.tensor(out, dtype=torch.int64).reshape(m, n)
 
-    def _shifted(self, j: int, frames: torch.Tensor, pred: int, out: list[list[int]],
+    def _shifted_more(self, j: int, frames: torch.Tensor, pred: int, out: list[list[int]],
                  env: int) -> list[int]:
         """The frame indices of row ``j``'s oldest frames where they are the newest ones of its
         env's row before, shifted by 2 .. n-1 steps; [] where they are not."""
