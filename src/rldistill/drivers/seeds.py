@@ -75,8 +75,8 @@ def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "seeds": [p["seed"] for p in per], "runs": per,
         "teacher": runs[0]["teacher"], "student_params": runs[0]["student"]["params"],
         "env": runs[0].get("env", cfg.env), "config": cfg.to_dict()}
-    scratch = [p.get("scratch_normalized_score") for p in per]
-    if all(x is not None and x[0] is not None for x in scratch):
+    scratch: list[list[float]] = [p.get("scratch_normalized_score") or [] for p in per]
+    if all(x and x[0] is not None for x in scratch):
         result["scratch_normalized_score"] = aggregate(scratch)
     if all(s is not None for row in scores for s in row):
         result["normalized_score"] = aggregate(scores)
