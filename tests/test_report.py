@@ -73,14 +73,18 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     assert gif.n_frames > 10 and gif.size[0] == 2 * 300 + 6
     # the report: one self-contained page (no network) and its Markdown
     out = tmp_path / "rep" / "report.html"
+    notes = tmp_path / "VERDICTS.md"
+    notes.write_text("# Verdicts\n\n| finding | verdict |\n|---|---|\n| a < b | holds |\n")
     assert main(["report", str(tmp_path / "one"), str(tmp_path / "s"), "--out", str(out),
-                 "--json"]) == 0
+                 "--notes", str(notes), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     page = out.read_text()
     assert page.count("data:image/png;base64,") == 2  # curves and frontier
     assert page.count("data:image/gif;base64,") == 1  # the video
     assert "http" not in page.replace("http-equiv", "") and "<script" not in page
     assert "IQM" in page and "seed1" not in rep["runs"]
+    assert "<h2>Verdicts</h2><table><tr><th>finding</th><th>verdict</th></tr><tr><td>a &lt; b" \
+        in page
     assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1
     assert main(["report", str(tmp_path), "--out", str(out)]) == 2  # no result.json there
 

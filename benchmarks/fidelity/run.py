@@ -146,7 +146,7 @@ def main() -> None:
     (out / "VERDICTS.md").write_text("\n".join(lines) + "\n")
     from rldistill.report import build
 
-    build([str(RUNS / n) for n in results], str(out / "report.html"))
+    build([str(RUNS / n) for n in results], str(out / "report.html"), str(out / "VERDICTS.md"))
     print("\n".join(lines))
 
 

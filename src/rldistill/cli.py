@@ -167,7 +167,7 @@ def _teacher_info(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from rldistill.report import build
 
-    return _emit(args, build(args.runs, args.out),
+    return _emit(args, build(args.runs, args.out, args.notes),
                  lambda r: print(f"wrote {r['html']} and {r['markdown']} ({len(r['runs'])} runs)"))
 
 
@@ -320,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp = cmd(sub, "report", "one HTML page (and Markdown) of results, curves and frontier")
     rp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
     rp.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    rp.add_argument("--notes", metavar="FILE.md",
+                    help="Markdown shown first (e.g. a benchmark's verdicts table)")
     rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=_report)
 

@@ -161,8 +161,9 @@ def frontier_png(runs: list[Run], path: Path) -> Path | None:
     return _figure(draw, path, (6, 4))
 
 
-def build(dirs: list[str], out: str) -> dict[str, Any]:
-    """Write the report (HTML and Markdown); returns what was written."""
+def build(dirs: list[str], out: str, notes: str | None = None) -> dict[str, Any]:
+    """Write the report (HTML and Markdown), with ``notes`` (a Markdown file: paragraphs,
+    headings and tables, e.g. a benchmark's verdicts) first; returns what was written."""
     if not dirs:
         raise UserError("report: pass one or more run directories")
     runs = [load_run(Path(d)) for d in dirs]
@@ -181,14 +182,38 @@ def build(dirs: list[str], out: str) -> dict[str, Any]:
             what = "teacher | student, " if path.suffix == ".gif" else ""
             figures.append((f"{run.name}: {what}{path.stem}", copy))
     rows = [r.row() for r in runs]
-    write_text(html_path, _html(runs, rows, figures))
+    text = Path(notes).read_text() if notes else ""
+    write_text(html_path, _html(runs, rows, figures, text))
     md = html_path.with_suffix(".md")
-    write_text(md, _markdown(runs, rows, figures, files.name))
+    write_text(md, text + ("\n" if text else "") + _markdown(runs, rows, figures, files.name))
     return {"html": str(html_path), "markdown": str(md), "runs": [r.name for r in runs],
             "figures": [str(p) for _, p in figures]}
 
 
-def _html(runs: list[Run], rows: list[dict[str, Any]], figures: list[tuple[str, Path]]) -> str:
+def md_html(text: str) -> str:
+    """The little Markdown notes use, as HTML: headings, tables, paragraphs (escaped)."""
+    e, out, table = html.escape, [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            out.append("<table>" + "".join(
+                "<tr>" + "".join(f"<{t}>{e(c)}</{t}>" for c in row) + "</tr>"
+                for row, t in zip(table, ["th"] + ["td"] * len(table))) + "</table>")
+            table = []
+        if line.startswith("#"):
+            level = min(len(line) - len(line.lstrip("#")) + 1, 4)
+            out.append(f"<h{level}>{e(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{e(line)}</p>")
+    return "".join(out)
+
+
+def _html(runs: list[Run], rows: list[dict[str, Any]], figures: list[tuple[str, Path]],
+          notes: str = "") -> str:
     e = html.escape
     cols = list(rows[0])
     table = ("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>" + "".join(
@@ -208,7 +233,8 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: list[tuple[str, 
             f"<style>{style}</style></head><body><h1>rldistill report</h1>"
             f"<p>{len(runs)} run(s). Normalized score: (student - random) / (teacher - random) "
             f"returns; IQM and 95 % stratified-bootstrap CIs over seeds (rliable).</p>"
-            f"<h2>Results</h2>{table}{figs}<h2>Configs</h2>{configs}</body></html>\n")
+            f"{md_html(notes)}<h2>Results</h2>{table}{figs}<h2>Configs</h2>{configs}"
+            "</body></html>\n")
 
 
 def _markdown(runs: list[Run], rows: list[dict[str, Any]], figures: list[tuple[str, Path]],
