@@ -22,6 +22,10 @@ def test_online_cartpole_student_follows_teacher(tmp_path, capsys):
     assert r["teacher"]["return_mean"] >= 300 and r["normalized_score"] >= 0.9
     assert r["teacher"]["params"] == 4610  # the acting path of the PPO [64, 64] policy only
     assert (tmp_path / "curves.png").stat().st_size > 1000
+    from rldistill.runlog import read_rounds  # the engine's per-round log, as offline runs
+
+    assert [x["labelled"] for x in read_rounds(tmp_path)] == [1000, 2000, 3000, 4000, 5000]
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
     assert load_teacher(r["teacher_zip"]).params == 4610  # the trained teacher, safe loader
 
 
