@@ -196,3 +196,32 @@ def test_the_zoo_minatar_teacher_distils_into_a_quarter_size_cnn(tmp_path):
     assert r["env"] == "MinAtar/Breakout-v1" and r["param_ratio"] <= 0.25
     assert r["teacher"]["return_mean"] > 2 * r["random"]["return_mean"]
     assert r["normalized_score"] >= 0.8, r  # measured 1.0 at 4 000 labelled steps
+
+
+def test_atari_evaluation_scores_whole_games_not_lives():
+    """AtariWrapper ends an episode at each lost life with clipped rewards; evaluation plays on
+    to game over and reports the game's unclipped score (as RL Zoo's enjoy and the papers)."""
+    pytest.importorskip("ale_py")
+    pytest.importorskip("cv2")
+    from rldistill.env_recipe import EnvRecipe, game_scores
+    from rldistill.envs import make_env
+    from rldistill.evaluate import RandomActor, evaluate_policy
+    from rldistill.heads import head_for
+    from rldistill.spaces import ActionSpec
+
+    recipe = EnvRecipe("BreakoutNoFrameskip-v4", wrappers=(("AtariWrapper", {}),), frame_stack=4,
+                       transpose=True)
+    env = make_env(recipe)
+    done, clipped, lives = game_scores(env), 0.0, 0
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    while not done:
+        _, r, term, trunc, _ = env.step(int(rng.integers(4)))
+        clipped += float(r)
+        if term or trunc:
+            lives += 1
+            env.reset()
+    assert lives == 5 and done[0] >= clipped  # five AtariWrapper episodes in one game
+    actor = RandomActor(head_for(ActionSpec("discrete", 4)), 0)
+    res = evaluate_policy(actor, recipe, 2, seed=0)
+    assert len(res.returns) == 2 and res.steps > 2 * 5 * 10

@@ -162,6 +162,38 @@ def frame_layout(env: gym.Env) -> tuple[int, int] | None:
     return None
 
 
+class GameScore(gym.Wrapper):  # type: ignore[misc]
+    """Below ``AtariWrapper`` (whose episodes end at each lost life, with clipped rewards):
+    each whole game's unclipped score, appended to ``finished`` when the game is over, so
+    that evaluation reports game scores as the Atari literature and RL Zoo's ``enjoy`` do."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.score = 0.0
+        self.finished: list[float] = []
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict]:
+        self.score = 0.0
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.score += float(reward)
+        if terminated or truncated:
+            self.finished.append(self.score)
+            self.score = 0.0
+        return obs, reward, terminated, truncated, info
+
+
+def game_scores(env: gym.Env) -> list[float] | None:
+    """The finished games' scores of an env with a :class:`GameScore` inside; None without."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, GameScore):
+            return env.finished
+        env = env.env
+    return None
+
+
 class EnvRecipe(str):
     """An env id with the constructor arguments, wrappers, frame stack, channel order and
     modules (imported to register the id) its env needs; ``str(recipe)`` is the id."""
@@ -199,6 +231,7 @@ class EnvRecipe(str):
     def wrap(self, env: gym.Env) -> gym.Env:
         for name, kwargs in self.wrappers:
             module, cls = WRAPPERS[name]
+            env = GameScore(env) if name == "AtariWrapper" else env
             try:
                 env = getattr(importlib.import_module(module), cls)(env, **kwargs)
             except TypeError as e:

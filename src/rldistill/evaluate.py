@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from rldistill.env_recipe import game_scores
 from rldistill.envs import Variant, check_env_id, make_env
 from rldistill.heads import ActionHead, env_rows
 
@@ -85,6 +86,8 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
                     reference: Any | None = None, n_parallel: int = 16,
                     variant: Variant | None = None) -> EvalResult:
     """Run ``episodes`` greedy episodes of ``policy``; batch its calls over parallel envs.
+    An Atari episode is a whole game (all lives) and its return the game's unclipped score,
+    though the policy acts on AtariWrapper's episodes as it was trained (:class:`GameScore`).
 
     With ``reference`` (a teacher), also measure on the visited states the head's agreement
     (greedy actions alike) and the mean KL(reference || policy) of the action distributions
@@ -94,6 +97,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     t0 = time.perf_counter()
     n = max(1, min(n_parallel, episodes))
     envs = [make_env(env_id, variant) for _ in range(n)]
+    games = [game_scores(env) for env in envs]
     returns = [0.0] * episodes
     obs_list: list[Any] = [None] * n
     episode_of = [-1] * n
@@ -121,7 +125,14 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
         for a, i in zip(env_rows(head.to_env(actions)), active):
             o, r, term, trunc, _ = envs[i].step(a)
             returns[episode_of[i]] += float(r)
-            if term or trunc:
+            done = games[i]
+            if (term or trunc) and done is not None:  # a life lost, or the game over
+                o, _ = envs[i].reset(seed=seed + next_ep)  # a new game only after game over
+                if done:
+                    returns[episode_of[i]] = done.pop()
+                    episode_of[i], next_ep = ((next_ep, next_ep + 1) if next_ep < episodes
+                                              else (-1, next_ep))
+            elif term or trunc:
                 if next_ep < episodes:
                     o, _ = envs[i].reset(seed=seed + next_ep)
                     episode_of[i], next_ep = next_ep, next_ep + 1
