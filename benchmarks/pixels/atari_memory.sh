@@ -20,7 +20,7 @@ r = json.loads((out / "result.json").read_text().strip().splitlines()[-1])
 chunks = sum(p.stat().st_size for p in (out / "run" / "checkpoint-buffer").glob("*"))
 row = {"budget": budget, "peak_rss_mib": round(rss_kb / 1024), "wall": wall,
        "checkpoint_buffer_mib": round(chunks / 2**20), "bytes_per_stacked_obs_uncompressed": 28224,
-       "agreement": r["student"].get("agreement"), "student_return": r["student"]["return_mean"],
+       "agreement": r.get("agreement"), "student_return": r["student"]["return_mean"],
        "teacher_return": r["teacher"]["return_mean"], "student_params": r["student"]["params"]}
 print(json.dumps(row))
 with open("benchmarks/pixels/results/atari_memory.jsonl", "a") as f:
