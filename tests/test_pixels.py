@@ -222,6 +222,9 @@ def test_atari_evaluation_scores_whole_games_not_lives():
             lives += 1
             env.reset()
     assert lives == 5 and done[0] >= clipped  # five AtariWrapper episodes in one game
+    zoo_named = recipe.evolve(wrappers=(("stable_baselines3.common.atari_wrappers.AtariWrapper",
+                                         {}),))  # as RL Zoo's config.yml names it
+    assert game_scores(make_env(zoo_named)) == []
     actor = RandomActor(head_for(ActionSpec("discrete", 4)), 0)
     res = evaluate_policy(actor, recipe, 2, seed=0)
     assert len(res.returns) == 2 and res.steps > 2 * 5 * 10

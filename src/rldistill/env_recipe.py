@@ -231,7 +231,7 @@ class EnvRecipe(str):
     def wrap(self, env: gym.Env) -> gym.Env:
         for name, kwargs in self.wrappers:
             module, cls = WRAPPERS[name]
-            env = GameScore(env) if name == "AtariWrapper" else env
+            env = GameScore(env) if cls == "AtariWrapper" else env
             try:
                 env = getattr(importlib.import_module(module), cls)(env, **kwargs)
             except TypeError as e:
