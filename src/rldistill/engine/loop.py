@@ -36,6 +36,8 @@ from rldistill.teachers.base import Teacher, has_q_teacher
 
 Progress = Callable[[int], None]
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
+CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says otherwise
+LABEL_CHUNK = 2048  # rows per teacher call when a whole round is labelled (frames: memory)
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
@@ -60,11 +62,15 @@ class Loop:
             cfg = cfg.replace(budget=min(cap, AUTO_PLAN))
         q = has_q_teacher(teachers)
         self.n_rounds = cfg.n_rounds(q)
-        self.batch, self.n_envs, self.epochs = cfg.batch, cfg.envs, cfg.epochs_per_round
-        self.floor_per_round = math.ceil(cfg.updates_floor(q) / self.n_rounds)
+        self.n_envs, self.epochs = cfg.envs, cfg.epochs_per_round
         self.budget = self.base_budget = cfg.budget  # base: what the values above come from
         torch.manual_seed(cfg.seed)
         self.student = make_student(cfg, teachers)
+        # CNN students learn better from more, smaller steps (benchmarks/pixels/README.md)
+        self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
+                                        else cfg.batch)
+        self.floor_per_round = math.ceil(
+            cfg.replace(batch_size=self.batch).updates_floor(q) / self.n_rounds)
         self.opt = make_optimizer(self.student, cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
@@ -385,9 +391,6 @@ def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(student.parameters(), lr=lr)
-
-
-LABEL_CHUNK = 2048  # rows per teacher call when a whole round is labelled (frames: memory)
 
 
 def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
