@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--q-teachers", default=",".join(Q_TEACHERS), help="Rusu: zoo Q teachers")
     ap.add_argument("--findings", default="rusu,czarnecki,hinton")
     a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # small students: threads only fight each other's runs
     budgets = [int(b) for b in a.budgets.split(",")]
     for finding, configs in findings(budgets, a.q_teachers.split(",")).items():
         if finding in a.findings.split(","):
