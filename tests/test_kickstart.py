@@ -122,6 +122,18 @@ def test_cartpole_kickstart_saves_plain_sb3_zip_and_same_acting_student(tmp_path
         assert {"steps_to_90", "normalized_score", "curve"} <= set(result[name])
         assert [p["step"] for p in result[name]["curve"]][:2] == [0, 1024]
     assert "speedup" in result and (out / "curves.png").stat().st_size > 0
+    # --seeds aggregates kick-start results: the student and its scratch twin, per seed
+    from rldistill.config import KickstartConfig
+    from rldistill.drivers.seeds import seeds_result
+
+    other = json.loads(json.dumps(result))
+    other["config"]["seed"], other["student"]["normalized_score"] = 1, 0.5
+    agg = seeds_result(KickstartConfig(**{k: v for k, v in result["config"].items()}),
+                       [result, other])
+    assert agg["seeds"] == [0, 1] and agg["normalized_score"]["mean"]["value"] == round(
+        (result["student"]["normalized_score"] + 0.5) / 2, 4)
+    assert agg["scratch_normalized_score"]["runs"] == 2
+    assert agg["runs"][1]["steps_to_90"] == result["student"]["steps_to_90"]
 
     zip_path = out / "student_sb3.zip"
     with zipfile.ZipFile(zip_path) as zf:  # nothing of rldistill pickled into the zip

@@ -101,9 +101,10 @@ def atari_teacher(tmp_path_factory):
 def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path, capsys,
                                                                        atari_teacher):
     out = tmp_path / "run"
+    fast = ["--min-updates", "40", "--eval-episodes", "1"]  # the update floor is not tested here
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
-                 "--param-ratio", "0.1", "--budget", "64", "--eval-episodes", "1",
-                 "--out", str(out), "--json"]) == 0
+                 "--param-ratio", "0.1", "--budget", "64", *fast, "--out", str(out),
+                 "--json"]) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert r["param_ratio"] <= 0.1 and r["student"]["params"] < r["teacher"]["params"]
     recipe = json.loads((out / "student.json").read_text())["env_recipe"]
@@ -120,8 +121,8 @@ def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path,
         1, 84, 84)
     assert buffer_obs(out, 0, 64).shape == (64, 4, 84, 84)
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
-                 "--param-ratio", "0.1", "--budget", "96", "--eval-episodes", "1",
-                 "--out", str(out), "--resume"]) == 0  # extended: the frames' chunks reloaded
+                 "--param-ratio", "0.1", "--budget", "96", *fast, "--out", str(out),
+                 "--resume"]) == 0  # extended: the frames' chunks reloaded
     capsys.readouterr()
     # the teacher's frames cannot come from another stack: one line naming the wrappers
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",

@@ -14,15 +14,16 @@ from rldistill.stats import aggregate
 pytest.importorskip("rliable")
 
 
-def test_aggregate_gives_hand_computed_mean_iqm_median_with_cis():
-    a = aggregate([[1.0], [2.0], [3.0], [4.0], [100.0], [200.0], [300.0], [400.0]])
+def test_aggregate_gives_hand_computed_mean_and_iqm_with_cis():
+    a = aggregate([[1.0], [2.0], [3.0], [4.0], [100.0], [200.0], [300.0], [400.0]], reps=500)
     assert a["mean"]["value"] == 126.25
     assert a["iqm"]["value"] == 76.75  # the middle half: (3 + 4 + 100 + 200) / 4
     for m in ("mean", "iqm"):
         lo, hi = a[m]["ci95"]
         assert lo <= a[m]["value"] <= hi and lo < hi
-    assert aggregate([[1.0], [2.0], [5.0]]) == aggregate([[1.0], [2.0], [5.0]])  # fixed seed
-    flat = aggregate([[1.0, 3.0], [1.0, 3.0]])  # over seeds and tasks
+    assert aggregate([[1.0], [2.0], [5.0]], reps=500) == aggregate([[1.0], [2.0], [5.0]],
+                                                                  reps=500)  # fixed seed
+    flat = aggregate([[1.0, 3.0], [1.0, 3.0]], reps=500)  # over seeds and tasks
     assert flat["mean"]["value"] == 2.0 and (flat["runs"], flat["tasks"]) == (2, 2)
 
 
@@ -42,8 +43,8 @@ def test_a_resumed_run_rewrites_the_rounds_it_repeats(tmp_path):
 def test_seeds_tensorboard_and_report(tmp_path, capsys):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    base = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--budget", "1500",
-            "--eval-episodes", "5", "--param-ratio", "0.1", "--json"]
+    base = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--budget", "1000",
+            "--eval-episodes", "3", "--param-ratio", "0.1", "--json"]
     assert main([*base, "--seeds", "2", "--out", str(tmp_path / "s")]) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert r["seeds"] == [0, 1] and r["normalized_score"]["runs"] == 2
@@ -61,7 +62,7 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     ev.Reload()
     loss = ev.Scalars("distill/loss")
     assert [e.step for e in loss] == [r["labelled"] for r in rounds]
-    assert [round(e.value, 5) for e in loss] == [round(r["loss"], 5) for r in rounds]
+    assert [e.value for e in loss] == pytest.approx([r["loss"] for r in rounds], rel=1e-4)
     assert "distill/fresh_agreement" in ev.Tags()["scalars"]
     # teacher and student side by side: a GIF per episode, from the same seed
     assert main(["evaluate", "--student", str(tmp_path / "one"), "--episodes", "2", "--video",
@@ -88,19 +89,3 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1
     assert main(["report", str(tmp_path), "--out", str(out)]) == 2  # no result.json there
 
-
-def test_kickstart_seeds_aggregate_the_student_and_its_scratch_twin(tmp_path, capsys):
-    out = tmp_path / "ks"
-    assert main(["kickstart", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
-                 "--algo", "ppo", "--steps", "1024", "--lambda", "linear:1:1024",
-                 "--student-hidden", "16", "--compare-scratch", "--eval-every", "512",
-                 "--eval-episodes", "2", "--final-episodes", "3", "--seeds", "2",
-                 "--out", str(out), "--json"]) == 0
-    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert r["seeds"] == [0, 1] and [p["dir"] for p in r["runs"]] == [
-        str(out / "seed0"), str(out / "seed1")]
-    assert (out / "seed1" / "student_sb3.zip").exists()
-    for key in ("normalized_score", "scratch_normalized_score"):
-        a = r[key]["mean"]
-        assert a["ci95"][0] <= a["value"] <= a["ci95"][1] and r[key]["runs"] == 2
-    assert "steps_to_90" in r["runs"][0] and "scratch_steps_to_90" in r["runs"][0]
