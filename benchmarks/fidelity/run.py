@@ -66,18 +66,19 @@ def _iqm(r: dict[str, Any]) -> tuple[float, float, float]:
 
 
 def order_verdict(named: list[tuple[str, dict[str, Any]]]) -> str:
-    """Whether the configs' IQMs fall in the order given (first best): holds where each is
-    above the next with CIs apart, does not where an inversion has CIs apart, else unresolved."""
-    vals = [(n, *_iqm(r)) for n, r in named]
-    pairs = list(zip(vals, vals[1:]))
-    if all(a[2] > b[3] for a, b in pairs):
-        return "holds"
-    if any(b[2] > a[3] for a, b in pairs):
-        worse = [f"{b[0]} > {a[0]}" for a, b in pairs if b[2] > a[3]]
-        return "does not hold (" + ", ".join(worse) + ", CIs apart)"
-    if all(a[1] >= b[1] for a, b in pairs):
-        return "same order, CIs overlap: not resolved at these seeds"
-    return "does not hold in order (CIs overlap)"
+    """The configs' IQMs against the order given (first best), pair by pair: ">" where the
+    first is above with CIs apart, "<" where below with CIs apart, "~" where the CIs overlap
+    (the IQMs' order in brackets); holds only where every pair is ">"."""
+    vals = [(n.split("-")[-1], *_iqm(r)) for n, r in named]
+    chain, signs = vals[0][0], []
+    for a, b in zip(vals, vals[1:]):
+        sign = ">" if a[2] > b[3] else "<" if b[2] > a[3] else "~"
+        signs.append(sign)
+        chain += f" {sign} {b[0]}" + ("" if sign != "~" else
+                                      " (IQM higher)" if b[1] > a[1] else " (IQM lower)")
+    verdict = ("holds" if all(x == ">" for x in signs) else
+               "does not hold" if "<" in signs else "partly: CIs overlap")
+    return f"{verdict}: {chain}"
 
 
 def verdicts(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
