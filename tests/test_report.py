@@ -72,6 +72,9 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
 
     gif = Image.open(video["gif"])
     assert gif.n_frames > 10 and gif.size[0] == 2 * 300 + 6
+    assert main(["evaluate", "--student", str(tmp_path / "one"), "--video", "1", "--variant",
+                 "length=0.5"]) == 2  # one line: videos are of the env as it is
+    assert "drop --variant" in capsys.readouterr().err
     # the report: one self-contained page (no network) and its Markdown
     out = tmp_path / "rep" / "report.html"
     notes = tmp_path / "VERDICTS.md"

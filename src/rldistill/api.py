@@ -321,6 +321,9 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
     from rldistill.students import load_student
 
     student, meta = load_student(student_dir)
+    if video and (variants or (student.arch.tasks and not env)):
+        raise UserError("--video records teacher and student on one env as it is: drop --variant "
+                        "(and pass --env TASK for a multi-task student)")
     config = meta.get("config", {})
     if student.arch.tasks and not env:
         if variants or teacher:
