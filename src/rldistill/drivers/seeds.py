@@ -1,8 +1,7 @@
 """``--seeds N`` (distill and kickstart): the same run with seeds ``seed .. seed+N-1``, each an
-ordinary run in
-``OUT/seedK/`` (its own student, checkpoint and result.json), and one result in ``OUT`` with the
-per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap CIs over
-seeds and tasks: :mod:`rldistill.stats`).
+ordinary run in ``OUT/seedK/`` (its own student, checkpoint and result.json), and one result in
+``OUT`` with the per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap
+CIs over seeds and tasks: :mod:`rldistill.stats`).
 
 A run that is finished is read back, not run again, with --resume; one that stopped half way
 resumes from its checkpoint.

@@ -43,8 +43,8 @@ class Buffer:
 
     def observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
         """The stored observations at positions ``idx``, in their full shape."""
-        if self.frames is None:
-            return self.obs[idx]
+        if self.frames is None:  # index_select: a minibatch's gather on the update path
+            return self.obs.index_select(0, idx) if isinstance(idx, torch.Tensor) else self.obs[idx]
         return self.frames.stacked(self.fidx[idx])
 
     def bytes_per_row(self) -> float:
