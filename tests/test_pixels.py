@@ -168,7 +168,7 @@ def test_cnn_student_on_minatar_exports_and_plays_without_torch(tmp_path, capsys
 
 
 def test_param_ratio_scales_a_cnn_teachers_layout():
-    from rldistill.students import cnn_for_ratio
+    from rldistill.student_build import cnn_for_ratio
     from rldistill.spaces import SpaceSpec
 
     spec = SpaceSpec((4, 84, 84), 4, "uint8")

@@ -18,7 +18,7 @@ from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_check
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Task
 from rldistill.envs import (EnvRecipe, check_masks, check_match, env_spec, import_env_module,
-                            map_env_id, task_env)
+                            map_env_id, task_env, teacher_env)
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.runlog import ROUNDS, TB_DIR, RoundLog
@@ -64,7 +64,7 @@ def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]
                                 env=env_id)
         env_id = map_env_id(env_id, teacher.spec)
         env = task_env(env_id, teacher, cfg)
-        check_match(teacher.spec, env_spec(env), teacher.name, env_id)
+        check_match(teacher.spec, env_spec(teacher_env(env)), teacher.name, env_id)
         check_masks(teacher, env)
         teachers.append(teacher)
         envs.append(env_id)
@@ -155,6 +155,9 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
               "config": cfg.to_dict(), **online}
     if "auto" in loop.notes:
         result["auto_budget"] = {"labelled_steps": loop.labelled, **loop.notes["auto"]}
+    from rldistill.drivers import baseline
+    if baseline.wanted(cfg, outcome.student):
+        result["baseline_mlp"] = baseline.mlp_baseline(cfg, outcome.student, run)
     result["warnings"] = advice(result, cfg, [t.head for t in outcome.tasks])
     write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
     return result
@@ -175,6 +178,8 @@ def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list
                  else ["--budget auto (or a larger --budget)"])
         hint = head.weak_student_hint(result.get("driver"), cfg.min_updates)
         fixes += ([hint] if hint else []) + ["a larger student (--param-ratio)"]
+        if cfg.student_obs and not str(cfg.student_arch).startswith(("gru", "lstm")):
+            fixes.append("a recurrent student (--student-arch gru:64): the view hides state")
         out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
                    f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
                    + ", ".join(fixes))
@@ -363,7 +368,7 @@ def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str |
                       config.get("ensemble", "mean"), trust=trust,
                       normalize=None if teacher else config.get("teacher_normalize"),
                       kind=config.get("teacher_kind"), env=env_id)
-    check_match(t.spec, env_spec(env_id), t.name, env_id)
+    check_match(t.spec, env_spec(teacher_env(env_id)), t.name, env_id)
     if not variants:
         result = {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
         if video:

@@ -33,8 +33,24 @@ class DistillConfig:
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
     student_arch: str | None = None
     """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
-    and strides by frame size). Default for a CNN teacher: its layout, channels and dense width
-    scaled together to --param-ratio (0.25 when no size is given)."""
+    and strides by frame size); or a recurrent one, gru:H or lstm:H (H units; --student-hidden
+    adds an MLP before the cell), trained on sequences (--bptt, --burn-in). Default for a CNN
+    teacher: its layout, channels and dense width scaled together to --param-ratio (0.25 when
+    no size is given)."""
+    student_obs: str | None = None
+    """The student's view of the env's observation (the teacher sees all of it): drop:I,J
+    (indices, or names such as velocities), noise:STD, delay:K, pixels:SIZE, stack:N, joined by
+    + (pixels:64+stack:2), or an ObservationWrapper's Python path pkg.module:Class."""
+    baseline: str = "auto"
+    """A recurrent student on a --student-obs view also gets an MLP baseline on the same view
+    (OUT/baseline/, its score in result.json's baseline_mlp): auto (2 layers of about the
+    recurrent student's parameters), widths such as 64,64, or none."""
+    bptt: int = 16
+    """Recurrent students: steps of each training sequence (truncated backpropagation through
+    time), after the burn-in."""
+    burn_in: int = 8
+    """Recurrent students: steps run before each training sequence to warm the state up,
+    without loss or gradient (R2D2, Kapturowski et al. 2019)."""
     param_ratio: float | None = None
     """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
     loss: str | None = None
@@ -185,9 +201,18 @@ class DistillConfig:
             raise UserError(f"--temperature must be > 0, got {self.temperature}")
         if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
             raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
+        recurrent = str(self.student_arch or "").split(":")[0] in ("gru", "lstm")
         if sum(x is not None for x in (self.param_ratio, self.student_hidden,
-                                       self.student_arch)) > 1:
-            raise UserError("give one of --student-hidden, --student-arch or --param-ratio")
+                                       self.student_arch)) > 1 and not (
+                recurrent and self.param_ratio is None):
+            raise UserError("give one of --student-hidden, --student-arch or --param-ratio "
+                            "(a recurrent --student-arch may take --student-hidden)")
+        if (recurrent or self.student_obs) and len(tasks) > 1:
+            raise UserError("--student-obs and recurrent students are for one task: drop them "
+                            "for multi-task runs")
+        if self.bptt < 1 or self.burn_in < 0:
+            raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
+                            f"{self.burn_in}")
         for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
                      "eval_episodes"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
@@ -256,7 +281,7 @@ class DistillConfig:
         so that a change of their defaults cannot slip past the check."""
         d = self.to_dict() | {"rounds": self.n_rounds(q_teacher),
                               "min_updates": self.updates_floor(q_teacher)}
-        for k in ("out", "eval_episodes", "trust_teacher", "budget"):
+        for k in ("out", "eval_episodes", "trust_teacher", "budget", "baseline"):
             d.pop(k)
         return d
 

@@ -39,9 +39,16 @@ def print_result(r: dict[str, Any]) -> None:
                       f"{m['agreement']:.3f}")
         t.add_row("", "student", str(b["student"]["params"]), fmt_ret(b["student"]),
                   fmt_score(b["normalized_score"]), f"{b['agreement']:.3f}")
+        if b.get("baseline_mlp"):  # a recurrent student's MLP baseline on the same view
+            m = b["baseline_mlp"]
+            t.add_row("", "MLP baseline", str(m["student"]["params"]), fmt_ret(m["student"]),
+                      fmt_score(m["normalized_score"]), f"{m['agreement']:.3f}")
         t.add_row("", "random", "-", fmt_ret(b["random"]), "", "")
     c = console()
     c.print(t)
+    if r.get("config", {}).get("student_obs"):
+        c.print(f"the teacher sees the env's observations, the student its view "
+                f"{r['config']['student_obs']}")
     c.print(f"normalized score {fmt_score(r['normalized_score'])}, agreement "
             f"{r['agreement']:.3f}, param ratio {r['param_ratio']:.3f}, labelled steps "
             f"{r['labelled_steps']}, wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")

@@ -14,13 +14,13 @@ Wrappers are named, never imported by name from a file: only the classes of :dat
 from __future__ import annotations
 
 import importlib
-from collections import deque
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rldistill.errors import UserError
+from rldistill.views import FrameStack, Full, apply_view
 
 # env id namespaces -> the installed package that registers them (imported, and its
 # registration called, when such an id is asked for; the `pixels` extra installs them)
@@ -107,33 +107,6 @@ def wrapper_entries(value: Any, where: str) -> tuple[tuple[str, dict[str, Any]],
     return tuple(out)
 
 
-class FrameStack(gym.ObservationWrapper):  # type: ignore[misc]
-    """SB3's ``VecFrameStack`` for one env: the last ``n`` observations concatenated on the
-    channel axis (the last one, or the first for channel-first images), zeros before the
-    first observation of an episode."""
-
-    def __init__(self, env: gym.Env, n: int) -> None:
-        super().__init__(env)
-        space: Any = env.observation_space
-        shape = tuple(space.shape)
-        self.axis = 0 if len(shape) == 3 and shape[0] < shape[-1] and shape[0] in (1, 3) else -1
-        self.n = n
-        self.frames: deque[np.ndarray] = deque(maxlen=n)
-        self.observation_space = gym.spaces.Box(np.repeat(space.low, n, self.axis),
-                                                np.repeat(space.high, n, self.axis),
-                                                dtype=space.dtype)
-        self._zero: np.ndarray = np.zeros(shape, dtype=space.dtype)
-
-    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
-        obs, info = self.env.reset(**kwargs)
-        self.frames.extend([self._zero] * self.n)
-        return self.observation(obs), info
-
-    def observation(self, obs: np.ndarray) -> np.ndarray:
-        self.frames.append(obs)
-        return np.concatenate(list(self.frames), self.axis)
-
-
 class TransposeImage(gym.ObservationWrapper):  # type: ignore[misc]
     """(H, W, C) frames -> (C, H, W), as SB3's ``VecTransposeImage`` feeds its CNN policies."""
 
@@ -152,7 +125,7 @@ def frame_layout(env: gym.Env) -> tuple[int, int] | None:
     """(n, axis) where ``env`` stacks its last ``n`` frames (its :class:`FrameStack`) on
     ``axis`` of the observations it returns; None where it stacks none."""
     transposed = False
-    while isinstance(env, gym.Wrapper):
+    while isinstance(env, gym.Wrapper) and not isinstance(env, Full):  # the student's view's
         if isinstance(env, TransposeImage):
             transposed = True
         if isinstance(env, FrameStack):
@@ -204,28 +177,30 @@ class EnvRecipe(str):
     modules: tuple[str, ...]
     transpose: bool
     origin: dict[str, str]
+    view: tuple[tuple[str, str], ...]  # the student's view (rldistill.views), on top
 
     def __new__(cls, env_id: str, kwargs: dict[str, Any] | None = None,
                 wrappers: tuple[tuple[str, dict[str, Any]], ...] = (), frame_stack: int = 0,
                 modules: tuple[str, ...] = (), origin: dict[str, str] | None = None,
-                transpose: bool = False) -> EnvRecipe:
+                transpose: bool = False, view: tuple[tuple[str, str], ...] = ()) -> EnvRecipe:
         self = super().__new__(cls, str(env_id))
         self.kwargs, self.wrappers = dict(kwargs or {}), tuple(wrappers)
         self.frame_stack, self.modules = int(frame_stack or 0), tuple(modules)
         self.transpose = bool(transpose)  # frames to channels-first, after the stack
         self.origin = dict(origin or {})  # which file said what (teacher info)
+        self.view = tuple((str(n), str(a)) for n, a in view)
         return self
 
     @property
     def plain(self) -> bool:
         """Nothing beyond ``gym.make(id)``."""
         return not (self.kwargs or self.wrappers or self.frame_stack > 1 or self.modules
-                    or self.transpose)
+                    or self.transpose or self.view)
 
     def evolve(self, **changes: Any) -> EnvRecipe:
         fields = {"env_id": str(self), "kwargs": self.kwargs, "wrappers": self.wrappers,
                   "frame_stack": self.frame_stack, "modules": self.modules,
-                  "origin": self.origin, "transpose": self.transpose}
+                  "origin": self.origin, "transpose": self.transpose, "view": self.view}
         return EnvRecipe(**{**fields, **changes})
 
     def wrap(self, env: gym.Env) -> gym.Env:
@@ -237,19 +212,29 @@ class EnvRecipe(str):
             except TypeError as e:
                 raise UserError(f"env wrapper {name} does not take {kwargs}: {e}") from None
         env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
-        return TransposeImage(env) if self.transpose else env
+        env = TransposeImage(env) if self.transpose else env
+        return apply_view(env, self.view, str(self)) if self.view else env
+
+    def teacher(self) -> str:
+        """This env as the teacher sees it: without the student's view."""
+        if not self.view:
+            return self
+        recipe = self.evolve(view=())
+        return recipe if not recipe.plain else str(recipe)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": str(self), "kwargs": self.kwargs,
                 "wrappers": [[n, k] for n, k in self.wrappers],
                 "frame_stack": self.frame_stack, "modules": list(self.modules),
-                "transpose": self.transpose}
+                "transpose": self.transpose, **({"view": [list(v) for v in self.view]}
+                                                 if self.view else {})}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str) -> EnvRecipe:
         wrappers = wrapper_entries([{n: k} for n, k in doc.get("wrappers", [])], where)
         return cls(doc["id"], doc.get("kwargs"), wrappers, doc.get("frame_stack", 0),
-                   tuple(doc.get("modules", ())), transpose=bool(doc.get("transpose", False)))
+                   tuple(doc.get("modules", ())), transpose=bool(doc.get("transpose", False)),
+                   view=tuple(tuple(v) for v in doc.get("view", ())))
 
     def __reduce__(self) -> Any:  # pickles (e.g. to a subprocess) as a recipe, not a str
         return (_rebuild, (self.to_json(),))

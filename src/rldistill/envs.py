@@ -12,6 +12,7 @@ from rldistill.env_recipe import EnvRecipe, import_env_module, register_namespac
 from rldistill.errors import UserError
 from rldistill.heads import HEADS, env_rows
 from rldistill.spaces import ActionSpec, SpaceSpec
+from rldistill.views import TwoViews
 
 __all__ = ["EnvRecipe", "import_env_module"]
 
@@ -107,29 +108,57 @@ class BatchEnv:
     def __init__(self, envs: list[gym.Env]) -> None:
         self.envs = envs
         self.num_envs = len(envs)
-        space = envs[0].observation_space
-        dtype = np.uint8 if space.dtype == np.uint8 else np.float32
-        self._obs = np.zeros((self.num_envs, *(space.shape or ())), dtype)
+        self._obs = _obs_array(envs[0].observation_space, self.num_envs)
+        # with a student view (rldistill.views): the teacher's observations of the same steps
+        first: Any = envs[0]
+        views = isinstance(first, TwoViews)
+        self.teacher_obs = _obs_array(first.teacher_space, self.num_envs) if views else None
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict]:
+        env: Any
         for i, env in enumerate(self.envs):
             self._obs[i] = env.reset(seed=None if seed is None else seed + i)[0]
+            if self.teacher_obs is not None:
+                self.teacher_obs[i] = env.teacher_obs
         return self._obs.copy(), {}
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                   dict]:
         n = self.num_envs
         rewards, terms, truncs = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
+        env: Any
         for i, (env, a) in enumerate(zip(self.envs, env_rows(actions))):
             o, rewards[i], terms[i], truncs[i], _ = env.step(a)
             if terms[i] or truncs[i]:
                 o, _ = env.reset()
             self._obs[i] = o
+            if self.teacher_obs is not None:
+                self.teacher_obs[i] = env.teacher_obs
         return self._obs.copy(), rewards, terms, truncs, {}
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def _obs_array(space: gym.Space, n: int) -> np.ndarray:
+    dtype = np.uint8 if space.dtype == np.uint8 else np.float32
+    return np.zeros((n, *(space.shape or ())), dtype)
+
+
+def teacher_env(env_id: str) -> str:
+    """The env as the teacher sees it: ``env_id`` without the student's view."""
+    return env_id.teacher() if isinstance(env_id, EnvRecipe) else env_id
+
+
+def student_view(venv: BatchEnv, teacher: SpaceSpec) -> SpaceSpec | None:
+    """The student's observation space (with the teacher's actions) where ``venv``'s envs show
+    it a view of the teacher's observations; None where both see the same."""
+    if venv.teacher_obs is None:
+        return None
+    space: Any = venv.envs[0].observation_space
+    return SpaceSpec(tuple(int(d) for d in space.shape), teacher.action,
+                     "uint8" if space.dtype == np.uint8 else "float32")
 
 
 def make_vec_env(env_id: str, n_envs: int, seed: int, variants: list[Variant] | None = None
@@ -246,6 +275,13 @@ def task_env(env_id: str, teacher: Any, cfg: Any) -> str:
         recipe = recipe.evolve(frame_stack=cfg.frame_stack)
     if cfg.env_modules:
         recipe = recipe.evolve(modules=tuple(cfg.env_modules))
+    if getattr(cfg, "student_obs", None):
+        from rldistill.views import parse_view
+
+        view = parse_view(cfg.student_obs)
+        recipe = recipe.evolve(view=view)
+        if any(name == "pixels" for name, _ in view):  # the view renders frames
+            recipe = recipe.evolve(kwargs={**recipe.kwargs, "render_mode": "rgb_array"})
     spec = getattr(teacher, "spec", None)
     if spec is not None and len(spec.obs_shape) == 3:
         recipe = fit_frames(recipe, spec, cfg)

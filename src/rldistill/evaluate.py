@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from rldistill.env_recipe import game_scores
-from rldistill.envs import Variant, check_env_id, make_env
+from rldistill.envs import Variant, check_env_id, make_env, teacher_env
+from rldistill.views import teacher_obs
 from rldistill.heads import ActionHead, env_rows
 
 
@@ -91,7 +92,9 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
 
     With ``reference`` (a teacher), also measure on the visited states the head's agreement
     (greedy actions alike) and the mean KL(reference || policy) of the action distributions
-    (policy must then have ``outputs``).
+    (policy must then have ``outputs``); the reference reads the teacher's observations where
+    ``env_id`` shows the policy a view of them (:mod:`rldistill.views`). A recurrent policy
+    (``recurrent``) carries its state per env, reset at each episode's start.
     """
     check_env_id(env_id)
     t0 = time.perf_counter()
@@ -102,6 +105,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     obs_list: list[Any] = [None] * n
     episode_of = [-1] * n
     head = policy.head
+    memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
     next_ep, steps, agree, kl_sum, dist_sum = 0, 0, 0.0, 0.0, 0.0
     for i, env in enumerate(envs):
         if next_ep < episodes:
@@ -112,19 +116,25 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
         if not active:
             break
         obs = _batch([obs_list[i] for i in active])
-        if reference is not None:
+        out = None
+        if memory is not None:
+            rows = torch.tensor(active)
+            out, memory[rows] = policy.step(obs, memory[rows])  # type: ignore[attr-defined]
+        elif reference is not None:
             out = policy.outputs(obs)  # type: ignore[attr-defined]
-            actions = head.act(out)
-            ref = reference.outputs(obs)
+        actions = policy.act(obs) if out is None else head.act(out)
+        if reference is not None:
+            assert out is not None
+            ref = reference.outputs(_batch([teacher_obs(envs[i], obs_list[i]) for i in active]))
             agree += float(head.agreement(out, ref).sum())
             dist_sum += float(head.distance(out, ref).sum())
             kl_sum += float(head.divergence(ref, out, reference.kind).sum())
-        else:
-            actions = policy.act(obs)
         steps += len(active)
         for a, i in zip(env_rows(head.to_env(actions)), active):
             o, r, term, trunc, _ = envs[i].step(a)
             returns[episode_of[i]] += float(r)
+            if (term or trunc) and memory is not None:
+                memory[i] = 0.0
             done = games[i]
             if (term or trunc) and done is not None:  # a life lost, or the game over
                 o, _ = envs[i].reset(seed=seed + next_ep)  # a new game only after game over
@@ -178,12 +188,14 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
     cache = {} if cache is None else cache
     t0 = time.perf_counter()
     s = evaluate_policy(student, env_id, episodes, seed, reference=teacher, variant=variant)
-    key = (teacher.name, env_id, episodes, seed, repr(variant))
+    s_spec = getattr(student, "spec", teacher.spec)  # the student's own observations
+    t_env = teacher_env(env_id)  # the teacher (and random policy) on the teacher's view
+    key = (teacher.name, t_env, episodes, seed, repr(variant))
     if ("teacher", *key) not in cache:
-        cache[("teacher", *key)] = evaluate_policy(teacher, env_id, episodes, seed,
+        cache[("teacher", *key)] = evaluate_policy(teacher, t_env, episodes, seed,
                                                    variant=variant)
         cache[("random", *key)] = evaluate_policy(RandomActor(teacher.head, seed),
-                                                  env_id, episodes, seed, variant=variant)
+                                                  t_env, episodes, seed, variant=variant)
     t, r = cache[("teacher", *key)], cache[("random", *key)]
     score = normalized_score(s.mean, t.mean, r.mean)
     block = {
@@ -196,8 +208,7 @@ def score_student(student: Any, teacher: Any, env_id: str, episodes: int, seed: 
         "agreement": round(float(s.agreement or 0.0), 4),
         "action_distance": round(float(s.distance or 0.0), 5),
         "kl_to_teacher": round(float(s.kl or 0.0), 5),
-        "latency_us": {"student": latency_us(student, teacher.spec.obs_shape,
-                                             teacher.spec.obs_dtype),
+        "latency_us": {"student": latency_us(student, s_spec.obs_shape, s_spec.obs_dtype),
                        "teacher": latency_us(teacher, teacher.spec.obs_shape,
                                              teacher.spec.obs_dtype)},
         "eval_s": round(time.perf_counter() - t0, 2),

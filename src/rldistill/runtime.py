@@ -5,6 +5,8 @@ rest of rldistill). The file is what ``rldistill export`` writes: the graph take
 observations (a teacher's observation normalisation is inside it) and returns the action head's
 output, which :meth:`Policy.act` turns into env actions as the metadata says: argmax of the
 logits for discrete actions, the action itself (already within the bounds) for Box actions.
+A recurrent student's graph also takes and returns its state: :class:`Policy` carries it
+between calls, one row per env; :meth:`Policy.reset` zeroes it at episodes' starts.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ class Policy:
         self.env = self.meta.get("env")
         # what the graph takes per row: flat observations, or whole frames (CNN students)
         self.in_shape = tuple(int(d) for d in self.session.get_inputs()[0].shape[1:])
+        self.state_size = int(self.meta.get("state_size", 0))  # recurrent students
+        self.state: np.ndarray | None = None
+
+    def reset(self, rows: Any = None) -> None:
+        """A recurrent student's state back to an episode's start: all rows, or those of
+        ``rows`` (indices or a boolean mask of the envs whose episodes start)."""
+        if self.state is not None:
+            if rows is None:
+                self.state = None
+            else:
+                self.state[rows] = 0.0
 
     def make_env(self) -> Any:
         """The student's env, rebuilt from the file's metadata (its recipe: wrappers, frame
@@ -53,11 +66,18 @@ class Policy:
             recipe, dict) else str(self.env))
 
     def outputs(self, obs: np.ndarray) -> np.ndarray:
-        """The graph's output for a batch (or one) of raw observations."""
+        """The graph's output for a batch (or one) of raw observations (a recurrent student
+        steps its state: one call per env step)."""
         x = np.asarray(obs, dtype=np.float32)
         single = x.shape == self.obs_shape
         x = x.reshape(1 if single else x.shape[0], *self.in_shape)
-        y = self.session.run([self.output], {"obs": x})[0]
+        if not self.state_size:
+            y = self.session.run([self.output], {"obs": x})[0]
+            return y[0] if single else y
+        if self.state is None or len(self.state) != len(x):
+            self.state = np.zeros((len(x), self.state_size), np.float32)
+        y, self.state = self.session.run([self.output, "state_out"],
+                                         {"obs": x, "state": self.state})
         return y[0] if single else y
 
     def act(self, obs: np.ndarray) -> Any:

@@ -17,11 +17,10 @@ import torch
 from torch import nn
 
 from rldistill.files import atomic_write
-from rldistill.config import DistillConfig
-from rldistill.convs import (Conv, build_convs, conv_out, conv_params, frame_of,
-                             parse_student_arch, scaled, teacher_layout)
+from rldistill.convs import (build_convs, conv_out, conv_params)
 from rldistill.errors import UserError
 from rldistill.heads import ActionHead, head_for
+from rldistill.memory import Cell, cell_params, unroll
 from rldistill.normalize import ObsNorm
 from rldistill.spaces import ActionSpec, SpaceSpec, flat_dim
 from rldistill.teachers.sb3_cnn import is_image
@@ -48,9 +47,16 @@ class StudentArch:
     frame: tuple[int, ...] = ()
     channels_last: bool = False  # frames come (H, W, C) (MinAtar)
     image_scale: bool = False  # uint8 images, divided by 255 (as SB3 does)
+    # a recurrent student (one task, rldistill.memory): obs -> hidden MLP -> cell -> out
+    cell: str = ""  # gru | lstm
+    cell_size: int = 0
 
     @property
     def params(self) -> int:
+        if self.cell:
+            inputs = self.hidden[-1] if self.hidden else self.obs_dim
+            return (_mlp_params([self.obs_dim, *self.hidden]) + _mlp_params(
+                [self.cell_size, self.out_dim]) + cell_params(self.cell, inputs, self.cell_size))
         if self.conv:
             frame = (self.frame[0], self.frame[1], self.frame[2])
             return conv_params(frame, self.conv) + _mlp_params(
@@ -96,6 +102,12 @@ class Student(nn.Module):
             self.convs = build_convs(frame, arch.conv)
             self.net = _mlp([conv_out(frame, arch.conv), *arch.hidden, arch.out_dim], False)
             return
+        if arch.cell:
+            self.encoder = _mlp([arch.obs_dim, *arch.hidden], final_relu=True)
+            self.cell = Cell(arch.cell, arch.hidden[-1] if arch.hidden else arch.obs_dim,
+                             arch.cell_size)
+            self.net = _mlp([arch.cell_size, arch.out_dim], final_relu=False)
+            return
         if not arch.tasks:
             self.net = _mlp([arch.obs_dim, *arch.hidden, arch.out_dim], final_relu=False)
             return
@@ -108,6 +120,32 @@ class Student(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(h[-1], a) for _, a in arch.tasks)
 
     def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
+        """The outputs for ``obs``; a recurrent student's first step (from a zero state)."""
+        if self.arch.cell:
+            return self.step(obs, self.initial_state(obs.shape[0]), task)[0]
+        obs = self._features(obs, task)
+        if not self.arch.tasks:
+            return self.net(obs)
+        return self.heads[task](self.trunk(self.adapters[task](obs)))
+
+    def initial_state(self, n: int) -> torch.Tensor:
+        """A recurrent student's state for ``n`` envs at their episodes' start."""
+        return torch.zeros(n, self.cell.state_size if self.arch.cell else 0)
+
+    def step(self, obs: torch.Tensor, state: torch.Tensor, task: int = 0
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A recurrent student's outputs and next state for one step of ``obs``."""
+        h, state = self.cell(self.encoder(self._features(obs, task)), state)
+        return self.net(h), state
+
+    def unroll(self, obs: torch.Tensor, resets: torch.Tensor, burn_in: int) -> torch.Tensor:
+        """Outputs over sequences ``obs`` (T, N, ...) after ``burn_in`` steps (see
+        :func:`rldistill.memory.unroll`), flattened to ((T - burn_in) * N, out)."""
+        t, n = obs.shape[:2]
+        x = self.encoder(self._features(obs.flatten(0, 1), 0)).view(t, n, -1)
+        return self.net(unroll(self.cell, x, resets, burn_in).flatten(0, 1))
+
+    def _features(self, obs: torch.Tensor, task: int) -> torch.Tensor:
         if any(self.arch.obs_norm):
             obs = self.obs_norms[task](obs)
         if not obs.is_floating_point():
@@ -116,11 +154,7 @@ class Student(nn.Module):
             obs = obs / 255.0
         if self.arch.conv:
             obs = self.convs(obs.permute(0, 3, 1, 2) if self.arch.channels_last else obs)
-        if obs.dim() > 2:
-            obs = obs.flatten(1)
-        if not self.arch.tasks:
-            return self.net(obs)
-        return self.heads[task](self.trunk(self.adapters[task](obs)))
+        return obs.flatten(1) if obs.dim() > 2 else obs
 
     @property
     def params(self) -> int:
@@ -133,6 +167,10 @@ class Student(nn.Module):
     def act(self, obs: torch.Tensor, task: int = 0,
             gen: torch.Generator | None = None) -> torch.Tensor:
         return self.action_heads[task].act(self.outputs(obs, task), gen)
+
+    @property
+    def recurrent(self) -> bool:
+        return bool(self.arch.cell)
 
     def for_task(self, task: int) -> TaskView:
         return TaskView(self, task)
@@ -173,6 +211,17 @@ class TaskView:
 
     def act(self, obs: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         return self.student.act(obs, self.task, gen)
+
+    @property
+    def recurrent(self) -> bool:
+        return self.student.recurrent
+
+    def initial_state(self, n: int) -> torch.Tensor:
+        return self.student.initial_state(n)
+
+    @torch.inference_mode()
+    def step(self, obs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.student.step(obs, state, self.task)
 
 
 def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
@@ -235,64 +284,6 @@ def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
     return Student(student_arch(specs, hidden, heads, obs_norm), specs, heads)
 
 
-def cnn_arch(spec: SpaceSpec, head: str | None, convs: tuple[Conv, ...],
-             hidden: tuple[int, ...], channels_last: bool) -> StudentArch:
-    frame = frame_of(spec, channels_last)
-    return StudentArch(conv_out(frame, convs), hidden, head_for(spec.action, name=head).out_dim,
-                       conv=convs, frame=frame, channels_last=channels_last,
-                       image_scale=is_image(spec))
-
-
-def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: tuple[tuple[Conv, ...], int, bool],
-                  teacher_params: int, ratio: float) -> StudentArch:
-    """The CNN teacher's layout with channels and dense width scaled by one factor, the largest
-    whose student has <= ratio x the teacher's parameters."""
-    convs, dense, channels_last = layout
-    for f in [x / 1000 for x in range(1000, 0, -1)]:
-        c, d = scaled(convs, dense, f)
-        arch = cnn_arch(spec, head, c, (d,), channels_last)
-        if arch.params <= ratio * teacher_params:
-            return arch
-    raise UserError(f"--param-ratio {ratio} is below the smallest CNN student of this layout: "
-                    "raise the ratio")
-
-
-CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu et al.'s 25 %
-
-
-def make_student(cfg: DistillConfig, teachers: Sequence[Any]) -> Student:
-    """Sized from --param-ratio (against the teachers' summed params), --student-hidden or
-    --student-arch; each task takes its teacher's action head and observation normalisation. A
-    CNN teacher's student is a CNN of its layout, scaled (:mod:`rldistill.convs`; 25 % of its
-    parameters unless a size is given)."""
-    specs = [t.spec for t in teachers]
-    heads = [t.head.name for t in teachers]
-    norm = tuple(t.obs_norm is not None for t in teachers)
-    layout = teacher_layout(teachers[0]) if len(teachers) == 1 else None
-    if layout and cfg.student_hidden is None and cfg.param_ratio is None and not cfg.student_arch:
-        cfg = cfg.replace(param_ratio=CNN_DEFAULT_RATIO)
-    if cfg.student_arch or (layout and cfg.param_ratio is not None):
-        if len(teachers) > 1:
-            raise UserError("CNN students learn one task: drop --student-arch for multi-task")
-        if cfg.student_arch:
-            channels_last = layout[2] if layout else specs[0].obs_shape[-1] < specs[0].obs_shape[0]
-            convs, hidden = parse_student_arch(cfg.student_arch,
-                                               frame_of(specs[0], channels_last))
-            arch = cnn_arch(specs[0], heads[0], convs, hidden, channels_last)
-        else:
-            assert layout is not None and cfg.param_ratio is not None
-            arch = cnn_for_ratio(specs[0], heads[0], layout, teachers[0].params, cfg.param_ratio)
-        return Student(arch, specs, heads)
-    hidden = (arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio,
-                             heads=heads).hidden if cfg.param_ratio is not None
-              else parse_hidden(cfg.student_hidden or "64,64"))
-    student = build_student(specs, hidden, heads, norm)
-    for i, t in enumerate(teachers):
-        if t.obs_norm is not None:
-            student.copy_obs_norm(i, t.obs_norm)
-    return student
-
-
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
                  ) -> None:
     """``stem.safetensors`` (weights) + ``stem.json`` (architecture, spaces, ``meta``),
@@ -329,7 +320,8 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                        tuple(bool(x) for x in a.get("obs_norm", ())),
                        tuple((int(c), int(k), int(s)) for c, k, s in a.get("conv", ())),
                        tuple(a.get("frame", ())), bool(a.get("channels_last", False)),
-                       bool(a.get("image_scale", False)))
+                       bool(a.get("image_scale", False)), str(a.get("cell", "")),
+                       int(a.get("cell_size", 0)))
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     student.eval()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.envs import make_env
+from rldistill.envs import make_env, teacher_env
 from rldistill.errors import UserError
 from rldistill.heads import env_rows
 
@@ -24,7 +24,8 @@ EVERY = 2  # keep every 2nd frame: smaller files, same motion at 25 frames/s
 
 
 def episode_frames(policy: Any, env_id: str, seed: int) -> tuple[list[np.ndarray], float]:
-    """The rendered frames of one greedy episode of ``policy``, and its return."""
+    """The rendered frames of one greedy episode of ``policy`` (a recurrent one carries its
+    state), and its return."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders off-screen
     env = make_env(env_id, render_mode="rgb_array")
     try:
@@ -34,8 +35,14 @@ def episode_frames(policy: Any, env_id: str, seed: int) -> tuple[list[np.ndarray
             raise UserError(f"env {env_id} renders no frames (render_mode='rgb_array'): "
                             "record another env, or drop --video")
         frames = [np.asarray(first)]
+        state = policy.initial_state(1) if getattr(policy, "recurrent", False) else None
         for _ in range(MAX_STEPS):
-            action = policy.act(torch.as_tensor(np.asarray(obs)[None]))
+            x = torch.as_tensor(np.asarray(obs)[None])
+            if state is None:
+                action = policy.act(x)
+            else:
+                out, state = policy.step(x, state)
+                action = policy.head.act(out)
             (a,) = env_rows(policy.head.to_env(action))
             obs, r, term, trunc, _ = env.step(a)
             ret += float(r)
@@ -55,7 +62,8 @@ def record(student: Any, teacher: Any, env_id: str, episodes: int, seed: int,
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for k in range(episodes):
-        (tf, tr), (sf, sr) = (episode_frames(p, env_id, seed + k) for p in (teacher, student))
+        (tf, tr), (sf, sr) = (episode_frames(p, e, seed + k) for p, e in (
+            (teacher, teacher_env(env_id)), (student, env_id)))  # each on its own view
         images = []
         for i in range(0, max(len(tf), len(sf)), EVERY):
             left, right = (_small(f[min(i, len(f) - 1)]) for f in (tf, sf))

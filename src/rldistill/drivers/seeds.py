@@ -63,7 +63,9 @@ def _per_seed(r: dict[str, Any]) -> dict[str, Any]:
             "normalized_score": [b["normalized_score"] for b in tasks],
             "return_mean": [b["student"]["return_mean"] for b in tasks],
             "agreement": [b["agreement"] for b in tasks],
-            "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"]}
+            "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"],
+            **({"baseline_normalized_score": [r["baseline_mlp"]["normalized_score"]]}
+               if "baseline_mlp" in r else {})}
 
 
 def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -77,6 +79,9 @@ def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
     scratch: list[list[float]] = [p.get("scratch_normalized_score") or [] for p in per]
     if all(x and x[0] is not None for x in scratch):
         result["scratch_normalized_score"] = aggregate(scratch)
+    baseline = [p.get("baseline_normalized_score") or [None] for p in per]
+    if all(x[0] is not None for x in baseline):  # recurrent students' MLP baselines
+        result["baseline_mlp_normalized_score"] = aggregate(baseline)
     if all(s is not None for row in scores for s in row):
         result["normalized_score"] = aggregate(scores)
     else:

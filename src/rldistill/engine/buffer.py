@@ -8,6 +8,11 @@ saved yet: checkpoints write only the new rows (:mod:`rldistill.engine.checkpoin
 With ``stack=(n, axis)`` (the env stacks its last ``n`` frames on ``axis``) each frame is stored
 once (:mod:`rldistill.engine.frames`); such a buffer keeps every row and turns into a plain one
 if it ever has to overwrite.
+
+Where the student sees a view of the teacher's observation (:mod:`rldistill.views`), ``obs`` is
+the student's and ``tobs`` the teacher's (relabelling reads it). For recurrent students ``cut``
+marks the rows whose env's previous step is not stored before them (an episode's first step, or
+a step after one the round did not label): their sequences start from a zero state there.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from collections.abc import Iterator
 import torch
 
 from rldistill.engine.frames import FrameStore, stack
+from rldistill.memory import sequence_windows
 
 
 class Buffer:
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype,
-                 target_shape: tuple[int, ...], stack: tuple[int, int] | None = None) -> None:
+                 target_shape: tuple[int, ...], stack: tuple[int, int] | None = None,
+                 teacher_obs: tuple[tuple[int, ...], torch.dtype] | None = None,
+                 sequences: bool = False) -> None:
         self.frames = (FrameStore(capacity, obs_shape, obs_dtype, *stack)
                        if stack and stack[0] > 1 else None)
         self.obs_shape = obs_shape
@@ -32,6 +40,11 @@ class Buffer:
         self.targets = torch.empty(capacity, *target_shape, dtype=torch.float32)
         self.starts = torch.zeros(capacity, dtype=torch.bool)  # row is an episode's first obs
         self.env = torch.zeros(capacity, dtype=torch.int32)  # which parallel env it came from
+        self.optional = (("tobs",) if teacher_obs else ()) + (("cut",) if sequences else ())
+        if teacher_obs:
+            self.tobs = torch.empty(capacity, *teacher_obs[0], dtype=teacher_obs[1])
+        if sequences:
+            self.cut = torch.zeros(capacity, dtype=torch.bool)
         self.capacity = capacity
         self.pos = 0  # next row to write
         self.size = 0
@@ -39,13 +52,18 @@ class Buffer:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return ("obs" if self.frames is None else "fidx", "targets", "starts", "env")
+        return ("obs" if self.frames is None else "fidx", "targets", "starts", "env",
+                *self.optional)
 
     def observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
         """The stored observations at positions ``idx``, in their full shape."""
         if self.frames is None:  # index_select: a minibatch's gather on the update path
             return self.obs.index_select(0, idx) if isinstance(idx, torch.Tensor) else self.obs[idx]
         return self.frames.stacked(self.fidx[idx])
+
+    def teacher_observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
+        """The teacher's observations at ``idx`` (where the student sees a view of them)."""
+        return self.tobs[idx] if "tobs" in self.optional else self.observations(idx)
 
     def bytes_per_row(self) -> float:
         """Memory the stored rows take, per row (observations, targets, episode structure)."""
@@ -56,16 +74,21 @@ class Buffer:
         return row
 
     def add(self, obs: torch.Tensor, targets: torch.Tensor, starts: torch.Tensor | None = None,
-            env: torch.Tensor | None = None) -> None:
-        """Append a batch of rows (wrapping around when full)."""
+            env: torch.Tensor | None = None, **optional: torch.Tensor) -> None:
+        """Append a batch of rows (wrapping around when full); ``optional``: ``tobs`` and
+        ``cut`` where the buffer keeps them (``cut`` defaults to ``starts``)."""
         n = obs.shape[0]
         starts = torch.zeros(n, dtype=torch.bool) if starts is None else starts
         env = torch.zeros(n, dtype=torch.int32) if env is None else env
+        if "cut" in self.optional and optional.get("cut") is None:
+            optional["cut"] = starts
+        extra = [optional[k] for k in self.optional]
         if self.frames is not None and self.size + n > self.capacity:
             self._unstack()
         self.total += n
         if n > self.capacity:  # only the newest rows fit
-            obs, targets, starts, env = (x[-self.capacity:] for x in (obs, targets, starts, env))
+            obs, targets, starts, env, *extra = (x[-self.capacity:] for x in (
+                obs, targets, starts, env, *extra))
             n = self.capacity
         idx = (torch.arange(n) + self.pos) % self.capacity if self.pos + n > self.capacity \
             else slice(self.pos, self.pos + n)
@@ -76,6 +99,8 @@ class Buffer:
         self.targets[idx] = targets
         self.starts[idx] = starts
         self.env[idx] = env
+        for name, value in zip(self.optional, extra):
+            getattr(self, name)[idx] = value.reshape(n, *getattr(self, name).shape[1:])
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
@@ -106,7 +131,8 @@ class Buffer:
     def load_rows(self, rows: dict[str, torch.Tensor]) -> None:
         """Append rows as :meth:`rows_since` gave them (a checkpoint's chunk)."""
         if "fidx" not in rows:
-            self.add(rows["obs"], rows["targets"], rows["starts"], rows["env"])
+            self.add(rows["obs"], rows["targets"], rows["starts"], rows["env"],
+                     **{k: rows[k] for k in self.optional})
             return
         if self.frames is None or self.size + len(rows["fidx"]) > self.capacity:
             from rldistill.errors import UserError
@@ -142,6 +168,23 @@ class Buffer:
         """Shuffled passes with prepared ``targets``, one after another."""
         while True:
             yield from self.epoch_batches(batch_size, gen, targets)
+
+    def sequence_batches(self, n_seq: int, length: int, burn_in: int, gen: torch.Generator,
+                         targets: torch.Tensor
+                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Endless minibatches of ``n_seq`` sequences for a recurrent student
+        (:func:`rldistill.memory.sequence_windows`): observations (burn_in + length, n_seq, ...),
+        resets (burn_in + length, n_seq) and the prepared ``targets`` of the steps after the
+        burn-in, flattened in the same (time, sequence) order."""
+        while True:
+            order = torch.arange(self.pos - self.size, self.pos) % self.capacity
+            rows, resets = sequence_windows(self.env[order], self.cut[order], length, burn_in,
+                                            gen)
+            rows = order[rows]
+            for w, r in zip(rows.split(n_seq), resets.split(n_seq)):
+                steps = w.T  # (time, sequence)
+                obs = self.observations(steps.flatten()).view(*steps.shape, *self.obs_shape)
+                yield obs, r.T, targets.index_select(0, steps[burn_in:].flatten())
 
 
 def stored_obs(rows: list[dict[str, torch.Tensor]]) -> torch.Tensor:

@@ -23,21 +23,20 @@ import torch
 
 from rldistill.config import DistillConfig
 from rldistill.engine.buffer import Buffer, torch_dtype
+from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
 from rldistill.env_recipe import frame_layout
-from rldistill.envs import make_vec_env, parse_variants, task_env
+from rldistill.envs import make_vec_env, parse_variants, student_view, task_env
 from rldistill.errors import UserError
 from rldistill.heads import TrainLoss
-from rldistill.schedules import parse_schedule
-from rldistill.students import Student, TaskView, make_student
+from rldistill.student_build import make_student
+from rldistill.students import Student
 from rldistill.teachers.base import Teacher, has_q_teacher
 
-Progress = Callable[[int], None]
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
 CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says otherwise
-LABEL_CHUNK = 2048  # rows per teacher call when a whole round is labelled (frames: memory)
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
@@ -64,8 +63,17 @@ class Loop:
         self.n_rounds = cfg.n_rounds(q)
         self.n_envs, self.epochs = cfg.envs, cfg.epochs_per_round
         self.budget = self.base_budget = cfg.budget  # base: what the values above come from
+        variants = None
+        if cfg.train_variant:
+            name, values = parse_variants(cfg.train_variant)
+            variants = [{name: v} for v in values]
+        env_ids = [task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
+                   for t, (_, env_id) in zip(teachers, cfg.tasks)]
+        venvs = [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
+                 for i, env_id in enumerate(env_ids)]
         torch.manual_seed(cfg.seed)
-        self.student = make_student(cfg, teachers)
+        self.student = make_student(cfg, teachers, [student_view(v, t.spec)
+                                                    for v, t in zip(venvs, teachers)])
         # CNN students learn better from more, smaller steps (benchmarks/pixels/README.md)
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
@@ -76,23 +84,24 @@ class Loop:
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
         self.round, self.phase, self.updates = 0, "collect", 0
         self.losses: list[float] = []
-        variants = None
-        if cfg.train_variant:
-            name, values = parse_variants(cfg.train_variant)
-            variants = [{name: v} for v in values]
         n = len(teachers)
         self.tasks = []
-        for i, (t, (_, env_id)) in enumerate(zip(teachers, cfg.tasks)):
+        for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids)):
             size = cfg.budget * (i + 1) // n - cfg.budget * i // n
-            env_id = task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
-            venv = make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
-            head = t.head
-            buf = Buffer(size, t.spec.obs_shape, torch_dtype(t.spec.obs_dtype),
-                         head.target_shape(), frame_layout(venv.envs[0]))
-            self.tasks.append(Task(env_id, t, head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
-                                   np.ones(self.n_envs, bool),
-                                   [size * (r + 1) // self.n_rounds
-                                    for r in range(self.n_rounds)]))
+            views = venv.teacher_obs is not None
+            spec = self.student.specs[i]
+            buf = Buffer(size, spec.obs_shape, torch_dtype(spec.obs_dtype), t.head.target_shape(),
+                         frame_layout(venv.envs[0]), sequences=self.student.recurrent,
+                         teacher_obs=(t.spec.obs_shape, torch_dtype(t.spec.obs_dtype))
+                         if views else None)
+            task = Task(env_id, t, t.head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
+                        np.ones(self.n_envs, bool),
+                        [size * (r + 1) // self.n_rounds for r in range(self.n_rounds)],
+                        tobs=None if venv.teacher_obs is None else venv.teacher_obs.copy())
+            if self.student.recurrent:
+                task.memory = self.student.initial_state(self.n_envs)
+                task.gap = np.zeros(self.n_envs, bool)
+            self.tasks.append(task)
         # the driver: --driver, or the heads' default (mix where any task's head prefers it)
         defaults = {t.head.default_driver for t in self.tasks}
         self.driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
@@ -125,7 +134,7 @@ class Loop:
         """Collect this round's labelled steps of every task (or stop early when ``stop()``);
         True when the round's collection is complete."""
         for i, task in enumerate(self.tasks):
-            self._collect(i, task, progress, stop)
+            collect(self, i, task, progress, stop)
         complete = all(t.labelled >= t.ends[self.round] for t in self.tasks)
         if complete:
             self.phase = "train"
@@ -137,12 +146,11 @@ class Loop:
         loss per task. Targets are prepared for the loss once per round, not per minibatch."""
         largest = max(t.buf.size for t in self.tasks)
         n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
-        batches = [t.buf.endless_batches(self.batch, self.gen,
-                                    fn.prepare(t.buf.targets[: t.buf.size]))
+        batches = [self._batches(t, fn.prepare(t.buf.targets[: t.buf.size]))
                    for t, fn in zip(self.tasks, self.loss_fns)]
         self.student.train()
         for _ in range(n_updates):
-            task_losses = [self.loss_fns[i](self.student(x, i), y)
+            task_losses = [self.loss_fns[i](self._forward(x, i), y)
                            for i, (x, y) in enumerate(next(b) for b in batches)]
             loss = sum(task_losses[1:], task_losses[0])
             self.opt.zero_grad(set_to_none=True)
@@ -164,6 +172,21 @@ class Loop:
             cb(self, metrics)
         return metrics
 
+    def _batches(self, task: Task, targets: torch.Tensor) -> Any:
+        """Minibatches of (inputs, prepared targets): rows, or sequences for a recurrent
+        student (``bptt`` steps after a ``burn_in``, as many rows as a minibatch)."""
+        if not self.student.recurrent:
+            return task.buf.endless_batches(self.batch, self.gen, targets)
+        n_seq = max(1, self.batch // self.cfg.bptt)
+        return (((x, r), y) for x, r, y in task.buf.sequence_batches(
+            n_seq, self.cfg.bptt, self.cfg.burn_in, self.gen, targets))
+
+    def _forward(self, x: Any, task: int) -> torch.Tensor:
+        if not self.student.recurrent:
+            return self.student(x, task)
+        obs, resets = x
+        return self.student.unroll(obs, resets, self.cfg.burn_in)
+
     def relabel(self) -> None:
         """Replace every stored target by the task teacher's current outputs (the teacher has
         moved on: online distillation)."""
@@ -171,7 +194,7 @@ class Loop:
             buf = task.buf
             for i in range(0, buf.size, LABEL_CHUNK):
                 part = slice(i, min(i + LABEL_CHUNK, buf.size))
-                buf.targets[part] = task.teacher.outputs(buf.observations(part))
+                buf.targets[part] = task.teacher.outputs(buf.teacher_observations(part))
 
     def extend(self, budget: int) -> None:
         """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
@@ -200,103 +223,25 @@ class Loop:
         for task in self.tasks:
             task.venv.close()
 
-    # ------------------------------------------------------------------------- collecting
-
-    def _collect(self, i: int, task: Task, progress: Progress | None,
-                 stop: Callable[[], bool]) -> None:
-        """Where the teacher acts (teacher and mix drivers) it labels every step as it goes;
-        where only the student acts, the teacher labels the states in batches. The rows reach
-        the buffer every LABEL_CHUNK rows and at the end (a round of frames is not held twice)."""
-        cfg = self.cfg
-        start = self.budget * self.round // self.n_rounds
-        target = task.ends[self.round]
-        span = self.base_budget if cfg.auto_budget else self.budget  # auto: as planned
-        beta = (parse_schedule(cfg.beta)(start / span, self.round)
-                if self.driver == "mix" else 0.0)
-        policy = self.student.for_task(i)
-        rows: list[tuple[torch.Tensor, ...]] = []  # (obs, starts, env) per step
-        labels: list[torch.Tensor] = []  # the teacher's outputs per step, where it acts
-        while task.labelled < target and not stop():
-            obs_np = task.obs
-            k = min(target - task.labelled, obs_np.shape[0])
-            obs = torch.from_numpy(obs_np[:k])
-            rows.append((obs, torch.from_numpy(task.starts[:k]),
-                         torch.arange(k, dtype=torch.int32)))
-            t_out = None if self.driver == "student" else task.teacher.outputs(obs)
-            if t_out is not None:
-                labels.append(t_out)
-            actions = self._actions(task, obs_np, obs, t_out, policy, beta)
-            task.actions.append(actions)
-            task.obs, _, terms, truncs, _ = task.venv.step(actions)  # a new array
-            task.starts = terms | truncs
-            task.labelled += k
-            if progress:
-                progress(k)
-            if len(rows) * self.n_envs >= LABEL_CHUNK:
-                self._flush(i, task, rows, labels)
-        if rows:
-            self._flush(i, task, rows, labels)
-
-    def _flush(self, i: int, task: Task, rows: list[tuple[torch.Tensor, ...]],
-               labels: list[torch.Tensor]) -> None:
-        """The collected rows (labelled where the teacher acted) into the buffer, then emptied;
-        NaN/inf in the labels stops the run with the labelled step."""
-        obs, starts, env = (torch.cat(x) for x in zip(*rows))
-        t_out = torch.cat(labels) if labels else _chunked(task.teacher.outputs, obs)
-        bad = ~torch.isfinite(t_out).flatten(1).all(-1)
-        if bad.any():
-            step = self.labelled - obs.shape[0] + int(bad.nonzero()[0, 0])
-            raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
-                            "teacher file; the last checkpoint is kept")
-        task.buf.add(obs, t_out, starts, env)
-        self._measure_fresh(i, task, obs, t_out)
-        rows.clear()
-        labels.clear()
-
-    def _measure_fresh(self, i: int, task: Task, obs: torch.Tensor, t_out: torch.Tensor) -> None:
-        """Add the student's agreement and KL on these new (not yet trained on) rows to the
-        round's sums (RoundMetrics.fresh_*): the held-out view of how far it still is."""
-        s_out = _chunked(lambda x: self.student.outputs(x, i), obs)
-        task.fresh[0] += float(task.head.agreement(s_out, t_out).sum())
-        task.fresh[1] += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
-        task.fresh[2] += obs.shape[0]
-
-    def _actions(self, task: Task, obs_np: np.ndarray, obs: torch.Tensor,
-                 t_out: torch.Tensor | None, student: TaskView, beta: float) -> np.ndarray:
-        """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix."""
-        head, driver = task.head, self.driver
-        n = obs_np.shape[0]
-        gen = self.act_gen if self.cfg.explore else None
-        if driver == "teacher" or (driver == "mix" and beta >= 1.0):
-            assert t_out is not None
-            actions = head.to_env(head.teacher_act(t_out))
-        else:
-            actions = head.to_env(student.act(obs, gen))
-            if driver == "mix" and beta > 0.0:
-                assert t_out is not None
-                teacher_acts = self.rng.random(len(actions)) < beta
-                mask = teacher_acts.reshape(-1, *[1] * (actions.ndim - 1))
-                actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
-        if actions.shape[0] < n:  # the last partial batch: the remaining envs act, unlabelled
-            rest = torch.from_numpy(obs_np[actions.shape[0]:])
-            actions = np.concatenate([actions, head.to_env(student.act(rest, gen))])
-        return actions
-
     # ------------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Student, optimizer and RNG as tensors; counters, plan and resume key as JSON. The
-        buffers' rows are not in it: :meth:`save` writes them as chunks."""
+        """Student, optimizer, RNG (and recurrent acting states) as tensors; counters, plan and
+        resume key as JSON. The buffers' rows are not in it: :meth:`save` writes them as
+        chunks."""
         tensors = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
                    **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state(),
-                   "rng.act": self.act_gen.get_state()}
+                   "rng.act": self.act_gen.get_state(),
+                   **{f"memory.{i}": t.memory for i, t in enumerate(self.tasks)
+                      if t.memory is not None}}
         state = {"format": FORMAT, "round": self.round, "phase": self.phase,
                  "labelled": self.labelled,
                  "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
                  "n_rounds": self.n_rounds, "budget": self.budget,
                  "base_budget": self.base_budget,
                  "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
-                            "chunks": t.chunks, "saved_rows": t.saved_rows, "fresh": t.fresh}
+                            "chunks": t.chunks, "saved_rows": t.saved_rows, "fresh": t.fresh,
+                            **({"gap": t.gap.tolist()} if t.gap is not None else {})}
                            for t in self.tasks],
                  "rng_numpy": self.rng.bit_generator.state, "notes": self.notes,
                  "config": self.cfg.replace(budget=self.budget).to_dict(),
@@ -313,10 +258,12 @@ class Loop:
         for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
             setattr(self, k, state[k])
         self.notes = state.get("notes", {})
-        for task, ts in zip(self.tasks, state["tasks"]):
+        for i, (task, ts) in enumerate(zip(self.tasks, state["tasks"])):
             for k in ("labelled", "losses", "ends", "chunks", "saved_rows", "fresh"):
                 if k in ts:
                     setattr(task, k, ts[k])
+            if task.memory is not None:
+                task.memory, task.gap = tensors[f"memory.{i}"].clone(), np.array(ts["gap"])
 
     def save(self, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
         """Checkpoint to ``run_dir``: one chunk per task with the rows and env actions since the
@@ -349,8 +296,7 @@ class Loop:
                 chunk = read_chunk(run_dir, name)
                 task.buf.load_rows(chunk)
                 for row in chunk["actions"].numpy():
-                    task.obs, _, terms, truncs, _ = task.venv.step(row)
-                    task.starts = terms | truncs
+                    task.step(row)
         self._clock = time.perf_counter() - state["wall_s"]
         return state
 
@@ -391,10 +337,3 @@ def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(student.parameters(), lr=lr)
-
-
-def _chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """``fn`` over ``x`` in chunks of LABEL_CHUNK rows (one call for vector observations)."""
-    if len(x) <= LABEL_CHUNK:
-        return fn(x)
-    return torch.cat([fn(x[i:i + LABEL_CHUNK]) for i in range(0, len(x), LABEL_CHUNK)])

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from rldistill.engine.buffer import Buffer
 from rldistill.envs import BatchEnv
@@ -35,6 +36,25 @@ class Task:
     chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
     saved_rows: int = 0
     fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
+    # the teacher's observations, where the student sees a view of them (rldistill.views)
+    tobs: np.ndarray | None = None
+    # a recurrent student's acting state per env, and which envs' last step was not stored
+    memory: torch.Tensor | None = None
+    gap: np.ndarray | None = None
+
+    def observe(self, obs: np.ndarray, terms: np.ndarray, truncs: np.ndarray) -> None:
+        """The envs' new observations (both views) after a step."""
+        self.obs, self.starts = obs, terms | truncs
+        if self.venv.teacher_obs is not None:
+            self.tobs = self.venv.teacher_obs.copy()
+
+    def step(self, actions: np.ndarray) -> None:
+        obs, _, terms, truncs, _ = self.venv.step(actions)  # obs: a new array
+        self.observe(obs, terms, truncs)
+
+    @property
+    def teacher_obs(self) -> np.ndarray:
+        return self.obs if self.tobs is None else self.tobs
 
 
 @dataclass(frozen=True)

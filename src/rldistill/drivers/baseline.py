@@ -1,0 +1,37 @@
+"""The MLP baseline of a recurrent student on a student view (``--student-obs`` with
+``--student-arch gru:H``): the same run (view, budget, seed, driver) with an MLP of about the
+recurrent student's size in ``OUT/baseline/``, whose score beside the recurrent one shows what
+memory buys where the view hides part of the state (e.g. velocities)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rldistill.config import DistillConfig
+from rldistill.students import Student, arch_for_ratio, parse_hidden
+
+KEYS = ("normalized_score", "agreement", "kl_to_teacher", "labelled_steps", "wall_s")
+
+
+def wanted(cfg: DistillConfig, student: Student) -> bool:
+    return bool(student.recurrent and cfg.student_obs and cfg.baseline != "none")
+
+
+def mlp_baseline(cfg: DistillConfig, student: Student,
+                 run_one: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Run (or read back, where it finished with the same options) the baseline and return its
+    figures: the student's return and parameters, normalized score, agreement."""
+    hidden = (parse_hidden(cfg.baseline) if cfg.baseline != "auto" else
+              arch_for_ratio(student.specs[0], student.params, 1.0, heads=[
+                  h.name for h in student.action_heads]).hidden)
+    base = cfg.replace(student_arch=None, student_hidden=",".join(map(str, hidden)),
+                       baseline="none", out=str(Path(cfg.out) / "baseline"))
+    done = Path(base.out) / "result.json"
+    result = json.loads(done.read_text()) if done.exists() else None
+    if result is None or result.get("config") != base.to_dict():
+        result = run_one(base, overwrite=True)
+    return {"student": result["student"], **{k: result.get(k) for k in KEYS},
+            "dir": base.out}
