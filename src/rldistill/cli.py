@@ -1,5 +1,6 @@
 """The ``rldistill`` command line: distill, evaluate, export, kickstart, teacher train, zoo list,
-demo. It parses flags and prints; the work is the library's (api.py and the drivers)."""
+demo, sweep, compress. It parses flags and prints; the work is the library's (api.py, the
+drivers, scale/)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ _HIDDEN = {"auto_budget"}  # set through another flag
 
 def _config_from_args(args: argparse.Namespace, cls: type) -> Any:
     """Defaults < YAML file < command-line flags; with --resume, the checkpointed run's config
-    < YAML file < flags (so ``--out DIR --resume`` alone continues a run)."""
+    < YAML file < flags (so ``--out DIR --resume`` alone continues a run); with --seeds each
+    seed's run is resumed (or read back) on its own."""
     values: dict[str, Any] = load_yaml(args.config, cls) if args.config else {}
     for name in option_types(cls):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
-    if getattr(args, "resume", False):
+    if getattr(args, "resume", False) and getattr(args, "seeds", None) is None:
         from rldistill.api import resume_config
 
         return resume_config(values.pop("out", None) or DistillConfig.out, values)
@@ -169,6 +171,22 @@ def _report(args: argparse.Namespace) -> int:
 
     return _emit(args, build(args.runs, args.out, args.notes),
                  lambda r: print(f"wrote {r['html']} and {r['markdown']} ({len(r['runs'])} runs)"))
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from rldistill.scale.sweep import print_sweep, run_sweep
+
+    return _emit(args, run_sweep(args.file, args.out, args.address, args.max_concurrent,
+                                 args.overwrite), print_sweep)
+
+
+def _compress(args: argparse.Namespace) -> int:
+    from rldistill.scale.compress import compress, print_frontier
+
+    cfg = _config_from_args(args, DistillConfig)
+    cfg = cfg.replace(out="runs/compress") if cfg.out == DistillConfig.out else cfg
+    return _emit(args, compress(cfg, args.seeds, args.depth, args.address, args.max_concurrent,
+                                args.overwrite), print_frontier)
 
 
 def _zoo_list(args: argparse.Namespace) -> int:
@@ -324,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Markdown shown first (e.g. a benchmark's verdicts table)")
     rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=_report)
+
+    from rldistill.scale.commands import add_compress, add_sweep
+
+    add_sweep(cmd(sub, "sweep", "many distill runs on Ray Tune (grid / random over any option, "
+                                "seeds included) and their results table"), _sweep)
+    add_compress(cmd(sub, "compress", "the smallest student that reaches --target with 95%% "
+                                      "confidence (bracket, then bisect its width, on Ray)"),
+                 _compress, add_config_flags)
 
     dm = cmd(sub, "demo", "distil the zoo's LunarLander Q-value teacher at 25/7/4 %%")
     dm.add_argument("--out", default="runs/demo")

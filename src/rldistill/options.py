@@ -55,17 +55,24 @@ def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
         raise UserError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(doc, dict):
         raise UserError(f"config file {p} must hold a mapping of option: value")
+    return check_options(doc, cls, f"config file {p}")
+
+
+def check_options(doc: dict[Any, Any], cls: type, where: str) -> dict[str, Any]:
+    """``doc`` (option: value, keys with - or _) checked against the fields of ``cls`` and
+    coerced to their types; an unknown key or a wrong type is a one-line error naming ``where``
+    (a config file, a sweep's section)."""
     doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
     types = option_types(cls)
     for key, value in doc.items():
         if key not in types:
-            raise UserError(f"config file {p}: unknown key {key!r}; known keys: "
+            raise UserError(f"{where}: unknown key {key!r}; known keys: "
                             f"{', '.join(sorted(types))}")
-        doc[key] = _coerce(key, value, types[key], p)
+        doc[key] = _coerce(key, value, types[key], where)
     return doc
 
 
-def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> Any:
+def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path | str) -> Any:
     scalar, optional, repeat = typ
     if value is None and optional:
         return None
@@ -82,4 +89,4 @@ def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path) -> A
         return float(value)
     if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
         return value
-    raise UserError(f"config file {path}: {key} should be {scalar.__name__}, got {value!r}")
+    raise UserError(f"{path}: {key} should be {scalar.__name__}, got {value!r}")

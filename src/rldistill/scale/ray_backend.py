@@ -1,0 +1,204 @@
+"""Ray for sweeps and compress: a local Ray (or the cluster at ``--address``) and a list of
+distill configs run as Ray Tune trials.
+
+Each trial is an ordinary :func:`rldistill.api.run` in its own directory (``cfg.out``), with its
+own checkpoint and ``result.json``; after every round it reports the round's metrics to Tune
+(the loop's callback), and at the end its scores. When a trial's worker dies, Tune restarts the
+trial (``FailureConfig(max_failures)``) and the trial resumes from its own rldistill checkpoint,
+so it ends with the same student, bit for bit, as an uninterrupted run. Ray is imported here only
+when a sweep runs (extra ``rldistill[ray]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rldistill.config import DistillConfig
+from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.errors import UserError
+from rldistill.runlog import read_rounds, round_row
+
+RAY_HINT = "pip install 'rldistill[ray]'"
+PID_FILE = "worker.pid"  # each trial writes its worker's pid here (to watch or kill it)
+STARTS = "starts.jsonl"  # a line per start of a trial: its pid, and whether it resumed
+MAX_FAILURES = 3  # restarts of a trial whose worker died
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial: its name (also its directory under the sweep) and its full config."""
+
+    name: str
+    cfg: DistillConfig
+
+
+def import_ray(address: str | None = None) -> Any:
+    """The ``ray`` module, or a one-line error that names the extra. Before Ray's first import:
+    a local Ray (or a cluster on this machine) keeps to the loopback address (Ray otherwise
+    swaps 127.0.0.1 for the machine's own address), and a driver joining a cluster sends
+    Ray's auth token where there is one (``ray start`` turns token authentication on)."""
+    host = address.rpartition(":")[0] if address else "127.0.0.1"
+    if address is None or _loopback(host):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # node IP: loopback
+    if address and "RAY_AUTH_MODE" not in os.environ and (
+            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").exists()):
+        os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        import ray
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise UserError(f"sweep and compress run on Ray, which is not installed: {RAY_HINT}"
+                        ) from None
+    return ray
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator[Any]:
+    """Ray for the block: the cluster at ``address`` (HOST:PORT), else a local Ray with
+    ``cpus`` CPUs (default: all), no dashboard, on the loopback address. A Ray this process
+    has already started is used as it is."""
+    if address:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise UserError(f"--address {address!r}: give the head node as HOST:PORT, e.g. "
+                            "127.0.0.1:6379")
+    ray = import_ray(address)
+    if ray.is_initialized():
+        yield ray
+        return
+    quiet = {"log_to_driver": False, "configure_logging": False}
+    if address:
+        try:
+            ray.init(address=address, **quiet,
+                     **({"_node_ip_address": "127.0.0.1"} if _loopback(host) else {}))
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise UserError(f"could not join the Ray cluster at {address} "
+                            f"({str(e).splitlines()[0] if str(e) else type(e).__name__}): start "
+                            "one with `ray start --head --node-ip-address=127.0.0.1 --port=PORT`, "
+                            "or drop --address for a local Ray") from None
+    else:
+        ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", object_store_memory=200 * 2**20, **quiet)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def cluster_cpus(ray: Any) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def run_trials(trials: Sequence[Trial], storage: Path, label: str,
+               max_concurrent: int | None = None,
+               max_failures: int = MAX_FAILURES) -> dict[str, dict[str, Any] | str]:
+    """Run ``trials`` on Ray Tune (inside :func:`ray_session`), at most ``max_concurrent`` at a
+    time (default: as many as the cluster's CPUs allow, one CPU each); Tune's own records go to
+    ``storage/label``. Returns name -> the trial's result (its result.json), or an error line."""
+    out: dict[str, dict[str, Any] | str] = {}
+    for t in trials:  # finished runs of the same options are read back, not run again
+        if (done := finished_result(Path(t.cfg.out), t.cfg)) is not None:
+            out[t.name] = done
+    trials = [t for t in trials if t.name not in out]
+    if not trials:
+        return out
+    from ray import tune
+
+    shutil.rmtree(storage / label, ignore_errors=True)  # Tune's records of an earlier call
+    space = {"trial": tune.grid_search([{"name": t.name, "cfg": t.cfg.to_dict()}
+                                        for t in trials])}
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": 1}), param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
+                                    trial_name_creator=_tune_name,
+                                    trial_dirname_creator=_tune_name),
+        run_config=tune.RunConfig(name=label, storage_path=str(storage.resolve()), verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=max_failures)))
+    with contextlib.redirect_stdout(sys.stderr):  # keep stdout for our table and --json line
+        grid = tuner.fit()
+    for i in range(len(grid)):
+        r = grid[i]
+        name = (r.config or {})["trial"]["name"]
+        metrics = r.metrics or {}
+        if r.error is not None or "result_json" not in metrics:
+            out[name] = "failed: " + (str(r.error).strip().splitlines() or ["?"])[-1][:300]
+        else:
+            out[name] = json.loads(metrics["result_json"])
+    return out
+
+
+def _tune_name(trial: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9=._-]", "_", trial.config["trial"]["name"])[:120]
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """A Tune trial (in a Ray worker): an ordinary distill run in ``cfg.out``, resumed from its
+    checkpoint after a restart; every round's metrics and the final scores go to Tune."""
+    import torch
+    from ray import tune
+
+    from rldistill.api import run
+
+    torch.set_num_threads(1)  # as the CLI: the same float results as a run alone
+    cfg = DistillConfig(**config["trial"]["cfg"])
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PID_FILE).write_text(f"{os.getpid()}\n")
+    result = finished_result(out, cfg)
+    if result is None:
+        resume = (out / CKPT_NAME).exists()
+        with (out / STARTS).open("a") as f:  # a restarted trial says where it resumed
+            f.write(json.dumps({"pid": os.getpid(), "resume": resume,
+                                "rounds_done": len(read_rounds(out)) if resume else 0}) + "\n")
+
+        def report(loop: Any, m: Any) -> None:
+            row = {k: v for k, v in round_row(m).items() if k != "task_losses"}
+            tune.report({**row, "done": False})
+
+        result = run(cfg, resume=resume, overwrite=not resume, callbacks=(report,))
+    tune.report({"done": True, "normalized_score": result.get("normalized_score"),
+                 "agreement": result.get("agreement"),
+                 "params": result.get("student", {}).get("params"),
+                 "result_json": json.dumps(result)})
+
+
+def _same(saved: dict[str, Any], cfg: DistillConfig, ignore: Sequence[str] = ()) -> bool:
+    """Whether a run's saved config is ``cfg``'s (``out`` aside, and ``env`` where the run
+    filled it in from the teacher's source)."""
+    want, default = cfg.to_dict(), DistillConfig().to_dict()  # options newer than the run:
+    skip = {"out", *ignore} | ({"env"} if not cfg.env else set())  # their defaults
+    return all(saved.get(k, default[k]) == v for k, v in want.items() if k not in skip)
+
+
+def finished_result(out: Path, cfg: DistillConfig) -> dict[str, Any] | None:
+    """The result.json in ``out`` if it is a finished run of ``cfg``, else None."""
+    path = out / "result.json"
+    if not path.exists():
+        return None
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result if _same(result.get("config", {}), cfg) else None
+
+
+def held_by_other(out: Path, cfg: DistillConfig) -> bool:
+    """Whether ``out`` holds a run (finished or checkpointed) of another config than ``cfg``
+    (a checkpointed run may be extended: its budget and evaluation may differ)."""
+    if finished_result(out, cfg) is not None:
+        return False
+    if (out / CKPT_NAME).exists():
+        saved = load_checkpoint(out / CKPT_NAME)[1].get("config", {})
+        return not _same(saved, cfg, ignore=("budget", "eval_episodes", "trust_teacher"))
+    return (out / "result.json").exists() or (out / "student.json").exists()
