@@ -92,3 +92,16 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     assert (tmp_path / "rep" / "report.md").read_text().count("| one | distill |") == 1
     assert main(["report", str(tmp_path), "--out", str(out)]) == 2  # no result.json there
 
+
+
+def test_seeds_resume_reads_finished_seeds_back(tmp_path, capsys):
+    args = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
+            "--budget", "200", "--min-updates", "20", "--eval-episodes", "2", "--seeds", "2",
+            "--out", str(tmp_path / "s"), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    stamp = (tmp_path / "s" / "seed1" / "student.safetensors").stat().st_mtime_ns
+    assert main([*args, "--resume"]) == 0  # the parent dir holds no checkpoint: each seed's
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["normalized_score"] == first["normalized_score"]
+    assert (tmp_path / "s" / "seed1" / "student.safetensors").stat().st_mtime_ns == stamp

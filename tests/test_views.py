@@ -138,7 +138,7 @@ CARTPOLE = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", student_obs="d
 
 @pytest.mark.slow
 def test_gru_learns_cartpole_without_velocities_where_an_mlp_cannot(tmp_path):
-    gru = run(DistillConfig(**CARTPOLE, budget=12000, student_arch="gru:32",
+    gru = run(DistillConfig(**CARTPOLE, budget=12000, student_arch="gru:32", min_updates=1500,
                             out=str(tmp_path / "gru")))
     mlp = gru["baseline_mlp"]  # the same run with an MLP of about its size, on the same view
     assert abs(mlp["student"]["params"] / gru["student"]["params"] - 1) < 0.1
@@ -186,5 +186,6 @@ def test_recurrent_run_killed_then_resumed_gives_identical_weights(tmp_path):
     done = subprocess.run([sys.executable, "-m", "rldistill.cli", "distill", "--out", str(out),
                            "--resume"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (out / "student.safetensors").read_bytes() == (ref / "student.safetensors").read_bytes()
+    assert (out / "student.safetensors").read_bytes() == (
+        ref / "student.safetensors").read_bytes()
 

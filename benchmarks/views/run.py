@@ -28,16 +28,21 @@ CONFIGS: dict[str, dict[str, tuple]] = {
         "cartpole-drop-velocities-gru32": (*CP, ["--student-obs", "drop:velocities",
                                                  "--student-arch", "gru:32", "--budget", "20000"],
                                            5),
+        # positions change ~100x less per step than LunarLander's velocities read: an MLP
+        # encoder, longer sequences and more updates than the defaults (calibrated at 30k
+        # steps, one seed: 0.41 -> 0.69 with 5 000 updates -> 0.95 with both)
         "lunarlander-drop-velocities-gru64": (*LL, ["--student-obs", "drop:velocities",
                                                     "--student-arch", "gru:64",
-                                                    "--budget", "60000"], 5),
+                                                    "--student-hidden", "64", "--bptt", "32",
+                                                    "--min-updates", "8000",
+                                                    "--budget", "50000"], 5),
     },
     "noise": {f"cartpole-noise{s}-gru32": (*CP, ["--student-obs", f"noise:{s}", "--student-arch",
                                                  "gru:32", "--budget", "20000"], 3)
-              for s in ("0.05", "0.1", "0.2", "0.4")},
+              for s in ("0.1", "0.3")},
     "pixels": {f"cartpole-pixels64-cnn-{b // 1000}k": (
         *CP, ["--student-obs", "pixels:64+stack:2", "--student-arch", "cnn:16,32:128",
-              "--budget", str(b), "--baseline", "none"], 3) for b in (10_000, 30_000)},
+              "--budget", str(b), "--baseline", "none"], 3) for b in (5_000, 10_000)},
 }
 
 

@@ -90,7 +90,8 @@ class DistillConfig:
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
     need more passes over their data than large ones). Default: 256 000 rows / batch size
-    (16x that with a Q-value teacher, online runs included: measured offline only)."""
+    (16x that with a Q-value teacher, online runs included: measured offline only; 16x for a
+    recurrent student)."""
     n_envs: int | None = None
     """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
     needs many start states); for the student and mix drivers budget per task / 500 within
@@ -132,6 +133,11 @@ class DistillConfig:
     env_wrapper: str | tuple[str, ...] = ""
     """Env wrappers, replacing those the teacher's RL Zoo config.yml names (repeatable; known
     names only, e.g. AtariWrapper, TimeFeatureWrapper, TimeLimit), or none for no wrapper."""
+    collectors: int = 0
+    """Step the envs in N Ray actors (extra rldistill[ray]) instead of this process: for envs
+    whose stepping dominates (Atari, slow simulators). The same run, bit for bit, for every N."""
+    ray_address: str | None = None
+    """With --collectors: the Ray cluster to run them on (HOST:PORT); default a local Ray."""
     frame_stack: int | None = None
     """Stack the last N observations (as SB3's VecFrameStack), replacing the teacher's
     config.yml frame_stack; 0 for none."""
@@ -201,7 +207,7 @@ class DistillConfig:
             raise UserError(f"--temperature must be > 0, got {self.temperature}")
         if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
             raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
-        recurrent = str(self.student_arch or "").split(":")[0] in ("gru", "lstm")
+        recurrent = self.recurrent
         if sum(x is not None for x in (self.param_ratio, self.student_hidden,
                                        self.student_arch)) > 1 and not (
                 recurrent and self.param_ratio is None):
@@ -210,6 +216,8 @@ class DistillConfig:
         if (recurrent or self.student_obs) and len(tasks) > 1:
             raise UserError("--student-obs and recurrent students are for one task: drop them "
                             "for multi-task runs")
+        if self.collectors < 0:
+            raise UserError(f"--collectors must be >= 0, got {self.collectors}")
         if self.bptt < 1 or self.burn_in < 0:
             raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
                             f"{self.burn_in}")
@@ -247,10 +255,17 @@ class DistillConfig:
         """The minibatch size: ``batch_size``, or budget per task / 20 within 256..1024."""
         return self.batch_size or min(1024, max(256, self.budget // len(self.tasks) // 20))
 
+    @property
+    def recurrent(self) -> bool:
+        """A recurrent student (--student-arch gru:H or lstm:H)."""
+        return str(self.student_arch or "").split(":")[0] in ("gru", "lstm")
+
     def updates_floor(self, q_teacher: bool = False) -> int:
         """``min_updates``, or enough updates to train on 256 000 rows in all (4 096 000 with a
-        Q-value teacher: its argmax is harder to fit, measured in benchmarks/README.md)."""
-        return self.min_updates or math.ceil((4_096_000 if q_teacher else 256_000) / self.batch)
+        Q-value teacher: its argmax is harder to fit, measured in benchmarks/README.md; and for
+        a recurrent student, measured in benchmarks/views/README.md)."""
+        many = q_teacher or self.recurrent
+        return self.min_updates or math.ceil((4_096_000 if many else 256_000) / self.batch)
 
     def n_rounds(self, q_teacher: bool = False) -> int:
         """Collection rounds, at most one per labelled step of each task: online runs
@@ -281,7 +296,8 @@ class DistillConfig:
         so that a change of their defaults cannot slip past the check."""
         d = self.to_dict() | {"rounds": self.n_rounds(q_teacher),
                               "min_updates": self.updates_floor(q_teacher)}
-        for k in ("out", "eval_episodes", "trust_teacher", "budget", "baseline"):
+        for k in ("out", "eval_episodes", "trust_teacher", "budget", "baseline", "collectors",
+                  "ray_address"):
             d.pop(k)
         return d
 

@@ -69,7 +69,8 @@ class Loop:
             variants = [{name: v} for v in values]
         env_ids = [task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
                    for t, (_, env_id) in zip(teachers, cfg.tasks)]
-        venvs = [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
+        venvs = [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants) if not cfg.collectors
+                 else remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg)
                  for i, env_id in enumerate(env_ids)]
         torch.manual_seed(cfg.seed)
         self.student = make_student(cfg, teachers, [student_view(v, t.spec)
@@ -329,6 +330,17 @@ class Loop:
             loop.extend(cfg.budget)
         loop.cfg = cfg
         return loop
+
+
+def remote_vec_env(env_id: str, n_envs: int, seed: int, variants: Any, cfg: DistillConfig
+                   ) -> Any:
+    """``--collectors N``: the envs stepped by N Ray actors (:mod:`rldistill.scale.collectors`),
+    reset as :func:`make_vec_env` resets local ones."""
+    from rldistill.scale.collectors import RemoteVecEnv
+
+    venv = RemoteVecEnv(env_id, n_envs, cfg.collectors, variants, cfg.ray_address)
+    venv.reset(seed=seed)
+    return venv
 
 
 def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
