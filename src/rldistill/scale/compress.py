@@ -37,6 +37,7 @@ from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.scale import ray_backend, table
 from rldistill.scale.ray_backend import Trial
+from rldistill.scale.ray_session import cluster_cpus, import_ray, ray_session
 
 START = 4  # first width of the bracket
 TOL = 0.1  # stop when the narrowest passing and widest failing widths are this close
@@ -91,7 +92,7 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
     from rldistill.api import load_task_teachers
 
     _check(cfg, seeds, depth, max_concurrent)
-    ray_backend.import_ray(address)
+    import_ray(address)
     cfg, teachers = load_task_teachers(cfg)
     if len(teachers) != 1:
         raise UserError("compress sizes a student for one task: give one --teacher and --env")
@@ -109,8 +110,8 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
         w_max += 1
     sizes: dict[int, dict[str, Any]] = {}
     start = time.perf_counter()
-    with ray_backend.ray_session(address, max_concurrent) as ray:
-        cpus = max_concurrent or ray_backend.cluster_cpus(ray)
+    with ray_session(address, max_concurrent) as ray:
+        cpus = max_concurrent or cluster_cpus(ray)
         parallel = max(1, math.ceil(cpus / seeds))
 
         def probe(widths: list[int]) -> dict[int, bool]:
@@ -137,6 +138,9 @@ def _check(cfg: DistillConfig, seeds: int, depth: int, max_concurrent: int | Non
                         "--param-ratio and --student-arch (--depth sets its layers)")
     if cfg.teacher_train:
         raise UserError("compress distils a trained teacher: drop --teacher-train")
+    if getattr(cfg, "collectors", 0):
+        raise UserError("compress runs each size's seeds as Ray trials, one CPU each: drop "
+                        "--collectors")
     if getattr(cfg, "student_obs", None):
         raise UserError("compress sizes MLP students on the teacher's observations: drop "
                         "--student-obs (or sweep sizes with `rldistill sweep`)")

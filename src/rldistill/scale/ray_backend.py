@@ -1,5 +1,5 @@
-"""Ray for sweeps and compress: a local Ray (or the cluster at ``--address``) and a list of
-distill configs run as Ray Tune trials.
+"""Ray Tune for sweeps and compress: a list of distill configs run as trials (on the Ray of
+:mod:`rldistill.scale.ray_session`: local, or the cluster at ``--address``).
 
 Each trial is an ordinary :func:`rldistill.api.run` in its own directory (``cfg.out``), with its
 own checkpoint and ``result.json``; after every round it reports the round's metrics to Tune
@@ -17,17 +17,15 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rldistill.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
-from rldistill.errors import UserError
 from rldistill.runlog import read_rounds, round_row
 
-RAY_HINT = "pip install 'rldistill[ray]'"
 PID_FILE = "worker.pid"  # each trial writes its worker's pid here (to watch or kill it)
 STARTS = "starts.jsonl"  # a line per start of a trial: its pid, and whether it resumed
 MAX_FAILURES = 3  # restarts of a trial whose worker died
@@ -41,74 +39,14 @@ class Trial:
     cfg: DistillConfig
 
 
-def import_ray(address: str | None = None) -> Any:
-    """The ``ray`` module, or a one-line error that names the extra. Before Ray's first import:
-    a local Ray (or a cluster on this machine) keeps to the loopback address (Ray otherwise
-    swaps 127.0.0.1 for the machine's own address), and a driver joining a cluster sends
-    Ray's auth token where there is one (``ray start`` turns token authentication on)."""
-    host = address.rpartition(":")[0] if address else "127.0.0.1"
-    if address is None or _loopback(host):
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # node IP: loopback
-    if address and "RAY_AUTH_MODE" not in os.environ and (
-            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-            or (Path.home() / ".ray" / "auth_token").exists()):
-        os.environ["RAY_AUTH_MODE"] = "token"
-    try:
-        import ray
-        import ray.tune  # noqa: F401
-    except ImportError:
-        raise UserError(f"sweep and compress run on Ray, which is not installed: {RAY_HINT}"
-                        ) from None
-    return ray
-
-
-def _loopback(host: str) -> bool:
-    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
-
-
-@contextlib.contextmanager
-def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator[Any]:
-    """Ray for the block: the cluster at ``address`` (HOST:PORT), else a local Ray with
-    ``cpus`` CPUs (default: all), no dashboard, on the loopback address. A Ray this process
-    has already started is used as it is."""
-    if address:
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise UserError(f"--address {address!r}: give the head node as HOST:PORT, e.g. "
-                            "127.0.0.1:6379")
-    ray = import_ray(address)
-    if ray.is_initialized():
-        yield ray
-        return
-    quiet = {"log_to_driver": False, "configure_logging": False}
-    if address:
-        try:
-            ray.init(address=address, **quiet,
-                     **({"_node_ip_address": "127.0.0.1"} if _loopback(host) else {}))
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise UserError(f"could not join the Ray cluster at {address} "
-                            f"({str(e).splitlines()[0] if str(e) else type(e).__name__}): start "
-                            "one with `ray start --head --node-ip-address=127.0.0.1 --port=PORT`, "
-                            "or drop --address for a local Ray") from None
-    else:
-        ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", object_store_memory=200 * 2**20, **quiet)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-
-
-def cluster_cpus(ray: Any) -> int:
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
 def run_trials(trials: Sequence[Trial], storage: Path, label: str,
                max_concurrent: int | None = None,
                max_failures: int = MAX_FAILURES) -> dict[str, dict[str, Any] | str]:
-    """Run ``trials`` on Ray Tune (inside :func:`ray_session`), at most ``max_concurrent`` at a
-    time (default: as many as the cluster's CPUs allow, one CPU each); Tune's own records go to
-    ``storage/label``. Returns name -> the trial's result (its result.json), or an error line."""
+    """Run ``trials`` on Ray Tune (inside :func:`rldistill.scale.ray_session.ray_session`), at
+    most ``max_concurrent`` at a time (default: as many as the cluster's CPUs allow, one CPU
+    each); Tune's own records go to ``storage/label``. Finished runs of the same options are
+    read back without Ray. Returns name -> the trial's result (its result.json), or an error
+    line."""
     out: dict[str, dict[str, Any] | str] = {}
     for t in trials:  # finished runs of the same options are read back, not run again
         if (done := finished_result(Path(t.cfg.out), t.cfg)) is not None:

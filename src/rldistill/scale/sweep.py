@@ -45,6 +45,7 @@ from rldistill.files import write_text
 from rldistill.options import check_options
 from rldistill.scale import ray_backend, table
 from rldistill.scale.ray_backend import Trial
+from rldistill.scale.ray_session import import_ray, ray_session
 
 TOP_KEYS = ("base", "grid", "random", "seeds", "max_failures")
 RANDOM_KEYS = ("samples", "seed", "space")
@@ -174,6 +175,9 @@ def plan(path: str | Path, out: str | Path, overwrite: bool = False
     trials, seen = [], set()
     for name, over in points:
         cfg = DistillConfig(**{**base, **over, "out": str(root / "trials" / name)}).validate()
+        if getattr(cfg, "collectors", 0):
+            raise UserError(f"sweep file {path}: drop collectors: each trial is a Ray trial on "
+                            "one CPU (its own collector actors would wait for CPUs it holds)")
         sources = tuple(str(getattr(cfg, k)) for k in (
             "teacher", "env", "teacher_kind", "teacher_normalize", "env_module", "env_wrapper",
             "frame_stack", "trust_teacher", "teacher_train"))
@@ -199,11 +203,11 @@ def run_sweep(path: str | Path, out: str | Path = "runs/sweep", address: str | N
     (``OUT/sweep.json``) with the results table (``OUT/results.md`` / ``.csv`` / ``.png``)."""
     if max_concurrent is not None and max_concurrent < 1:
         raise UserError(f"--max-concurrent must be >= 1, got {max_concurrent}")
-    ray_backend.import_ray(address)
+    import_ray(address)
     root = Path(out).resolve()
     trials, failures = plan(path, root, overwrite)
     start = time.perf_counter()
-    with ray_backend.ray_session(address, max_concurrent):
+    with ray_session(address, max_concurrent):
         results = ray_backend.run_trials([t for t, _ in trials], root, "tune", max_concurrent,
                                          failures)
     wall = time.perf_counter() - start
