@@ -46,16 +46,23 @@ def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
         from rldistill.config import DistillConfig
 
         cls = DistillConfig
+    return check_options(yaml_mapping(path), cls, f"config file {path}")
+
+
+def yaml_mapping(path: str | Path, what: str = "config file",
+                 holds: str = "a mapping of option: value") -> dict[Any, Any]:
+    """The mapping a YAML file holds; a missing file, bad YAML or another type is a one-line
+    :class:`UserError` naming ``what`` the file is and what it must hold."""
     p = Path(path)
-    if not p.exists():
-        raise UserError(f"config file {p} does not exist")
+    if not p.is_file():
+        raise UserError(f"{what} {p} does not exist")
     try:
         doc = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e:
-        raise UserError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+        raise UserError(f"{what} {p} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(doc, dict):
-        raise UserError(f"config file {p} must hold a mapping of option: value")
-    return check_options(doc, cls, f"config file {p}")
+        raise UserError(f"{what} {p} must hold {holds}")
+    return doc
 
 
 def check_options(doc: dict[Any, Any], cls: type, where: str) -> dict[str, Any]:

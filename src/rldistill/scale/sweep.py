@@ -42,7 +42,7 @@ from typing import Any
 from rldistill.config import DistillConfig
 from rldistill.errors import UserError
 from rldistill.files import write_text
-from rldistill.options import check_options
+from rldistill.options import check_options, yaml_mapping
 from rldistill.scale import ray_backend, table
 from rldistill.scale.ray_backend import Trial
 from rldistill.scale.ray_session import import_ray, ray_session
@@ -57,17 +57,8 @@ def load_sweep(path: str | Path
     """(base options, each trial's name and options over the base, max_failures) from a sweep
     file;
     any problem is a one-line :class:`UserError` naming the file, the key and the fix."""
-    import yaml
-
     p = Path(path)
-    if not p.is_file():
-        raise UserError(f"sweep file {p} does not exist")
-    try:
-        doc = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UserError(f"sweep file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(doc, dict):
-        raise UserError(f"sweep file {p} must hold a mapping with base: and grid: / random:")
+    doc = yaml_mapping(p, "sweep file", "a mapping with base: and grid: / random:")
     unknown = sorted(set(map(str, doc)) - set(TOP_KEYS))
     if unknown:
         raise UserError(f"sweep file {p}: unknown key {unknown[0]!r}; known keys: "
