@@ -6,7 +6,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def sb3_zips(tmp_path_factory):
-    """Untrained SB3 models saved as zips (PPO, A2C, DQN, QR-DQN on CartPole; PPO on LunarLander)."""
+    """Untrained SB3 models saved as zips (PPO, A2C, DQN, QR-DQN on CartPole; PPO on
+    LunarLander)."""
     from sb3_contrib import QRDQN
     from stable_baselines3 import A2C, DQN, PPO
 

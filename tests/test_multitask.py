@@ -21,7 +21,8 @@ class FixedTeacher:
     """A teacher whose outputs are the same row for every observation."""
 
     def __init__(self, row, kind="logits", name="t", spec=SpaceSpec((4,), 2)):
-        self.row, self.kind, self.name, self.spec, self.params = torch.tensor(row), kind, name, spec, 10
+        self.row, self.kind, self.name = torch.tensor(row), kind, name
+        self.spec, self.params = spec, 10
         self.head, self.obs_norm = head_for(spec.action), None
 
     def outputs(self, obs):
@@ -113,7 +114,8 @@ def test_ensemble_run_reports_each_member(tmp_path):
 
 
 def test_multitask_interrupted_and_resumed_equals_uninterrupted(tmp_path):
-    """SIGINT half way (from the progress callback), then --resume: the same student, bit for bit."""
+    """SIGINT half way (from the progress callback), then --resume: the same student, bit for
+    bit."""
     import os
     import signal
 

@@ -1,4 +1,5 @@
-"""Hinton et al. 2015 on digits with rldistill's soft-target CE: distillation must beat hard labels."""
+"""Hinton et al. 2015 on digits with rldistill's soft-target CE: distillation must beat hard
+labels."""
 
 import importlib.util
 from pathlib import Path
