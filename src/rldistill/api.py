@@ -178,7 +178,7 @@ def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list
                  else ["--budget auto (or a larger --budget)"])
         hint = head.weak_student_hint(result.get("driver"), cfg.min_updates)
         fixes += ([hint] if hint else []) + ["a larger student (--param-ratio)"]
-        if cfg.student_obs and not str(cfg.student_arch).startswith(("gru", "lstm")):
+        if cfg.student_obs and not cfg.recurrent:
             fixes.append("a recurrent student (--student-arch gru:64): the view hides state")
         out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
                    f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
