@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Set up rldistill in ./.venv on a fresh machine: torch==2.13.0 (CPU build) first, then the package.
-# Idempotent: a second run installs nothing new.
+# Set up rldistill in ./.venv on a fresh machine: torch==2.13.0 (CPU build) first, then the package
+# with the extras the tests use. Any failed install stops the set-up (non-zero exit, pip's own
+# message), and the last step imports every extra it installed. Idempotent: a second run installs
+# nothing new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt "$@"; }
+pip_install --upgrade pip
 # torch before anything that depends on it, or pip pulls a multi-GB CUDA build
-.venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,export,hub,pixels,stats,ray]" 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -c "import torch, rldistill; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+pip_install torch==2.13.0
+pip_install -e ".[dev,export,hub,pixels,stats,ray]"
+.venv/bin/python - <<'PY'
+import importlib
+import torch
+assert torch.__version__.startswith("2.13.0"), f"torch {torch.__version__}, expected 2.13.0"
+# every extra installed above: dev, export, hub, pixels, stats, ray
+for name in ("rldistill", "pytest", "sklearn", "hypothesis", "onnx", "onnxruntime",
+             "huggingface_hub", "minatar", "ale_py", "cv2", "rliable", "ray", "ray.tune"):
+    importlib.import_module(name)
+PY

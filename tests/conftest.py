@@ -1,7 +1,47 @@
+import importlib
+import os
+
 import pytest
 import torch
 
 torch.set_num_threads(1)
+
+if os.environ.get("CI") == "true":  # .ci/run: the set-up installed every extra the tests use,
+    def _import_or_fail(modname, *args, **kwargs):  # so a missing one is a failure, not a skip
+        return importlib.import_module(modname)
+
+    pytest.importorskip = _import_or_fail
+
+FIGURES = ("normalized_score", "agreement", "labelled_steps")
+
+
+@pytest.fixture(autouse=True)
+def _record_figures(request, monkeypatch):
+    """With RLDISTILL_FIGURES=1 (scripts/cpu_check.py): each distill and kick-start run's
+    headline figures become the test's properties (in --junitxml), to compare between CPUs."""
+    if not os.environ.get("RLDISTILL_FIGURES"):
+        yield
+        return
+    import rldistill.api
+    import rldistill.drivers.kickstart
+
+    def recorded(module, kind):
+        real = module.run
+
+        def run(*args, **kwargs):
+            r = real(*args, **kwargs)
+            for name, block in (("", r), ("student.", r.get("student")),
+                                ("scratch.", r.get("scratch")), ("teacher.", r.get("teacher"))):
+                for key in (*FIGURES, "return_mean", "final_return_mean"):
+                    if isinstance(block, dict) and key in block:
+                        request.node.user_properties.append((f"{kind} {name}{key}", block[key]))
+            return r
+
+        monkeypatch.setattr(module, "run", run)
+
+    recorded(rldistill.api, "distill")
+    recorded(rldistill.drivers.kickstart, "kickstart")
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def test_resume_alone_extends_a_finished_run(tmp_path, capsys):
     chunks = state["tasks"][0]["chunks"]
     assert [read_chunk(tmp_path / "r", c)["obs"].shape[0] for c in chunks] == [100] * 8
     assert main(["distill", "--out", out, "--resume", "--lr", "0.1"]) == 2
-    assert "other options (lr)" in capsys.readouterr().err
+    assert "other options (--lr 0.003 there, 0.1 here)" in capsys.readouterr().err
 
 
 def test_files_are_readable_by_the_user_group(tmp_path):
@@ -158,3 +158,67 @@ def test_a_run_extended_twice_keeps_its_first_envs_and_batch(tmp_path):
     state = load_checkpoint(tmp_path / CKPT_NAME)[1]
     assert state["round"] == 6 and state["tasks"][0]["ends"] == [500, 1000, 1500, 2000, 2500,
                                                                  3000]
+
+
+def test_resume_is_idempotent_and_one_rule_refuses_other_options(tmp_path, capsys):
+    """What a restart loop (Slurm requeue, Kubernetes) does: the same command with --resume every
+    time. Nothing there: the run starts, with one notice line; finished: read back, nothing runs;
+    other options: one line naming each option with both values, nothing written."""
+    out = tmp_path / "r"
+    args = ["distill", "--teacher", CP["teacher"], "--env", CP["env"], "--budget", "200",
+            "--rounds", "2", "--min-updates", "4", "--eval-episodes", "2", "--out", str(out),
+            "--json", "--resume"]
+    assert main(args) == 0
+    out_err = capsys.readouterr()
+    first, err = json.loads(out_err.out.strip().splitlines()[-1]), out_err.err
+    assert first["labelled_steps"] == 200
+    assert (err.strip().splitlines()) == [
+        f"rldistill: --resume: nothing to resume in {out} (no checkpoint yet): starting the run"]
+    stamp = (out / "student.safetensors").stat().st_mtime_ns
+    assert main(args) == 0  # finished: read back, not run again
+    assert _last_json(capsys) == first
+    assert (out / "student.safetensors").stat().st_mtime_ns == stamp
+    assert main([*args, "--eval-episodes", "3"]) == 0  # the checkpoint: evaluated again
+    assert _last_json(capsys)["config"]["eval_episodes"] == 3
+    assert main([*args, "--lr", "0.1", "--driver", "teacher"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"rldistill: error: --resume: the run in {out} was made with other options (--driver "
+        "None there, teacher here; --lr 0.003 there, 0.1 here): pass the same options, "
+        "--overwrite to replace it, or another --out"]
+
+
+def test_seeds_resume_with_other_options_is_refused(tmp_path, capsys):
+    """`--seeds 2 --resume --lr 0.1` over a finished --seeds 2 run made with the default lr was
+    read back silently (with lr 0.1 in its result's config); now refused in one line."""
+    args = ["distill", "--teacher", CP["teacher"], "--env", CP["env"], "--budget", "100",
+            "--rounds", "1", "--min-updates", "2", "--eval-episodes", "1", "--seeds", "2",
+            "--out", str(tmp_path / "s"), "--json"]
+    assert main(args) == 0
+    first = _last_json(capsys)
+    assert main([*args, "--resume", "--lr", "0.1"]) == 2
+    assert "--lr 0.003 there, 0.1 here" in capsys.readouterr().err
+    assert json.loads((tmp_path / "s" / "result.json").read_text()) == first
+    assert main(["distill", "--out", str(tmp_path / "s"), "--seeds", "2", "--resume",
+                 "--json"]) == 0  # the options from the run on disk: each seed read back
+    assert _last_json(capsys)["normalized_score"] == first["normalized_score"]
+
+
+def test_kickstart_resume_reads_back_or_starts(tmp_path, capsys):
+    """Kick-starting keeps no checkpoint: --resume reads a finished run back, starts one where
+    there is none (with a notice), and refuses other options."""
+    out = tmp_path / "k"
+    args = ["kickstart", "--teacher", CP["teacher"], "--env", CP["env"], "--algo", "ppo",
+            "--steps", "256", "--lambda", "constant:1", "--student-hidden", "8",
+            "--eval-every", "256", "--eval-episodes", "1", "--final-episodes", "1",
+            "--out", str(out), "--json", "--resume"]
+    assert main(args) == 0
+    out_err = capsys.readouterr()
+    first = json.loads(out_err.out.strip().splitlines()[-1])
+    assert "nothing to resume" in out_err.err
+    stamp = (out / "student_sb3.zip").stat().st_mtime_ns
+    assert main(args) == 0
+    assert _last_json(capsys)["student"] == first["student"]
+    assert (out / "student_sb3.zip").stat().st_mtime_ns == stamp
+    assert main([*args, "--steps", "512"]) == 2
+    assert "--steps 256 there, 512 here" in capsys.readouterr().err

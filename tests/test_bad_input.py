@@ -95,11 +95,11 @@ def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
         assert torch.equal(a, b), k
 
 
-def test_resume_with_other_options_is_refused(tmp_path):
+def test_resume_with_other_options_is_refused(tmp_path, monkeypatch):
     cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=200, rounds=2,
                         min_updates=2, out=str(tmp_path))
     train(cfg)
-    with pytest.raises(UserError, match="other options \\(lr\\)"):
+    with pytest.raises(UserError, match="other options \\(--lr 0.003 there, 0.1 here\\)"):
         train(DistillConfig(**{**cfg.to_dict(), "lr": 0.1}), resume=True)
     with pytest.raises(UserError, match="--budget 100 is below the 200"):
         train(DistillConfig(**{**cfg.to_dict(), "budget": 100}), resume=True)
@@ -107,9 +107,14 @@ def test_resume_with_other_options_is_refused(tmp_path):
         train(DistillConfig(**{**cfg.to_dict(), "out": str(tmp_path / "none")}), resume=True)
     state = load_checkpoint(tmp_path / CKPT_NAME)[1]
     assert [len(t["chunks"]) for t in state["tasks"]] == [2]  # one buffer chunk per round
-    # the key holds rounds and the update floor as the loop resolved them, so options whose
-    # defaults resolve to other values (10 rounds, 1 000 updates here) are refused
-    assert (state["resume_key"]["rounds"], state["resume_key"]["min_updates"]) == (2, 2)
     default = DistillConfig(**{**cfg.to_dict(), "rounds": None, "min_updates": None})
-    with pytest.raises(UserError, match="other options \\(min_updates, rounds\\)"):
+    with pytest.raises(UserError, match="other options \\(--min-updates 2 there, None here; "
+                                        "--rounds 2 there, None here\\)"):
         train(default, resume=True)
+    # the checkpoint holds the plan as the loop resolved it: a version of rldistill whose
+    # defaults resolve otherwise (here: another batch) is refused, naming the values
+    assert state["plan"]["rounds"] == 2 and state["plan"]["batch"] == 256
+    monkeypatch.setattr(DistillConfig, "batch", property(lambda self: 512))
+    with pytest.raises(UserError, match="planned by another version of rldistill \\(batch 256 "
+                                        "there, 512 now"):
+        train(cfg, resume=True)

@@ -44,3 +44,16 @@ def test_continuous_teacher_distils_and_exports(pendulum_zips, tmp_path, capsys,
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["output"] == "action" and report["out_dim"] == 1
     assert report["action_agreement"] == 1.0 and report["max_abs_diff"] < 1e-4
+
+
+def test_confident_ensemble_of_deterministic_teachers_is_refused(pendulum_zips, tmp_path, capsys):
+    """TD3 / DDPG give one action per state: no member is more confident, so --ensemble confident
+    is a one-line error before anything runs (mean still mixes them)."""
+    td3 = str(pendulum_zips["td3"])
+    args = ["distill", "--teacher", td3, "--teacher", td3, "--env", "Pendulum-v1",
+            "--out", str(tmp_path / "e")]
+    assert main([*args, "--ensemble", "confident"]) == 2
+    err = capsys.readouterr().err
+    assert "--ensemble confident needs teachers with an action distribution" in err
+    assert "use --ensemble mean" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "e").exists()

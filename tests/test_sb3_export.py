@@ -3,15 +3,18 @@ acting as the student does."""
 
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import DQN, PPO, SAC, TD3
+from gymnasium import spaces
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
 from rldistill.cli import main
+from rldistill.sb3.save import export_sb3
 from rldistill.spaces import ActionSpec, SpaceSpec
-from rldistill.students import build_student, save_student
+from rldistill.students import Student, StudentArch, build_student, save_student
 
 PENDULUM = SpaceSpec((3,), ActionSpec("box", shape=(1,), low=(-2.0,), high=(2.0,)))
 
@@ -119,4 +122,145 @@ def test_sb3_export_bad_input_is_one_line_exit_2(tmp_path, capsys):
         assert main(["export", "--student", run, *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert msg in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.glob("a.*"))
+
+
+class Frames(gym.Env):
+    """Random uint8 frames of ``shape`` (Atari's 4 x 84 x 84 stack, channel-first or last), 6
+    actions: SB3 sees an image space."""
+
+    def __init__(self, shape=(4, 84, 84)):
+        self.observation_space = spaces.Box(0, 255, shape, np.uint8)
+        self.action_space = spaces.Discrete(6)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+FRAMES = {"chw": (4, 84, 84), "hwc": (84, 84, 4), "small": (1, 36, 36), "rgb": (12, 12, 3)}
+for _name, _shape in FRAMES.items():  # export builds the env from student.json's env id
+    if f"RldistillTestFrames-{_name}-v0" not in gym.registry:
+        gym.register(f"RldistillTestFrames-{_name}-v0", entry_point=Frames,
+                     kwargs={"shape": _shape})
+NATURE = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
+def _frames_student(tmp_path, name, convs, hidden, kind="logits", n_actions=6):
+    """A CNN student on the frames of ``FRAMES[name]`` (channel-last ones read as such)."""
+    from rldistill.student_build import cnn_arch
+
+    shape = FRAMES[name]
+    spec = SpaceSpec(shape, ActionSpec("discrete", n_actions), obs_dtype="uint8")
+    torch.manual_seed(0)
+    student = Student(cnn_arch(spec, None, convs, hidden, shape[-1] < shape[0]), [spec])
+    save_student(student, tmp_path / "run", {"env": f"RldistillTestFrames-{name}-v0",
+                                             "teacher": {"kind": kind}})
+    return student
+
+
+def _sb3_obs(model, x):
+    """``x`` as SB3's policy takes it: channel-last frames moved first, as a tensor."""
+    return model.policy.obs_to_tensor(x.numpy())[0]
+
+
+@pytest.mark.parametrize("name,kind,hidden,cls,custom", [
+    ("chw", "q", (512,), DQN, {"learning_starts": 0, "buffer_size": 64, "batch_size": 8}),
+    ("hwc", "logits", (512,), PPO, {"n_steps": 16, "batch_size": 16}),
+    ("small", "logits", (64, 32), A2C, {"n_steps": 8}),  # net_arch after NatureCNN's dense
+])
+def test_a_nature_cnn_student_becomes_a_cnn_policy_that_acts_alike_and_keeps_training(
+        tmp_path, name, kind, hidden, cls, custom):
+    student = _frames_student(tmp_path, name, NATURE, hidden, kind)
+    report = export_sb3(tmp_path / "run", tmp_path / "s.zip", algo=cls.__name__.lower(),
+                        check_rows=256)  # the CLI checks 4096 states: ~6 s on 2 cores
+    assert report["policy"] == "CnnPolicy"
+    assert report["action_agreement"] == 1.0 and report["check_states"] == "random uint8"
+    assert report["hidden"] == list(hidden)
+    env = make_vec_env(f"RldistillTestFrames-{name}-v0", 1)
+    model = cls.load(tmp_path / "s.zip", env=env, device="cpu", custom_objects=custom)
+    assert model.policy.normalize_images and model.observation_space.shape == (
+        student.arch.frame)  # SB3 moved channel-last frames first, as the student does
+    x = torch.randint(0, 256, (32, *FRAMES[name]), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        if cls is DQN:  # the q_net (and its target) on the teacher's Q scale
+            q = model.q_net(_sb3_obs(model, x))
+            torch.testing.assert_close(q, report["q_scale"] * student.outputs(x))
+            torch.testing.assert_close(model.q_net_target(_sb3_obs(model, x)), q)
+        else:  # SB3's distribution is the student's softmax
+            got = model.policy.get_distribution(_sb3_obs(model, x)).distribution.logits
+            torch.testing.assert_close(got, torch.log_softmax(student.outputs(x), -1))
+    want = student.action_heads[0].to_env(student.act(x))
+    np.testing.assert_array_equal(model.predict(x.numpy(), deterministic=True)[0], want)
+    model.learn(16)
+    assert model.num_timesteps >= 16 and model._n_updates > 0
+
+
+@pytest.mark.parametrize("env_id,shape", [("RldistillTestFrames-rgb-v0", FRAMES["rgb"]),
+                                          ("MinAtar/Breakout-v1", None)])
+def test_mlp_students_of_frames_act_alike(tmp_path, capsys, env_id, shape):
+    """Channel-last uint8 frames: SB3 moves their channels first before it flattens them (the
+    student's first layer is reordered); MinAtar: the zoo's MinAtar extractor is not the
+    student's."""
+    from rldistill.envs import env_spec
+
+    if env_id.startswith("MinAtar"):
+        pytest.importorskip("minatar")
+        from rldistill.env_recipe import register_namespace
+
+        register_namespace(env_id)
+    spec = env_spec(env_id)
+    student = _save(tmp_path, spec, meta={"env": env_id, "teacher": {"kind": "logits"}})
+    report = _export(tmp_path, capsys)
+    assert report["action_agreement"] == 1.0 and report["policy"] == "MlpPolicy"
+    model = PPO.load(tmp_path / "s.zip", device="cpu")
+    x = torch.randint(0, 256 if shape else 2, (64, *spec.obs_shape),
+                      generator=torch.Generator().manual_seed(1)).to(
+        torch.uint8 if shape else torch.bool)
+    with torch.no_grad():
+        got = model.policy.get_distribution(_sb3_obs(model, x)).distribution.logits
+    torch.testing.assert_close(got, torch.log_softmax(student.outputs(x), -1))
+
+
+def test_other_cnn_layouts_and_recurrent_students_are_one_line_errors(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Refused before any SB3 model is built, each naming what to use instead."""
+    from rldistill.student_build import cnn_arch
+    from rldistill.zoo import train
+
+    def no_model(algo):
+        raise AssertionError("an SB3 model was built")
+
+    monkeypatch.setattr(train, "sb3_class", no_model)
+    minatar = SpaceSpec((10, 10, 4), ActionSpec("discrete", 3), obs_dtype="bool")
+    atari = SpaceSpec((4, 84, 84), ActionSpec("discrete", 6), obs_dtype="uint8")
+    gru = StudentArch(4, (16,), 2, cell="gru", cell_size=8)
+    cases = [  # (arch, spec, env, message)
+        (cnn_arch(minatar, None, ((16, 3, 1),), (128,), True), minatar,
+         "MinAtar/Breakout-v1", "SB3's CnnPolicy holds only NatureCNN's layout"),
+        (cnn_arch(minatar, None, ((16, 3, 1),), (128,), True), minatar,
+         "MinAtar/Breakout-v1", "NatureCNN does not fit 10x10 frames"),
+        (cnn_arch(atari, None, ((8, 8, 4), (16, 4, 2), (16, 3, 1)), (128,), False), atari,
+         "RldistillTestFrames-chw-v0", "--student-arch cnn:32,64,64:512"),
+        (cnn_arch(atari, None, NATURE, (), False), atari, "RldistillTestFrames-chw-v0",
+         "dense none"),
+        (gru, SpaceSpec((4,), 2), "CartPole-v1", "cannot hold a recurrent student (gru:8)"),
+        (StudentArch(4, (), 2, cell="lstm", cell_size=8), SpaceSpec((4,), 2), "CartPole-v1",
+         "SB3 has no recurrent DQN / PPO / A2C"),
+        # NatureCNN's layout, but on channel-first frames that the env gives channel-last
+        (cnn_arch(atari, None, NATURE, (512,), False), atari, "RldistillTestFrames-hwc-v0",
+         "gives observations (84, 84, 4), the CNN student takes (4, 84, 84)"),
+    ]
+    for arch, spec, env_id, msg in cases:
+        save_student(Student(arch, [spec]), tmp_path / "run", {"env": env_id,
+                                                               "teacher": {"kind": "q"}})
+        assert main(["export", "--student", str(tmp_path / "run"), "--format", "sb3", "--out",
+                     str(tmp_path / "a.zip")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert msg in err and len(err.splitlines()) == 1, err
+        assert "Traceback" not in err and f"--out {tmp_path / 'a.onnx'}" in err
     assert not list(tmp_path.glob("a.*"))

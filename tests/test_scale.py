@@ -125,6 +125,29 @@ def test_missing_ray_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys)
     assert "rldistill[ray]" in capsys.readouterr().err
 
 
+def test_unreachable_address_says_how_to_start_a_cluster_that_it_reaches(tmp_path, capsys):
+    """Nothing listens at --address: one line at once (Ray would retry for minutes) with the
+    `ray start` that makes a loopback head this address reaches (followed as written, a sweep
+    joins it: benchmarks/scale/README.md)."""
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    path = _sweep_file(tmp_path, BASE)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "sw"), "--address",
+                 f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "nothing answers there" in err
+    assert (f"`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head --node-ip-address=127.0.0.1 "
+            f"--port={port}`") in err
+    from rldistill.scale.ray_session import start_command
+
+    assert start_command("10.0.0.5", "6379") == ("`ray start --head --node-ip-address=10.0.0.5 "
+                                                 "--port=6379` on 10.0.0.5")
+
+
 def test_compress_refuses_a_given_size(tmp_path, capsys):
     assert main(["compress", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
                  "--student-hidden", "8", "--out", str(tmp_path / "c")]) == 2

@@ -7,14 +7,14 @@ another run is refused unless ``overwrite`` or ``resume`` says what to do with i
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
-from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
+from rldistill.config import DistillConfig, KickstartConfig
+from rldistill.engine.rundir import open_run_dir, saved_config
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Task
 from rldistill.envs import (EnvRecipe, check_masks, check_match, env_spec, import_env_module,
@@ -25,10 +25,10 @@ from rldistill.runlog import ROUNDS, TB_DIR, RoundLog
 from rldistill.students import Student, save_student, saved_env
 from rldistill.teachers import EnsembleTeacher, Teacher, load_teachers
 
-# files a run writes in its --out dir (all replaced by --overwrite)
+# files and dirs a run writes in its --out dir (all replaced by --overwrite)
 RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
-             "teacher_sb3.zip", "checkpoint-teacher.zip", "checkpoint-replay.npz",
-             "checkpoint-vecnormalize.pkl", ROUNDS)
+             "teacher_sb3.zip", "teacher_sb3", "checkpoint-teacher.zip", "checkpoint-replay.npz",
+             "checkpoint-vecnormalize.pkl", ROUNDS, TB_DIR, "baseline")
 
 
 @dataclass
@@ -127,7 +127,10 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     if not cfg.teacher_train:
         cfg, teachers = load_task_teachers(cfg)
     out = Path(cfg.out)
-    prepare_out(out, overwrite=overwrite, resume=resume)
+    opened = open_run_dir(out, cfg, resume, overwrite, RUN_FILES)
+    if opened.finished is not None:
+        return opened.finished
+    resume = opened.resume
     log = RoundLog(out)  # rounds.jsonl and TensorBoard
     try:
         outcome = train(cfg, teachers, progress=progress, resume=resume,
@@ -190,38 +193,16 @@ def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list
     return out
 
 
-def prepare_out(out: Path, overwrite: bool = False, resume: bool = False) -> None:
-    """Refuse an output dir that holds another run (unless ``overwrite``, which clears it, or
-    ``resume``) or that cannot be written; one-line errors that name the fix."""
-    if overwrite and resume:
-        raise UserError("--overwrite and --resume contradict each other: pass one")
-    held = (out / "student.json").exists() or (out / CKPT_NAME).exists()
-    if held and not (overwrite or resume):
-        raise UserError(f"output dir {out} already holds a run: pass --resume to continue it, "
-                        "--overwrite to replace it, or --out to choose another dir")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"output dir {out} is not writable ({e.strerror}): pass --out with a "
-                        "writable dir") from None
-    if overwrite:
-        remove_checkpoint(out)
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(out / TB_DIR, ignore_errors=True)
-
-
-def resume_config(out: str | Path, changes: dict[str, Any]) -> DistillConfig:
-    """The config of the run checkpointed in ``out`` with ``changes`` (options given again:
-    e.g. a larger budget); what ``--out DIR --resume`` runs."""
-    ckpt = Path(out) / CKPT_NAME
-    if not ckpt.exists():
-        raise UserError(f"--resume: no checkpoint in {out}: run without --resume to start")
-    saved = load_checkpoint(ckpt)[1]["config"]
-    return DistillConfig(**{**saved, **changes, "out": str(out)}).validate()
+def resume_config(out: str | Path, changes: dict[str, Any],
+                  cls: type[DistillConfig] | type[KickstartConfig] = DistillConfig
+                  ) -> DistillConfig | KickstartConfig:
+    """The config of the run in ``out`` (its checkpoint's, else its result.json's) with
+    ``changes`` (options given again: e.g. a larger budget); what ``--out DIR --resume`` runs.
+    With nothing in ``out``, the options given."""
+    saved = saved_config(Path(out)) or {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{**{k: v for k, v in saved.items() if k in names}, **changes,
+                  "out": str(out)}).validate()
 
 
 def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:

@@ -22,18 +22,18 @@ _HIDDEN = {"auto_budget"}  # set through another flag
 
 
 def _config_from_args(args: argparse.Namespace, cls: type) -> Any:
-    """Defaults < YAML file < command-line flags; with --resume, the checkpointed run's config
-    < YAML file < flags (so ``--out DIR --resume`` alone continues a run); with --seeds each
-    seed's run is resumed (or read back) on its own."""
+    """Defaults < YAML file < command-line flags; with --resume, the config of the run in --out
+    (its checkpoint's, or its result.json's: a --seeds run's too) < YAML file < flags, so that
+    ``--out DIR --resume`` alone continues a run."""
     values: dict[str, Any] = load_yaml(args.config, cls) if args.config else {}
     for name in option_types(cls):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
-    if getattr(args, "resume", False) and getattr(args, "seeds", None) is None:
+    if getattr(args, "resume", False):
         from rldistill.api import resume_config
 
-        return resume_config(values.pop("out", None) or DistillConfig.out, values)
+        return resume_config(values.pop("out", None) or cls().out, values, cls)
     return cls(**values).validate()
 
 
@@ -97,10 +97,11 @@ def _kickstart(args: argparse.Namespace) -> int:
         from rldistill.console import print_seeds
         from rldistill.drivers.seeds import run_seeds
 
-        seeds = run_seeds(lambda c, _resume, overwrite: run(c, overwrite=overwrite), cfg,
-                          args.seeds, overwrite=args.overwrite)
+        seeds = run_seeds(lambda c, resume, overwrite: run(c, resume=resume,
+                                                            overwrite=overwrite),
+                          cfg, args.seeds, args.resume, args.overwrite)
         return _emit(args, seeds, print_seeds)
-    result = run(cfg, overwrite=args.overwrite)
+    result = run(cfg, resume=args.resume, overwrite=args.overwrite)
     result["command"] = "rldistill " + shlex.join(sys.argv[1:])
     write_text(Path(cfg.out) / "result.json", json.dumps(result, indent=1) + "\n")
     return _emit(args, result, lambda r: print_kickstart(r, cfg.out))
@@ -276,11 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         d.add_argument("--seeds", type=int, metavar="N",
                        help="N runs with seeds --seed .. --seed+N-1 in OUT/seedK/, and their "
                             "mean, IQM and 95%% CIs over seeds (rliable) in OUT/result.json")
-        if cls is DistillConfig:
-            d.add_argument("--resume", action="store_true",
-                           help="continue the run in --out from its last checkpoint (its "
-                                "options come from the checkpoint; a larger --budget extends "
-                                "it)")
+        d.add_argument("--resume", action="store_true",
+                       help="continue the run in --out (its options come from it; a larger "
+                            "--budget extends a distill run): from its last checkpoint, or read "
+                            "back when it finished; with nothing there yet, start it"
+                            + ("" if cls is DistillConfig else " (a kickstart run keeps no "
+                               "checkpoint: an unfinished one starts again)"))
 
     e = cmd(sub, "evaluate", "evaluate a saved student (and its teacher)")
     e.add_argument("--student", required=True, help="a distill --out directory")

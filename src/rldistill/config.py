@@ -290,16 +290,6 @@ class DistillConfig:
     def replace(self, **changes: Any) -> DistillConfig:
         return dataclasses.replace(self, **changes)
 
-    def resume_key(self, q_teacher: bool) -> dict[str, Any]:
-        """The options that must match for --resume (evaluation and output options may differ,
-        and the budget may grow), with rounds and the update floor as the loop resolves them,
-        so that a change of their defaults cannot slip past the check."""
-        d = self.to_dict() | {"rounds": self.n_rounds(q_teacher),
-                              "min_updates": self.updates_floor(q_teacher)}
-        for k in ("out", "eval_episodes", "trust_teacher", "budget", "baseline", "collectors",
-                  "ray_address"):
-            d.pop(k)
-        return d
 
 
 AUTO_CAP = 100_000
@@ -373,6 +363,26 @@ class KickstartConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# options that do not change what a run computes: where it writes, whether a teacher file may
+# be unpickled, where its envs are stepped (the same run bit for bit for any --collectors)
+NOT_THE_RUN = ("out", "trust_teacher", "collectors", "ray_address")
+# what a checkpointed run may change when it is resumed: a larger budget extends it, and what
+# comes after training (the final evaluation, the MLP baseline) is done again
+RESUMABLE = ("budget", "eval_episodes", "baseline")
+
+
+def changed_options(saved: dict[str, Any], cfg: DistillConfig | KickstartConfig,
+                    may_differ: tuple[str, ...] = ()) -> list[str]:
+    """The one "same run?" rule (``--resume``, ``--seeds`` read-back, sweep and compress
+    trials, the MLP baseline): the options of ``cfg`` whose values differ from those of the run
+    whose config is ``saved`` (a result.json's or a checkpoint's), :data:`NOT_THE_RUN` and
+    ``may_differ`` aside. Options newer than the saved run count with their defaults; an empty
+    ``env`` is the one the teacher's source names (the saved run filled it in)."""
+    want, default = cfg.to_dict(), type(cfg)().to_dict()
+    skip = {*NOT_THE_RUN, *may_differ} | ({"env"} if "env" in want and not want["env"] else set())
+    return sorted(k for k, v in want.items() if k not in skip and saved.get(k, default[k]) != v)
 
 
 def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:

@@ -333,10 +333,3 @@ def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: s
         raise UserError(f"teacher {teacher_name} has {teacher.describe()} but env {env_id} has "
                         f"{env.describe()}: {hint}")
 
-
-def seed_everything(seed: int) -> np.random.Generator:
-    """Seed torch's global RNG and return a numpy Generator for the loop's own draws."""
-    import torch
-
-    torch.manual_seed(seed)
-    return np.random.default_rng(seed)

@@ -1,4 +1,7 @@
-"""The exceptions a user sees: bad input (one line, exit 2) and an interrupted run (exit 130)."""
+"""What a user sees besides results: bad input (one line, exit 2), an interrupted run (exit
+130), and notices (one line on stderr: the run goes on)."""
+
+import sys
 
 
 class UserError(Exception):
@@ -7,3 +10,8 @@ class UserError(Exception):
 
 class Interrupted(Exception):
     """SIGINT arrived; the run's checkpoint (or its saved student) says where it stopped."""
+
+
+def notice(text: str) -> None:
+    """One line on stderr about what the run does, e.g. starting where --resume found nothing."""
+    print(f"rldistill: {text}", file=sys.stderr)

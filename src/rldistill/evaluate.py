@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,7 +38,6 @@ class EvalResult:
     distance: float | None = None  # mean distance of the greedy actions (the head's measure)
     steps: int = 0
     wall_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:

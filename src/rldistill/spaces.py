@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ACTION_KINDS = ("discrete", "box")
-
-
 @dataclass(frozen=True)
 class ActionSpec:
     """``discrete``: ``n`` actions; ``box``: a float vector of ``shape`` within [low, high]."""

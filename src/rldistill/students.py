@@ -8,6 +8,7 @@ the head's (:mod:`rldistill.heads`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -159,6 +160,22 @@ class Student(nn.Module):
     @property
     def params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    @torch.no_grad()
+    def reset_parameters(self, gen: torch.Generator) -> None:
+        """Draw every weight as torch's default initialisation does, but from ``gen``: the
+        student of a run depends on its seed alone, not on what other threads draw from torch's
+        global RNG meanwhile (a run in a thread beside a teacher being loaded)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                bound = 1 / math.sqrt(m.weight[0].numel())
+                if m.bias is not None:
+                    nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+            elif isinstance(m, nn.RNNCellBase):
+                bound = 1 / math.sqrt(m.hidden_size)
+                for w in m.parameters():
+                    nn.init.uniform_(w, -bound, bound, generator=gen)
 
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:

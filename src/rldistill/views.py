@@ -63,10 +63,6 @@ def parse_view(text: str) -> View:
     return tuple(out)
 
 
-def view_text(view: View) -> str:
-    return "+".join(f"{n}:{a}" if a else n for n, a in view)
-
-
 class Full(gym.Wrapper):  # type: ignore[misc]
     """Below the view: keeps the last observation it passed up (the teacher's)."""
 

@@ -5,7 +5,6 @@ memory buys where the view hides part of the state (e.g. velocities)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,8 @@ def mlp_baseline(cfg: DistillConfig, student: Student,
                   h.name for h in student.action_heads]).hidden)
     base = cfg.replace(student_arch=None, student_hidden=",".join(map(str, hidden)),
                        baseline="none", out=str(Path(cfg.out) / "baseline"))
-    done = Path(base.out) / "result.json"
-    result = json.loads(done.read_text()) if done.exists() else None
-    if result is None or result.get("config") != base.to_dict():
-        result = run_one(base, overwrite=True)
+    # its dir goes with the run's (cleared with it): whatever is there is this run's baseline,
+    # read back where it finished, continued where it was checkpointed (the rule of rundir)
+    result = run_one(base, resume=Path(base.out).exists())
     return {"student": result["student"], **{k: result.get(k) for k in KEYS},
             "dir": base.out}

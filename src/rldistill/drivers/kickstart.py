@@ -30,6 +30,9 @@ from rldistill.files import atomic_write, write_text
 from rldistill.schedules import LambdaSchedule, parse_lambda
 from rldistill.students import Student, build_student, parse_hidden, save_student
 
+# files and dirs a kick-start run writes in its --out dir (all replaced by --overwrite)
+RUN_FILES = ("result.json", "curves.png", "tb", *(f"{name}{suffix}" for name in ("student",
+             "scratch") for suffix in ("_sb3.zip", ".json", ".safetensors")))
 TARGET = 0.9  # steps_to_90: first evaluation with normalized score >= TARGET
 EVAL_SEED = 1_000_000  # episode seeds of the curve's evaluations (final score: + 100 000)
 
@@ -179,10 +182,12 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
     return model, cb.curve
 
 
-def run(cfg: KickstartConfig, overwrite: bool = False, plot: bool = True) -> dict[str, Any]:
+def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
+        plot: bool = True) -> dict[str, Any]:
     """Kick-start a student (and optionally the same run from scratch); write ``cfg.out``;
-    returns the result (also ``result.json``)."""
-    from rldistill.api import prepare_out
+    returns the result (also ``result.json``). ``resume`` reads a finished run of the same
+    options back; an unfinished one starts again (kick-starting keeps no checkpoint)."""
+    from rldistill.engine.rundir import open_run_dir
     from rldistill.envs import check_match, env_spec
     from rldistill.evaluate import RandomActor, evaluate_policy, score_student
     from rldistill.sb3.algos import check_sb3_version
@@ -205,7 +210,9 @@ def run(cfg: KickstartConfig, overwrite: bool = False, plot: bool = True) -> dic
     h = parse_hidden(cfg.student_hidden) if cfg.student_hidden is not None else \
         teacher_hidden(teacher)
     out = Path(cfg.out)
-    prepare_out(out, overwrite=overwrite)
+    opened = open_run_dir(out, cfg, resume, overwrite, RUN_FILES)
+    if opened.finished is not None:
+        return opened.finished
     torch.set_num_threads(1)
 
     t_ev = evaluate_policy(teacher, cfg.env, cfg.eval_episodes, EVAL_SEED)

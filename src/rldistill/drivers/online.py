@@ -33,6 +33,7 @@ from rldistill.evaluate import evaluate_policy
 from rldistill.files import atomic_write
 from rldistill.teachers.base import NetTeacher
 
+CURVE_EPISODES = 10  # episodes of teacher and student after each round (the curves)
 TEACHER_CKPT = "checkpoint-teacher.zip"
 NORM_CKPT = "checkpoint-vecnormalize.pkl"
 REPLAY_CKPT = "checkpoint-replay.npz"
@@ -67,8 +68,7 @@ def live_teacher(model: Any, name: str) -> NetTeacher:
 
 
 def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: bool = False,
-                 callbacks: tuple[Callback, ...] = (), eval_episodes: int = 10
-                 ) -> tuple[Loop, list[dict[str, Any]], Any]:
+                 callbacks: tuple[Callback, ...] = ()) -> tuple[Loop, list[dict[str, Any]], Any]:
     """Train the teacher (``cfg.teacher_train``) for ``cfg.teacher_steps`` env steps and distil
     it into the student in ``rounds`` rounds along the way; returns the loop, the learning
     curves and the SB3 model."""
@@ -84,7 +84,7 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
     run_dir.mkdir(parents=True, exist_ok=True)
     model, _ = make_model(str(cfg.teacher_train), env_id, cfg.seed)
     online: dict[str, Any] = {"curves": [], "distill_s": 0.0}
-    if resume and (run_dir / CKPT_NAME).exists():
+    if resume:
         online = _restore_teacher(model, run_dir)
     teacher = live_teacher(model, f"{cfg.teacher_train} (trained online)")
     loop = (Loop.resume(cfg, [teacher], run_dir, callbacks) if resume
@@ -100,8 +100,8 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
         loop.update_round()
         online["distill_s"] += time.perf_counter() - t0
         seed = cfg.seed + 2_000_000
-        t_ev = evaluate_policy(teacher, env_id, eval_episodes, seed)
-        s_ev = evaluate_policy(loop.student.for_task(0), env_id, eval_episodes, seed,
+        t_ev = evaluate_policy(teacher, env_id, CURVE_EPISODES, seed)
+        s_ev = evaluate_policy(loop.student.for_task(0), env_id, CURVE_EPISODES, seed,
                                reference=teacher)
         curves.append({"teacher_steps": model.num_timesteps, "labelled_steps": loop.labelled,
                        "teacher_return": round(t_ev.mean, 2),

@@ -3,8 +3,9 @@ ordinary run in ``OUT/seedK/`` (its own student, checkpoint and result.json), an
 ``OUT`` with the per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap
 CIs over seeds and tasks: :mod:`rldistill.stats`).
 
-A run that is finished is read back, not run again, with --resume; one that stopped half way
-resumes from its checkpoint.
+Each seed's run decides by itself what ``--resume`` does with its dir
+(:mod:`rldistill.engine.rundir`): a finished run of the same options is read back, one that
+stopped half way resumes from its checkpoint, one with other options is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rldistill.engine.checkpoint import CKPT_NAME
 from rldistill.errors import UserError
 from rldistill.files import write_text
 from rldistill.stats import aggregate
@@ -28,22 +28,11 @@ def run_seeds(run_one: RunOne, cfg: Any, n: int, resume: bool = False,
     if n < 1:
         raise UserError(f"--seeds must be >= 1, got {n}")
     out = Path(cfg.out)
-    runs = []
-    for seed in range(cfg.seed, cfg.seed + n):
-        one = dataclasses.replace(cfg, seed=seed, out=str(out / f"seed{seed}"))
-        done = Path(one.out) / "result.json"
-        if resume and done.exists() and _finished(json.loads(done.read_text()), one):
-            runs.append(json.loads(done.read_text()))
-        else:
-            runs.append(run_one(one, resume and (Path(one.out) / CKPT_NAME).exists(), overwrite))
+    runs = [run_one(dataclasses.replace(cfg, seed=seed, out=str(out / f"seed{seed}")), resume,
+                    overwrite) for seed in range(cfg.seed, cfg.seed + n)]
     result = seeds_result(cfg, runs)
     write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
     return result
-
-
-def _finished(result: dict[str, Any], cfg: Any) -> bool:
-    return all(result.get("config", {}).get(k) == getattr(cfg, k, None)
-               for k in ("budget", "steps") if hasattr(cfg, k))
 
 
 def _per_seed(r: dict[str, Any]) -> dict[str, Any]:

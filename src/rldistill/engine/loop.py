@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.config import DistillConfig
+from rldistill.config import RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
+from rldistill.engine.rundir import other_options
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
@@ -72,9 +73,9 @@ class Loop:
         venvs = [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants) if not cfg.collectors
                  else remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg)
                  for i, env_id in enumerate(env_ids)]
-        torch.manual_seed(cfg.seed)
         self.student = make_student(cfg, teachers, [student_view(v, t.spec)
                                                     for v, t in zip(venvs, teachers)])
+        self.student.reset_parameters(torch.Generator().manual_seed(cfg.seed))
         # CNN students learn better from more, smaller steps (benchmarks/pixels/README.md)
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
@@ -109,6 +110,10 @@ class Loop:
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
+        # what the defaults resolved to: a resumed run must resolve them alike
+        self.plan = {"rounds": self.n_rounds, "n_envs": self.n_envs, "epochs": self.epochs,
+                     "batch": self.batch, "updates_per_round": self.floor_per_round,
+                     "driver": self.driver}
         self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
         self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
         self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
@@ -245,8 +250,7 @@ class Loop:
                             **({"gap": t.gap.tolist()} if t.gap is not None else {})}
                            for t in self.tasks],
                  "rng_numpy": self.rng.bit_generator.state, "notes": self.notes,
-                 "config": self.cfg.replace(budget=self.budget).to_dict(),
-                 "resume_key": self._key()}
+                 "config": self.cfg.replace(budget=self.budget).to_dict(), "plan": self.plan}
         return tensors, state
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
@@ -301,15 +305,12 @@ class Loop:
         self._clock = time.perf_counter() - state["wall_s"]
         return state
 
-    def _key(self) -> dict[str, Any]:
-        return self.cfg.replace(budget=self.base_budget, driver=self.driver).resume_key(
-            has_q_teacher([t.teacher for t in self.tasks]))
-
     @classmethod
     def resume(cls, cfg: DistillConfig, teachers: list[Teacher], run_dir: Path,
                callbacks: list[Callback] | tuple[Callback, ...] = ()) -> Loop:
         """The loop of the run checkpointed in ``run_dir``, continued under ``cfg``: the same
-        options (checked), and a budget that may be larger (the run is extended)."""
+        options (:func:`rldistill.config.changed_options`), a budget that may be larger (the run
+        is extended), and the same plan (the defaults resolved alike)."""
         if not (run_dir / CKPT_NAME).exists():
             raise UserError(f"--resume: no checkpoint in {run_dir}: run without --resume to "
                             "start")
@@ -317,14 +318,17 @@ class Loop:
         if cfg.budget < state["budget"]:
             raise UserError(f"--budget {cfg.budget} is below the {state['budget']} labelled steps "
                             f"of the run in {run_dir}: pass --budget {state['budget']} or more")
+        other_options(run_dir, changed_options(state["config"], cfg, RESUMABLE),
+                      state["config"], cfg)
         loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks)
-        # options added since the checkpoint was written count with their defaults
-        key = {**DistillConfig().to_dict(), **state["resume_key"]}
-        if any(key.get(k) != v for k, v in loop._key().items()):
-            diff = sorted(k for k, v in loop._key().items() if key.get(k) != v)
-            raise UserError(f"--resume: the run in {run_dir} used other options "
-                            f"({', '.join(diff)}); pass the same options, or --overwrite to "
-                            "start again")
+        planned = state.get("plan", loop.plan)
+        if planned != loop.plan:
+            diff = "; ".join(f"{k} {planned.get(k)} there, {v} now" for k, v in loop.plan.items()
+                             if planned.get(k) != v)
+            raise UserError(f"--resume: the run in {run_dir} was planned by another version of "
+                            f"rldistill ({diff}): pass those values as options (--rounds, "
+                            "--n-envs, --epochs, --batch-size, --min-updates, --driver), or "
+                            "--overwrite to start again")
         loop.restore(run_dir)
         if not loop.notes.get("finished"):  # a run that stopped itself stays stopped
             loop.extend(cfg.budget)

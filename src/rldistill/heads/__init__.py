@@ -42,6 +42,7 @@ class ActionHead(Protocol):
     default_driver: str  # who acts while collecting, unless --driver says
     onnx_output: str  # name of the exported graph's output
     greedy_rule: str  # how the exported output becomes an action
+    ensemble_modes: tuple[str, ...]  # the --ensemble modes :meth:`mix` knows
 
     def target_shape(self) -> tuple[int, ...]:
         """Shape of one teacher output row (what the buffer stores)."""

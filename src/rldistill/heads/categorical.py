@@ -29,6 +29,7 @@ class CategoricalHead:
     default_driver = "mix"
     onnx_output = "logits"
     greedy_rule = "argmax(logits)"
+    ensemble_modes: tuple[str, ...] = ("mean", "confident")
 
     def __init__(self, n: int) -> None:
         self.n = self.out_dim = int(n)

@@ -88,6 +88,7 @@ class _BoxHead:
     name = ""
     onnx_output = "action"
     greedy_rule = "action (already the greedy action, within the bounds)"
+    ensemble_modes: tuple[str, ...] = ("mean", "confident")
     losses: tuple[str, ...] = ("kl", "mse", "nll")
     # chosen by measurement (benchmarks/continuous/README.md: the loss table): kl at
     # temperature 1 had the best worst seed over the SAC, PPO and A2C Pendulum teachers
@@ -242,6 +243,8 @@ class DeterministicHead(_BoxHead):
     losses = ("mse",)
     default_loss = "mse"
     params_per_dim = 1
+    # one action per state and no spread around it: no member is more confident than another
+    ensemble_modes: tuple[str, ...] = ("mean",)
 
     def unit_action(self, out: torch.Tensor, teacher: bool = False) -> torch.Tensor:
         return out.clamp(-1.0, 1.0) if teacher else torch.tanh(out)

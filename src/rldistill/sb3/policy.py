@@ -149,30 +149,71 @@ def student_layers(policy: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
+def features_extractor(policy: Any) -> nn.Module:
+    """The features extractor on the policy's acting path: DQN's q_net's, an actor's, an
+    actor-critic's policy side (its shared one, by default)."""
+    for name in ("q_net", "quantile_net", "actor"):
+        if hasattr(policy, name):
+            return getattr(policy, name).features_extractor
+    return policy.pi_features_extractor
+
+
+def _copy(layer: Any, w: torch.Tensor, b: torch.Tensor, rows: int | None = None) -> None:
+    """``layer``'s weight and bias from the first ``rows`` rows (all) of ``w`` and ``b``; a
+    one-line ValueError naming both shapes where they differ."""
+    n = layer.weight.shape[0] if rows is None else rows
+    if w.shape[0] < n or w.shape[1:] != layer.weight.shape[1:]:
+        raise ValueError(f"the student's layer {tuple(w.shape)} does not fit the SB3 policy's "
+                         f"{type(layer).__name__} {tuple(layer.weight.shape)}")
+    layer.weight.copy_(w[:n])
+    layer.bias.copy_(b[:n])
+
+
 @torch.no_grad()
-def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+def set_student_layers(policy: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]],
+                       convs: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
     """The inverse of :func:`student_layers` (a Gaussian's log std: the extra rows' bias); a
-    DQN's and TD3's target nets get the same weights."""
+    DQN's and TD3's target nets get the same weights.
+
+    ``convs``: a CNN student's convolutions (weight, bias), for a policy whose acting path
+    starts with SB3's ``NatureCNN`` (a ``CnnPolicy``): they and the first pair (the student's
+    first dense layer, NatureCNN's ``linear``) go into its features extractor, the other pairs
+    into the layers after it."""
+    if convs:
+        ext = features_extractor(policy)
+        cnn: Any = ext.cnn
+        layers = [m for m in cnn if isinstance(m, nn.Conv2d)]
+        if len(layers) != len(convs):
+            raise ValueError(f"the student has {len(convs)} convolutions, the SB3 policy's "
+                             f"features extractor {len(layers)}")
+        for conv, (w, b) in zip(layers, convs):
+            _copy(conv, w, b)
+        dense: Any = ext.linear
+        _copy(dense[0], *pairs[0])
+        pairs = pairs[1:]
     actor = getattr(policy, "actor", None)
     if actor is not None and hasattr(actor, "latent_pi"):
         *body, (w, b) = pairs
         n = actor.mu.out_features
-        for layer, (wi, bi) in zip([m for m in actor.latent_pi if isinstance(m, nn.Linear)],
-                                   body, strict=True):
-            layer.weight.copy_(wi)
-            layer.bias.copy_(bi)
-        for layer, rows in ((actor.mu, slice(0, n)), (actor.log_std, slice(n, 2 * n))):
-            layer.weight.copy_(w[rows])
-            layer.bias.copy_(b[rows])
-        return
-    linears = acting_linears(policy)
-    log_std = getattr(policy, "log_std", None)
-    for layer, (w, b) in zip(linears, pairs, strict=True):
-        n = layer.out_features
-        layer.weight.copy_(w[:n])
-        layer.bias.copy_(b[:n])
-        if layer is linears[-1] and isinstance(log_std, torch.Tensor) and w.shape[0] > n:
-            log_std.copy_(b[n:])
+        linears = [m for m in actor.latent_pi if isinstance(m, nn.Linear)]
+        if len(linears) != len(body):
+            raise ValueError(f"the student has {len(body)} hidden layers after its features, "
+                             f"the SB3 actor {len(linears)}")
+        for layer, (wi, bi) in zip(linears, body):
+            _copy(layer, wi, bi)
+        _copy(actor.mu, w, b, n)
+        _copy(actor.log_std, w[n:], b[n:], n)
+    else:
+        linears = acting_linears(policy)
+        if len(linears) != len(pairs):
+            raise ValueError(f"the student has {len(pairs)} dense layers after its features, "
+                             f"the SB3 policy's acting path {len(linears)}")
+        log_std: Any = getattr(policy, "log_std", None)
+        for layer, (w, b) in zip(linears, pairs):
+            n = layer.out_features
+            _copy(layer, w, b, n)
+            if layer is linears[-1] and isinstance(log_std, torch.Tensor) and w.shape[0] > n:
+                log_std.copy_(b[n:])
     for net, target in (("q_net", "q_net_target"), ("actor", "actor_target")):
         if hasattr(policy, target):
             getattr(policy, target).load_state_dict(getattr(policy, net).state_dict())

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.config import DistillConfig
-from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.engine.checkpoint import CKPT_NAME
+from rldistill.engine.rundir import differences, finished_result
 from rldistill.runlog import read_rounds, round_row
 
 PID_FILE = "worker.pid"  # each trial writes its worker's pid here (to watch or kill it)
@@ -114,29 +115,7 @@ def trainable(config: dict[str, Any]) -> None:
                  "result_json": json.dumps(result)})
 
 
-def _same(saved: dict[str, Any], cfg: DistillConfig, ignore: Sequence[str] = ()) -> bool:
-    """Whether a run's saved config is ``cfg``'s (``out`` aside, and ``env`` where the run
-    filled it in from the teacher's source)."""
-    want, default = cfg.to_dict(), DistillConfig().to_dict()  # options newer than the run:
-    skip = {"out", *ignore} | ({"env"} if not cfg.env else set())  # their defaults
-    return all(saved.get(k, default[k]) == v for k, v in want.items() if k not in skip)
-
-
-def finished_result(out: Path, cfg: DistillConfig) -> dict[str, Any] | None:
-    """The result.json in ``out`` if it is a finished run of ``cfg``, else None."""
-    path = out / "result.json"
-    if not path.exists():
-        return None
-    result: dict[str, Any] = json.loads(path.read_text())
-    return result if _same(result.get("config", {}), cfg) else None
-
-
 def held_by_other(out: Path, cfg: DistillConfig) -> bool:
-    """Whether ``out`` holds a run (finished or checkpointed) of another config than ``cfg``
-    (a checkpointed run may be extended: its budget and evaluation may differ)."""
-    if finished_result(out, cfg) is not None:
-        return False
-    if (out / CKPT_NAME).exists():
-        saved = load_checkpoint(out / CKPT_NAME)[1].get("config", {})
-        return not _same(saved, cfg, ignore=("budget", "eval_episodes", "trust_teacher"))
-    return (out / "result.json").exists() or (out / "student.json").exists()
+    """Whether ``out`` holds a run that ``cfg``'s trial may not continue or read back (the one
+    rule, :func:`rldistill.engine.rundir.differences`)."""
+    return bool(differences(out, cfg))

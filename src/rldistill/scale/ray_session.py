@@ -36,6 +36,29 @@ def import_ray(address: str | None = None) -> Any:
     return ray
 
 
+def _check_listening(host: str, port: str) -> None:
+    """A one-line error at once where nothing listens at HOST:PORT (Ray itself retries for
+    minutes before it gives up)."""
+    import socket
+
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as e:
+        raise UserError(f"could not join the Ray cluster at {host}:{port} (nothing answers "
+                        f"there: {e.strerror or e}): start one with {start_command(host, port)}, "
+                        "or drop --address for a local Ray") from None
+
+
+def start_command(host: str, port: str) -> str:
+    """The ``ray start`` that makes a head node ``--address HOST:PORT`` reaches: on a loopback
+    address with the variable that keeps Ray there (else Ray binds the machine's own address
+    and 127.0.0.1:PORT finds nothing)."""
+    if _loopback(host):
+        return (f"`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head --node-ip-address={host} "
+                f"--port={port}`")
+    return f"`ray start --head --node-ip-address={host} --port={port}` on {host}"
+
+
 def _loopback(host: str) -> bool:
     return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
 
@@ -56,14 +79,15 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
         return
     quiet = {"log_to_driver": False, "configure_logging": False}
     if address:
+        _check_listening(host, port)
         try:
             ray.init(address=address, **quiet,
                      **({"_node_ip_address": "127.0.0.1"} if _loopback(host) else {}))
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise UserError(f"could not join the Ray cluster at {address} "
                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}): start "
-                            "one with `ray start --head --node-ip-address=127.0.0.1 --port=PORT`, "
-                            "or drop --address for a local Ray") from None
+                            f"one with {start_command(host, port)}, or drop --address for a "
+                            "local Ray") from None
     else:
         ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
                  _node_ip_address="127.0.0.1", object_store_memory=200 * 2**20, **quiet)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from rldistill.errors import UserError
 from rldistill.normalize import ObsNorm, load_vecnormalize
-from rldistill.teachers.base import NetTeacher, OutputKind, Teacher, all_members, has_q_teacher
+from rldistill.teachers.base import NetTeacher, Teacher, all_members, has_q_teacher
 from rldistill.teachers.ensemble import EnsembleTeacher
 from rldistill.teachers.sb3_zip import load_sb3_zip
 from rldistill.teachers.sources import resolve
 from rldistill.teachers.torch_file import SUFFIXES, load_torch_teacher
 
-__all__ = ["Teacher", "NetTeacher", "EnsembleTeacher", "OutputKind", "load_teacher",
+__all__ = ["Teacher", "NetTeacher", "EnsembleTeacher", "load_teacher",
            "load_teachers", "all_members", "has_q_teacher"]
 
 

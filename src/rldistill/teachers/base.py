@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from rldistill.heads import ActionHead, head_for
 from rldistill.spaces import SpaceSpec
-
-OutputKind = Literal["logits", "q", "gaussian", "squashed", "deterministic"]
-
 
 class Teacher(Protocol):
     """What the loop needs of a teacher."""

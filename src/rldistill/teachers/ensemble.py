@@ -30,6 +30,11 @@ class EnsembleTeacher:
                                 "policy kinds: an ensemble needs teachers of one env and kind")
         self.members, self.mode = list(members), mode
         self.spec, self.head = members[0].spec, members[0].head
+        if mode not in self.head.ensemble_modes:
+            raise UserError(f"--ensemble {mode} needs teachers with an action distribution, and "
+                            f"{self.head.name} teachers ({members[0].name}: TD3, DDPG) give one "
+                            "action per state, none surer than another: use --ensemble "
+                            f"{' or '.join(self.head.ensemble_modes)}")
         self.kind = "logits" if self.head.name == "categorical" else members[0].kind
         self.name = "+".join(m.name for m in members)
         self.params = sum(m.params for m in members)
