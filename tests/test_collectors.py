@@ -8,8 +8,10 @@ from rldistill.errors import UserError
 
 
 @pytest.mark.slow
-def test_collectors_give_the_same_student_bit_for_bit(tmp_path):
+def test_collectors_give_the_same_student_bit_for_bit(tmp_path, monkeypatch):
     pytest.importorskip("ray")
+    # without --ray-address the Ray is a local one, whatever cluster RAY_ADDRESS names
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     base = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=300,
                          n_envs=3, rounds=3, min_updates=30, student_hidden="8",
                          student_obs="drop:velocities")  # both views come back from the actors

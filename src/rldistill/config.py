@@ -132,7 +132,8 @@ class DistillConfig:
     ale_py, minatar, your own). --env PKG:ID does the same for one id."""
     env_wrapper: str | tuple[str, ...] = ""
     """Env wrappers, replacing those the teacher's RL Zoo config.yml names (repeatable; known
-    names only, e.g. AtariWrapper, TimeFeatureWrapper, TimeLimit), or none for no wrapper."""
+    names only, e.g. AtariWrapper, TimeFeatureWrapper, TimeLimit:max_episode_steps=200 with
+    NAME:KEY=VALUE,... for keywords), or none for no wrapper."""
     collectors: int = 0
     """Step the envs in N Ray actors (extra rldistill[ray]) instead of this process: for envs
     whose stepping dominates (Atari, slow simulators). The same run, bit for bit, for every N."""
@@ -329,7 +330,8 @@ class KickstartConfig:
     """First distil the teacher for N labelled env steps with rldistill's loop (QDagger's
     offline phase); they count towards --steps."""
     temperature: float | None = None
-    """Teacher temperature (default 0.01 for Q-value teachers, 1 for logits)."""
+    """Teacher temperature (the action head's default: 0.01 for Q-value teachers, 1 for logits;
+    for Gaussian teachers a factor on the teacher's std, 0.5)."""
     seed: int = 0
     """Seed for envs, the student and evaluation."""
     eval_every: int = 10_000

@@ -94,6 +94,8 @@ def wrapper_entries(value: Any, where: str) -> tuple[tuple[str, dict[str, Any]],
     items = value if isinstance(value, (list, tuple)) else [value]
     out = []
     for item in items:
+        if isinstance(item, str) and ":" in item:  # --env-wrapper NAME:KEY=VALUE,...
+            item = {item.split(":")[0]: _keywords(item.split(":", 1)[1], where)}
         name, kwargs = (next(iter(item.items())) if isinstance(item, dict) and len(item) == 1
                         else (item, {}))
         if not isinstance(name, str) or not isinstance(kwargs, (dict, type(None))):
@@ -105,6 +107,20 @@ def wrapper_entries(value: Any, where: str) -> tuple[tuple[str, dict[str, Any]],
                             f"{', '.join(sorted(n for n in WRAPPERS if '.' not in n))}")
         out.append((name, dict(kwargs or {})))
     return tuple(out)
+
+
+def _keywords(text: str, where: str) -> dict[str, Any]:
+    """``max_episode_steps=100,x=1.5`` -> {"max_episode_steps": 100, "x": 1.5} (YAML values)."""
+    import yaml
+
+    out = {}
+    for part in filter(None, text.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"{where}: env wrapper keywords {text!r} are not KEY=VALUE,... (e.g. "
+                            "TimeLimit:max_episode_steps=200)")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 class TransposeImage(gym.ObservationWrapper):  # type: ignore[misc]
@@ -210,7 +226,8 @@ class EnvRecipe(str):
             try:
                 env = getattr(importlib.import_module(module), cls)(env, **kwargs)
             except TypeError as e:
-                raise UserError(f"env wrapper {name} does not take {kwargs}: {e}") from None
+                raise UserError(f"env wrapper {name} does not take {kwargs} ({e}): give its "
+                                f"keywords as --env-wrapper {name}:KEY=VALUE,...") from None
         env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
         env = TransposeImage(env) if self.transpose else env
         return apply_view(env, self.view, str(self)) if self.view else env

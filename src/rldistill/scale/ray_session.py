@@ -89,7 +89,7 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
                             f"one with {start_command(host, port)}, or drop --address for a "
                             "local Ray") from None
     else:
-        ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
+        ray.init(address="local", num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
                  _node_ip_address="127.0.0.1", object_store_memory=200 * 2**20, **quiet)
     try:
         yield ray

@@ -23,7 +23,7 @@ def zoo_entries() -> list[dict[str, Any]]:
             record = json.loads(meta.read_text())
             record["name"] = meta.stem
             out.append(record)
-    return out
+    return sorted(out, key=lambda r: r["name"])
 
 
 def zoo_path(name: str) -> Path:
