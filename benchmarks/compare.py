@@ -7,7 +7,7 @@ and DAgger; same teachers, [32] ReLU students, budgets, seeds and evaluator.
 (``benchmarks/run.sh`` does the set-up and runs this and throughput.py.) imitation runs in its own
 venv (``benchmarks/.venv-imitation``, made by setup_imitation.sh) through imitation_runner.py;
 its students come back as weights and are scored here. Every student is scored by
-``rldistill.evaluate.score_student`` against the same teacher and random policy, on episode
+``rldistill.evaluation.rollouts.score_student`` against the same teacher and random policy, on episode
 seeds ``seed + 1_000_000 + e`` (what ``rldistill distill`` uses).
 
 ``wall_s`` is end to end inside the training process, without evaluation: loading the teacher,
@@ -57,7 +57,7 @@ def run_rldistill(method: str, env: str, teacher: str, budget: int, seed: int, t
     """rldistill-DRIVER with its defaults; rldistill-teacher-bs256 with the hand-written loop's
     update rule (batch 256, max(1000, 20 epochs) updates): the implementation alone compared."""
     import rldistill
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
 
     driver = method.split("-")[1]
     same = dict(batch_size=256, min_updates=1000) if method.endswith("-bs256") else {}
@@ -81,8 +81,8 @@ def run_handwritten(env: str, teacher: str, budget: int, seed: int):
 
 def run_imitation(jobs: list[dict], tmp: Path) -> dict[tuple, tuple]:
     """All imitation jobs in one process of the imitation venv; students rebuilt from weights."""
-    from rldistill.spaces import SpaceSpec
-    from rldistill.students import build_student
+    from rldistill.core.spaces import SpaceSpec
+    from rldistill.students.network import build_student
 
     py = HERE / ".venv-imitation" / "bin" / "python"
     if not py.exists():
@@ -105,7 +105,7 @@ def run_imitation(jobs: list[dict], tmp: Path) -> dict[tuple, tuple]:
 
 
 def score(student, teacher, env: str, episodes: int, seed: int, cache: dict) -> dict:
-    from rldistill.evaluate import score_student
+    from rldistill.evaluation.rollouts import score_student
 
     r = score_student(student, teacher, env, episodes, seed=seed + 1_000_000, cache=cache)
     return {"return_mean": r["student"]["return_mean"], "return_ci95": r["student"]["return_ci95"],
@@ -229,7 +229,7 @@ def main() -> None:
     out = Path(a.out) / ("quick" if a.quick else "")
     out.mkdir(parents=True, exist_ok=True)
 
-    from rldistill.teachers import load_teacher
+    from rldistill.sources import load_teacher
 
     meta = {"quick": a.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "machine": f"{os.cpu_count()} CPU cores, no GPU, torch {torch.__version__}, "

@@ -8,7 +8,7 @@ The update count is the same rule as rldistill's teacher driver (20 epochs over 
 least 1000 updates) and lr 3e-3, so that the comparison isolates the implementation.
 
 Runs in the main venv (SB3 2.9, gymnasium 1.x). ``train`` returns (student, labelled, wall_s);
-the student is an ``rldistill.students.Student`` so the shared evaluator can score it.
+the student is an ``rldistill.students.network.Student`` so the shared evaluator can score it.
 """
 
 from __future__ import annotations
@@ -83,9 +83,9 @@ def train(teacher: str, env_id: str, budget: int, seed: int, hidden: int = 32, n
 
 
 def as_rldistill_student(seq: nn.Sequential) -> nn.Module:
-    """Copy a Linear-ReLU-Linear net into an ``rldistill.students.Student`` (act/outputs/params)."""
-    from rldistill.spaces import SpaceSpec
-    from rldistill.students import build_student
+    """Copy a Linear-ReLU-Linear net into an ``rldistill.students.network.Student`` (act/outputs/params)."""
+    from rldistill.core.spaces import SpaceSpec
+    from rldistill.students.network import build_student
 
     w0, w1 = seq[0].weight, seq[2].weight
     s = build_student(SpaceSpec((w0.shape[1],), int(w1.shape[0])), (w0.shape[0],))
@@ -97,8 +97,8 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    from rldistill.evaluate import score_student
-    from rldistill.teachers import load_teacher
+    from rldistill.evaluation.rollouts import score_student
+    from rldistill.sources import load_teacher
 
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -25,7 +25,7 @@ def main() -> None:
     a = ap.parse_args()
     from pyinstrument import Profiler
 
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
     from rldistill.api import train
 
     with tempfile.TemporaryDirectory() as d:

@@ -44,7 +44,7 @@ def best(fn, repeats: int) -> float:
 
 
 def env_floor(steps: int) -> None:
-    from rldistill.envs import make_vec_env
+    from rldistill.envs.make import make_vec_env
 
     venv = make_vec_env(ENV, N_ENVS, 0)
     venv.reset(seed=0)
@@ -68,7 +68,7 @@ def gym_sync_floor(steps: int) -> None:
 
 
 def bare_collect(steps: int, teacher) -> None:
-    from rldistill.envs import make_vec_env
+    from rldistill.envs.make import make_vec_env
 
     venv = make_vec_env(ENV, N_ENVS, 0)
     obs_np, _ = venv.reset(seed=0)
@@ -85,7 +85,7 @@ def bare_collect(steps: int, teacher) -> None:
 
 
 def rld_train(**kw) -> float:
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
     from rldistill.api import train
 
     with tempfile.TemporaryDirectory() as d:
@@ -121,7 +121,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "results" / "throughput.json"))
     a = ap.parse_args()
-    from rldistill.teachers import load_teacher
+    from rldistill.sources import load_teacher
 
     teacher = load_teacher(TEACHER)
     load0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()

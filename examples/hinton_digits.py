@@ -3,7 +3,7 @@
 A large MLP teacher is trained on the digits training split; a small student is trained on a
 small labelled subset, once with the hard labels only and once with
 ``alpha * T^2-scaled soft-target CE at temperature T + (1 - alpha) * hard-label CE``,
-using :func:`rldistill.losses.ce` (the same function the RL loop uses). Run it:
+using :func:`rldistill.heads.losses.ce` (the same function the RL loop uses). Run it:
 
     .venv/bin/python examples/hinton_digits.py
 """
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rldistill.losses import ce
+from rldistill.heads.losses import ce
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

@@ -16,8 +16,8 @@ import rldistill
 from rldistill import DistillConfig, Interrupted, UserError
 from rldistill.cli import main
 from rldistill.engine.checkpoint import CHUNK_DIR, CKPT_NAME, load_checkpoint, read_chunk
-from rldistill.spaces import SpaceSpec
-from rldistill.teachers import NetTeacher
+from rldistill.core.spaces import SpaceSpec
+from rldistill.sources import NetTeacher
 
 CP = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1")
 
@@ -75,8 +75,8 @@ def test_debug_after_the_subcommand_and_teacher_without_zip_suffix(tmp_path, sb3
 
 
 def test_undefined_normalized_score_says_why(tmp_path):
-    from rldistill.evaluate import score_student
-    from rldistill.students import build_student
+    from rldistill.evaluation.rollouts import score_student
+    from rldistill.students.network import build_student
 
     net = nn.Linear(4, 2)
     with torch.no_grad():

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.api import train
-from rldistill.errors import UserError
-from rldistill.teachers import load_teacher
+from rldistill.core.errors import UserError
+from rldistill.sources import load_teacher
 
 
 def _cli(*args):

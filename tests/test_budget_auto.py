@@ -9,9 +9,9 @@ import math
 import pytest
 
 from rldistill import DistillConfig, run
-from rldistill.config import AUTO_CAP, parse_budget
-from rldistill.engine.stopping import PATIENCE, decide
-from rldistill.errors import UserError
+from rldistill.core.config import AUTO_CAP, parse_budget
+from rldistill.drivers.auto_budget import PATIENCE, decide
+from rldistill.core.errors import UserError
 
 
 def test_parse_budget():

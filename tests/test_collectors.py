@@ -3,8 +3,8 @@
 import pytest
 
 from rldistill.api import train
-from rldistill.config import DistillConfig
-from rldistill.errors import UserError
+from rldistill.core.config import DistillConfig
+from rldistill.core.errors import UserError
 
 
 @pytest.mark.slow

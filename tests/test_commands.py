@@ -14,7 +14,7 @@ import torch
 
 from rldistill.cli import main
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, read_chunk
-from rldistill.students import load_student
+from rldistill.students.network import load_student
 
 CP = ["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1"]
 TINY = ["--budget", "400", "--min-updates", "20", "--student-hidden", "8", "--eval-episodes", "2"]
@@ -113,7 +113,7 @@ def test_demo_distils_three_students_and_prints_them(tmp_path, capsys, monkeypat
     the command gets run_demo with them given; a Q-value teacher's update floor (16 000) comes
     from DistillConfig."""
     import rldistill.demo as demo
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
 
     budget, episodes = 300, 2
     monkeypatch.setattr(demo, "run_demo", functools.partial(demo.run_demo, budget=budget,

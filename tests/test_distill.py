@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rldistill.cli import main
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.api import run, train
-from rldistill.students import load_student
+from rldistill.students.network import load_student
 
 
 @pytest.mark.parametrize("driver", ["student", "teacher", "mix"])
@@ -90,7 +90,7 @@ def test_yaml_config_is_used_and_flags_override(tmp_path, capsys):
     (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--param-ratio", "2"],
      "outside (0, 1]"),
     (["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--loss", "hinge"],
-     "unknown --loss"),
+     "--loss hinge does not apply to discrete actions: choose one of kl, ce, nll, mse"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, args, needle):
     proc = subprocess.run([sys.executable, "-m", "rldistill.cli", "distill", *args,

@@ -8,8 +8,8 @@ import onnxruntime as ort
 import torch
 
 from rldistill.cli import main
-from rldistill.spaces import SpaceSpec
-from rldistill.students import build_student, save_student
+from rldistill.core.spaces import SpaceSpec
+from rldistill.students.network import build_student, save_student
 
 
 def _save(tmp_path, specs, hidden=(16, 16), meta=None):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rldistill.engine.buffer import Buffer, stored_obs
-from rldistill.env_recipe import FrameStack, TransposeImage, frame_layout
+from rldistill.envs.recipe import FrameStack, TransposeImage, frame_layout
 
 
 class Frames(gym.Env):  # type: ignore[misc]

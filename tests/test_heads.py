@@ -15,8 +15,8 @@ from rldistill.heads import head_for
 from rldistill.heads.categorical import CategoricalHead
 from rldistill.heads.continuous import (DeterministicHead, GaussianHead, SquashedGaussianHead,
                                         gaussian_kl, gaussian_nll)
-from rldistill.spaces import ActionSpec, SpaceSpec
-from rldistill.teachers import NetTeacher
+from rldistill.core.spaces import ActionSpec, SpaceSpec
+from rldistill.sources import NetTeacher
 
 
 def test_categorical_head_by_hand():
@@ -59,7 +59,7 @@ def test_a_box_head_runs_the_whole_engine(tmp_path):
     b = rldistill.train(cfg.replace(out=str(tmp_path / "b")), teachers=[teacher], resume=True)
     for (k, x), (_, y) in zip(a.student.state_dict().items(), b.student.state_dict().items()):
         assert torch.equal(x, y), k  # the float actions replayed from the chunks: bit-exact
-    from rldistill.api import score_tasks
+    from rldistill.evaluation.scoring import score_tasks
 
     block = score_tasks(a.student, [("Pendulum-v1", teacher)], 4, seed=0)[0]
     t, st = block["teacher"]["return_mean"], block["student"]["return_mean"]

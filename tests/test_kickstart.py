@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from rldistill.cli import main as cli_main
-from rldistill.config import KickstartConfig
+from rldistill.core.config import KickstartConfig
 from rldistill.drivers.kickstart import sb3_kwargs
-from rldistill.errors import UserError
-from rldistill.sb3.algos import ALGOS
-from rldistill.schedules import LambdaSchedule, parse_lambda
-from rldistill.teachers import load_teacher
+from rldistill.core.errors import UserError
+from rldistill.drivers.kickstart.algos import ALGOS
+from rldistill.core.schedules import LambdaSchedule, parse_lambda
+from rldistill.sources import load_teacher
 
 
 def main(argv):
@@ -160,7 +160,7 @@ def test_cartpole_kickstart_saves_plain_sb3_zip_and_same_acting_student(tmp_path
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rldistill.students import load_student
+    from rldistill.students.network import load_student
 
     out = tmp_path / "ks"
     rc = main(["--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1", "--algo", "ppo",
@@ -187,7 +187,7 @@ def test_cartpole_kickstart_saves_plain_sb3_zip_and_same_acting_student(tmp_path
     assert result["student"]["normalized_score"] > result["scratch"]["normalized_score"]
     assert "speedup" in result and (out / "curves.png").stat().st_size > 0
     # --seeds aggregates kick-start results: the student and its scratch twin, per seed
-    from rldistill.config import KickstartConfig
+    from rldistill.core.config import KickstartConfig
     from rldistill.drivers.seeds import seeds_result
 
     other = json.loads(json.dumps(result))
@@ -241,7 +241,7 @@ def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
 
     import stable_baselines3 as sb3
 
-    from rldistill.sb3.algos import check_sb3_version
+    from rldistill.drivers.kickstart.algos import check_sb3_version
 
     check_sb3_version()  # the installed SB3 is one the copy was checked against
     def lines(fn):
@@ -269,7 +269,7 @@ def _pulled_toward_the_teacher(r, teacher_zip, out):
     hyperparameters); the distillation term, as the run computes it, lower for the kick-started
     student on the same Pendulum states (measured seeds 0-4, ATEN_CPU_CAPABILITY default and
     avx2: 0.17-0.32 of the scratch twin's)."""
-    from rldistill.students import load_student
+    from rldistill.students.network import load_student
 
     for name, lam in (("student", 1.0), ("scratch", 0.0)):
         curve = r[name]["curve"]
@@ -290,7 +290,7 @@ def test_gaussian_teacher_kickstarts_a_ppo_student(tmp_path):
     from stable_baselines3 import PPO
 
     from rldistill.drivers.kickstart import run
-    from rldistill.students import load_student
+    from rldistill.students.network import load_student
 
     PPO("MlpPolicy", "Pendulum-v1", n_steps=64, seed=0, verbose=0).save(tmp_path / "t.zip")
     r = run(KickstartConfig(teacher=str(tmp_path / "t.zip"), env="Pendulum-v1", algo="ppo",
@@ -317,7 +317,7 @@ def test_squashed_teacher_kickstarts_a_sac_student(tmp_path):
     from stable_baselines3 import SAC
 
     from rldistill.drivers.kickstart import run
-    from rldistill.students import load_student
+    from rldistill.students.network import load_student
 
     SAC("MlpPolicy", "Pendulum-v1", seed=0, verbose=0,
         policy_kwargs={"net_arch": [32, 32]}).save(tmp_path / "t.zip")

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from rldistill import losses
-from rldistill.errors import UserError
+from rldistill.heads import losses
+from rldistill.core.errors import UserError
 
 S0 = torch.tensor([[0.0, 0.0]])  # student: uniform q = [0.5, 0.5]
 T3 = torch.tensor([[math.log(3.0), 0.0]])  # teacher logits: p = [0.75, 0.25]

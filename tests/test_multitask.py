@@ -8,13 +8,13 @@ import torch
 import yaml
 
 from rldistill.cli import main
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.api import run
-from rldistill.spaces import SpaceSpec
-from rldistill.errors import UserError
+from rldistill.core.spaces import SpaceSpec
+from rldistill.core.errors import UserError
 from rldistill.heads import head_for
-from rldistill.students import StudentArch, arch_for_ratio, build_student, load_student
-from rldistill.teachers import EnsembleTeacher
+from rldistill.students.network import StudentArch, arch_for_ratio, build_student, load_student
+from rldistill.sources import EnsembleTeacher
 
 
 class FixedTeacher:
@@ -120,7 +120,7 @@ def test_multitask_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     import signal
 
     from rldistill.api import train
-    from rldistill.errors import Interrupted
+    from rldistill.core.errors import Interrupted
 
     cfg = dict(teacher=("zoo:CartPole-v1-ppo", "zoo:Acrobot-v1-ppo"),
                env=("CartPole-v1", "Acrobot-v1"), student_hidden="16,16", budget=1600,

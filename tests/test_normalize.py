@@ -10,7 +10,7 @@ import torch
 
 import rldistill
 from rldistill import DistillConfig, UserError
-from rldistill.normalize import load_vecnormalize
+from rldistill.sources.normalize import load_vecnormalize
 
 
 @pytest.fixture(scope="module")

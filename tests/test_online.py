@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rldistill.cli import main
-from rldistill.teachers import load_teacher
+from rldistill.sources import load_teacher
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ def test_online_cartpole_student_follows_teacher(tmp_path, capsys):
     assert r["normalized_score"] >= 0.7 and r["agreement"] >= 0.7
     assert r["teacher"]["params"] == 4610  # the acting path of the PPO [64, 64] policy only
     assert (tmp_path / "curves.png").stat().st_size > 1000
-    from rldistill.runlog import read_rounds  # the engine's per-round log, as offline runs
+    from rldistill.report.runlog import read_rounds  # the engine's per-round log, as offline runs
 
     assert [x["labelled"] for x in read_rounds(tmp_path)] == [1000, 2000, 3000, 4000, 5000]
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())

@@ -4,13 +4,13 @@ import pytest
 import torch
 
 from rldistill.engine.buffer import Buffer
-from rldistill.config import DistillConfig
-from rldistill.options import load_yaml
-from rldistill.spaces import SpaceSpec
-from rldistill.errors import UserError
-from rldistill.evaluate import mean_ci95, normalized_score
-from rldistill.schedules import parse_schedule
-from rldistill.students import StudentArch, arch_for_ratio, build_student, parse_hidden
+from rldistill.core.config import DistillConfig
+from rldistill.core.options import load_yaml
+from rldistill.core.spaces import SpaceSpec
+from rldistill.core.errors import UserError
+from rldistill.evaluation.rollouts import mean_ci95, normalized_score
+from rldistill.core.schedules import parse_schedule
+from rldistill.students.network import StudentArch, arch_for_ratio, build_student, parse_hidden
 
 
 def test_schedules():
@@ -124,8 +124,8 @@ def test_loop_records_which_env_and_episode_start_each_row(tmp_path):
 
 
 def test_kickstart_yaml_and_cli_types_come_from_the_dataclass(tmp_path):
-    from rldistill.config import KickstartConfig
-    from rldistill.options import option_types
+    from rldistill.core.config import KickstartConfig
+    from rldistill.core.options import option_types
 
     types = option_types(KickstartConfig)
     assert types["steps"] == (int, False, False) and types["temperature"] == (float, True, False)

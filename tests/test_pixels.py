@@ -12,8 +12,8 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, DQN, PPO
 
 from rldistill.cli import main
-from rldistill.errors import UserError
-from rldistill.teachers import load_teacher
+from rldistill.core.errors import UserError
+from rldistill.sources import load_teacher
 
 
 class Frames(gym.Env):
@@ -89,7 +89,7 @@ def atari_teacher(tmp_path_factory):
     from stable_baselines3.common.env_util import make_atari_env
     from stable_baselines3.common.vec_env import VecFrameStack
 
-    from rldistill.env_recipe import register_namespace
+    from rldistill.envs.recipe import register_namespace
 
     register_namespace("BreakoutNoFrameskip-v4")
     venv = VecFrameStack(make_atari_env("BreakoutNoFrameskip-v4", n_envs=1, seed=0), 4)
@@ -138,10 +138,10 @@ def test_cnn_student_on_minatar_exports_and_plays_without_torch(tmp_path, capsys
     import subprocess
     import sys
 
-    from rldistill.env_recipe import register_namespace
-    from rldistill.runtime import Policy
-    from rldistill.students import load_student
-    from rldistill.zoo.train import make_model
+    from rldistill.envs.recipe import register_namespace
+    from rldistill.deploy.runtime import Policy
+    from rldistill.students.network import load_student
+    from rldistill.drivers.teacher_train import make_model
 
     register_namespace("MinAtar/Breakout-v1")
     model, _ = make_model("ppo", "MinAtar/Breakout-v1", 0)
@@ -168,8 +168,8 @@ def test_cnn_student_on_minatar_exports_and_plays_without_torch(tmp_path, capsys
 
 
 def test_param_ratio_scales_a_cnn_teachers_layout():
-    from rldistill.student_build import cnn_for_ratio
-    from rldistill.spaces import SpaceSpec
+    from rldistill.students.build import cnn_for_ratio
+    from rldistill.core.spaces import SpaceSpec
 
     spec = SpaceSpec((4, 84, 84), 4, "uint8")
     layout = (((32, 8, 4), (64, 4, 2), (64, 3, 1)), 512, False)
@@ -204,11 +204,11 @@ def test_atari_evaluation_scores_whole_games_not_lives():
     to game over and reports the game's unclipped score (as RL Zoo's enjoy and the papers)."""
     pytest.importorskip("ale_py")
     pytest.importorskip("cv2")
-    from rldistill.env_recipe import EnvRecipe, game_scores
-    from rldistill.envs import make_env
-    from rldistill.evaluate import RandomActor, evaluate_policy
+    from rldistill.envs.recipe import EnvRecipe, game_scores
+    from rldistill.envs.make import make_env
+    from rldistill.evaluation.rollouts import RandomActor, evaluate_policy
     from rldistill.heads import head_for
-    from rldistill.spaces import ActionSpec
+    from rldistill.core.spaces import ActionSpec
 
     recipe = EnvRecipe("BreakoutNoFrameskip-v4", wrappers=(("AtariWrapper", {}),), frame_stack=4,
                        transpose=True)

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rldistill import losses
+from rldistill.heads import losses
 from rldistill.engine.buffer import Buffer
 
 @settings(max_examples=60, deadline=None)

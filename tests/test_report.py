@@ -8,8 +8,8 @@ import pytest
 
 from rldistill.cli import main
 from rldistill.engine.state import RoundMetrics
-from rldistill.runlog import RoundLog, read_rounds
-from rldistill.stats import aggregate
+from rldistill.report.runlog import RoundLog, read_rounds
+from rldistill.evaluation.stats import aggregate
 
 pytest.importorskip("rliable")
 

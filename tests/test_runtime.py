@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_runtime_plays_without_torch_as_evaluate_scores(tmp_path):
     pytest.importorskip("onnxruntime")
-    from rldistill.export import export_onnx
+    from rldistill.deploy.onnx import export_onnx
 
     out = tmp_path / "run"
     run(DistillConfig(teacher="zoo:LunarLander-v3-ppo", env="LunarLander-v3", student_hidden="16",
@@ -37,7 +37,7 @@ def test_runtime_refuses_a_file_it_did_not_write(tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
-    from rldistill.runtime import Policy
+    from rldistill.deploy.runtime import Policy
 
     graph = helper.make_graph([helper.make_node("Identity", ["obs"], ["y"])], "g",
                               [helper.make_tensor_value_info("obs", TensorProto.FLOAT, [1, 2])],
@@ -49,8 +49,8 @@ def test_runtime_refuses_a_file_it_did_not_write(tmp_path):
 
 def test_int8_export_is_checked_and_plays_with_the_runtime(tmp_path):
     pytest.importorskip("onnxruntime")
-    from rldistill.export import export_onnx
-    from rldistill.runtime import Policy
+    from rldistill.deploy.onnx import export_onnx
+    from rldistill.deploy.runtime import Policy
 
     out = tmp_path / "run"
     run(DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", student_hidden="16",
@@ -74,8 +74,8 @@ def test_bench_latency_times_teacher_and_student_in_every_runtime(tmp_path, caps
     import torch
 
     from rldistill.cli import main
-    from rldistill.spaces import SpaceSpec
-    from rldistill.students import build_student, save_student
+    from rldistill.core.spaces import SpaceSpec
+    from rldistill.students.network import build_student, save_student
 
     save_student(build_student(SpaceSpec((4,), 2), (8,)), tmp_path / "run",
                  {"env": "CartPole-v1", "config": {"teacher": "zoo:CartPole-v1-ppo"}})

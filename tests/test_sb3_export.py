@@ -12,9 +12,9 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
 from rldistill.cli import main
-from rldistill.sb3.save import export_sb3
-from rldistill.spaces import ActionSpec, SpaceSpec
-from rldistill.students import Student, StudentArch, build_student, save_student
+from rldistill.deploy.sb3 import export_sb3
+from rldistill.core.spaces import ActionSpec, SpaceSpec
+from rldistill.students.network import Student, StudentArch, build_student, save_student
 
 PENDULUM = SpaceSpec((3,), ActionSpec("box", shape=(1,), low=(-2.0,), high=(2.0,)))
 
@@ -80,8 +80,8 @@ def test_continuous_students_become_sac_and_td3(tmp_path, capsys, head, cls):
 def test_a_gaussian_student_gets_its_mean_log_std_and_its_vecnormalize(tmp_path, capsys):
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from rldistill.normalize import load_vecnormalize
-    from rldistill.students import load_student
+    from rldistill.sources.normalize import load_vecnormalize
+    from rldistill.students.network import load_student
 
     student = _save(tmp_path, PENDULUM, "gaussian", obs_norm=(True,),
                     meta={"env": "Pendulum-v1", "teacher": {"kind": "gaussian"}})
@@ -151,7 +151,7 @@ NATURE = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 
 def _frames_student(tmp_path, name, convs, hidden, kind="logits", n_actions=6):
     """A CNN student on the frames of ``FRAMES[name]`` (channel-last ones read as such)."""
-    from rldistill.student_build import cnn_arch
+    from rldistill.students.build import cnn_arch
 
     shape = FRAMES[name]
     spec = SpaceSpec(shape, ActionSpec("discrete", n_actions), obs_dtype="uint8")
@@ -206,11 +206,11 @@ def test_mlp_students_of_frames_act_alike(tmp_path, capsys, env_id, shape):
     """Channel-last uint8 frames: SB3 moves their channels first before it flattens them (the
     student's first layer is reordered); MinAtar: the zoo's MinAtar extractor is not the
     student's."""
-    from rldistill.envs import env_spec
+    from rldistill.envs.make import env_spec
 
     if env_id.startswith("MinAtar"):
         pytest.importorskip("minatar")
-        from rldistill.env_recipe import register_namespace
+        from rldistill.envs.recipe import register_namespace
 
         register_namespace(env_id)
     spec = env_spec(env_id)
@@ -229,8 +229,8 @@ def test_mlp_students_of_frames_act_alike(tmp_path, capsys, env_id, shape):
 def test_other_cnn_layouts_and_recurrent_students_are_one_line_errors(tmp_path, capsys,
                                                                        monkeypatch):
     """Refused before any SB3 model is built, each naming what to use instead."""
-    from rldistill.student_build import cnn_arch
-    from rldistill.zoo import train
+    from rldistill.students.build import cnn_arch
+    from rldistill.drivers import teacher_train as train
 
     def no_model(algo):
         raise AssertionError("an SB3 model was built")

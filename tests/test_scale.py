@@ -11,14 +11,14 @@ import torch
 
 from rldistill.api import run
 from rldistill.cli import main
-from rldistill.config import DistillConfig
-from rldistill.errors import UserError
+from rldistill.core.config import DistillConfig
+from rldistill.core.errors import UserError
 from rldistill.scale import table
-from rldistill.scale.ray_backend import Trial, held_by_other, run_trials
+from rldistill.scale.trials import Trial, held_by_other, run_trials
 from rldistill.scale.compress import search_width
 from rldistill.scale.sweep import load_sweep, run_sweep
-from rldistill.stats import aggregate
-from rldistill.students import load_student
+from rldistill.evaluation.stats import aggregate
+from rldistill.students.network import load_student
 
 BASE = "base:\n  teacher: zoo:CartPole-v1-ppo\n  env: CartPole-v1\n  budget: 400\n" \
        "  eval_episodes: 5\n"
@@ -142,7 +142,7 @@ def test_unreachable_address_says_how_to_start_a_cluster_that_it_reaches(tmp_pat
     assert "\n" not in err and "nothing answers there" in err
     assert (f"`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head --node-ip-address=127.0.0.1 "
             f"--port={port}`") in err
-    from rldistill.scale.ray_session import start_command
+    from rldistill.core.ray import start_command
 
     assert start_command("10.0.0.5", "6379") == ("`ray start --head --node-ip-address=10.0.0.5 "
                                                  "--port=6379` on 10.0.0.5")

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from rldistill.cli import main
-from rldistill.env_recipe import EnvRecipe, FrameStack
-from rldistill.envs import make_env, map_env_id
-from rldistill.errors import UserError
-from rldistill.teachers import load_teacher
-from rldistill.teachers.sources import read_zoo_yaml, resolve
+from rldistill.envs.recipe import EnvRecipe, FrameStack
+from rldistill.envs.make import make_env, map_env_id
+from rldistill.core.errors import UserError
+from rldistill.sources import load_teacher
+from rldistill.sources.resolve import read_zoo_yaml, resolve
 
 ZOO = Path(__file__).resolve().parents[1] / "src/rldistill/zoo"
 CONFIG = """!!python/object/apply:collections.OrderedDict

@@ -77,3 +77,31 @@ def test_public_api():
     for name in ("DistillConfig", "KickstartConfig", "Loop", "run", "train", "evaluate_run",
                  "load_student", "load_teacher", "Interrupted", "UserError"):
         assert hasattr(rldistill, name), name
+
+
+# the package's layers, bottom to top: each imports only from its own layer and those below
+LAYERS = ("core", "heads", "envs", "zoo", "sources", "students", "engine", "evaluation", "report",
+          "drivers", "deploy", "scale")
+ENTRY_POINTS = {"__init__", "api", "cli", "console", "demo", "runtime"}  # the top: parse, print
+
+
+def _layer(module: str) -> int:
+    """The layer index of a module (the entry points above every layer)."""
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
+
+
+def test_layers_import_only_from_below():
+    graph = _import_graph()
+    assert _layer("rldistill.engine.loop") == LAYERS.index("engine") and _layer("rldistill.api") \
+        == len(LAYERS)
+    upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                    if _layer(d) > _layer(m))
+    assert upward == []
+
+
+def test_the_top_level_holds_only_the_entry_points_and_the_layers():
+    files = {p.stem for p in SRC.glob("*.py")}
+    assert files <= ENTRY_POINTS and len(files) <= 8, files
+    folders = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    assert folders == set(LAYERS), folders

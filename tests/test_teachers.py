@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from rldistill.errors import UserError
-from rldistill.teachers import load_teacher
+from rldistill.core.errors import UserError
+from rldistill.sources import load_teacher
 
 
 @pytest.mark.parametrize("name,kind", [("ppo", "logits"), ("a2c", "logits"), ("dqn", "q"),

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from rldistill.api import run
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.engine.buffer import Buffer
-from rldistill.env_recipe import EnvRecipe
-from rldistill.envs import make_env, make_vec_env, teacher_env
-from rldistill.errors import UserError
-from rldistill.memory import Cell, sequence_windows, unroll
-from rldistill.views import parse_view
+from rldistill.envs.recipe import EnvRecipe
+from rldistill.envs.make import make_env, make_vec_env, teacher_env
+from rldistill.core.errors import UserError
+from rldistill.students.memory import Cell, sequence_windows, unroll
+from rldistill.envs.views import parse_view
 
 
 def _recipe(view: str) -> EnvRecipe:
@@ -144,8 +144,8 @@ def test_gru_learns_cartpole_without_velocities_where_an_mlp_cannot(tmp_path):
     meta = json.loads((tmp_path / "gru" / "student.json").read_text())
     assert meta["arch"]["cell"] == "gru" and meta["env_recipe"]["view"] == [["drop",
                                                                              "velocities"]]
-    from rldistill.export import export_onnx
-    from rldistill.runtime import Policy
+    from rldistill.deploy.onnx import export_onnx
+    from rldistill.deploy.runtime import Policy
 
     report = export_onnx(tmp_path / "gru", tmp_path / "gru.onnx", check_rows=256)
     assert report["state_size"] == 32 and report["max_abs_diff"] < 1e-4

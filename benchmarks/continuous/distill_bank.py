@@ -34,7 +34,7 @@ def run_one(teacher: str, env: str, seed: int, **options: object) -> dict:
     ``rldistill distill`` scores it."""
     import rldistill
     from rldistill import DistillConfig
-    from rldistill.api import score_tasks
+    from rldistill.evaluation.scoring import score_tasks
 
     given = dict(options)
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,7 +184,7 @@ def handwritten(index: dict, only: str) -> tuple[list[dict], list[str]]:
     sys.path.insert(0, str(HERE))
     import handwritten as hw
 
-    from rldistill.evaluate import evaluate_policy, normalized_score
+    from rldistill.evaluation.rollouts import evaluate_policy, normalized_score
 
     for key, meta in index.items():
         teacher = f"{key}.zip"

@@ -70,8 +70,8 @@ def train(teacher: str, algo: str, env_id: str, budget: int, seed: int, hidden: 
 
 def as_rldistill_student(seq: nn.Sequential, env_id: str, hidden: tuple[int, ...]) -> object:
     """The regression MLP as a Gaussian-head Student: mean = its output, log std = 0."""
-    from rldistill.envs import env_spec
-    from rldistill.students import build_student
+    from rldistill.envs.make import env_spec
+    from rldistill.students.network import build_student
 
     spec = env_spec(env_id)
     s = build_student(spec, hidden, ["gaussian"])

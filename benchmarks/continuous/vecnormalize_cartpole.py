@@ -52,7 +52,7 @@ def main() -> None:
             "teacher_return": r["teacher"]["return_mean"],
             "student_return": r["student"]["return_mean"],
             "random_return": r["random"]["return_mean"]}
-    from rldistill.export import export_onnx
+    from rldistill.deploy.onnx import export_onnx
 
     report = export_onnx(root / "rldistill_no_flags", root / "s.onnx")
     out["onnx_export_on_raw_obs"] = {k: report[k] for k in ("action_agreement", "max_abs_diff")}

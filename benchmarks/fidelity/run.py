@@ -48,7 +48,7 @@ def findings(budgets: list[int], q_teachers: list[str]
 
 def run_config(name: str, opts: dict[str, Any], seeds: int, episodes: int) -> dict[str, Any]:
     from rldistill.api import run
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
     from rldistill.drivers.seeds import run_seeds
 
     cfg = DistillConfig(**opts, eval_episodes=episodes, out=str(RUNS / name))
@@ -154,7 +154,7 @@ def main() -> None:
                           for k, x in row["iqm"].items())
         lines.append(f"| {row['finding']} | {row['case']} | {cells} | {row['verdict']} |")
     (out / "VERDICTS.md").write_text("\n".join(lines) + "\n")
-    from rldistill.report import build
+    from rldistill.report.html import build
 
     build([str(RUNS / n) for n in results], str(out / "report.html"), str(out / "VERDICTS.md"))
     print("\n".join(lines))

@@ -29,8 +29,8 @@ HERE = Path(__file__).resolve().parent
 def handwritten(zip_path: str, env_id: str, budget: int, seed: int, arch: object) -> tuple:
     from stable_baselines3 import PPO
 
-    from rldistill.env_recipe import register_namespace
-    from rldistill.students import Student
+    from rldistill.envs.recipe import register_namespace
+    from rldistill.students.network import Student
 
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -51,7 +51,7 @@ def handwritten(zip_path: str, env_id: str, budget: int, seed: int, arch: object
         obs, *_ = envs.step(logits.argmax(-1).numpy())
     envs.close()
     x, y = torch.cat(xs), torch.cat(ys)
-    from rldistill.spaces import SpaceSpec
+    from rldistill.core.spaces import SpaceSpec
 
     student = Student(arch, [SpaceSpec(tuple(x.shape[1:]), int(y.shape[1]))])
     opt = torch.optim.Adam(student.parameters(), lr=3e-3)
@@ -78,9 +78,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     from rldistill import DistillConfig, run
-    from rldistill.evaluate import score_student
-    from rldistill.students import load_student
-    from rldistill.teachers import load_teacher
+    from rldistill.evaluation.rollouts import score_student
+    from rldistill.students.network import load_student
+    from rldistill.sources import load_teacher
     from rldistill.zoo import zoo_path
 
     spec = f"zoo:MinAtar-{a.game}-v1-ppo"

@@ -29,9 +29,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     from rldistill.api import load_task_teachers
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
     from rldistill.engine.loop import Loop
-    from rldistill.envs import make_vec_env
+    from rldistill.envs.make import make_vec_env
 
     cfg = DistillConfig(teacher=a.teacher, env=a.env, param_ratio=a.param_ratio,
                         budget=a.steps, n_envs=8, out="/tmp/throughput-run")

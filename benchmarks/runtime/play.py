@@ -3,7 +3,7 @@
     python benchmarks/runtime/play.py student.onnx [--episodes 100] [--seed 1000000]
 
 Blocks torch before anything is imported (``import torch`` fails in this process), loads the
-file with ``rldistill.runtime.Policy``, plays greedy episodes on seeds ``seed + e`` (the seeds
+file with ``rldistill.deploy.runtime.Policy``, plays greedy episodes on seeds ``seed + e`` (the seeds
 ``rldistill evaluate`` uses) and prints one JSON line: the mean return and whether torch was
 imported. Compare with ``rldistill evaluate --student DIR --episodes N --json``.
 """
@@ -17,7 +17,7 @@ sys.modules["torch"] = None  # type: ignore[assignment]  # any import of torch n
 import argparse  # noqa: E402
 import json  # noqa: E402
 
-from rldistill.runtime import Policy  # noqa: E402
+from rldistill.deploy.runtime import Policy  # noqa: E402
 
 
 def play(path: str, episodes: int, seed: int) -> list[float]:

@@ -50,9 +50,9 @@ def main() -> None:
     import torch
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rldistill.sb3.save import export_sb3
+    from rldistill.deploy.sb3 import export_sb3
     from rldistill.zoo.hyperparams import lookup
-    from rldistill.zoo.train import sb3_class
+    from rldistill.drivers.teacher_train import sb3_class
 
     torch.set_num_threads(1)
     out = Path(tempfile.mkdtemp()) / "student.zip"

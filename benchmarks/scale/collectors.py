@@ -30,7 +30,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     from rldistill.api import load_task_teachers
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
     from rldistill.engine.loop import Loop
 
     out = Path(__file__).resolve().parent / "results"

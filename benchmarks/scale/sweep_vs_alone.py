@@ -16,14 +16,14 @@ from pathlib import Path
 import torch
 
 from rldistill.api import run
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 
 FIELDS = ("normalized_score", "agreement", "kl_to_teacher", "updates", "labelled_steps",
           "final_loss", "student", "teacher", "random", "param_ratio")
 
 
 def weights_hash(d: Path) -> str:
-    from rldistill.students import load_student
+    from rldistill.students.network import load_student
 
     student, _ = load_student(d)
     h = hashlib.sha256()

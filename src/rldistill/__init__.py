@@ -7,7 +7,7 @@ The library API is the same one loop the CLI runs::
                                param_ratio=0.25, out="runs/cp"))
 
 ``train`` runs the loop without evaluation; :class:`Loop` is the engine every method drives.
-The names below are imported on first use, so that ``rldistill.runtime`` (numpy and
+The names below are imported on first use, so that ``rldistill.deploy.runtime`` (numpy and
 onnxruntime only) works where torch is not installed.
 """
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_WHERE = {"evaluate_run": "api", "run": "api", "train": "api", "DistillConfig": "config",
-          "KickstartConfig": "config", "Loop": "engine.loop", "RoundMetrics": "engine.state",
-          "Interrupted": "errors", "UserError": "errors", "load_student": "students",
-          "load_teacher": "teachers"}
+_WHERE = {"evaluate_run": "api", "run": "api", "train": "api", "DistillConfig": "core.config",
+          "KickstartConfig": "core.config", "Loop": "engine.loop",
+          "RoundMetrics": "engine.state", "Interrupted": "core.errors",
+          "UserError": "core.errors", "load_student": "students.network",
+          "load_teacher": "sources"}
 
 __all__ = ["DistillConfig", "KickstartConfig", "Loop", "RoundMetrics", "run", "train",
            "evaluate_run", "load_student", "load_teacher", "Interrupted", "UserError"]

@@ -12,9 +12,9 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig, KickstartConfig
-from rldistill.options import field_help, load_yaml, option_types
-from rldistill.errors import Interrupted, UserError
+from rldistill.core.config import DistillConfig, KickstartConfig
+from rldistill.core.options import field_help, load_yaml, option_types
+from rldistill.core.errors import Interrupted, UserError
 
 _ALIASES = {"lambda_schedule": ["--lambda"]}
 _ARG_TYPES: dict[str, Any] = {"budget": str}  # --budget auto[:CAP]: DistillConfig parses it
@@ -90,7 +90,7 @@ def _distill(args: argparse.Namespace) -> int:
 def _kickstart(args: argparse.Namespace) -> int:
     from rldistill.console import print_kickstart
     from rldistill.drivers.kickstart import run
-    from rldistill.files import write_text
+    from rldistill.core.files import write_text
 
     cfg = _config_from_args(args, KickstartConfig)
     if args.seeds is not None:
@@ -125,13 +125,13 @@ def _export(args: argparse.Namespace) -> int:
     if args.format == "sb3":
         if args.int8:
             raise UserError("--int8 applies to --format onnx: drop it, or export twice")
-        from rldistill.sb3.save import export_sb3
+        from rldistill.deploy.sb3 import export_sb3
 
         return _emit(args, export_sb3(args.student, args.out, args.task, args.algo),
                      print_export_sb3)
     if args.algo:
         raise UserError("--algo applies to --format sb3 (the SB3 model to write)")
-    from rldistill.export import export_onnx
+    from rldistill.deploy.onnx import export_onnx
 
     return _emit(args, export_onnx(args.student, args.out, args.task, int8=args.int8),
                  print_export)
@@ -139,7 +139,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _bench_latency(args: argparse.Namespace) -> int:
     from rldistill.console import print_latency
-    from rldistill.latency import bench_latency
+    from rldistill.deploy.latency import bench_latency
 
     try:
         batches = tuple(int(b) for b in args.batch.split(","))
@@ -151,7 +151,7 @@ def _bench_latency(args: argparse.Namespace) -> int:
 
 
 def _teacher_train(args: argparse.Namespace) -> int:
-    from rldistill.zoo.train import train_and_record
+    from rldistill.drivers.teacher_train import train_and_record
 
     record = train_and_record(args.algo, args.env, args.steps, args.seed, Path(args.out),
                               args.eval_episodes, "rldistill " + shlex.join(sys.argv[1:]))
@@ -161,14 +161,14 @@ def _teacher_train(args: argparse.Namespace) -> int:
 
 def _teacher_info(args: argparse.Namespace) -> int:
     from rldistill.console import print_teacher_info
-    from rldistill.teachers.info import teacher_info
+    from rldistill.sources.info import teacher_info
 
     return _emit(args, teacher_info(args.spec, args.trust_teacher, args.teacher_kind, args.env,
                                     args.teacher_normalize), print_teacher_info)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from rldistill.report import build
+    from rldistill.report.html import build
 
     return _emit(args, build(args.runs, args.out, args.notes),
                  lambda r: print(f"wrote {r['html']} and {r['markdown']} ({len(r['runs'])} runs)"))
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # small nets: threads cost more than they give (see benchmarks/)
     try:
-        from rldistill.envs import import_env_module
+        from rldistill.envs.make import import_env_module
 
         modules = getattr(args, "env_module", None) or ()
         for module in (modules,) if isinstance(modules, str) else modules:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 
 DEMO_TEACHER = "zoo:LunarLander-v3-dqn"
 DEMO_ENV = "LunarLander-v3"

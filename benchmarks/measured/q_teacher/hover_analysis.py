@@ -4,9 +4,9 @@
 import sys
 import numpy as np, torch, gymnasium as gym
 torch.set_num_threads(1)
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.distill import train
-from rldistill.teachers import load_teachers
+from rldistill.sources import load_teachers
 teacher = load_teachers(("zoo:LunarLander-v3-dqn",), "mean")
 seed = int(sys.argv[1])
 cfg = DistillConfig(teacher="zoo:LunarLander-v3-dqn", env="LunarLander-v3", param_ratio=0.1, driver="student",

@@ -6,11 +6,11 @@
 import json, sys, time, dataclasses
 import numpy as np, torch
 torch.set_num_threads(1)
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 import os, sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__))); import sweep_patch  # noqa: F401,E402
 from rldistill.distill import train
-from rldistill.evaluate import evaluate_policy, normalized_score, RandomActor
-from rldistill.teachers import load_teachers
+from rldistill.evaluation.rollouts import evaluate_policy, normalized_score, RandomActor
+from rldistill.sources import load_teachers
 
 # usage: exp.py NAME seeds JSON-overrides
 name, seeds, over = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], json.loads(sys.argv[3])

@@ -2,7 +2,7 @@
 # the floor outweighs at 10k) with optional LR schedules, for sweep.py (not used by the package).
 import math, os, torch
 import rldistill.distill as D
-from rldistill.losses import Loss, default_temperature
+from rldistill.heads.losses import Loss, default_temperature
 SCHED = os.environ.get("SCHED")   # unset: the loop's own _update; const | cos | cosround | lastdecay | late
 def _update(loop, cfg, n_rounds):
     loss_fns = [Loss(cfg.loss, cfg.temperature or default_temperature(t.teacher.kind),

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
-from rldistill.students import Student, arch_for_ratio, parse_hidden
+from rldistill.core.config import DistillConfig
+from rldistill.students.network import Student, arch_for_ratio, parse_hidden
 
 KEYS = ("normalized_score", "agreement", "kl_to_teacher", "labelled_steps", "wall_s")
 

@@ -10,11 +10,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.engine.loop import Callback, Loop, Progress
-from rldistill.engine.stopping import AutoStop
-from rldistill.errors import Interrupted
-from rldistill.teachers.base import Teacher
+from rldistill.drivers.auto_budget import AutoStop
+from rldistill.core.errors import Interrupted
+from rldistill.sources.base import Teacher
 
 
 def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progress | None = None,

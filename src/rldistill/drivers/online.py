@@ -24,14 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from rldistill.config import DistillConfig
+from rldistill.core.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.engine.loop import Callback, Loop, Progress
-from rldistill.envs import env_spec, spec_of
-from rldistill.errors import Interrupted, UserError
-from rldistill.evaluate import evaluate_policy
-from rldistill.files import atomic_write
-from rldistill.teachers.base import NetTeacher
+from rldistill.envs.make import env_spec, spec_of
+from rldistill.core.errors import Interrupted, UserError
+from rldistill.evaluation.rollouts import evaluate_policy
+from rldistill.core.files import atomic_write
+from rldistill.sources.base import NetTeacher
 
 CURVE_EPISODES = 10  # episodes of teacher and student after each round (the curves)
 TEACHER_CKPT = "checkpoint-teacher.zip"
@@ -57,7 +57,7 @@ def live_teacher(model: Any, name: str) -> NetTeacher:
     if it trains on VecNormalize, its current statistics (the student then learns from raw
     observations without a normalisation layer: the statistics move); ``params`` counts its
     acting path only (no value net, no target net)."""
-    from rldistill.sb3.policy import acting_net, acting_params
+    from rldistill.sources.sb3_policy import acting_net, acting_params
 
     spec = spec_of(model.observation_space, model.action_space, f"teacher {name}")
     net, kind = acting_net(model.policy, spec.action)
@@ -75,9 +75,14 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
     from stable_baselines3.common.callbacks import BaseCallback
 
     from rldistill.drivers.offline import sigint_flag
-    from rldistill.zoo.train import make_model
+    from rldistill.drivers.teacher_train import make_model
+
+    from rldistill.zoo.hyperparams import ALGOS
 
     cfg.validate()
+    if cfg.teacher_train not in ALGOS:
+        raise UserError(f"unknown --teacher-train {cfg.teacher_train!r}: choose one of "
+                        f"{', '.join(ALGOS)}")
     env_id = cfg.tasks[0][1]
     env_spec(env_id)  # unknown ids and spaces without a head: one-line errors before SB3 asserts
     run_dir = Path(cfg.out)
@@ -169,7 +174,7 @@ def _restore_teacher(model: Any, run_dir: Path) -> dict[str, Any]:
     model.set_parameters(str(run_dir / TEACHER_CKPT), exact_match=True, device="cpu")
     venv = model.get_env()
     if hasattr(venv, "obs_rms") and (run_dir / NORM_CKPT).exists():
-        from rldistill.normalize import load_vecnormalize
+        from rldistill.sources.normalize import load_vecnormalize
 
         stats = load_vecnormalize(run_dir / NORM_CKPT)
         if stats is not None:

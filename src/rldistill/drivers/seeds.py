@@ -1,7 +1,7 @@
 """``--seeds N`` (distill and kickstart): the same run with seeds ``seed .. seed+N-1``, each an
 ordinary run in ``OUT/seedK/`` (its own student, checkpoint and result.json), and one result in
 ``OUT`` with the per-seed figures and their aggregate (mean and IQM with 95 % stratified-bootstrap
-CIs over seeds and tasks: :mod:`rldistill.stats`).
+CIs over seeds and tasks: :mod:`rldistill.evaluation.stats`).
 
 Each seed's run decides by itself what ``--resume`` does with its dir
 (:mod:`rldistill.engine.rundir`): a finished run of the same options is read back, one that
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rldistill.errors import UserError
-from rldistill.files import write_text
-from rldistill.stats import aggregate
+from rldistill.core.errors import UserError
+from rldistill.core.files import write_text
+from rldistill.evaluation.stats import aggregate
 
 RunOne = Callable[[Any, bool, bool], dict[str, Any]]  # (cfg, resume, overwrite)
 

@@ -9,7 +9,7 @@ With ``stack=(n, axis)`` (the env stacks its last ``n`` frames on ``axis``) each
 once (:mod:`rldistill.engine.frames`); such a buffer keeps every row and turns into a plain one
 if it ever has to overwrite.
 
-Where the student sees a view of the teacher's observation (:mod:`rldistill.views`), ``obs`` is
+Where the student sees a view of the teacher's observation (:mod:`rldistill.envs.views`), ``obs`` is
 the student's and ``tobs`` the teacher's (relabelling reads it). For recurrent students ``cut``
 marks the rows whose env's previous step is not stored before them (an episode's first step, or
 a step after one the round did not label): their sequences start from a zero state there.
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import torch
 
 from rldistill.engine.frames import FrameStore, stack
-from rldistill.memory import sequence_windows
+from rldistill.students.memory import sequence_windows
 
 
 class Buffer:
@@ -135,7 +135,7 @@ class Buffer:
                      **{k: rows[k] for k in self.optional})
             return
         if self.frames is None or self.size + len(rows["fidx"]) > self.capacity:
-            from rldistill.errors import UserError
+            from rldistill.core.errors import UserError
             raise UserError("checkpoint chunk of stored frames does not fit this run's buffer: "
                             "start again with --overwrite")
         n = len(rows["fidx"])
@@ -173,7 +173,8 @@ class Buffer:
                          targets: torch.Tensor
                          ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Endless minibatches of ``n_seq`` sequences for a recurrent student
-        (:func:`rldistill.memory.sequence_windows`): observations (burn_in + length, n_seq, ...),
+        (:func:`~rldistill.students.memory.sequence_windows`): observations
+        (burn_in + length, n_seq, ...),
         resets (burn_in + length, n_seq) and the prepared ``targets`` of the steps after the
         burn-in, flattened in the same (time, sequence) order."""
         while True:

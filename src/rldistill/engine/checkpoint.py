@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from rldistill.errors import UserError
-from rldistill.files import atomic_write
+from rldistill.core.errors import UserError
+from rldistill.core.files import atomic_write
 
 CKPT_NAME = "checkpoint.safetensors"
 CHUNK_DIR = "checkpoint-buffer"

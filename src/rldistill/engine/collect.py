@@ -4,8 +4,8 @@ teacher labels, the rows reach the buffer.
 Where the teacher acts (teacher and mix drivers) it labels every step as it goes; where only the
 student acts, the teacher labels the states in batches. The rows reach the buffer every
 LABEL_CHUNK rows and at the end (a round of frames is not held twice). The teacher reads its own
-observations where the student sees a view of them (:mod:`rldistill.views`); a recurrent student
-steps its state on every env at every step, whoever acts.
+observations where the student sees a view of them (:mod:`rldistill.envs.views`); a recurrent
+student steps its state on every env at every step, whoever acts.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from rldistill.engine.state import Task
-from rldistill.errors import UserError
-from rldistill.schedules import parse_schedule
+from rldistill.core.errors import UserError
+from rldistill.core.schedules import parse_schedule
 
 Loop = Any  # rldistill.engine.loop.Loop (which imports this module)
 

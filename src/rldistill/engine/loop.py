@@ -21,20 +21,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.config import RESUMABLE, DistillConfig, changed_options
+from rldistill.core.config import RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
 from rldistill.engine.rundir import other_options
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
                                          read_chunk, restore_optimizer, save_tensors, write_chunk)
 from rldistill.engine.state import RoundMetrics, Task
-from rldistill.env_recipe import frame_layout
-from rldistill.envs import make_vec_env, parse_variants, student_view, task_env
-from rldistill.errors import UserError
+from rldistill.envs.recipe import frame_layout
+from rldistill.envs.make import make_vec_env, parse_variants, student_view, task_env
+from rldistill.core.errors import UserError
 from rldistill.heads import TrainLoss
-from rldistill.student_build import make_student
-from rldistill.students import Student
-from rldistill.teachers.base import Teacher, has_q_teacher
+from rldistill.students.build import make_student
+from rldistill.students.network import Student
+from rldistill.sources.base import Teacher, has_q_teacher
 
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
 CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says otherwise
@@ -309,8 +309,8 @@ class Loop:
     def resume(cls, cfg: DistillConfig, teachers: list[Teacher], run_dir: Path,
                callbacks: list[Callback] | tuple[Callback, ...] = ()) -> Loop:
         """The loop of the run checkpointed in ``run_dir``, continued under ``cfg``: the same
-        options (:func:`rldistill.config.changed_options`), a budget that may be larger (the run
-        is extended), and the same plan (the defaults resolved alike)."""
+        options (:func:`~rldistill.core.config.changed_options`), a budget that may be larger
+        (the run is extended), and the same plan (the defaults resolved alike)."""
         if not (run_dir / CKPT_NAME).exists():
             raise UserError(f"--resume: no checkpoint in {run_dir}: run without --resume to "
                             "start")
@@ -338,9 +338,9 @@ class Loop:
 
 def remote_vec_env(env_id: str, n_envs: int, seed: int, variants: Any, cfg: DistillConfig
                    ) -> Any:
-    """``--collectors N``: the envs stepped by N Ray actors (:mod:`rldistill.scale.collectors`),
+    """``--collectors N``: the envs stepped by N Ray actors (:mod:`rldistill.envs.remote`),
     reset as :func:`make_vec_env` resets local ones."""
-    from rldistill.scale.collectors import RemoteVecEnv
+    from rldistill.envs.remote import RemoteVecEnv
 
     venv = RemoteVecEnv(env_id, n_envs, cfg.collectors, variants, cfg.ray_address)
     venv.reset(seed=seed)

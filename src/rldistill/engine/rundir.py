@@ -5,12 +5,12 @@ kickstart, each ``--seeds`` run, sweep and compress trials, the MLP baseline):
 - ``--resume`` over a finished run of the same options: its result is read back, nothing runs
   (a restart loop that always passes ``--resume`` is idempotent);
 - ``--resume`` over a checkpoint: the run continues when its options are the same but for
-  :data:`~rldistill.config.RESUMABLE` (a larger budget extends it);
+  :data:`~rldistill.core.config.RESUMABLE` (a larger budget extends it);
 - ``--resume`` with nothing to resume (a run killed before its first checkpoint, a scheduler's
   first start): the run starts, with one notice line;
 - otherwise a dir that holds a run is refused, and so is any ``--resume`` whose options differ
   from the run on disk, in one line naming the options (the rule:
-  :func:`rldistill.config.changed_options`).
+  :func:`rldistill.core.config.changed_options`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import RESUMABLE, DistillConfig, KickstartConfig, changed_options
+from rldistill.core.config import RESUMABLE, DistillConfig, KickstartConfig, changed_options
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
-from rldistill.errors import UserError, notice
+from rldistill.core.errors import UserError, notice
 
 RESULT = "result.json"
 Config = DistillConfig | KickstartConfig

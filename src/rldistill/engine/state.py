@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from rldistill.engine.buffer import Buffer
-from rldistill.envs import BatchEnv
+from rldistill.envs.make import BatchEnv
 from rldistill.heads import ActionHead
-from rldistill.teachers.base import Teacher
+from rldistill.sources.base import Teacher
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Task:
     chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
     saved_rows: int = 0
     fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
-    # the teacher's observations, where the student sees a view of them (rldistill.views)
+    # the teacher's observations, where the student sees a view of them (rldistill.envs.views)
     tobs: np.ndarray | None = None
     # a recurrent student's acting state per env, and which envs' last step was not stored
     memory: torch.Tensor | None = None

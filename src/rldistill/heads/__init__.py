@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from rldistill.errors import UserError
-from rldistill.spaces import ActionSpec
+from rldistill.core.errors import UserError
+from rldistill.core.spaces import ActionSpec
 
 
 class TrainLoss(Protocol):

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.errors import UserError
-from rldistill.losses import LOSSES, Loss, default_temperature
+from rldistill.core.errors import UserError
+from rldistill.heads.losses import LOSSES, Loss, default_temperature
 
 
 class CategoricalHead:
     """A categorical distribution over ``n`` actions.
 
-    Targets are the teacher's raw outputs; the losses of :mod:`rldistill.losses` (KL / CE with
+    Targets are the teacher's raw outputs; the losses of :mod:`rldistill.heads.losses` (KL / CE with
     temperature, NLL of the argmax, MSE) prepare them. A Q-value teacher's policy is its greedy
     one for agreement and divergence, and softmax(Q / 0.01) in ensembles (Rusu et al. 2015).
     """

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.errors import UserError
-from rldistill.spaces import ActionSpec
+from rldistill.core.errors import UserError
+from rldistill.core.spaces import ActionSpec
 
 AGREE_TOL = 0.05  # greedy actions agree when every dimension is within 5 % of its range
 LOG_2PI = math.log(2 * math.pi)

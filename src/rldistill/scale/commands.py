@@ -33,7 +33,7 @@ def add_sweep(p: argparse.ArgumentParser, func: Callable[[Any], int]) -> None:
 
 def add_compress(p: argparse.ArgumentParser, func: Callable[[Any], int],
                  add_config_flags: Callable[[argparse.ArgumentParser, type], None]) -> None:
-    from rldistill.config import DistillConfig
+    from rldistill.core.config import DistillConfig
 
     add_config_flags(p, DistillConfig)  # every distill option passes through to each trial
     for action in p._actions:

@@ -10,8 +10,8 @@ runs over that width, from 1 to the widest student with no more parameters than 
    CPUs to spare, k points at once), until they are at most 10 % (or 1) apart.
 
 A width *passes* when the lower end of the 95 % stratified-bootstrap CI (rliable,
-:func:`rldistill.stats.aggregate`) of the mean normalized score over ``--seeds`` runs is at
-least the target: with 3 seeds that is about the worst seed. The search assumes the score grows
+:func:`~rldistill.evaluation.stats.aggregate`) of the mean normalized score over ``--seeds`` runs is
+at least the target: with 3 seeds that is about the worst seed. The search assumes the score grows
 with width; where noise breaks that, the frontier shows it (every size tried is in it).
 
 Each size is a ``--seeds`` run in ``OUT/sizes/wW/`` (``seedK/`` runs and their aggregate
@@ -32,12 +32,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
-from rldistill.errors import UserError
-from rldistill.files import write_text
-from rldistill.scale import ray_backend, table
-from rldistill.scale.ray_backend import Trial
-from rldistill.scale.ray_session import cluster_cpus, import_ray, ray_session
+from rldistill.core.config import DistillConfig
+from rldistill.core.errors import UserError
+from rldistill.core.files import write_text
+from rldistill.scale import table
+from rldistill.scale import trials as ray_trials
+from rldistill.scale.trials import Trial
+from rldistill.core.ray import cluster_cpus, import_ray, ray_session
 
 START = 4  # first width of the bracket
 TOL = 0.1  # stop when the narrowest passing and widest failing widths are this close
@@ -89,7 +90,7 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
              max_concurrent: int | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Search for the smallest student that reaches ``cfg.target`` (module docstring); write the
     winner and the frontier to ``cfg.out``; return the frontier document."""
-    from rldistill.api import load_task_teachers
+    from rldistill.drivers.distill import load_task_teachers
 
     _check(cfg, seeds, depth, max_concurrent)
     import_ray(address)
@@ -97,7 +98,7 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
     if len(teachers) != 1:
         raise UserError("compress sizes a student for one task: give one --teacher and --env")
     teacher = teachers[0]
-    from rldistill.convs import teacher_layout
+    from rldistill.students.convs import teacher_layout
 
     if teacher_layout(teacher) is not None:
         raise UserError("compress searches MLP widths; for a CNN teacher sweep --param-ratio "
@@ -168,7 +169,7 @@ def _prepare(root: Path, overwrite: bool) -> None:
 
 def _sizer(teacher: Any, depth: int) -> Callable[[int], int]:
     """Width -> the acting parameters of a student of ``depth`` layers of that width."""
-    from rldistill.students import student_arch
+    from rldistill.students.network import student_arch
 
     return lambda w: student_arch(teacher.spec, (w,) * depth, [teacher.head.name]).params
 
@@ -187,10 +188,10 @@ def _evaluate(cfg: DistillConfig, root: Path, widths: list[int], seeds: int, dep
     trials = [Trial(f"w{w}/seed{s}", base[w].replace(seed=s, out=f"{base[w].out}/seed{s}"))
               for w in widths for s in range(cfg.seed, cfg.seed + seeds)]
     for t in trials:
-        if ray_backend.held_by_other(Path(t.cfg.out), t.cfg):
+        if ray_trials.held_by_other(Path(t.cfg.out), t.cfg):
             raise UserError(f"{t.cfg.out} holds a run of other options: pass --overwrite, or "
                             "--out to choose another dir")
-    results = ray_backend.run_trials(trials, root, f"tune-{step:03d}", max_concurrent)
+    results = ray_trials.run_trials(trials, root, f"tune-{step:03d}", max_concurrent)
     out = {}
     for w in widths:
         runs = []

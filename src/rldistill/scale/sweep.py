@@ -39,13 +39,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rldistill.config import DistillConfig
-from rldistill.errors import UserError
-from rldistill.files import write_text
-from rldistill.options import check_options, yaml_mapping
-from rldistill.scale import ray_backend, table
-from rldistill.scale.ray_backend import Trial
-from rldistill.scale.ray_session import import_ray, ray_session
+from rldistill.core.config import DistillConfig
+from rldistill.core.errors import UserError
+from rldistill.core.files import write_text
+from rldistill.core.options import check_options, yaml_mapping
+from rldistill.scale import table
+from rldistill.scale import trials as ray_trials
+from rldistill.scale.trials import Trial
+from rldistill.core.ray import import_ray, ray_session
 
 TOP_KEYS = ("base", "grid", "random", "seeds", "max_failures")
 RANDOM_KEYS = ("samples", "seed", "space")
@@ -76,7 +77,7 @@ def load_sweep(path: str | Path
         if key in base or key in grid or any(key in d for d in draws):
             raise UserError(f"sweep file {p}: drop {key!r}: each trial runs in OUT/trials/NAME "
                             "(pass --out OUT to the sweep)")
-    failures = doc.get("max_failures", ray_backend.MAX_FAILURES)
+    failures = doc.get("max_failures", ray_trials.MAX_FAILURES)
     if not isinstance(failures, int) or isinstance(failures, bool) or failures < 0:
         raise UserError(f"sweep file {p}: max_failures should be a count >= 0, got {failures!r}")
     keys = sorted(grid, key=lambda k: k == "seed")  # the seed last: names read per config
@@ -159,7 +160,7 @@ def plan(path: str | Path, out: str | Path, overwrite: bool = False
          ) -> tuple[list[tuple[Trial, dict[str, Any]]], int]:
     """Every trial of the sweep with its options, checked before Ray starts (options, teachers,
     and trial dirs that hold other runs); ``overwrite`` clears the trial dirs."""
-    from rldistill.api import load_task_teachers
+    from rldistill.drivers.distill import load_task_teachers
 
     base, points, failures = load_sweep(path)
     root = Path(out).resolve()
@@ -182,7 +183,7 @@ def plan(path: str | Path, out: str | Path, overwrite: bool = False
         d = Path(t.cfg.out)
         if overwrite:
             shutil.rmtree(d, ignore_errors=True)
-        elif ray_backend.held_by_other(d, t.cfg):
+        elif ray_trials.held_by_other(d, t.cfg):
             raise UserError(f"{d} holds a run of other options: pass --overwrite to replace the "
                             "sweep's trials, or --out to choose another dir")
     return trials, failures
@@ -199,7 +200,7 @@ def run_sweep(path: str | Path, out: str | Path = "runs/sweep", address: str | N
     trials, failures = plan(path, root, overwrite)
     start = time.perf_counter()
     with ray_session(address, max_concurrent):
-        results = ray_backend.run_trials([t for t, _ in trials], root, "tune", max_concurrent,
+        results = ray_trials.run_trials([t for t, _ in trials], root, "tune", max_concurrent,
                                          failures)
     wall = time.perf_counter() - start
     records = [{"name": t.name, "overrides": over, "result": results.get(t.name, "not run")}

@@ -1,7 +1,8 @@
 """The results of many trials, per configuration (a trial's options less its seed): the mean and
 95 % stratified-bootstrap CI over seeds of the normalized score and of the agreement
-(:func:`rldistill.stats.aggregate`, rliable), the student's parameters; as Markdown, CSV and a
-plot of score against student parameters (one line per configuration of the other options)."""
+(:func:`~rldistill.evaluation.stats.aggregate`, rliable), the student's parameters; as Markdown,
+CSV and a plot of score against student parameters (one line per configuration of the other
+options)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rldistill.files import write_text
-from rldistill.stats import aggregate
+from rldistill.core.files import write_text
+from rldistill.evaluation.stats import aggregate
 
 SIZE_KEYS = ("student_hidden", "param_ratio", "student_arch")  # what sets the student's size
 Point = tuple[float, float, float, float]  # params, mean, ci low, ci high

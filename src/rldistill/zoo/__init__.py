@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rldistill.errors import UserError
+from rldistill.core.errors import UserError
 
 ZOO_DIR = Path(__file__).parent
 

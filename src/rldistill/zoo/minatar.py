@@ -4,7 +4,7 @@ then a dense layer of 128, as an SB3 features extractor for the zoo's MinAtar te
 MinAtar frames are 10 x 10 x C booleans, channel-last; SB3 does not transpose them (they are not
 uint8 images), so the extractor moves the channels first itself. Its state-dict keys follow
 SB3's NatureCNN (``cnn.0``, ``linear.0``), so rldistill rebuilds it from the zip's weights
-without unpickling the class (``rldistill.teachers.sb3_cnn``).
+without unpickling the class (``rldistill.sources.sb3_cnn``).
 """
 
 from __future__ import annotations

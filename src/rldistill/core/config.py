@@ -1,0 +1,383 @@
+"""Run configurations (distill, kickstart): frozen dataclasses, one docstring per field; the
+CLI flags and YAML keys are read off their fields and types."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from rldistill.core.errors import UserError
+
+DRIVERS = ("teacher", "student", "mix")
+KICKSTART_ALGOS = ("ppo", "dqn", "sac")
+ENSEMBLES = ("mean", "confident")
+DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    teacher: str | tuple[str, ...] = ""
+    """Teacher: zoo:NAME, or a path to an SB3 .zip. Repeat it with --env for multi-task
+    distillation (the i-th teacher for the i-th env), or repeat it with one --env for an ensemble
+    of teachers of the same task."""
+    env: str | tuple[str, ...] = ""
+    """Gymnasium env id the student is trained and evaluated on (repeatable: see --teacher)."""
+    ensemble: str = "mean"
+    """Several teachers of one env: mean (their averaged action distribution) or confident (per
+    state, the distribution of the most confident teacher; a Q-value teacher, sharpened at
+    tau = 0.01, nearly always wins against a policy teacher)."""
+    student_hidden: str | None = None
+    """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
+    student_arch: str | None = None
+    """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
+    and strides by frame size); or a recurrent one, gru:H or lstm:H (H units; --student-hidden
+    adds an MLP before the cell), trained on sequences (--bptt, --burn-in). Default for a CNN
+    teacher: its layout, channels and dense width scaled together to --param-ratio (0.25 when
+    no size is given)."""
+    student_obs: str | None = None
+    """The student's view of the env's observation (the teacher sees all of it): drop:I,J
+    (indices, or names such as velocities), noise:STD, delay:K, pixels:SIZE, stack:N, joined by
+    + (pixels:64+stack:2), or an ObservationWrapper's Python path pkg.module:Class."""
+    baseline: str = "auto"
+    """A recurrent student on a --student-obs view also gets an MLP baseline on the same view
+    (OUT/baseline/, its score in result.json's baseline_mlp): auto (2 layers of about the
+    recurrent student's parameters), widths such as 64,64, or none."""
+    bptt: int = 16
+    """Recurrent students: steps of each training sequence (truncated backpropagation through
+    time), after the burn-in."""
+    burn_in: int = 8
+    """Recurrent students: steps run before each training sequence to warm the state up,
+    without loss or gradient (R2D2, Kapturowski et al. 2019)."""
+    param_ratio: float | None = None
+    """Size the student as the largest 2-layer MLP with <= ratio x the teacher's acting params."""
+    loss: str | None = None
+    """kl | ce | nll | mse (discrete actions: kl by default); kl | mse | nll for Gaussian and
+    squashed-Gaussian teachers (kl by default), mse for deterministic ones (TD3, DDPG)."""
+    temperature: float | None = None
+    """Discrete: softmax temperature of the targets (default 0.01 for Q-value teachers, 1 for
+    logits). Gaussian teachers: a factor on the teacher's std in the KL (default 1)."""
+    centred: bool = False
+    """With --loss mse: subtract each row's mean from teacher and student outputs."""
+    driver: str | None = None
+    """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta).
+    Default: mix for discrete actions, student for continuous ones (measured: benchmarks/bank,
+    benchmarks/continuous)."""
+    explore: bool = False
+    """The student samples its actions while it drives (student and mix drivers) instead of
+    acting greedily."""
+    beta: str = "exp:0.5"
+    """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
+    budget: int = 10_000
+    """Teacher-labelled env steps; or auto (auto:CAP): collect rounds until the student acts
+    as the teacher does on the new states it visits and a quick evaluation (10 episodes) gives
+    it --target of the teacher's return, at most CAP (default 100 000) labelled steps."""
+    auto_budget: bool = False
+    """Set by --budget auto."""
+    target: float = 0.98
+    """With --budget auto: the normalized score the quick evaluation must show (twice in a row)
+    before the run may stop."""
+    epochs: int | None = None
+    """Passes over the aggregated buffer after each collection round (default: 20 for the
+    teacher driver, whose data comes in one round; 4 per round for student and mix)."""
+    rounds: int | None = None
+    """Collection rounds for the student and mix drivers (the teacher driver uses one). Default:
+    10; 20 with a Q-value teacher, whose students drift onto new states for longer (measured:
+    benchmarks/measured/q_teacher); online runs (--teacher-train) 10. With --driver mix and
+    --beta exp:D, beta decays per round, so more rounds give the teacher a smaller share."""
+    min_updates: int | None = None
+    """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
+    need more passes over their data than large ones). Default: 256 000 rows / batch size
+    (16x that with a Q-value teacher, online runs included: measured offline only; 16x for a
+    recurrent student)."""
+    n_envs: int | None = None
+    """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
+    needs many start states); for the student and mix drivers budget per task / 500 within
+    1..8, so that each env runs ~500+ steps and small budgets see whole episodes (measured:
+    benchmarks/README.md)."""
+    batch_size: int | None = None
+    """Minibatch size of the student updates. Default: budget per task / 20, within 256..1024
+    (chosen from measurement: benchmarks/README.md)."""
+    lr: float = 3e-3
+    """Adam learning rate."""
+    eval_episodes: int = 100
+    """Episodes for the final evaluation of student, teacher and random policy."""
+    seed: int = 0
+    """Seed for envs, student init, sampling and evaluation."""
+    out: str = "runs/distill"
+    """Output directory."""
+    train_variant: str | None = None
+    """Draw training states from physical variants, NAME=V1,V2,... (env i gets value i mod n)."""
+    teacher_train: str | None = None
+    """Online distillation: train the teacher from scratch with SB3 (ppo, dqn, qrdqn, a2c, sac,
+    td3, ddpg, tqc; zoo hyperparameters) and distil it into the student while it learns
+    (instead of --teacher)."""
+    teacher_steps: int = 100_000
+    """With --teacher-train: the teacher's env steps; the student distils every
+    teacher_steps / rounds of them, from the teacher's current outputs."""
+    trust_teacher: bool = False
+    """Allow unpickling a teacher file (runs code from it): only for files you trust."""
+    teacher_normalize: str | None = None
+    """The teacher's VecNormalize statistics (vecnormalize.pkl, read without running code from
+    it), or none. Default: the vecnormalize.pkl beside the teacher's zip, or in RL Zoo's layout
+    (ENV/vecnormalize.pkl beside ENV.zip), if there is one. The student learns from raw
+    observations with the same normalisation as its first layer."""
+    teacher_kind: str | None = None
+    """What a torch teacher (.pt TorchScript, or a pickled module with --trust-teacher) outputs:
+    q | logits (discrete), gaussian | squashed | deterministic (continuous)."""
+    env_module: str | tuple[str, ...] = ""
+    """A package to import before making the env, to register its ids (repeatable; e.g.
+    ale_py, minatar, your own). --env PKG:ID does the same for one id."""
+    env_wrapper: str | tuple[str, ...] = ""
+    """Env wrappers, replacing those the teacher's RL Zoo config.yml names (repeatable; known
+    names only, e.g. AtariWrapper, TimeFeatureWrapper, TimeLimit:max_episode_steps=200 with
+    NAME:KEY=VALUE,... for keywords), or none for no wrapper."""
+    collectors: int = 0
+    """Step the envs in N Ray actors (extra rldistill[ray]) instead of this process: for envs
+    whose stepping dominates (Atari, slow simulators). The same run, bit for bit, for every N."""
+    ray_address: str | None = None
+    """With --collectors: the Ray cluster to run them on (HOST:PORT); default a local Ray."""
+    frame_stack: int | None = None
+    """Stack the last N observations (as SB3's VecFrameStack), replacing the teacher's
+    config.yml frame_stack; 0 for none."""
+
+    def __post_init__(self) -> None:
+        for name in ("teacher", "env", "env_module", "env_wrapper"):  # a str, several a tuple
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                value = tuple(str(v) for v in value)
+                object.__setattr__(self, name, value[0] if len(value) == 1 else value)
+        if isinstance(self.budget, str):  # --budget auto[:CAP] or a number as text
+            budget, auto = parse_budget(self.budget)
+            object.__setattr__(self, "budget", budget)
+            object.__setattr__(self, "auto_budget", self.auto_budget or auto)
+
+    @property
+    def env_modules(self) -> tuple[str, ...]:
+        return tuple(m for m in _as_tuple(self.env_module) if m)
+
+    @property
+    def tasks(self) -> list[tuple[tuple[str, ...], str]]:
+        """(teachers, env) per task: one env = one task (several teachers = an ensemble);
+        n envs = n tasks with one teacher each."""
+        teachers, envs = _as_tuple(self.teacher), _as_tuple(self.env)
+        if len(envs) == 1:
+            return [(teachers, envs[0])]
+        if len(teachers) != len(envs):
+            raise UserError(f"{len(teachers)} --teacher for {len(envs)} --env: give one teacher "
+                            "per env (multi-task), or several teachers and one env (ensemble)")
+        if len(set(envs)) != len(envs):
+            raise UserError("the same --env is given twice: for several teachers of one task "
+                            "give that --env once")
+        return [((t,), e) for t, e in zip(teachers, envs)]
+
+    def validate(self) -> DistillConfig:
+        """Check values; raise :class:`UserError` naming the option and the fix."""
+        if self.teacher_train:
+            if self.teacher:
+                raise UserError("--teacher-train trains its own teacher: drop --teacher")
+            if self.teacher_steps <= 0 or isinstance(self.env, tuple):
+                raise UserError("--teacher-train needs one --env and --teacher-steps > 0")
+        elif not self.teacher:
+            raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip "
+                            "(or --teacher-train ppo to train one while distilling)")
+        if not self.env and self.teacher_train:
+            raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
+        tasks = self.tasks
+        if self.teacher_normalize not in (None, "none") and len(_as_tuple(self.teacher)) > 1:
+            raise UserError("--teacher-normalize FILE names one teacher's statistics: give it "
+                            "with one --teacher (several teachers each find their own)")
+        if len(tasks) > 1 and self.train_variant:
+            raise UserError("--train-variant applies to one env: drop it for multi-task runs")
+        if self.ensemble not in ENSEMBLES:
+            raise UserError(f"unknown --ensemble {self.ensemble!r}: choose one of "
+                            f"{', '.join(ENSEMBLES)}")
+        if self.driver is not None and self.driver not in DRIVERS:
+            raise UserError(f"unknown --driver {self.driver!r}: choose one of "
+                            f"{', '.join(DRIVERS)}")
+        if self.temperature is not None and not self.temperature > 0:
+            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
+            raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
+        recurrent = self.recurrent
+        if sum(x is not None for x in (self.param_ratio, self.student_hidden,
+                                       self.student_arch)) > 1 and not (
+                recurrent and self.param_ratio is None):
+            raise UserError("give one of --student-hidden, --student-arch or --param-ratio "
+                            "(a recurrent --student-arch may take --student-hidden)")
+        if (recurrent or self.student_obs) and len(tasks) > 1:
+            raise UserError("--student-obs and recurrent students are for one task: drop them "
+                            "for multi-task runs")
+        if self.collectors < 0:
+            raise UserError(f"--collectors must be >= 0, got {self.collectors}")
+        if self.bptt < 1 or self.burn_in < 0:
+            raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
+                            f"{self.burn_in}")
+        for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
+                     "eval_episodes"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise UserError(f"--{name.replace('_', '-')} must be positive, "
+                                f"got {getattr(self, name)}")
+        if self.budget < len(tasks):
+            raise UserError(f"--budget {self.budget} gives some of the {len(tasks)} tasks no "
+                            "labelled step: raise --budget")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be > 0, got {self.lr}")
+        if self.auto_budget and self.teacher_train:
+            raise UserError("--budget auto stops when the student has caught up with a fixed "
+                            "teacher; with --teacher-train give a number")
+        if self.auto_budget and self.driver == "teacher":
+            raise UserError("--budget auto decides between rounds, and --driver teacher collects "
+                            "one: use --driver student or mix (the default), or give a number")
+        if self.frame_stack is not None and self.frame_stack < 0:
+            raise UserError(f"--frame-stack must be >= 0, got {self.frame_stack}")
+        if not 0 < self.target <= 1.5:
+            raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
+        return self
+
+    @property
+    def envs(self) -> int:
+        """The number of parallel envs: ``n_envs``, or the default described at ``n_envs``."""
+        if self.n_envs or self.driver == "teacher":
+            return self.n_envs or 8
+        return min(8, max(1, self.budget // len(self.tasks) // 500))
+
+    @property
+    def batch(self) -> int:
+        """The minibatch size: ``batch_size``, or budget per task / 20 within 256..1024."""
+        return self.batch_size or min(1024, max(256, self.budget // len(self.tasks) // 20))
+
+    @property
+    def recurrent(self) -> bool:
+        """A recurrent student (--student-arch gru:H or lstm:H)."""
+        return str(self.student_arch or "").split(":")[0] in ("gru", "lstm")
+
+    def updates_floor(self, q_teacher: bool = False) -> int:
+        """``min_updates``, or enough updates to train on 256 000 rows in all (4 096 000 with a
+        Q-value teacher: its argmax is harder to fit, measured in benchmarks/README.md; and for
+        a recurrent student, measured in benchmarks/views/README.md)."""
+        many = q_teacher or self.recurrent
+        return self.min_updates or math.ceil((4_096_000 if many else 256_000) / self.batch)
+
+    def n_rounds(self, q_teacher: bool = False) -> int:
+        """Collection rounds, at most one per labelled step of each task: online runs
+        ``rounds`` (default 10: the teacher changes, so every driver needs rounds); offline,
+        one for the teacher driver, else ``rounds`` (default 10, 20 with a Q-value teacher)."""
+        if self.teacher_train:
+            rounds = self.rounds or DEFAULT_ROUNDS
+        elif self.driver == "teacher":
+            return 1
+        else:
+            rounds = self.rounds or (20 if q_teacher else DEFAULT_ROUNDS)
+        return min(rounds, self.budget // len(self.tasks))
+
+    @property
+    def epochs_per_round(self) -> int:
+        return self.epochs or (20 if self.driver == "teacher" else 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    def replace(self, **changes: Any) -> DistillConfig:
+        return dataclasses.replace(self, **changes)
+
+
+
+AUTO_CAP = 100_000
+
+
+def parse_budget(text: str | int) -> tuple[int, bool]:
+    """``--budget``: N, ``auto`` or ``auto:CAP`` -> (budget or cap, auto)."""
+    value = str(text).strip().lower()
+    auto = value == "auto" or value.startswith("auto:")
+    number = value[5:] if value.startswith("auto:") else value
+    try:
+        return (AUTO_CAP if value == "auto" else int(number.replace("_", ""))), auto
+    except ValueError:
+        raise UserError(f"--budget {text!r} is not a number, auto or auto:CAP (e.g. "
+                        "--budget 10000, --budget auto:50000)") from None
+
+
+@dataclass(frozen=True)
+class KickstartConfig:
+    teacher: str = ""
+    """Teacher: zoo:NAME, or a path to an SB3 .zip."""
+    env: str = ""
+    """Gymnasium env id the student learns on."""
+    algo: str = ""
+    """The student's RL algorithm: ppo (Schmitt et al. 2018; discrete or Gaussian teachers),
+    dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
+    steps: int = 0
+    """Env steps of RL training (--pretrain steps included)."""
+    lambda_schedule: str = ""
+    """Weight of the distillation term: constant:L, linear:L0:STEPS, exp:L0:HALF_LIFE,
+    return-ratio[:CUTOFF_STEPS]."""
+    student_hidden: str | None = None
+    """Student widths, e.g. 64,64 (default: the teacher's)."""
+    compare_scratch: bool = False
+    """Also train from scratch (lambda = 0, same seed and hyperparameters)."""
+    pretrain: int = 0
+    """First distil the teacher for N labelled env steps with rldistill's loop (QDagger's
+    offline phase); they count towards --steps."""
+    temperature: float | None = None
+    """Teacher temperature (the action head's default: 0.01 for Q-value teachers, 1 for logits;
+    for Gaussian teachers a factor on the teacher's std, 0.5)."""
+    seed: int = 0
+    """Seed for envs, the student and evaluation."""
+    eval_every: int = 10_000
+    """Env steps between evaluations of the learning curve."""
+    eval_episodes: int = 10
+    """Episodes per evaluation of the learning curve."""
+    final_episodes: int = 30
+    """Episodes of the final score (student, teacher, random)."""
+    out: str = "runs/kickstart"
+    """Output directory."""
+    trust_teacher: bool = False
+    """Allow unpickling a teacher file (runs code from it): only for files you trust."""
+
+    def validate(self) -> KickstartConfig:
+        for name in ("teacher", "env", "algo", "lambda_schedule"):
+            if not getattr(self, name):
+                raise UserError(f"kickstart needs --{name.replace('_', '-')}")
+        if self.algo not in KICKSTART_ALGOS:
+            raise UserError(f"unknown --algo {self.algo!r} for kickstart: choose one of "
+                            f"{', '.join(KICKSTART_ALGOS)}")
+        if self.steps <= 0:
+            raise UserError(f"--steps must be positive, got {self.steps}")
+        if not 0 <= self.pretrain < self.steps:
+            raise UserError(f"--pretrain {self.pretrain} must be >= 0 and below --steps "
+                            f"{self.steps}")
+        if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
+            raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
+        if self.temperature is not None and self.temperature <= 0:
+            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# options that do not change what a run computes: where it writes, whether a teacher file may
+# be unpickled, where its envs are stepped (the same run bit for bit for any --collectors)
+NOT_THE_RUN = ("out", "trust_teacher", "collectors", "ray_address")
+# what a checkpointed run may change when it is resumed: a larger budget extends it, and what
+# comes after training (the final evaluation, the MLP baseline) is done again
+RESUMABLE = ("budget", "eval_episodes", "baseline")
+
+
+def changed_options(saved: dict[str, Any], cfg: DistillConfig | KickstartConfig,
+                    may_differ: tuple[str, ...] = ()) -> list[str]:
+    """The one "same run?" rule (``--resume``, ``--seeds`` read-back, sweep and compress
+    trials, the MLP baseline): the options of ``cfg`` whose values differ from those of the run
+    whose config is ``saved`` (a result.json's or a checkpoint's), :data:`NOT_THE_RUN` and
+    ``may_differ`` aside. Options newer than the saved run count with their defaults; an empty
+    ``env`` is the one the teacher's source names (the saved run filled it in)."""
+    want, default = cfg.to_dict(), type(cfg)().to_dict()
+    skip = {*NOT_THE_RUN, *may_differ} | ({"env"} if "env" in want and not want["env"] else set())
+    return sorted(k for k, v in want.items() if k not in skip and saved.get(k, default[k]) != v)
+
+
+def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)

@@ -1,0 +1,99 @@
+"""The options of a config dataclass as the CLI and YAML files see them: their types, their
+help (each field's docstring) and a YAML file's values checked against them."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rldistill.core.errors import UserError
+
+
+def option_types(cls: type) -> dict[str, tuple[type, bool, bool]]:
+    """Each field of a config dataclass -> (scalar type, may be None, may repeat), read from
+    its annotations (``int | None``, ``str | tuple[str, ...]``): the CLI and YAML use these."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = typing.get_args(hint) or (hint,)
+        optional = type(None) in args
+        repeat = any(typing.get_origin(a) is tuple for a in args)
+        scalar = next(a for a in args if a is not type(None) and typing.get_origin(a) is not tuple)
+        out[name] = (scalar, optional, repeat)
+    return out
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Field name -> its docstring, read from the class's source (for --help)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    out: dict[str, str] = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr):
+            out[a.target.id] = str(b.value.value)  # type: ignore[attr-defined,union-attr]
+    return out
+
+
+def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
+    """Read a YAML config of ``cls`` (default DistillConfig); unknown keys and wrong types are
+    errors (one line, the fix named)."""
+    if cls is None:
+        from rldistill.core.config import DistillConfig
+
+        cls = DistillConfig
+    return check_options(yaml_mapping(path), cls, f"config file {path}")
+
+
+def yaml_mapping(path: str | Path, what: str = "config file",
+                 holds: str = "a mapping of option: value") -> dict[Any, Any]:
+    """The mapping a YAML file holds; a missing file, bad YAML or another type is a one-line
+    :class:`UserError` naming ``what`` the file is and what it must hold."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{what} {p} does not exist")
+    try:
+        doc = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{what} {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{what} {p} must hold {holds}")
+    return doc
+
+
+def check_options(doc: dict[Any, Any], cls: type, where: str) -> dict[str, Any]:
+    """``doc`` (option: value, keys with - or _) checked against the fields of ``cls`` and
+    coerced to their types; an unknown key or a wrong type is a one-line error naming ``where``
+    (a config file, a sweep's section)."""
+    doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
+    types = option_types(cls)
+    for key, value in doc.items():
+        if key not in types:
+            raise UserError(f"{where}: unknown key {key!r}; known keys: "
+                            f"{', '.join(sorted(types))}")
+        doc[key] = _coerce(key, value, types[key], where)
+    return doc
+
+
+def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path | str) -> Any:
+    scalar, optional, repeat = typ
+    if value is None and optional:
+        return None
+    if repeat and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if key == "student_hidden" and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if key == "budget" and isinstance(value, str):
+        from rldistill.core.config import parse_budget
+
+        parse_budget(value)  # auto / auto:CAP (DistillConfig reads it), else a one-line error
+        return value
+    if scalar is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
+        return value
+    raise UserError(f"{path}: {key} should be {scalar.__name__}, got {value!r}")

@@ -1,0 +1,96 @@
+"""A distilled student without torch: ``Policy("student.onnx").act(obs)``.
+
+Needs numpy and onnxruntime only (``import rldistill.deploy.runtime`` imports neither torch nor the
+rest of rldistill). The file is what ``rldistill export`` writes: the graph takes raw
+observations (a teacher's observation normalisation is inside it) and returns the action head's
+output, which :meth:`Policy.act` turns into env actions as the metadata says: argmax of the
+logits for discrete actions, the action itself (already within the bounds) for Box actions.
+A recurrent student's graph also takes and returns its state: :class:`Policy` carries it
+between calls, one row per env; :meth:`Policy.reset` zeroes it at episodes' starts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def session(path: str | Path, threads: int = 1) -> Any:
+    """An onnxruntime CPU session on ``threads`` threads (export checks its graphs with it)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ImportError("rldistill.deploy.runtime needs onnxruntime: pip install onnxruntime"
+                          ) from None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = threads
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+class Policy:
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        self.session = session(path, threads)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if not str(meta.get("format", "")).startswith("rldistill-student-onnx/"):
+            raise ValueError(f"{path} is not a student exported by `rldistill export`")
+        self.meta: dict[str, Any] = {k: _value(v) for k, v in meta.items()}
+        self.output = str(self.meta["output"])
+        spaces = self.meta["spaces"]
+        self.obs_shape = tuple(spaces["obs_shape"])
+        self.action_kind = spaces["action"]["kind"]
+        self.env = self.meta.get("env")
+        # what the graph takes per row: flat observations, or whole frames (CNN students)
+        self.in_shape = tuple(int(d) for d in self.session.get_inputs()[0].shape[1:])
+        self.state_size = int(self.meta.get("state_size", 0))  # recurrent students
+        self.state: np.ndarray | None = None
+
+    def reset(self, rows: Any = None) -> None:
+        """A recurrent student's state back to an episode's start: all rows, or those of
+        ``rows`` (indices or a boolean mask of the envs whose episodes start)."""
+        if self.state is not None:
+            if rows is None:
+                self.state = None
+            else:
+                self.state[rows] = 0.0
+
+    def make_env(self) -> Any:
+        """The student's env, rebuilt from the file's metadata (its recipe: wrappers, frame
+        stack, channel order) with gymnasium and numpy only."""
+        from rldistill.envs.recipe import EnvRecipe, build_env
+
+        recipe = self.meta.get("env_recipe")
+        return build_env(EnvRecipe.from_json(recipe, "the ONNX metadata") if isinstance(
+            recipe, dict) else str(self.env))
+
+    def outputs(self, obs: np.ndarray) -> np.ndarray:
+        """The graph's output for a batch (or one) of raw observations (a recurrent student
+        steps its state: one call per env step)."""
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.shape == self.obs_shape
+        x = x.reshape(1 if single else x.shape[0], *self.in_shape)
+        if not self.state_size:
+            y = self.session.run([self.output], {"obs": x})[0]
+            return y[0] if single else y
+        if self.state is None or len(self.state) != len(x):
+            self.state = np.zeros((len(x), self.state_size), np.float32)
+        y, self.state = self.session.run([self.output, "state_out"],
+                                         {"obs": x, "state": self.state})
+        return y[0] if single else y
+
+    def act(self, obs: np.ndarray) -> Any:
+        """Greedy env actions for a batch of observations, or one action for one observation."""
+        y = self.outputs(obs)
+        if self.action_kind == "discrete":
+            a = np.argmax(y, axis=-1)
+            return int(a) if a.ndim == 0 else a
+        return y
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

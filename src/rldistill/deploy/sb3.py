@@ -1,0 +1,296 @@
+"""A distilled student as an SB3 model (``rldistill export --format sb3``): a zip that
+``DQN.load``, ``PPO.load``, ``A2C.load``, ``SAC.load``, ``TD3.load`` (and sb3-contrib's
+``TQC.load``, SB3's ``DDPG.load``) open and keep training.
+
+The student's layers become the model's acting path (:func:`rldistill.sources.sb3_policy.
+set_student_layers`); what SB3 adds beside it (PPO's value net, SAC's and TD3's critics, the
+optimizers) starts fresh, with RL Zoo's hyperparameters for the env where the zoo has them. Two
+things do not map one to one, and the report says how they were mapped:
+
+- a Q-value teacher's student trained with KL / CE at temperature T outputs about Q / T (plus a
+  constant per state): DQN gets T times its last layer, so its q_net is on the teacher's Q scale
+  and its greedy actions are the student's;
+- a Gaussian student's log std depends on the state, SB3's PPO / A2C keep one per action
+  dimension: it gets the student's mean log std over the run's own states.
+
+A student of a VecNormalize teacher takes raw observations; SB3 takes them normalised by a
+``VecNormalize`` wrapper, written beside the zip as ``OUT.vecnormalize.pkl`` (load it with
+``VecNormalize.load(path, venv)``).
+
+A CNN student becomes a ``CnnPolicy`` where its layout is SB3's ``NatureCNN``'s (convolutions of
+32 channels 8x8 stride 4, 64 4x4 stride 2, 64 3x3 stride 1, then a dense layer: the student's
+first hidden layer is NatureCNN's ``features_dim``, the others the policy's ``net_arch``); SB3
+divides uint8 frames by 255 (``normalize_images``) and moves channel-last ones first
+(``VecTransposeImage``) as the student does. Other CNN layouts and recurrent students have no
+SB3 policy to hold them: a one-line error that points to ONNX export.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rldistill.core.errors import UserError
+from rldistill.core.files import atomic_write
+from rldistill.students.network import check_task, load_student, saved_env, task_meta
+from rldistill.sources.sb3_cnn import is_image
+
+# which SB3 algorithms can hold which head's student, the first one by default (by teacher kind
+# for categorical heads: a Q-value teacher's student becomes a DQN)
+ALGOS_FOR_HEAD = {"categorical": ("ppo", "a2c", "dqn"), "gaussian": ("ppo", "a2c"),
+                  "squashed_gaussian": ("sac", "tqc"), "deterministic": ("td3", "ddpg")}
+
+
+CHECK_BATCH = 512  # states per batch of the agreement check
+
+# SB3's NatureCNN (its CnnPolicy's features extractor): (out channels, kernel, stride) per layer
+NATURE_CNN = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+# RL Zoo's "atari" hyperparameters (hyperparams/{dqn,ppo,a2c}.yml), for a CNN student where the
+# zoo table has none for its env (SB3's defaults would give a DQN a replay buffer of a million
+# frames: 56 GB for 4 x 84 x 84); off-policy continuous algorithms: a buffer of 100k frames
+ATARI: dict[str, dict[str, Any]] = {
+    "dqn": dict(buffer_size=100_000, learning_rate=1e-4, batch_size=32, learning_starts=100_000,
+                target_update_interval=1000, train_freq=4, gradient_steps=1,
+                exploration_fraction=0.1, exploration_final_eps=0.01),
+    "ppo": dict(n_steps=128, n_epochs=4, batch_size=256, learning_rate=("lin", 2.5e-4),
+                clip_range=("lin", 0.1), vf_coef=0.5, ent_coef=0.01),
+    "a2c": dict(ent_coef=0.01, vf_coef=0.25, policy_kwargs="rmsprop_tf_like"),
+    **{algo: dict(buffer_size=100_000) for algo in ("sac", "tqc", "td3", "ddpg")},
+}
+
+
+def onnx_hint(student_dir: str | Path, out: Path) -> str:
+    return (f"export it to ONNX instead (rldistill export --student {student_dir} --out "
+            f"{out.with_suffix('.onnx')})")
+
+
+def layout_error(arch: Any, student_dir: str | Path, out: Path) -> str | None:
+    """Why a student of ``arch`` has no SB3 policy to hold it (one line, with what to do
+    instead); None where it has one."""
+    if arch.cell:
+        return (f"--format sb3 cannot hold a recurrent student ({arch.cell}:{arch.cell_size}): "
+                "SB3 has no recurrent DQN / PPO / A2C (their policies keep no state between "
+                f"steps): {onnx_hint(student_dir, out)}; its graph takes and returns the cell's "
+                "state")
+    if arch.conv and (tuple(arch.conv) != NATURE_CNN or not arch.hidden):
+        convs = ", ".join(f"{c} ch {k}x{k} stride {st}" for c, k, st in arch.conv)
+        dense = ",".join(str(h) for h in arch.hidden) or "none"
+        h, w = arch.frame[1:]
+        other = (", or distil with --student-arch cnn:32,64,64:512 for an SB3-loadable CNN "
+                 "student on these Atari-sized frames" if min(h, w) >= 36 else
+                 f"; NatureCNN does not fit {h}x{w} frames: for an SB3 model distil an MLP "
+                 "student (--student-hidden, e.g. 256,256)")
+        return (f"--format sb3 cannot hold this CNN student (convolutions {convs}; dense "
+                f"{dense}): SB3's CnnPolicy holds only NatureCNN's layout (32 ch 8x8 stride 4, "
+                "64 ch 4x4 stride 2, 64 ch 3x3 stride 1, then a dense layer): "
+                f"{onnx_hint(student_dir, out)}{other}")
+    return None
+
+
+def _image_kwargs(student: Any, task: int, env: Any, env_id: str, student_dir: str | Path,
+                  out: Path) -> dict[str, Any]:
+    """A NatureCNN-shaped student's CnnPolicy arguments, once SB3 is known to see the env's
+    frames as the student does (scaled by 1/255 or not, channels moved first or not)."""
+    from gymnasium import spaces
+    from stable_baselines3.common.preprocessing import (is_image_space,
+                                                        is_image_space_channels_first)
+
+    arch, shape = student.arch, tuple(student.specs[task].obs_shape)
+    space = env.observation_space
+    hint = onnx_hint(student_dir, out)
+    if not isinstance(space, spaces.Box) or tuple(space.shape) != shape:
+        raise UserError(f"env {env_id} gives observations {getattr(space, 'shape', space)}, the "
+                        f"CNN student takes {shape}: {hint}")
+    image = is_image_space(space)  # uint8 in [0, 255]: SB3 scales them, channels first
+    if arch.image_scale and not image:
+        raise UserError(f"the CNN student divides its frames by 255, SB3 does so only for uint8 "
+                        f"frames in [0, 255] and env {env_id}'s are {space.dtype} in "
+                        f"[{space.low.min()}, {space.high.max()}]: {hint}")
+    transposed = image and not is_image_space_channels_first(space)
+    if transposed != arch.channels_last:
+        order = {True: "channel-last", False: "channel-first"}
+        raise UserError(f"the CNN student reads env {env_id}'s {shape} frames "
+                        f"{order[arch.channels_last]}, SB3 would read them "
+                        f"{order[transposed]}: {hint}")
+    return {"features_extractor_kwargs": {"features_dim": int(arch.hidden[0])},
+            "normalize_images": bool(arch.image_scale)}
+
+
+def _channels_first(pairs: list[tuple[torch.Tensor, torch.Tensor]], space: Any) -> None:
+    """An MLP student flattens channel-last uint8 frames (H, W, C) as they come, SB3 moves their
+    channels first (``VecTransposeImage``) before it flattens them: the first layer's inputs
+    put in SB3's order."""
+    from stable_baselines3.common.preprocessing import (is_image_space,
+                                                        is_image_space_channels_first)
+
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        h, w, c = space.shape
+        w0, b0 = pairs[0]
+        pairs[0] = (w0.view(-1, h, w, c).permute(0, 3, 1, 2).reshape(w0.shape[0], -1), b0)
+
+
+def _cnn_defaults(algo: str, env_id: str, kwargs: dict[str, Any]) -> None:
+    """:data:`ATARI`'s values into ``kwargs`` where the zoo table has none for the env."""
+    from stable_baselines3.common.utils import LinearSchedule
+
+    from rldistill.zoo.hyperparams import HYPERPARAMS
+
+    if env_id in HYPERPARAMS.get(algo, {}):
+        return
+    for k, v in ATARI.get(algo, {}).items():
+        if v == "rmsprop_tf_like":
+            from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+            kwargs["policy_kwargs"].update(optimizer_class=RMSpropTFLike,
+                                           optimizer_kwargs=dict(eps=1e-5))
+        elif isinstance(v, tuple):
+            kwargs[k] = LinearSchedule(float(v[1]), 0.0, 1.0)
+        else:
+            kwargs[k] = v
+
+
+def default_algo(head: str, teacher_kind: str | None) -> str:
+    return "dqn" if head == "categorical" and teacher_kind == "q" else ALGOS_FOR_HEAD[head][0]
+
+
+def _pairs(student: Any, task: int, algo: str, calib: torch.Tensor, meta: dict[str, Any]
+           ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], dict[str, Any]]:
+    """The student's (weight, bias) per Linear as the SB3 model of ``algo`` takes them, and how
+    its outputs were mapped."""
+    pairs = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in student.linears(task)]
+    head = student.action_heads[task]
+    w, b = pairs[-1]
+    note: dict[str, Any] = {}
+    cfg, kind = meta.get("config", {}), task_meta(meta, task).get("teacher", {}).get("kind")
+    if algo == "dqn":
+        loss = cfg.get("loss") or head.default_loss
+        scale = 1.0
+        if kind == "q" and loss in ("kl", "ce"):
+            scale = float(cfg.get("temperature") or head.default_temperature(kind))
+        pairs[-1] = (w * scale, b * scale)
+        note["q_scale"] = scale
+    elif head.name == "gaussian":
+        n = head.dim
+        with torch.inference_mode():
+            log_std = student(calib, task)[:, n:].mean(0)
+        pairs[-1] = (torch.cat([w[:n], torch.zeros_like(w[n:])]), torch.cat([b[:n], log_std]))
+        note["log_std"] = [round(float(x), 4) for x in log_std]
+    return pairs, note
+
+
+def _vecnormalize(norm: Any, env: Any, path: Path) -> None:
+    """SB3's VecNormalize with the student's observation statistics (not updated unless the
+    user sets ``training = True``; rewards not normalised), saved to ``path``."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    eps = 1e-8
+    vn = VecNormalize(DummyVecEnv([lambda: env]), training=False, norm_obs=True,
+                      norm_reward=False, clip_obs=float(norm.clip), epsilon=eps)
+    rms: Any = vn.obs_rms  # one RunningMeanStd for a Box observation
+    rms.mean = norm.mean.double().numpy()
+    rms.var = (norm.std.double() ** 2 - eps).clamp_min(0).numpy()
+    atomic_write(path, lambda tmp: vn.save(str(tmp)))
+
+
+def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: str | None = None,
+               check_rows: int = 4096, seed: int = 0) -> dict[str, Any]:
+    """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
+    its deterministic actions against the student's greedy ones on ``check_rows`` states of the
+    run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
+    from rldistill.drivers.kickstart import sb3_kwargs
+    from rldistill.engine.checkpoint import buffer_obs
+    from rldistill.envs.make import make_env
+    from rldistill.zoo.hyperparams import lookup
+    from rldistill.drivers.teacher_train import sb3_class
+
+    student, meta = load_student(student_dir)
+    check_task(student, task)
+    out = Path(out)
+    if out.suffix != ".zip":
+        raise UserError(f"--out {out} should end in .zip for --format sb3")
+    why = layout_error(student.arch, student_dir, out)
+    if why:
+        raise UserError(why)
+    head = student.action_heads[task]
+    tmeta = task_meta(meta, task)
+    allowed = ALGOS_FOR_HEAD[head.name]
+    algo = algo or default_algo(head.name, tmeta.get("teacher", {}).get("kind"))
+    if algo not in allowed:
+        raise UserError(f"--algo {algo} cannot hold a {head.name} student: choose one of "
+                        f"{', '.join(allowed)}")
+    env_id = tmeta.get("env")
+    if not env_id:
+        raise UserError(f"{student_dir} does not name its env: it was not written by distill")
+    spec = student.specs[task]
+    calib = buffer_obs(Path(student_dir), task, check_rows, seed)
+    source = "buffer" if calib is not None else "random normal"
+    gen = torch.Generator().manual_seed(seed)
+    if calib is None and is_image(spec):
+        source = "random uint8"
+        calib = torch.randint(0, 256, (check_rows, *spec.obs_shape), generator=gen,
+                              dtype=torch.uint8)
+    elif calib is None:
+        calib = torch.randn(check_rows, *spec.obs_shape, generator=gen)
+    pairs, note = _pairs(student, task, algo, calib, meta)
+    hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
+    cnn = bool(student.arch.conv)
+    env = make_env(saved_env(meta, task))
+    _, kwargs = sb3_kwargs(algo, env_id, hidden[1:] if cnn else hidden)
+    pk = kwargs["policy_kwargs"]
+    # the student's own features: a zoo network's extractor (MinAtar's) is not on its path
+    pk.pop("features_extractor_class", None)
+    pk.pop("features_extractor_kwargs", None)
+    if cnn:
+        pk.update(_image_kwargs(student, task, env, env_id, student_dir, out))
+        _cnn_defaults(algo, env_id, kwargs)
+    else:
+        _channels_first(pairs, env.observation_space)
+    noise = lookup(algo, env_id)[1].get("noise_std")
+    if noise is not None:  # TD3 / DDPG explore with Gaussian action noise (RL Zoo's)
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = int(np.prod(spec.action.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), noise * np.ones(dim))
+    cls = sb3_class(algo)
+    model = cls("CnnPolicy" if cnn else "MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    from rldistill.sources.sb3_policy import set_student_layers
+
+    layers: list[Any] = [m for m in student.convs if isinstance(m, torch.nn.Conv2d)] if cnn \
+        else []
+    convs = [(m.weight.detach(), m.bias.detach()) for m in layers]
+    set_student_layers(model.policy, pairs, convs)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda tmp: model.save(tmp))
+    except OSError as e:
+        raise UserError(f"cannot write {out}: {e.strerror or e}: pass another --out") from None
+    norm = student.obs_norms[task] if student.arch.obs_norm and student.arch.obs_norm[task] \
+        else None
+    report: dict[str, Any] = {"sb3": str(out), "algo": algo, "bytes": out.stat().st_size,
+                              "env": env_id, "task": task, "hidden": list(hidden),
+                              "policy": "CnnPolicy" if cnn else "MlpPolicy", **note}
+    if norm is not None:
+        vn_path = out.with_name(out.stem + ".vecnormalize.pkl")
+        _vecnormalize(norm, env, vn_path)
+        report["vecnormalize"] = str(vn_path)
+
+    # reloaded only to act: no replay buffer (DQN's on Atari frames: 2 x 2.8 GB, allocated lazily)
+    loaded = cls.load(str(out), device="cpu", custom_objects={"buffer_size": 1})
+    matches = []
+    for x in calib.split(CHECK_BATCH):  # in batches: 4096 Atari frames as floats are 460 MB
+        x = x.float()
+        with torch.inference_mode():
+            want = head.to_env(student.act(x, task))
+            seen = norm(x) if norm is not None else x
+        got, _ = loaded.predict(seen.numpy(), deterministic=True)
+        matches.append(np.isclose(np.asarray(got, dtype=np.float64).reshape(len(x), -1),
+                                  np.asarray(want, dtype=np.float64).reshape(len(x), -1),
+                                  rtol=0.0, atol=1e-4).all(-1))
+    match = np.concatenate(matches)
+    report.update(check_rows=len(calib), check_states=source,
+                  action_agreement=float(match.mean()))
+    return report

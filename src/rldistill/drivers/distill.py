@@ -1,0 +1,251 @@
+"""One distill run (``rldistill distill``, :func:`rldistill.api.run`): the teachers loaded and
+checked against their envs, the loop trained (offline, or online while a teacher learns), the
+student saved and scored, ``result.json`` written. Every run kind that is a distill run goes
+through here: the CLI, ``--seeds``, sweep and compress trials, the MLP baseline, kick-starting's
+pretraining."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rldistill.core.config import DistillConfig, KickstartConfig
+from rldistill.core.errors import UserError
+from rldistill.core.files import write_text
+from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.engine.rundir import open_run_dir, saved_config
+from rldistill.engine.state import Task
+from rldistill.envs.make import (EnvRecipe, check_masks, check_match, env_spec,
+                                 import_env_module, map_env_id, task_env, teacher_env)
+from rldistill.evaluation.scoring import multitask_result, score_tasks
+from rldistill.report.runlog import ROUNDS, TB_DIR, RoundLog
+from rldistill.sources import Teacher, load_teachers
+from rldistill.students.network import Student, save_student
+
+# files and dirs a run writes in its --out dir (all replaced by --overwrite)
+RUN_FILES = ("student.json", "student.safetensors", "result.json", "curves.png",
+             "teacher_sb3.zip", "teacher_sb3", "checkpoint-teacher.zip", "checkpoint-replay.npz",
+             "checkpoint-vecnormalize.pkl", ROUNDS, TB_DIR, "baseline")
+
+
+@dataclass
+class Outcome:
+    """What training produced, before evaluation (with the config as resolved: the env the
+    teacher's source names); online runs add the teacher they trained."""
+
+    cfg: DistillConfig
+    loop: Loop
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    teacher_model: Any = None
+
+    @property
+    def student(self) -> Student:
+        return self.loop.student
+
+    @property
+    def tasks(self) -> list[Task]:
+        return self.loop.tasks
+
+
+def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]]:
+    """One teacher per task (an ensemble where a task has several), checked against its env;
+    the config with the env(s) the teachers' sources name where --env was not given, and
+    renamed env ids mapped (:func:`rldistill.envs.make.map_env_id`)."""
+    cfg = with_source_envs(cfg)
+    for module in cfg.env_modules:
+        import_env_module(module)
+    teachers, envs = [], []
+    for specs, env_id in cfg.tasks:
+        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher,
+                                normalize=cfg.teacher_normalize, kind=cfg.teacher_kind,
+                                env=env_id)
+        env_id = map_env_id(env_id, teacher.spec)
+        env = task_env(env_id, teacher, cfg)
+        check_match(teacher.spec, env_spec(teacher_env(env)), teacher.name, env_id)
+        check_masks(teacher, env)
+        teachers.append(teacher)
+        envs.append(env_id)
+    if tuple(envs) != tuple(e for _, e in cfg.tasks):
+        cfg = cfg.replace(env=envs[0] if len(envs) == 1 else tuple(envs))
+    return cfg, teachers
+
+
+def with_source_envs(cfg: DistillConfig) -> DistillConfig:
+    """``cfg`` with ``env`` from the teachers' sources (RL Zoo folders, Hub repos) where it is
+    empty: one env for one source or several of one env (an ensemble), else one per teacher."""
+    if cfg.env or cfg.teacher_train:
+        return cfg
+    from rldistill.sources.resolve import resolve
+    from rldistill.sources.torch_file import SUFFIXES
+
+    specs = cfg.tasks[0][0]
+    envs = []
+    for spec in specs:
+        recipe = None if spec.endswith(SUFFIXES) else resolve(spec).env
+        if recipe is None:
+            raise UserError(f"no env given, and teacher {spec} does not name one: pass --env ID")
+        envs.append(str(recipe))
+    return cfg.replace(env=envs[0] if len(set(envs)) == 1 else tuple(envs)).validate()
+
+
+def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
+          progress: Progress | None = None, resume: bool = False,
+          callbacks: tuple[Callback, ...] = ()) -> Outcome:
+    """Run the loop for ``cfg.budget`` labelled steps (offline, or online when
+    ``cfg.teacher_train`` is set), checkpointing to ``cfg.out``; returns the outcome."""
+    from rldistill.drivers.offline import train_offline
+
+    cfg.validate()
+    if cfg.teacher_train:
+        from rldistill.drivers.online import train_online
+
+        if teachers is not None:
+            raise UserError("--teacher-train trains its own teacher: pass no teachers")
+        loop, curves, model = train_online(cfg, progress, resume, callbacks)
+        return Outcome(cfg, loop, curves, model)
+    if teachers is None:
+        cfg, teachers = load_task_teachers(cfg)
+    return Outcome(cfg, train_offline(cfg, teachers, progress, resume, callbacks))
+
+
+def run(cfg: DistillConfig, progress: Progress | None = None,
+        cache: dict[tuple[Any, ...], Any] | None = None, resume: bool = False,
+        overwrite: bool = False, callbacks: tuple[Callback, ...] = ()) -> dict[str, Any]:
+    """Train, save the student to ``cfg.out``, evaluate; the result dict (also result.json).
+
+    ``resume`` continues the run checkpointed in ``cfg.out`` (a larger budget extends it);
+    ``overwrite`` replaces a run there. ``cache`` keeps teacher and random-policy evaluations
+    between calls (the demo scores several students against one teacher).
+    """
+    from rldistill.drivers.offline import sigint_raises
+
+    cfg.validate()
+    teachers = None
+    if not cfg.teacher_train:
+        cfg, teachers = load_task_teachers(cfg)
+    out = Path(cfg.out)
+    opened = open_run_dir(out, cfg, resume, overwrite, RUN_FILES)
+    if opened.finished is not None:
+        return opened.finished
+    resume = opened.resume
+    log = RoundLog(out)  # rounds.jsonl and TensorBoard
+    try:
+        outcome = train(cfg, teachers, progress=progress, resume=resume,
+                        callbacks=(*callbacks, log))
+    finally:
+        log.close()
+    save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
+    online = _save_online(cfg, outcome) if cfg.teacher_train else {}
+    tasks = [(t.env, t.teacher) for t in outcome.tasks]
+    with sigint_raises(f"interrupted during the final evaluation; the student is saved in "
+                       f"{out}: score it with `rldistill evaluate --student {out}`"):
+        blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, cfg.seed + 1_000_000,
+                             cache)
+    loop = outcome.loop
+    scores = ({"env": cfg.env, **blocks[0]} if len(tasks) == 1
+              else multitask_result(blocks, tasks, outcome.student))
+    if len(tasks) > 1:
+        for block, task in zip(scores["tasks"], outcome.tasks):
+            block["labelled_steps"] = task.labelled
+            block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
+    result = {**scores, "driver": loop.driver, "labelled_steps": loop.labelled,
+              "updates": loop.updates,
+              "wall_s": round(loop.wall_s, 3),
+              "final_loss": round(loop.losses[-1], 6) if loop.losses else None,
+              "config": cfg.to_dict(), **online}
+    if "auto" in loop.notes:
+        result["auto_budget"] = {"labelled_steps": loop.labelled, **loop.notes["auto"]}
+    from rldistill.drivers import baseline
+    if baseline.wanted(cfg, outcome.student):
+        result["baseline_mlp"] = baseline.mlp_baseline(cfg, outcome.student, run)
+    result["warnings"] = advice(result, cfg, [t.head for t in outcome.tasks])
+    write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
+    return result
+
+
+WARN_BELOW = 0.9  # normalized score under which a run warns
+
+
+def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list[str]:
+    """What a user should hear about a weak student, with what measurably helps: a larger
+    budget (benchmarks/bank) and what its action head says (``ActionHead.weak_student_hint``)."""
+    out = []
+    for b, head in zip(result.get("tasks") or [result], heads):
+        score = b.get("normalized_score")
+        if score is None or score >= WARN_BELOW:
+            continue
+        fixes = ([] if cfg.auto_budget else ["a larger --budget"] if cfg.teacher_train
+                 else ["--budget auto (or a larger --budget)"])
+        hint = head.weak_student_hint(result.get("driver"), cfg.min_updates)
+        fixes += ([hint] if hint else []) + ["a larger student (--param-ratio)"]
+        if cfg.student_obs and not cfg.recurrent:
+            fixes.append("a recurrent student (--student-arch gru:64): the view hides state")
+        out.append(f"{b.get('env', cfg.env)}: the student reaches {score:.2f} of the teacher's "
+                   f"score (agreement {b['agreement']:.2f} on its own states); what helps: "
+                   + ", ".join(fixes))
+    auto = result.get("auto_budget")
+    if auto and not str(auto.get("stopped", "")).startswith("target"):
+        out.append(f"--budget auto stopped without reaching --target {cfg.target}: "
+                   f"{auto.get('stopped')}")
+    return out
+
+
+def resume_config(out: str | Path, changes: dict[str, Any],
+                  cls: type[DistillConfig] | type[KickstartConfig] = DistillConfig
+                  ) -> DistillConfig | KickstartConfig:
+    """The config of the run in ``out`` (its checkpoint's, else its result.json's) with
+    ``changes`` (options given again: e.g. a larger budget); what ``--out DIR --resume`` runs.
+    With nothing in ``out``, the options given."""
+    saved = saved_config(Path(out)) or {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{**{k: v for k, v in saved.items() if k in names}, **changes,
+                  "out": str(out)}).validate()
+
+
+def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
+    """What student.json holds besides the architecture and spaces: env(s), teacher(s), config."""
+    if len(tasks) == 1:
+        return {"env": tasks[0].env, **_recipe_meta(tasks[0].env),
+                "teacher": _teacher_meta(tasks[0].teacher), "config": cfg.to_dict()}
+    return {"env": [t.env for t in tasks],
+            "tasks": [{"env": t.env, **_recipe_meta(t.env), "teacher": _teacher_meta(t.teacher)}
+                      for t in tasks],
+            "config": cfg.to_dict()}
+
+
+def _recipe_meta(env: str) -> dict[str, Any]:
+    """``env_recipe`` for student.json where the env is more than ``gym.make(id)``."""
+    return {"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}
+
+
+def _teacher_meta(t: Teacher) -> dict[str, Any]:
+    meta = {"name": t.name, "kind": t.kind, "params": t.params}
+    normalize = getattr(t, "source", {}).get("normalize")
+    return meta | ({"normalize": normalize} if normalize else {})
+
+
+def _save_online(cfg: DistillConfig, outcome: Outcome) -> dict[str, Any]:
+    """The trained teacher (``teacher_sb3.zip``) and the learning curves (``curves.png``)."""
+    from rldistill.core.files import atomic_write
+    from rldistill.core.plots import line_plot
+
+    out = Path(cfg.out)
+    model = outcome.teacher_model
+    atomic_write(out / "teacher_sb3.zip", lambda tmp: model.save(tmp))
+    venv = model.get_env()
+    if hasattr(venv, "obs_rms"):  # VecNormalize: beside the zip in RL Zoo's layout
+        (out / "teacher_sb3").mkdir(exist_ok=True)
+        atomic_write(out / "teacher_sb3" / "vecnormalize.pkl", lambda tmp: venv.save(str(tmp)))
+    c = outcome.curves
+    x = [p["teacher_steps"] for p in c]
+    png = line_plot({"teacher (learning)": (x, [p["teacher_return"] for p in c]),
+                     "student (distilled)": (x, [p["student_return"] for p in c])},
+                    out / "curves.png", "teacher env steps", "mean return",
+                    f"online distillation on {cfg.env}")
+    return {"curves": c, "curves_png": str(png) if png else None,
+            "teacher_zip": str(out / "teacher_sb3.zip")}
+
+

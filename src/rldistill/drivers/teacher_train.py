@@ -1,0 +1,102 @@
+"""Train a teacher with Stable-Baselines3 and RL-Zoo-style hyperparameters
+(``rldistill teacher train``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rldistill.core.errors import UserError
+from rldistill.zoo.hyperparams import ALGOS, lookup
+
+
+def sb3_class(algo: str) -> Any:
+    """The SB3 (or sb3-contrib) algorithm class for ``algo``."""
+    import sb3_contrib
+    import stable_baselines3 as sb3
+
+    classes = {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C, "qrdqn": sb3_contrib.QRDQN,
+               "sac": sb3.SAC, "td3": sb3.TD3, "ddpg": sb3.DDPG, "tqc": sb3_contrib.TQC}
+    if algo not in classes:
+        raise UserError(f"unknown --algo {algo!r}: choose one of {', '.join(ALGOS)}")
+    return classes[algo]
+
+
+def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
+    """A fresh SB3 model of ``algo`` on ``env_id`` with the zoo's hyperparameters (and those);
+    ``normalize`` wraps the env in VecNormalize, ``noise_std`` adds Gaussian action noise."""
+    import numpy as np
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rldistill.envs.make import check_env_id
+
+    check_env_id(env_id)
+    cls = sb3_class(algo)
+    n_envs, kwargs = lookup(algo, env_id)
+    args = dict(kwargs)
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    if args.pop("normalize", False):
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        venv = VecNormalize(venv, gamma=args.get("gamma", 0.99))
+    if "noise_std" in args:
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = int(np.prod(venv.action_space.shape or (1,)))
+        std = args.pop("noise_std")
+        args["action_noise"] = NormalActionNoise(np.zeros(dim), std * np.ones(dim))
+    return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **args), kwargs
+
+
+def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
+    """Train ``algo`` on ``env_id`` for ``steps`` env steps, save an SB3 zip at ``out``.
+
+    Returns a record (algo, env, steps, seed, hyperparameters, wall time) for the zoo index.
+    """
+    import json
+
+    import torch
+
+    if steps <= 0:
+        raise UserError(f"--steps must be positive, got {steps}")
+    torch.set_num_threads(1)
+    model, kwargs = make_model(algo, env_id, seed)
+    venv = model.get_env()
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - t0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    if hasattr(venv, "obs_rms"):  # VecNormalize: its statistics in RL Zoo's layout
+        (out.parent / out.stem).mkdir(exist_ok=True)
+        venv.save(str(out.parent / out.stem / "vecnormalize.pkl"))
+    venv.close()
+    # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
+    shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
+                                  else "linear schedule"))
+    return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": venv.num_envs,
+            "hyperparams": shown, "train_wall_s": round(wall, 1), "file": str(out)}
+
+
+def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
+                     eval_episodes: int, command: str) -> dict[str, Any]:
+    """Train a teacher, evaluate it with rldistill's safe loader, and write ``out`` with its
+    record (``out.json``: the command, hyperparameters, return with 95 % CI, acting params)."""
+    import json
+
+    from rldistill.evaluation.rollouts import evaluate_policy
+    from rldistill.core.files import write_text
+    from rldistill.sources import load_teacher
+
+    record = train_teacher(algo, env_id, steps, seed, out)
+    record["command"] = command
+    record["file"] = out.name
+    teacher = load_teacher(str(out))
+    ev = evaluate_policy(teacher, env_id, episodes=eval_episodes, seed=10_000)
+    record["return_mean"] = round(ev.mean, 2)
+    record["return_ci95"] = [round(ev.ci95[0], 2), round(ev.ci95[1], 2)]
+    record["eval_episodes"] = eval_episodes
+    record["acting_params"] = teacher.params
+    write_text(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
+    return record

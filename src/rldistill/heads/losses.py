@@ -1,0 +1,106 @@
+"""Distillation losses: pure functions ``(student_out, teacher_out, ...) -> (loss, metrics)``.
+
+All take a batch of student outputs (logits) and teacher outputs (logits, or Q-values for a
+Q-value teacher) of shape (batch, n_actions) and return the batch-mean loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from rldistill.core.errors import UserError
+
+Metrics = dict[str, float]
+
+LOSSES = ("kl", "ce", "nll", "mse")
+
+
+def default_temperature(teacher_kind: str) -> float:
+    """Rusu et al. 2015 sharpen a Q-teacher with tau = 0.01; policy logits are used at T = 1."""
+    return 0.01 if teacher_kind == "q" else 1.0
+
+
+def _scale(temperature: float, teacher_kind: str) -> float:
+    """T^2 keeps a policy teacher's gradients the same size across temperatures."""
+    return 1.0 if teacher_kind == "q" else temperature**2
+
+
+class Loss:
+    """A loss split in two: ``prepare`` turns teacher outputs into per-row targets (done once per
+    round over the whole buffer), ``__call__`` scores student outputs against prepared rows (done
+    every minibatch). ``kl``/``ce``/``nll``/``mse`` below are the same losses in one call.
+
+    kl/ce with a policy teacher (Hinton et al. 2015): teacher and student both softened at T,
+    times T^2. With a Q teacher (Rusu et al. 2015): softmax(Q / tau) against the student's own
+    softmax at temperature 1, no rescaling.
+    """
+
+    def __init__(self, name: str, temperature: float = 1.0, teacher_kind: str = "logits",
+                 centred: bool = False) -> None:
+        if name not in LOSSES:
+            raise UserError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
+        if temperature <= 0:
+            raise UserError(f"temperature must be > 0, got {temperature}")
+        self.name, self.t, self.kind, self.centred = name, temperature, teacher_kind, centred
+
+    @torch.no_grad()
+    def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
+        if self.name in ("kl", "ce"):
+            p = torch.softmax(teacher / self.t, dim=-1)
+            neg_entropy = (p * torch.log(p.clamp_min(1e-30))).sum(-1, keepdim=True)
+            return torch.cat([p, neg_entropy], -1)  # (rows, n_actions + 1)
+        if self.name == "nll":
+            return teacher.argmax(-1, keepdim=True).float()
+        return teacher - teacher.mean(-1, keepdim=True) if self.centred else teacher
+
+    def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        if self.name in ("kl", "ce"):  # few autograd nodes: this runs every minibatch
+            if self.kind != "q" and self.t != 1.0:
+                student = student / self.t
+            loss = F.cross_entropy(student, prepared[:, :-1])  # -sum p log q, batch mean
+            if self.name == "kl":  # KL = cross-entropy - teacher entropy (a constant)
+                loss = loss + prepared[:, -1].mean()
+            scale = _scale(self.t, self.kind)
+            return loss if scale == 1.0 else scale * loss
+        if self.name == "nll":
+            return F.cross_entropy(student, prepared[:, 0].long())
+        if self.centred:
+            student = student - student.mean(-1, keepdim=True)
+        return F.mse_loss(student, prepared)
+
+
+def _one_call(name: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float,
+              teacher_kind: str, centred: bool = False) -> tuple[torch.Tensor, Metrics]:
+    loss_fn = Loss(name, temperature, teacher_kind, centred)
+    loss = loss_fn(student, loss_fn.prepare(teacher))
+    scale = _scale(temperature, teacher_kind) if name in ("kl", "ce") else 1.0
+    return loss, {name: float(loss.detach()) / scale}
+
+
+def kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0,
+       teacher_kind: str = "logits") -> tuple[torch.Tensor, Metrics]:
+    """KL(teacher_T || student_T), batch mean (times T^2 for policy teachers)."""
+    return _one_call("kl", student, teacher, temperature, teacher_kind)
+
+
+def ce(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0,
+       teacher_kind: str = "logits") -> tuple[torch.Tensor, Metrics]:
+    """Soft-target cross-entropy -sum p_T log q_S (= KL + teacher entropy), batch mean."""
+    return _one_call("ce", student, teacher, temperature, teacher_kind)
+
+
+def nll(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0,
+        teacher_kind: str = "logits") -> tuple[torch.Tensor, Metrics]:
+    """Negative log-likelihood of the teacher's greedy action (a hard label)."""
+    return _one_call("nll", student, teacher, temperature, teacher_kind)
+
+
+def mse(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0,
+        teacher_kind: str = "logits", centred: bool = False) -> tuple[torch.Tensor, Metrics]:
+    """Mean squared error on the raw outputs (Q-values or logits), mean over batch and actions.
+
+    ``centred`` subtracts each row's mean from both sides first: raw-Q MSE fails when Q ~ 100
+    while the gaps between actions are < 1, since the state-value offset dominates the loss.
+    """
+    return _one_call("mse", student, teacher, temperature, teacher_kind, centred)

@@ -1,0 +1,121 @@
+"""Ray Tune for sweeps and compress: a list of distill configs run as trials (on the Ray of
+:mod:`rldistill.core.ray`: local, or the cluster at ``--address``).
+
+Each trial is an ordinary :func:`rldistill.drivers.distill.run` in its own directory (``cfg.out``),
+with its own checkpoint and ``result.json``; after every round it reports the round's metrics to
+Tune (the loop's callback), and at the end its scores. When a trial's worker dies, Tune restarts the
+trial (``FailureConfig(max_failures)``) and the trial resumes from its own rldistill checkpoint,
+so it ends with the same student, bit for bit, as an uninterrupted run. Ray is imported here only
+when a sweep runs (extra ``rldistill[ray]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rldistill.core.config import DistillConfig
+from rldistill.engine.checkpoint import CKPT_NAME
+from rldistill.engine.rundir import differences, finished_result
+from rldistill.report.runlog import read_rounds, round_row
+
+PID_FILE = "worker.pid"  # each trial writes its worker's pid here (to watch or kill it)
+STARTS = "starts.jsonl"  # a line per start of a trial: its pid, and whether it resumed
+MAX_FAILURES = 3  # restarts of a trial whose worker died
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial: its name (also its directory under the sweep) and its full config."""
+
+    name: str
+    cfg: DistillConfig
+
+
+def run_trials(trials: Sequence[Trial], storage: Path, label: str,
+               max_concurrent: int | None = None,
+               max_failures: int = MAX_FAILURES) -> dict[str, dict[str, Any] | str]:
+    """Run ``trials`` on Ray Tune (inside :func:`rldistill.core.ray.ray_session`), at
+    most ``max_concurrent`` at a time (default: as many as the cluster's CPUs allow, one CPU
+    each); Tune's own records go to ``storage/label``. Finished runs of the same options are
+    read back without Ray. Returns name -> the trial's result (its result.json), or an error
+    line."""
+    out: dict[str, dict[str, Any] | str] = {}
+    for t in trials:  # finished runs of the same options are read back, not run again
+        if (done := finished_result(Path(t.cfg.out), t.cfg)) is not None:
+            out[t.name] = done
+    trials = [t for t in trials if t.name not in out]
+    if not trials:
+        return out
+    from ray import tune
+
+    shutil.rmtree(storage / label, ignore_errors=True)  # Tune's records of an earlier call
+    space = {"trial": tune.grid_search([{"name": t.name, "cfg": t.cfg.to_dict()}
+                                        for t in trials])}
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": 1}), param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
+                                    trial_name_creator=_tune_name,
+                                    trial_dirname_creator=_tune_name),
+        run_config=tune.RunConfig(name=label, storage_path=str(storage.resolve()), verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=max_failures)))
+    with contextlib.redirect_stdout(sys.stderr):  # keep stdout for our table and --json line
+        grid = tuner.fit()
+    for i in range(len(grid)):
+        r = grid[i]
+        name = (r.config or {})["trial"]["name"]
+        metrics = r.metrics or {}
+        if r.error is not None or "result_json" not in metrics:
+            out[name] = "failed: " + (str(r.error).strip().splitlines() or ["?"])[-1][:300]
+        else:
+            out[name] = json.loads(metrics["result_json"])
+    return out
+
+
+def _tune_name(trial: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9=._-]", "_", trial.config["trial"]["name"])[:120]
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """A Tune trial (in a Ray worker): an ordinary distill run in ``cfg.out``, resumed from its
+    checkpoint after a restart; every round's metrics and the final scores go to Tune."""
+    import torch
+    from ray import tune
+
+    from rldistill.drivers.distill import run
+
+    torch.set_num_threads(1)  # as the CLI: the same float results as a run alone
+    cfg = DistillConfig(**config["trial"]["cfg"])
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PID_FILE).write_text(f"{os.getpid()}\n")
+    result = finished_result(out, cfg)
+    if result is None:
+        resume = (out / CKPT_NAME).exists()
+        with (out / STARTS).open("a") as f:  # a restarted trial says where it resumed
+            f.write(json.dumps({"pid": os.getpid(), "resume": resume,
+                                "rounds_done": len(read_rounds(out)) if resume else 0}) + "\n")
+
+        def report(loop: Any, m: Any) -> None:
+            row = {k: v for k, v in round_row(m).items() if k != "task_losses"}
+            tune.report({**row, "done": False})
+
+        result = run(cfg, resume=resume, overwrite=not resume, callbacks=(report,))
+    tune.report({"done": True, "normalized_score": result.get("normalized_score"),
+                 "agreement": result.get("agreement"),
+                 "params": result.get("student", {}).get("params"),
+                 "result_json": json.dumps(result)})
+
+
+def held_by_other(out: Path, cfg: DistillConfig) -> bool:
+    """Whether ``out`` holds a run that ``cfg``'s trial may not continue or read back (the one
+    rule, :func:`rldistill.engine.rundir.differences`)."""
+    return bool(differences(out, cfg))

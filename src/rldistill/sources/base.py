@@ -1,0 +1,76 @@
+"""The :class:`Teacher` protocol and the teacher that is a torch network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from rldistill.heads import ActionHead, head_for
+from rldistill.core.spaces import SpaceSpec
+
+class Teacher(Protocol):
+    """What the loop needs of a teacher."""
+
+    name: str
+    kind: str  # logits | q (Discrete); gaussian | squashed | deterministic (Box)
+    spec: SpaceSpec
+    head: ActionHead
+    params: int  # parameters on the acting path
+    obs_norm: nn.Module | None  # VecNormalize statistics it acts through (the student copies)
+
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        """The head's teacher outputs (logits or Q-values for Discrete) for a batch of obs."""
+        ...
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Greedy actions."""
+        ...
+
+
+@dataclass
+class NetTeacher:
+    """A teacher that is a torch module mapping observations to its outputs.
+
+    ``frozen`` (loaded teachers): eval mode, no gradients. A live teacher (online distillation:
+    an SB3 model still learning) is not frozen; ``params`` then comes from its acting path.
+    ``obs_norm`` (a VecNormalize teacher's statistics) is applied before ``net``.
+    """
+
+    name: str
+    kind: str
+    spec: SpaceSpec
+    net: nn.Module
+    params: int = -1
+    frozen: bool = True
+    source: dict[str, Any] = field(default_factory=dict)  # where it came from (teacher info)
+    obs_norm: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        self.head = head_for(self.spec.action, self.kind)
+        if self.frozen:
+            self.net.eval()
+            for p in self.net.parameters():
+                p.requires_grad_(False)
+        if self.params < 0:
+            self.params = sum(p.numel() for p in self.net.parameters())
+
+    @torch.inference_mode()
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs if self.obs_norm is None else self.obs_norm(obs))
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head.teacher_act(self.outputs(obs))
+
+
+def all_members(teacher: Any) -> list[Any]:
+    """The teacher itself, or an ensemble's members."""
+    return list(getattr(teacher, "members", [teacher]))
+
+
+def has_q_teacher(teachers: list[Any]) -> bool:
+    """Whether any teacher (or ensemble member) outputs Q-values: such runs get more rounds and
+    updates by default (config.py)."""
+    return any(m.kind == "q" for t in teachers for m in all_members(t))

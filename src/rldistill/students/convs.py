@@ -1,0 +1,105 @@
+"""Convolutional students: their layout (channels, kernel, stride per layer), its size, the
+layout sized from a CNN teacher's, and ``--student-arch cnn:C1,C2:D``.
+
+A CNN student sees what SB3's extractors see (:mod:`rldistill.sources.sb3_cnn`): uint8 images
+divided by 255, channel-last frames (MinAtar) moved channels first; its convolutions (ReLU
+after each) are flattened into dense layers (``hidden``) and the action head's outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from rldistill.core.errors import UserError
+from rldistill.core.spaces import SpaceSpec
+
+Conv = tuple[int, int, int]  # (out channels, kernel, stride)
+
+
+def frame_of(spec: SpaceSpec, channels_last: bool) -> tuple[int, int, int]:
+    """(C, H, W) the convolutions see."""
+    s = spec.obs_shape
+    if len(s) != 3:
+        raise UserError(f"a CNN student needs image observations (3 dims), these are {s}: use "
+                        "--student-hidden for an MLP student")
+    return (s[2], s[0], s[1]) if channels_last else (s[0], s[1], s[2])
+
+
+def conv_out(frame: tuple[int, int, int], convs: tuple[Conv, ...]) -> int:
+    """The flattened size after the convolutions (no padding)."""
+    c, h, w = frame
+    for out, k, s in convs:
+        h, w, c = (h - k) // s + 1, (w - k) // s + 1, out
+        if h < 1 or w < 1:
+            raise UserError(f"the convolutions {convs} do not fit frames of {frame[1]}x"
+                            f"{frame[2]}: use fewer or smaller ones")
+    return c * h * w
+
+
+def conv_params(frame: tuple[int, int, int], convs: tuple[Conv, ...]) -> int:
+    c, n = frame[0], 0
+    for out, k, _ in convs:
+        n += c * out * k * k + out
+        c = out
+    return n
+
+
+def build_convs(frame: tuple[int, int, int], convs: tuple[Conv, ...]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    c = frame[0]
+    for out, k, s in convs:
+        layers += [nn.Conv2d(c, out, k, s), nn.ReLU()]
+        c = out
+    return nn.Sequential(*layers)
+
+
+def default_kernels(frame: tuple[int, int, int], n: int) -> list[tuple[int, int]]:
+    """(kernel, stride) per layer: NatureCNN's for Atari-sized frames, 3x3 stride 1 for small
+    ones (MinAtar's 10 x 10)."""
+    nature = [(8, 4), (4, 2), (3, 1)]
+    if min(frame[1:]) >= 36 and n <= 3:
+        return nature[:n]
+    return [(3, 1)] * n
+
+
+def parse_student_arch(text: str, frame: tuple[int, int, int]) -> tuple[tuple[Conv, ...],
+                                                                       tuple[int, ...]]:
+    """``cnn:16,32:256`` -> convolutions of 16 and 32 channels (kernels by frame size), then
+    dense layers of 256."""
+    parts = str(text).split(":")
+    try:
+        if parts[0] != "cnn" or len(parts) != 3:
+            raise ValueError
+        channels = [int(c) for c in parts[1].split(",") if c]
+        dense = tuple(int(d) for d in parts[2].split(",") if d)
+        if not channels or min(channels + list(dense or (1,))) <= 0:
+            raise ValueError
+    except ValueError:
+        raise UserError(f"--student-arch {text!r} is not cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 "
+                        "(for an MLP student use --student-hidden)") from None
+    kernels = default_kernels(frame, len(channels))
+    return tuple((c, k, s) for c, (k, s) in zip(channels, kernels)), dense
+
+
+def teacher_layout(teacher: Any) -> tuple[tuple[Conv, ...], int, bool] | None:
+    """A CNN teacher's (convolutions, dense width, channels_last), read off its rebuilt
+    extractor; None for teachers without one."""
+    from rldistill.sources.sb3_cnn import Features
+
+    net = getattr(teacher, "net", None)
+    feats = next((m for m in net.modules() if isinstance(m, Features)), None) if net else None
+    if feats is None or feats.convs is None:
+        return None
+    convs = tuple((int(m.out_channels), int(m.kernel_size[0]), int(m.stride[0]))
+                  for m in feats.convs.modules() if isinstance(m, nn.Conv2d))
+    assert feats.linear is not None
+    dense = next(int(m.out_features) for m in feats.linear.modules() if isinstance(m, nn.Linear))
+    return convs, dense, feats.channels_last
+
+
+def scaled(convs: tuple[Conv, ...], dense: int, f: float) -> tuple[tuple[Conv, ...], int]:
+    """Channels and dense width times ``f`` (at least 1 each), kernels and strides kept."""
+    return (tuple((max(1, round(c * f)), k, s) for c, k, s in convs),
+            max(1, round(dense * f)))
