@@ -114,8 +114,9 @@ def test_sigint_during_the_final_evaluation_stops_it(tmp_path, inherit_ignore):
 
 
 def test_online_run_interrupted_and_resumed(tmp_path):
-    """SIGINT in round 2 of 4 stops the learning teacher, checkpoints it with the loop; the
-    resumed run carries on from that teacher step (not bit-exact: SB3 cannot save its envs)."""
+    """SIGINT in round 2 of 4 stops the round's collection half way (as offline), checkpoints
+    the learning teacher with the loop; the resumed run carries on from that teacher step and
+    labelled step (not bit-exact: SB3 cannot save its envs)."""
     cfg = DistillConfig(teacher_train="ppo", env="CartPole-v1", teacher_steps=8000, rounds=4,
                         student_hidden="16", budget=800, min_updates=40, eval_episodes=2,
                         out=str(tmp_path))
@@ -129,12 +130,14 @@ def test_online_run_interrupted_and_resumed(tmp_path):
     with pytest.raises(Interrupted, match="continue with --resume"):
         rldistill.run(cfg, progress=interrupt_in_round_two)
     state = load_checkpoint(tmp_path / CKPT_NAME)[1]
-    assert state["round"] == 2 and len(state["online"]["curves"]) == 2
+    assert state["round"] == 1 and state["phase"] == "collect"
+    assert len(state["online"]["curves"]) == 1 and 200 < state["labelled"] < 400
     stopped_at = state["online"]["counters"]["num_timesteps"]
     assert 4000 <= stopped_at < 8000
     r = rldistill.run(cfg, resume=True)
     steps = [c["teacher_steps"] for c in r["curves"]]
-    assert len(steps) == 4 and steps == sorted(steps) and steps[1] <= stopped_at < steps[2]
+    # the interrupted round ends on the resumed teacher, one vector step after it stopped
+    assert len(steps) == 4 and steps == sorted(steps) and stopped_at <= steps[1] < steps[2]
     assert r["labelled_steps"] == 800 and (tmp_path / "teacher_sb3.zip").exists()
 
 

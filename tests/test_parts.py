@@ -41,8 +41,8 @@ def test_student_params_and_ratio_sizing():
     a = arch_for_ratio(spec, 10_000, 0.1)  # h^2 + 14h + 4 <= 1000 -> h = 25
     assert a.hidden == (25, 25) and a.params <= 1000
     assert StudentArch(8, (26, 26), 4).params > 1000
-    with pytest.raises(UserError, match="outside"):
-        arch_for_ratio(spec, 10_000, 1.5)
+    with pytest.raises(UserError, match="outside"):  # the range: the config's rule
+        DistillConfig(teacher="zoo:x", env="CartPole-v1", param_ratio=1.5).validate()
     with pytest.raises(UserError, match="raise the ratio"):
         arch_for_ratio(spec, 100, 0.01)
 
@@ -67,13 +67,13 @@ def test_config_validation_and_yaml(tmp_path):
         DistillConfig(teacher="zoo:x", env="CartPole-v1", driver="teachr").validate()
     good = tmp_path / "c.yaml"
     good.write_text("budget: 500\nstudent-hidden: [16, 16]\nlr: 1\n")
-    assert load_yaml(good) == {"budget": 500, "student_hidden": "16,16", "lr": 1.0}
+    assert load_yaml(good, DistillConfig) == {"budget": 500, "student_hidden": "16,16", "lr": 1.0}
     (tmp_path / "u.yaml").write_text("budgett: 5\n")
     with pytest.raises(UserError, match="unknown key 'budgett'"):
-        load_yaml(tmp_path / "u.yaml")
+        load_yaml(tmp_path / "u.yaml", DistillConfig)
     (tmp_path / "t.yaml").write_text("budget: lots\n")
     with pytest.raises(UserError, match="--budget 'lots' is not a number, auto or auto:CAP"):
-        load_yaml(tmp_path / "t.yaml")
+        load_yaml(tmp_path / "t.yaml", DistillConfig)
 
 
 def test_default_rounds_and_updates_per_teacher_kind():

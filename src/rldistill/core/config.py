@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rldistill.core.errors import UserError
+from rldistill.core.options import AUTO_CAP as AUTO_CAP  # re-exported: parse_budget's cap
+from rldistill.core.options import (CELL_KINDS, flag, one_of, parse_arch, parse_budget,
+                                    require)
 
 DRIVERS = ("teacher", "student", "mix")
 KICKSTART_ALGOS = ("ppo", "dqn", "sac")
@@ -173,68 +176,89 @@ class DistillConfig:
         return [((t,), e) for t, e in zip(teachers, envs)]
 
     def validate(self) -> DistillConfig:
-        """Check values; raise :class:`UserError` naming the option and the fix."""
+        """Check values; raise :class:`UserError` naming the option and the fix. One home per
+        rule, by concern; what needs the teacher or the env is checked where they are loaded
+        (the loss by the action head, --student-obs by the env's view, a CNN student's frames
+        and a --param-ratio too small for any student where the student is built). The rules
+        run once per config: each entry point (CLI, ``run``, ``train``, ``Loop``) asks, and a
+        config already checked answers at once."""
+        if self.__dict__.get("_checked"):
+            return self
+        n_tasks = self._check_tasks()
+        self._check_numbers()
+        self._check_student(n_tasks)
+        self._check_collection(n_tasks)
+        object.__setattr__(self, "_checked", True)  # not a field: replace() makes a new config
+        return self
+
+    def _check_tasks(self) -> int:
+        """Teachers (given, or trained online), envs and how they pair up; the tasks' number."""
         if self.teacher_train:
             if self.teacher:
                 raise UserError("--teacher-train trains its own teacher: drop --teacher")
             if self.teacher_steps <= 0 or isinstance(self.env, tuple):
                 raise UserError("--teacher-train needs one --env and --teacher-steps > 0")
+            if not self.env:
+                raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
         elif not self.teacher:
             raise UserError("no teacher given: pass --teacher zoo:NAME or --teacher path.zip "
                             "(or --teacher-train ppo to train one while distilling)")
-        if not self.env and self.teacher_train:
-            raise UserError("no env given: pass --env ID, e.g. --env LunarLander-v3")
-        tasks = self.tasks
+        n_tasks = len(self.tasks)
         if self.teacher_normalize not in (None, "none") and len(_as_tuple(self.teacher)) > 1:
             raise UserError("--teacher-normalize FILE names one teacher's statistics: give it "
                             "with one --teacher (several teachers each find their own)")
-        if len(tasks) > 1 and self.train_variant:
+        if n_tasks > 1 and self.train_variant:
             raise UserError("--train-variant applies to one env: drop it for multi-task runs")
-        if self.ensemble not in ENSEMBLES:
-            raise UserError(f"unknown --ensemble {self.ensemble!r}: choose one of "
-                            f"{', '.join(ENSEMBLES)}")
-        if self.driver is not None and self.driver not in DRIVERS:
-            raise UserError(f"unknown --driver {self.driver!r}: choose one of "
-                            f"{', '.join(DRIVERS)}")
-        if self.temperature is not None and not self.temperature > 0:
-            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        one_of("--ensemble", self.ensemble, ENSEMBLES)
+        return n_tasks
+
+    def _check_numbers(self) -> None:
+        """Counts and rates: positive, or >= 0 where 0 means none."""
+        require(self, ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
+                       "eval_episodes"), "positive")
+        require(self, ("temperature", "lr"), "> 0")
+        require(self, ("collectors", "frame_stack"), ">= 0")
+
+    def _check_student(self, n_tasks: int) -> None:
+        """The student's size (one of --param-ratio, --student-hidden, --student-arch) and
+        architecture: CNN and recurrent students and student views learn one task."""
         if self.param_ratio is not None and not 0 < self.param_ratio <= 1:
-            raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]")
+            raise UserError(f"--param-ratio {self.param_ratio} is outside (0, 1]: give the "
+                            "student's size as a fraction of the teacher's, e.g. 0.1")
         recurrent = self.recurrent
         if sum(x is not None for x in (self.param_ratio, self.student_hidden,
                                        self.student_arch)) > 1 and not (
                 recurrent and self.param_ratio is None):
             raise UserError("give one of --student-hidden, --student-arch or --param-ratio "
                             "(a recurrent --student-arch may take --student-hidden)")
-        if (recurrent or self.student_obs) and len(tasks) > 1:
+        if (recurrent or self.student_obs) and n_tasks > 1:
             raise UserError("--student-obs and recurrent students are for one task: drop them "
                             "for multi-task runs")
-        if self.collectors < 0:
-            raise UserError(f"--collectors must be >= 0, got {self.collectors}")
+        if self.student_arch:  # a CNN one, where there are several tasks
+            if n_tasks > 1:
+                raise UserError("CNN students learn one task: drop --student-arch for "
+                                "multi-task")
+            parse_arch(self.student_arch)
         if self.bptt < 1 or self.burn_in < 0:
             raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
                             f"{self.burn_in}")
-        for name in ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
-                     "eval_episodes"):
-            if getattr(self, name) is not None and getattr(self, name) <= 0:
-                raise UserError(f"--{name.replace('_', '-')} must be positive, "
-                                f"got {getattr(self, name)}")
-        if self.budget < len(tasks):
-            raise UserError(f"--budget {self.budget} gives some of the {len(tasks)} tasks no "
+
+    def _check_collection(self, n_tasks: int) -> None:
+        """Who acts while collecting, the labelled-step budget (a number, or auto with its
+        --target)."""
+        if self.driver is not None:
+            one_of("--driver", self.driver, DRIVERS)
+        if self.budget < n_tasks:
+            raise UserError(f"--budget {self.budget} gives some of the {n_tasks} tasks no "
                             "labelled step: raise --budget")
-        if not self.lr > 0:
-            raise UserError(f"--lr must be > 0, got {self.lr}")
         if self.auto_budget and self.teacher_train:
             raise UserError("--budget auto stops when the student has caught up with a fixed "
                             "teacher; with --teacher-train give a number")
         if self.auto_budget and self.driver == "teacher":
             raise UserError("--budget auto decides between rounds, and --driver teacher collects "
                             "one: use --driver student or mix (the default), or give a number")
-        if self.frame_stack is not None and self.frame_stack < 0:
-            raise UserError(f"--frame-stack must be >= 0, got {self.frame_stack}")
         if not 0 < self.target <= 1.5:
             raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
-        return self
 
     @property
     def envs(self) -> int:
@@ -251,7 +275,7 @@ class DistillConfig:
     @property
     def recurrent(self) -> bool:
         """A recurrent student (--student-arch gru:H or lstm:H)."""
-        return str(self.student_arch or "").split(":")[0] in ("gru", "lstm")
+        return str(self.student_arch or "").partition(":")[0] in CELL_KINDS
 
     def updates_floor(self, q_teacher: bool = False) -> int:
         """``min_updates``, or enough updates to train on 256 000 rows in all (4 096 000 with a
@@ -283,21 +307,6 @@ class DistillConfig:
     def replace(self, **changes: Any) -> DistillConfig:
         return dataclasses.replace(self, **changes)
 
-
-
-AUTO_CAP = 100_000
-
-
-def parse_budget(text: str | int) -> tuple[int, bool]:
-    """``--budget``: N, ``auto`` or ``auto:CAP`` -> (budget or cap, auto)."""
-    value = str(text).strip().lower()
-    auto = value == "auto" or value.startswith("auto:")
-    number = value[5:] if value.startswith("auto:") else value
-    try:
-        return (AUTO_CAP if value == "auto" else int(number.replace("_", ""))), auto
-    except ValueError:
-        raise UserError(f"--budget {text!r} is not a number, auto or auto:CAP (e.g. "
-                        "--budget 10000, --budget auto:50000)") from None
 
 
 @dataclass(frozen=True)
@@ -340,19 +349,15 @@ class KickstartConfig:
     def validate(self) -> KickstartConfig:
         for name in ("teacher", "env", "algo", "lambda_schedule"):
             if not getattr(self, name):
-                raise UserError(f"kickstart needs --{name.replace('_', '-')}")
-        if self.algo not in KICKSTART_ALGOS:
-            raise UserError(f"unknown --algo {self.algo!r} for kickstart: choose one of "
-                            f"{', '.join(KICKSTART_ALGOS)}")
-        if self.steps <= 0:
-            raise UserError(f"--steps must be positive, got {self.steps}")
+                raise UserError(f"kickstart needs {flag(name)}")
+        one_of("--algo", self.algo, KICKSTART_ALGOS, " for kickstart")
+        require(self, ("steps",), "positive")
         if not 0 <= self.pretrain < self.steps:
             raise UserError(f"--pretrain {self.pretrain} must be >= 0 and below --steps "
                             f"{self.steps}")
         if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
             raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
-        if self.temperature is not None and self.temperature <= 0:
-            raise UserError(f"--temperature must be > 0, got {self.temperature}")
+        require(self, ("temperature",), "> 0")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,3 +386,4 @@ def changed_options(saved: dict[str, Any], cfg: DistillConfig | KickstartConfig,
 
 def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return value if isinstance(value, tuple) else (value,)
+

@@ -1,9 +1,13 @@
 """The options of a config dataclass as the CLI and YAML files see them: their types, their
-help (each field's docstring) and a YAML file's values checked against them."""
+help (each field's docstring), a YAML file's values checked against them; the texts of
+``--budget`` and ``--student-arch`` read, and the rules a value must pass, each as one line that
+names the option (:meth:`rldistill.core.config.DistillConfig.validate` uses them)."""
 
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +43,9 @@ def field_help(cls: type) -> dict[str, str]:
     return out
 
 
-def load_yaml(path: str | Path, cls: type | None = None) -> dict[str, Any]:
-    """Read a YAML config of ``cls`` (default DistillConfig); unknown keys and wrong types are
-    errors (one line, the fix named)."""
-    if cls is None:
-        from rldistill.core.config import DistillConfig
-
-        cls = DistillConfig
+def load_yaml(path: str | Path, cls: type) -> dict[str, Any]:
+    """Read a YAML config of ``cls`` (DistillConfig, KickstartConfig); unknown keys and wrong
+    types are errors (one line, the fix named)."""
     return check_options(yaml_mapping(path), cls, f"config file {path}")
 
 
@@ -88,8 +88,6 @@ def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path | str
     if key == "student_hidden" and isinstance(value, list):
         return ",".join(str(v) for v in value)
     if key == "budget" and isinstance(value, str):
-        from rldistill.core.config import parse_budget
-
         parse_budget(value)  # auto / auto:CAP (DistillConfig reads it), else a one-line error
         return value
     if scalar is float and isinstance(value, int) and not isinstance(value, bool):
@@ -97,3 +95,82 @@ def _coerce(key: str, value: Any, typ: tuple[type, bool, bool], path: Path | str
     if isinstance(value, scalar) and not (scalar is int and isinstance(value, bool)):
         return value
     raise UserError(f"{path}: {key} should be {scalar.__name__}, got {value!r}")
+
+
+AUTO_CAP = 100_000  # --budget auto's labelled steps at most
+
+
+def parse_budget(text: str | int) -> tuple[int, bool]:
+    """``--budget``: N, ``auto`` or ``auto:CAP`` -> (budget or cap, auto)."""
+    value = str(text).strip().lower()
+    auto = value == "auto" or value.startswith("auto:")
+    number = value[5:] if value.startswith("auto:") else value
+    try:
+        return (AUTO_CAP if value == "auto" else int(number.replace("_", ""))), auto
+    except ValueError:
+        raise UserError(f"--budget {text!r} is not a number, auto or auto:CAP (e.g. "
+                        "--budget 10000, --budget auto:50000)") from None
+
+
+CELL_KINDS = ("gru", "lstm")  # recurrent students' --student-arch
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A ``--student-arch``: a recurrent cell (``kind`` gru or lstm, ``units``), or a CNN (``kind``
+    cnn: convolutions of ``channels``, kernels by frame size, then dense layers ``dense``)."""
+
+    kind: str
+    units: int = 0
+    channels: tuple[int, ...] = ()
+    dense: tuple[int, ...] = ()
+
+    @property
+    def recurrent(self) -> bool:
+        return self.kind in CELL_KINDS
+
+
+def parse_arch(text: str) -> ArchSpec:
+    """``--student-arch``: ``gru:64``, ``lstm:64`` or ``cnn:16,32:256``, else a one-line error
+    with an example."""
+    kind, _, rest = str(text).partition(":")
+    if kind in CELL_KINDS:
+        if not rest.isdigit() or int(rest) < 1:
+            raise UserError(f"--student-arch {text}: write {kind}:UNITS, e.g. {kind}:64")
+        return ArchSpec(kind, units=int(rest))
+    parts = str(text).split(":")
+    try:
+        if parts[0] != "cnn" or len(parts) != 3:
+            raise ValueError
+        channels = tuple(int(c) for c in parts[1].split(",") if c)
+        dense = tuple(int(d) for d in parts[2].split(",") if d)
+        if not channels or min(channels + (dense or (1,))) <= 0:
+            raise ValueError
+    except ValueError:
+        raise UserError(f"--student-arch {text!r} is not cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 "
+                        "(for an MLP student use --student-hidden)") from None
+    return ArchSpec("cnn", channels=channels, dense=dense)
+
+
+def flag(name: str) -> str:
+    """A field's name as its flag: ``batch_size`` -> ``--batch-size``."""
+    return f"--{name.replace('_', '-')}"
+
+
+def one_of(option: str, value: str, choices: tuple[str, ...], where: str = "") -> None:
+    """``value`` is one of ``choices``, else "unknown OPTION VALUE: choose one of ..."."""
+    if value not in choices:
+        raise UserError(f"unknown {option} {value!r}{where}: choose one of {', '.join(choices)}")
+
+
+RULES: dict[str, Callable[[Any], bool]] = {  # what "--NAME must be RULE" means
+    "positive": lambda v: v > 0, "> 0": lambda v: v > 0, ">= 0": lambda v: v >= 0}
+
+
+def require(cfg: Any, names: tuple[str, ...], rule: str) -> None:
+    """Each option of ``names`` that is set passes ``rule`` (one of :data:`RULES`), else
+    "--NAME must be RULE, got VALUE"."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value is not None and not RULES[rule](value):
+            raise UserError(f"{flag(name)} must be {rule}, got {value}")

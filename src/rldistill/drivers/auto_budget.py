@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rldistill.engine.loop import AUTO_PLAN, Loop
+from rldistill.engine.loop import AUTO_PLAN, Hook, Loop
 from rldistill.engine.state import RoundMetrics
+from rldistill.evaluation import seeds
 from rldistill.evaluation.rollouts import RandomActor, evaluate_policy, normalized_score
 
 QUICK_EPISODES = 10
-QUICK_SEED = 2_000_000  # added to --seed: episodes apart from the final evaluation's (1e6)
 RISE = 0.01
 SPACING = 1.1
 PATIENCE = 5
@@ -56,15 +56,17 @@ def decide(checks: list[dict[str, Any]], target: float) -> str | None:
     return None
 
 
-class AutoStop:
+class AutoStop(Hook):
+    """The hook of ``--budget auto``: after each round, a check (kept in the loop's notes)."""
+
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
         self.state: dict[str, Any] = loop.notes.setdefault(
             "auto", {"checks": [], "reference": [], "stopped": None})
 
-    def after_round(self, m: RoundMetrics) -> None:
+    def after_round(self, loop: Loop, m: RoundMetrics) -> None:
         """Check after a round's update; end the run (``loop.finish``) when it has enough."""
-        loop, state = self.loop, self.state
+        state = self.state
         checks = state["checks"]
         # checks at least 10 % apart (their cost stays a small share of a long run); the last
         # round before the cap is always checked
@@ -85,7 +87,7 @@ class AutoStop:
 
     def _quick_score(self) -> float | None:
         """The worst task's normalized score over ``QUICK_EPISODES`` episodes."""
-        loop, seed = self.loop, self.loop.cfg.seed + QUICK_SEED
+        loop, seed = self.loop, seeds.per_round(self.loop.cfg.seed)
         if not self.state["reference"]:
             for task in loop.tasks:
                 t = evaluate_policy(task.teacher, task.env, QUICK_EPISODES, seed).mean

@@ -18,6 +18,7 @@ from rldistill.core.files import write_text
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.rundir import open_run_dir, saved_config
 from rldistill.engine.state import Task
+from rldistill.evaluation import seeds
 from rldistill.envs.make import (EnvRecipe, check_masks, check_match, env_spec,
                                  import_env_module, map_env_id, task_env, teacher_env)
 from rldistill.evaluation.scoring import multitask_result, score_tasks
@@ -120,7 +121,7 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     ``overwrite`` replaces a run there. ``cache`` keeps teacher and random-policy evaluations
     between calls (the demo scores several students against one teacher).
     """
-    from rldistill.drivers.offline import sigint_raises
+    from rldistill.core.signals import sigint_raises
 
     cfg.validate()
     teachers = None
@@ -142,7 +143,7 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     tasks = [(t.env, t.teacher) for t in outcome.tasks]
     with sigint_raises(f"interrupted during the final evaluation; the student is saved in "
                        f"{out}: score it with `rldistill evaluate --student {out}`"):
-        blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, cfg.seed + 1_000_000,
+        blocks = score_tasks(outcome.student, tasks, cfg.eval_episodes, seeds.final(cfg.seed),
                              cache)
     loop = outcome.loop
     scores = ({"env": cfg.env, **blocks[0]} if len(tasks) == 1
@@ -151,7 +152,7 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
         for block, task in zip(scores["tasks"], outcome.tasks):
             block["labelled_steps"] = task.labelled
             block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
-    result = {**scores, "driver": loop.driver, "labelled_steps": loop.labelled,
+    result = {**scores, "driver": loop.driver.name, "labelled_steps": loop.labelled,
               "updates": loop.updates,
               "wall_s": round(loop.wall_s, 3),
               "final_loss": round(loop.losses[-1], 6) if loop.losses else None,

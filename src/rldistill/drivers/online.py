@@ -1,18 +1,19 @@
 """Online distillation (Rusu et al. 2015): the teacher learns from scratch with SB3 while the
 student distils from the teacher's *current* outputs.
 
-The teacher is an ordinary SB3 model (zoo hyperparameters) trained by ``model.learn``; an SB3
-callback runs one round of the loop every ``teacher_steps / rounds`` teacher env steps: the
-buffer is relabelled by the current teacher, new states are collected (by the ``driver``) and
-labelled, and the student trains on the lot. Each round records the teacher's and the student's
-return (``curves`` in the result, ``curves.png``).
+The teacher is an ordinary SB3 model (zoo hyperparameters) trained by one ``model.learn``
+(its schedules run over all of ``--teacher-steps``); an SB3 callback runs a round of the one
+loop (:meth:`~rldistill.engine.loop.Loop.run_round`) every ``teacher_steps / rounds`` teacher
+env steps, with :class:`LearningTeacher` as its hook: the buffer is relabelled by the current
+teacher, new states are collected (by the ``driver``) and labelled, and the student trains on
+the lot. Each round records the teacher's and the student's return (``curves`` in the result,
+``curves.png``).
 
-After each round the loop is checkpointed with the teacher: its weights and optimizer
+Each checkpoint holds the teacher beside the loop: its weights and optimizer
 (``checkpoint-teacher.zip``, SB3's own format, read back with ``set_parameters``, which unpickles
 nothing), its counters and, for DQN, its replay buffer (``checkpoint-replay.npz``, plain arrays).
-A resumed run is not bit-exact: SB3 cannot save its envs' states or a PPO rollout in progress,
-so the teacher's envs restart from a reset (benchmarks/measured/engine/ measures the effect).
-"""
+A resumed run is not bit-exact: SB3 cannot save its envs' states, so the teacher's envs restart
+from a reset (benchmarks/measured/engine/ measures the effect)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ from torch import nn
 
 from rldistill.core.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
-from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.engine.loop import Callback, Hook, Loop, Progress
 from rldistill.envs.make import env_spec, spec_of
-from rldistill.core.errors import Interrupted, UserError
+from rldistill.core.errors import UserError
+from rldistill.evaluation import seeds
 from rldistill.evaluation.rollouts import evaluate_policy
 from rldistill.core.files import atomic_write
 from rldistill.sources.base import NetTeacher
@@ -70,16 +72,11 @@ def live_teacher(model: Any, name: str) -> NetTeacher:
 def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: bool = False,
                  callbacks: tuple[Callback, ...] = ()) -> tuple[Loop, list[dict[str, Any]], Any]:
     """Train the teacher (``cfg.teacher_train``) for ``cfg.teacher_steps`` env steps and distil
-    it into the student in ``rounds`` rounds along the way; returns the loop, the learning
-    curves and the SB3 model."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from rldistill.drivers.offline import sigint_flag
+    it into the student in ``rounds`` rounds along the way (:class:`LearningTeacher`, the hook
+    of :meth:`Loop.run`); returns the loop, the learning curves and the SB3 model."""
     from rldistill.drivers.teacher_train import make_model
-
     from rldistill.zoo.hyperparams import ALGOS
 
-    cfg.validate()
     if cfg.teacher_train not in ALGOS:
         raise UserError(f"unknown --teacher-train {cfg.teacher_train!r}: choose one of "
                         f"{', '.join(ALGOS)}")
@@ -88,59 +85,67 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     model, _ = make_model(str(cfg.teacher_train), env_id, cfg.seed)
-    online: dict[str, Any] = {"curves": [], "distill_s": 0.0}
-    if resume:
-        online = _restore_teacher(model, run_dir)
+    online: dict[str, Any] = _restore_teacher(model, run_dir) if resume else {
+        "curves": [], "distill_s": 0.0}
     teacher = live_teacher(model, f"{cfg.teacher_train} (trained online)")
     loop = (Loop.resume(cfg, [teacher], run_dir, callbacks) if resume
             else Loop(cfg, [teacher], callbacks))
+    hook = LearningTeacher(model, teacher, env_id, online)
     every = max(1, cfg.teacher_steps // loop.n_rounds)
-    curves: list[dict[str, Any]] = online["curves"]
 
-    def distil_round() -> None:
-        t0 = time.perf_counter()
-        model.policy.set_training_mode(False)
-        loop.relabel()
-        loop.collect_round(progress)
-        loop.update_round()
-        online["distill_s"] += time.perf_counter() - t0
-        seed = cfg.seed + 2_000_000
-        t_ev = evaluate_policy(teacher, env_id, CURVE_EPISODES, seed)
-        s_ev = evaluate_policy(loop.student.for_task(0), env_id, CURVE_EPISODES, seed,
-                               reference=teacher)
-        curves.append({"teacher_steps": model.num_timesteps, "labelled_steps": loop.labelled,
-                       "teacher_return": round(t_ev.mean, 2),
-                       "student_return": round(s_ev.mean, 2),
-                       "agreement": round(float(s_ev.agreement or 0.0), 4),
-                       "distill_s": round(online["distill_s"], 3)})
-        checkpoint()
+    from stable_baselines3.common.callbacks import BaseCallback
 
-    def checkpoint() -> None:
-        _save_teacher(model, run_dir)
-        loop.save(run_dir, {"online": {**online, "counters": _counters(model)}})
+    class Rounds(BaseCallback):  # type: ignore[misc]
+        """A round of the loop whenever the teacher has taken its next ``every`` steps."""
 
-    with sigint_flag() as interrupted:
-        class _Distil(BaseCallback):  # type: ignore[misc]
-            def _on_step(self) -> bool:
-                while not loop.done and self.num_timesteps >= (loop.round + 1) * every:
-                    distil_round()
-                return not interrupted
+        def _on_step(self) -> bool:
+            while not loop.done and self.num_timesteps >= (loop.round + 1) * every:
+                loop.run_round(run_dir, [hook], progress)
+            return not loop.interrupted
 
-        try:
-            left = cfg.teacher_steps - model.num_timesteps
-            if left > 0:
-                model.learn(total_timesteps=left, callback=_Distil(),
-                            reset_num_timesteps=model.num_timesteps == 0)
-            if interrupted:
-                checkpoint()
-                raise Interrupted(f"interrupted at teacher step {model.num_timesteps}; "
-                                  f"checkpoint written to {run_dir}: continue with --resume")
-            while not loop.done:  # rounding left some: finish them on the final teacher
-                distil_round()
-        finally:
-            loop.close()
+    with loop.interruptible():
+        left = cfg.teacher_steps - model.num_timesteps
+        if left > 0:
+            model.learn(total_timesteps=left, callback=Rounds(),
+                        reset_num_timesteps=model.num_timesteps == 0)
+        loop.stop_if_interrupted(run_dir, [hook])
+        while not loop.done:  # rounding left some: the final teacher's
+            loop.run_round(run_dir, [hook], progress)
     model.policy.set_training_mode(False)
-    return loop, curves, model
+    return loop, online["curves"], model
+
+
+class LearningTeacher(Hook):
+    """The hook of online distillation (SB3's ``learn`` calls the rounds as its teacher
+    learns): before each round the buffer is relabelled by the current teacher; after it the
+    curves get the teacher's and the student's return; every checkpoint saves the teacher
+    (weights, optimizer, counters, replay buffer)."""
+
+    def __init__(self, model: Any, teacher: NetTeacher, env_id: str,
+                 online: dict[str, Any]) -> None:
+        self.model, self.teacher, self.env_id, self.online = model, teacher, env_id, online
+        self._t0 = 0.0
+
+    def before_round(self, loop: Loop) -> None:
+        self._t0 = time.perf_counter()
+        self.model.policy.set_training_mode(False)
+        loop.relabel()
+
+    def after_round(self, loop: Loop, metrics: Any) -> None:
+        self.online["distill_s"] += time.perf_counter() - self._t0
+        seed = seeds.per_round(loop.cfg.seed)
+        t_ev = evaluate_policy(self.teacher, self.env_id, CURVE_EPISODES, seed)
+        s_ev = evaluate_policy(loop.student.for_task(0), self.env_id, CURVE_EPISODES, seed,
+                               reference=self.teacher)
+        self.online["curves"].append({
+            "teacher_steps": self.model.num_timesteps, "labelled_steps": loop.labelled,
+            "teacher_return": round(t_ev.mean, 2), "student_return": round(s_ev.mean, 2),
+            "agreement": round(float(s_ev.agreement or 0.0), 4),
+            "distill_s": round(self.online["distill_s"], 3)})
+
+    def checkpoint(self, loop: Loop, run_dir: Path) -> dict[str, Any]:
+        _save_teacher(self.model, run_dir)
+        return {"online": {**self.online, "counters": _counters(self.model)}}
 
 
 def _counters(model: Any) -> dict[str, int]:

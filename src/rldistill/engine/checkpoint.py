@@ -116,3 +116,92 @@ def buffer_obs(run_dir: Path, task: int, n: int, seed: int = 0) -> torch.Tensor 
     obs = stored_obs([read_tensors(p)[0] for p in names])
     pick = torch.randperm(len(obs), generator=torch.Generator().manual_seed(seed))[:n]
     return obs[pick.sort().values]
+
+
+# ------------------------------------------------------------------------- the loop's state
+
+def loop_state(loop: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A :class:`~rldistill.engine.loop.Loop`'s student, optimizer, RNGs (and recurrent acting
+    states) as tensors; its counters, plan and config as JSON. The buffers' rows are not in it:
+    :func:`save_loop` writes them as chunks."""
+    tensors = {**{f"student.{k}": v for k, v in loop.student.state_dict().items()},
+               **optimizer_tensors(loop.opt), "rng.torch": loop.gen.get_state(),
+               "rng.act": loop.act_gen.get_state(),
+               **{f"memory.{i}": t.memory for i, t in enumerate(loop.tasks)
+                  if t.memory is not None}}
+    state = {"format": FORMAT, "round": loop.round, "phase": loop.phase,
+             "labelled": loop.labelled, "updates": loop.updates, "wall_s": loop.wall_s,
+             "losses": loop.losses, "n_rounds": loop.n_rounds, "budget": loop.budget,
+             "base_budget": loop.base_budget,
+             "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
+                        "chunks": t.chunks, "saved_rows": t.saved_rows,
+                        "fresh": t.fresh.to_list(),
+                        **({"gap": t.gap.tolist()} if t.gap is not None else {})}
+                       for t in loop.tasks],
+             "rng_numpy": loop.rng.bit_generator.state, "notes": loop.notes,
+             "config": loop.cfg.replace(budget=loop.budget).to_dict(), "plan": loop.plan}
+    return tensors, state
+
+
+def load_loop_state(loop: Any, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+    """The inverse of :func:`loop_state`."""
+    import numpy as np
+
+    from rldistill.engine.state import Fresh
+
+    loop.student.load_state_dict({k[8:]: v for k, v in tensors.items()
+                                  if k.startswith("student.")})
+    restore_optimizer(loop.opt, tensors)
+    loop.gen.set_state(tensors["rng.torch"])
+    loop.act_gen.set_state(tensors["rng.act"])
+    loop.rng.bit_generator.state = state["rng_numpy"]
+    for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
+        setattr(loop, k, state[k])
+    loop.notes = state.get("notes", {})
+    for i, (task, ts) in enumerate(zip(loop.tasks, state["tasks"])):
+        for k in ("labelled", "losses", "ends", "chunks", "saved_rows"):
+            if k in ts:
+                setattr(task, k, ts[k])
+        task.fresh = Fresh(*ts.get("fresh", (0.0, 0.0, 0.0)))
+        if task.memory is not None:
+            task.memory, task.gap = tensors[f"memory.{i}"].clone(), np.array(ts["gap"])
+
+
+def save_loop(loop: Any, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
+    """Checkpoint the loop to ``run_dir``: one chunk per task with the rows and env actions
+    since the last checkpoint, then the main file (written last, it lists the chunks it
+    needs)."""
+    import numpy as np
+
+    pending = []
+    for i, task in enumerate(loop.tasks):
+        rows = task.buf.rows_since(task.saved_rows)
+        if rows["targets"].shape[0] or task.actions:
+            acts = np.stack(task.actions) if task.actions else np.zeros((0, loop.n_envs))
+            rows["actions"] = torch.from_numpy(acts)
+            pending.append((task, write_chunk(run_dir, i, task.saved_rows, rows)))
+    for task, name in pending:  # counted once the chunk is on disk
+        if name not in task.chunks:
+            task.chunks.append(name)
+    tensors, state = loop_state(loop)
+    for t, ts in zip(loop.tasks, state["tasks"]):
+        ts["saved_rows"] = t.buf.total
+    save_tensors(run_dir / CKPT_NAME, tensors, {"state": json.dumps(state | (extra or {}))})
+    for task in loop.tasks:
+        task.saved_rows, task.actions = task.buf.total, []
+
+
+def restore_loop(loop: Any, run_dir: Path) -> dict[str, Any]:
+    """Load the checkpoint in ``run_dir`` into a fresh loop of the same run, its buffers from
+    the chunks, its envs brought to where they were by replaying the logged actions; returns
+    the checkpoint's state."""
+    tensors, state = load_checkpoint(run_dir / CKPT_NAME)
+    load_loop_state(loop, tensors, state)
+    for task in loop.tasks:
+        task.buf.grow(task.ends[-1])  # a run extended before: its buffer grew too
+        for name in task.chunks:
+            chunk = read_chunk(run_dir, name)
+            task.buf.load_rows(chunk)
+            for row in chunk["actions"].numpy():
+                task.step(row)
+    return state

@@ -18,7 +18,6 @@ import torch
 
 from rldistill.engine.state import Task
 from rldistill.core.errors import UserError
-from rldistill.core.schedules import parse_schedule
 
 Loop = Any  # rldistill.engine.loop.Loop (which imports this module)
 
@@ -33,8 +32,7 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
     start = loop.budget * loop.round // loop.n_rounds
     target = task.ends[loop.round]
     span = loop.base_budget if cfg.auto_budget else loop.budget  # auto: as planned
-    beta = (parse_schedule(cfg.beta)(start / span, loop.round)
-            if loop.driver == "mix" else 0.0)
+    share = loop.driver.teacher_share(start / span, loop.round)  # the teacher acts w.p. share
     rows: dict[str, list[torch.Tensor]] = {}  # obs, starts, env (tobs, cut, s_out) per step
     labels: list[torch.Tensor] = []  # the teacher's outputs per step, where it acts
     while task.labelled < target and not stop():
@@ -52,10 +50,10 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
             task.gap[:] = np.arange(len(task.gap)) >= k  # these envs' steps go unstored
         for key, value in row.items():
             rows.setdefault(key, []).append(value)
-        t_out = None if loop.driver == "student" else task.teacher.outputs(t_in)
+        t_out = task.teacher.outputs(t_in) if loop.driver.teacher_may_act else None
         if t_out is not None:
             labels.append(t_out)
-        actions = _actions(loop, i, task, k, t_out, beta, s_out)
+        actions = _actions(loop, i, task, k, t_out, share, s_out)
         task.actions.append(actions)
         task.step(actions)
         task.labelled += k
@@ -103,17 +101,17 @@ def _measure_fresh(loop: Loop, i: int, task: Task, obs: torch.Tensor, t_out: tor
     student's outputs as it stepped)."""
     if s_out is None:
         s_out = chunked(lambda x: loop.student.outputs(x, i), obs)
-    task.fresh[0] += float(task.head.agreement(s_out, t_out).sum())
-    task.fresh[1] += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
-    task.fresh[2] += obs.shape[0]
+    task.fresh.agreement += float(task.head.agreement(s_out, t_out).sum())
+    task.fresh.kl += float(task.head.divergence(t_out, s_out, task.teacher.kind).sum())
+    task.fresh.rows += obs.shape[0]
 
 
-def _actions(loop: Loop, i: int, task: Task, k: int, t_out: torch.Tensor | None, beta: float,
+def _actions(loop: Loop, i: int, task: Task, k: int, t_out: torch.Tensor | None, share: float,
              s_out: torch.Tensor | None) -> np.ndarray:
-    """Actions for all envs: the teacher's greedy, the student's greedy, or a beta-mix; the first
-    ``k`` envs are labelled, the others act unlabelled (the student). A recurrent student's come
-    from ``s_out``, its outputs for all envs."""
-    head, driver, obs_np = task.head, loop.driver, task.obs
+    """Actions for all envs, the driver's for the first ``k`` (labelled) envs; the others act
+    unlabelled (the student). A recurrent student's come from ``s_out``, its outputs for all
+    envs."""
+    head, obs_np = task.head, task.obs
     gen = loop.act_gen if loop.cfg.explore else None
     policy = loop.student.for_task(i)
 
@@ -122,16 +120,7 @@ def _actions(loop: Loop, i: int, task: Task, k: int, t_out: torch.Tensor | None,
             return head.act(s_out[lo:hi], gen)
         return policy.act(torch.from_numpy(obs_np[lo:hi]), gen)
 
-    if driver == "teacher" or (driver == "mix" and beta >= 1.0):
-        assert t_out is not None
-        actions = head.to_env(head.teacher_act(t_out))
-    else:
-        actions = head.to_env(student(0, k))
-        if driver == "mix" and beta > 0.0:
-            assert t_out is not None
-            teacher_acts = loop.rng.random(len(actions)) < beta
-            mask = teacher_acts.reshape(-1, *[1] * (actions.ndim - 1))
-            actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
+    actions = loop.driver.actions(head, k, t_out, share, student, loop.rng)
     if k < obs_np.shape[0]:  # the last partial batch: the remaining envs act, unlabelled
         actions = np.concatenate([actions, head.to_env(student(k, obs_np.shape[0]))])
     return actions

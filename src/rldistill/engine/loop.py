@@ -11,10 +11,12 @@ schedule. Everything that depends on the action space is asked of the task's act
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
 import math
+import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +24,18 @@ import numpy as np
 import torch
 
 from rldistill.core.config import RESUMABLE, DistillConfig, changed_options
+from rldistill.engine.acting import Driver
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
 from rldistill.engine.rundir import other_options
-from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, load_checkpoint, optimizer_tensors,
-                                         read_chunk, restore_optimizer, save_tensors, write_chunk)
-from rldistill.engine.state import RoundMetrics, Task
+from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, load_loop_state, loop_state,
+                                         restore_loop, save_loop)
+from rldistill.engine.state import Fresh, RoundMetrics, Task
 from rldistill.envs.recipe import frame_layout
-from rldistill.envs.make import make_vec_env, parse_variants, student_view, task_env
-from rldistill.core.errors import UserError
+from rldistill.envs.make import (BatchEnv, make_vec_env, parse_variants, student_view,
+                                 task_env)
+from rldistill.core.errors import Interrupted, UserError
+from rldistill.core.signals import sigint_flag
 from rldistill.heads import TrainLoss
 from rldistill.students.build import make_student
 from rldistill.students.network import Student
@@ -41,6 +46,22 @@ CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says o
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
+
+
+class Hook:
+    """What a driver adds to :meth:`Loop.run` (SB3's callback template): each method is called
+    at its point of every round; the defaults do nothing."""
+
+    def before_round(self, loop: Loop) -> None:
+        """Before a round's collection (online: the teacher learns on, the buffer is
+        relabelled by it). May stop early when ``loop.interrupted`` is set."""
+
+    def after_round(self, loop: Loop, metrics: RoundMetrics) -> None:
+        """After a round's update, before its checkpoint (--budget auto: enough?)."""
+
+    def checkpoint(self, loop: Loop, run_dir: Path) -> dict[str, Any]:
+        """At every checkpoint: the hook's own files, and its state to keep in the loop's."""
+        return {}
 
 
 class Loop:
@@ -57,67 +78,82 @@ class Loop:
                  callbacks: list[Callback] | tuple[Callback, ...] = ()) -> None:
         cfg.validate()
         self.cfg, self.callbacks = cfg, list(callbacks)
-        cap = cfg.budget
-        if cfg.auto_budget:  # planned as the default budget, then extended to the cap
-            cfg = cfg.replace(budget=min(cap, AUTO_PLAN))
-        q = has_q_teacher(teachers)
-        self.n_rounds = cfg.n_rounds(q)
-        self.n_envs, self.epochs = cfg.envs, cfg.epochs_per_round
-        self.budget = self.base_budget = cfg.budget  # base: what the values above come from
-        variants = None
+        # --budget auto: planned as the default budget, then extended to the cap
+        planned = cfg.replace(budget=min(cfg.budget, AUTO_PLAN)) if cfg.auto_budget else cfg
+        env_ids = [task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
+                   for t, (_, env_id) in zip(teachers, cfg.tasks)]
+        self.n_envs = planned.envs
+        venvs = self._make_envs(env_ids)
+        self.student = make_student(planned, teachers, [student_view(v, t.spec)
+                                                        for v, t in zip(venvs, teachers)])
+        self.student.reset_parameters(torch.Generator().manual_seed(cfg.seed))
+        self.plan = self._plan(planned, has_q_teacher(teachers), teachers)
+        self.budget = self.base_budget = planned.budget  # base: what the plan comes from
+        self.tasks = [self._task(i, t, venv, env_id)
+                      for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids))]
+        self.driver = Driver.make(self.plan["driver"], cfg.beta)
+        self.loss_fns: list[TrainLoss] = [
+            t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
+                        cfg.centred) for t in self.tasks]
+        self.opt = make_optimizer(self.student, cfg.lr)
+        self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
+        self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
+        self.round, self.phase, self.updates = 0, "collect", 0
+        self.losses: list[float] = []
+        self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
+        self.interrupted: list[int] = []  # SIGINT seen during run()
+        self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
+        self.extend(cfg.budget)
+
+    def _make_envs(self, env_ids: list[str]) -> list[BatchEnv]:
+        """Each task's ``n_envs`` training envs (local, or stepped by --collectors actors),
+        env ``j`` of task ``i`` reset with seed ``seed + i + j``, on --train-variant's values."""
+        cfg, variants = self.cfg, None
         if cfg.train_variant:
             name, values = parse_variants(cfg.train_variant)
             variants = [{name: v} for v in values]
-        env_ids = [task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
-                   for t, (_, env_id) in zip(teachers, cfg.tasks)]
-        venvs = [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants) if not cfg.collectors
-                 else remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg)
-                 for i, env_id in enumerate(env_ids)]
-        self.student = make_student(cfg, teachers, [student_view(v, t.spec)
-                                                    for v, t in zip(venvs, teachers)])
-        self.student.reset_parameters(torch.Generator().manual_seed(cfg.seed))
+        return [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants) if not cfg.collectors
+                else remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg)
+                for i, env_id in enumerate(env_ids)]
+
+    def _plan(self, cfg: DistillConfig, q_teacher: bool, teachers: list[Teacher]
+              ) -> dict[str, Any]:
+        """What the defaults resolve to for this run (rounds, epochs, batch, the per-round
+        update floor, the driver), once: a resumed run must resolve them alike."""
+        self.n_rounds, self.epochs = cfg.n_rounds(q_teacher), cfg.epochs_per_round
         # CNN students learn better from more, smaller steps (benchmarks/pixels/README.md)
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
         self.floor_per_round = math.ceil(
-            cfg.replace(batch_size=self.batch).updates_floor(q) / self.n_rounds)
-        self.opt = make_optimizer(self.student, cfg.lr)
-        self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
-        self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
-        self.round, self.phase, self.updates = 0, "collect", 0
-        self.losses: list[float] = []
-        n = len(teachers)
-        self.tasks = []
-        for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids)):
-            size = cfg.budget * (i + 1) // n - cfg.budget * i // n
-            views = venv.teacher_obs is not None
-            spec = self.student.specs[i]
-            buf = Buffer(size, spec.obs_shape, torch_dtype(spec.obs_dtype), t.head.target_shape(),
-                         frame_layout(venv.envs[0]), sequences=self.student.recurrent,
-                         teacher_obs=(t.spec.obs_shape, torch_dtype(t.spec.obs_dtype))
-                         if views else None)
-            task = Task(env_id, t, t.head, buf, venv, venv.reset(seed=cfg.seed + i)[0],
-                        np.ones(self.n_envs, bool),
-                        [size * (r + 1) // self.n_rounds for r in range(self.n_rounds)],
-                        tobs=None if venv.teacher_obs is None else venv.teacher_obs.copy())
-            if self.student.recurrent:
-                task.memory = self.student.initial_state(self.n_envs)
-                task.gap = np.zeros(self.n_envs, bool)
-            self.tasks.append(task)
-        # the driver: --driver, or the heads' default (mix where any task's head prefers it)
-        defaults = {t.head.default_driver for t in self.tasks}
-        self.driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
-        self.loss_fns: list[TrainLoss] = [
-            t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
-                        cfg.centred) for t in self.tasks]
-        # what the defaults resolved to: a resumed run must resolve them alike
-        self.plan = {"rounds": self.n_rounds, "n_envs": self.n_envs, "epochs": self.epochs,
-                     "batch": self.batch, "updates_per_round": self.floor_per_round,
-                     "driver": self.driver}
-        self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
-        self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
-        self._clock, self._stopped = time.perf_counter(), 0.0  # see wall_s
-        self.extend(cap)
+            cfg.replace(batch_size=self.batch).updates_floor(q_teacher) / self.n_rounds)
+        # --driver, or the heads' default (mix where any task's head prefers it)
+        defaults = {t.head.default_driver for t in teachers}
+        driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
+        return {"rounds": self.n_rounds, "n_envs": self.n_envs, "epochs": self.epochs,
+                "batch": self.batch, "updates_per_round": self.floor_per_round,
+                "driver": driver}
+
+    def _task(self, i: int, teacher: Teacher, venv: BatchEnv, env_id: str) -> Task:
+        """Task ``i``: its share of the budget, buffer (both views where the student sees a
+        view), envs reset, round plan and (recurrent students) acting state."""
+        n, budget = len(self.cfg.tasks), self.budget
+        size = budget * (i + 1) // n - budget * i // n
+        spec = self.student.specs[i]
+        views = venv.teacher_obs is not None
+        buf = Buffer(size, spec.obs_shape, torch_dtype(spec.obs_dtype),
+                     teacher.head.target_shape(), frame_layout(venv.envs[0]),
+                     sequences=self.student.recurrent,
+                     teacher_obs=(teacher.spec.obs_shape, torch_dtype(teacher.spec.obs_dtype))
+                     if views else None)
+        task = Task(env_id, teacher, teacher.head, buf, venv,
+                    venv.reset(seed=self.cfg.seed + i)[0], np.ones(self.n_envs, bool),
+                    [size * (r + 1) // self.n_rounds for r in range(self.n_rounds)],
+                    tobs=None if venv.teacher_obs is None else venv.teacher_obs.copy())
+        if self.student.recurrent:
+            task.memory = self.student.initial_state(self.n_envs)
+            task.gap = np.zeros(self.n_envs, bool)
+        return task
 
     @property
     def wall_s(self) -> float:
@@ -156,27 +192,81 @@ class Loop:
                    for t, fn in zip(self.tasks, self.loss_fns)]
         self.student.train()
         for _ in range(n_updates):
-            task_losses = [self.loss_fns[i](self._forward(x, i), y)
-                           for i, (x, y) in enumerate(next(b) for b in batches)]
-            loss = sum(task_losses[1:], task_losses[0])
+            terms = [self.loss_fns[i].terms(self._forward(x, i), y)
+                     for i, (x, y) in enumerate(next(b) for b in batches)]
+            task_losses = [functools.reduce(operator.add, t.values()) for t in terms]
+            loss = functools.reduce(operator.add, task_losses)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
         self.student.eval()
         self.losses.append(float(loss.detach()))
-        fresh = [(a / n, kl / n) for a, kl, n in (t.fresh for t in self.tasks) if n]
+        fresh = [m for m in (t.fresh.means() for t in self.tasks) if m is not None]
         for task, task_loss in zip(self.tasks, task_losses):
             task.losses.append(float(task_loss.detach()))
-            task.fresh = [0.0, 0.0, 0.0]
+            task.fresh = Fresh()
         self.updates += n_updates
         self.round, self.phase = self.round + 1, "collect"
         metrics = RoundMetrics(self.round, self.labelled, self.updates, self.losses[-1],
                                [t.losses[-1] for t in self.tasks], self.wall_s,
                                min((a for a, _ in fresh), default=math.nan),
-                               max((kl for _, kl in fresh), default=math.nan))
+                               max((kl for _, kl in fresh), default=math.nan),
+                               {(f"task{i}/" if len(terms) > 1 else "") + k: float(v.detach())
+                                for i, t in enumerate(terms) for k, v in t.items()})
         for cb in self.callbacks:
             cb(self, metrics)
         return metrics
+
+    def run(self, run_dir: Path, hooks: Sequence[Hook] = (),
+            progress: Progress | None = None) -> None:
+        """The rounds (:meth:`run_round`) until the budget is spent or a hook ends the run
+        (:meth:`finish`); SIGINT checkpoints and raises :class:`Interrupted` (``--resume``
+        continues); the envs are closed at the end."""
+        with self.interruptible():
+            while not self.done:
+                self.run_round(run_dir, hooks, progress)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Inside: SIGINT sets ``interrupted`` (checked between steps); the envs are closed
+        after. A driver whose rounds come at other times than one after another (online: at
+        the learning teacher's steps) calls :meth:`run_round` inside it."""
+        try:
+            with sigint_flag() as self.interrupted:
+                yield
+        finally:
+            self.close()
+
+    def run_round(self, run_dir: Path, hooks: Sequence[Hook] = (),
+                  progress: Progress | None = None) -> RoundMetrics:
+        """One round: the hooks' ``before_round``, :meth:`collect_round`, :meth:`update_round`,
+        the hooks' ``after_round``, a checkpoint to ``run_dir``."""
+        if self.phase == "collect":
+            for hook in hooks:
+                hook.before_round(self)
+            if not self.interrupted:
+                self.collect_round(progress, stop=lambda: bool(self.interrupted)
+                                   and self.driver.stoppable)
+            self.stop_if_interrupted(run_dir, hooks)
+        metrics = self.update_round()
+        for hook in hooks:
+            hook.after_round(self, metrics)
+        self.checkpoint(run_dir, hooks)
+        return metrics
+
+    def stop_if_interrupted(self, run_dir: Path, hooks: Sequence[Hook] = ()) -> None:
+        """After a SIGINT: a checkpoint, then :class:`Interrupted`."""
+        if self.interrupted:
+            self.checkpoint(run_dir, hooks)
+            raise Interrupted(f"interrupted at labelled step {self.labelled}; checkpoint "
+                              f"written to {run_dir}: continue with --resume")
+
+    def checkpoint(self, run_dir: Path, hooks: Sequence[Hook] = ()) -> None:
+        """:meth:`save`, with what the hooks keep beside the loop."""
+        extra: dict[str, Any] = {}
+        for hook in hooks:
+            extra |= hook.checkpoint(self, run_dir)
+        self.save(run_dir, extra)
 
     def _batches(self, task: Task, targets: torch.Tensor) -> Any:
         """Minibatches of (inputs, prepared targets): rows, or sequences for a recurrent
@@ -232,76 +322,21 @@ class Loop:
     # ------------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Student, optimizer, RNG (and recurrent acting states) as tensors; counters, plan and
-        resume key as JSON. The buffers' rows are not in it: :meth:`save` writes them as
-        chunks."""
-        tensors = {**{f"student.{k}": v for k, v in self.student.state_dict().items()},
-                   **optimizer_tensors(self.opt), "rng.torch": self.gen.get_state(),
-                   "rng.act": self.act_gen.get_state(),
-                   **{f"memory.{i}": t.memory for i, t in enumerate(self.tasks)
-                      if t.memory is not None}}
-        state = {"format": FORMAT, "round": self.round, "phase": self.phase,
-                 "labelled": self.labelled,
-                 "updates": self.updates, "wall_s": self.wall_s, "losses": self.losses,
-                 "n_rounds": self.n_rounds, "budget": self.budget,
-                 "base_budget": self.base_budget,
-                 "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
-                            "chunks": t.chunks, "saved_rows": t.saved_rows, "fresh": t.fresh,
-                            **({"gap": t.gap.tolist()} if t.gap is not None else {})}
-                           for t in self.tasks],
-                 "rng_numpy": self.rng.bit_generator.state, "notes": self.notes,
-                 "config": self.cfg.replace(budget=self.budget).to_dict(), "plan": self.plan}
-        return tensors, state
+        """Student, optimizer, RNGs (and recurrent acting states) as tensors; counters, plan
+        and config as JSON (:func:`~rldistill.engine.checkpoint.loop_state`)."""
+        return loop_state(self)
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        self.student.load_state_dict({k[8:]: v for k, v in tensors.items()
-                                      if k.startswith("student.")})
-        restore_optimizer(self.opt, tensors)
-        self.gen.set_state(tensors["rng.torch"])
-        self.act_gen.set_state(tensors["rng.act"])
-        self.rng.bit_generator.state = state["rng_numpy"]
-        for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
-            setattr(self, k, state[k])
-        self.notes = state.get("notes", {})
-        for i, (task, ts) in enumerate(zip(self.tasks, state["tasks"])):
-            for k in ("labelled", "losses", "ends", "chunks", "saved_rows", "fresh"):
-                if k in ts:
-                    setattr(task, k, ts[k])
-            if task.memory is not None:
-                task.memory, task.gap = tensors[f"memory.{i}"].clone(), np.array(ts["gap"])
+        load_loop_state(self, tensors, state)
 
     def save(self, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
-        """Checkpoint to ``run_dir``: one chunk per task with the rows and env actions since the
-        last checkpoint, then the main file (written last, it lists the chunks it needs)."""
-        pending = []
-        for i, task in enumerate(self.tasks):
-            rows = task.buf.rows_since(task.saved_rows)
-            if rows["targets"].shape[0] or task.actions:
-                acts = np.stack(task.actions) if task.actions else np.zeros((0, self.n_envs))
-                rows["actions"] = torch.from_numpy(acts)
-                pending.append((task, write_chunk(run_dir, i, task.saved_rows, rows)))
-        for task, name in pending:  # counted once the chunk is on disk
-            if name not in task.chunks:
-                task.chunks.append(name)
-        tensors, state = self.state_dict()
-        for t, ts in zip(self.tasks, state["tasks"]):
-            ts["saved_rows"] = t.buf.total
-        save_tensors(run_dir / CKPT_NAME, tensors, {"state": json.dumps(state | (extra or {}))})
-        for task in self.tasks:
-            task.saved_rows, task.actions = task.buf.total, []
+        """Checkpoint to ``run_dir`` (:func:`~rldistill.engine.checkpoint.save_loop`)."""
+        save_loop(self, run_dir, extra)
 
     def restore(self, run_dir: Path) -> dict[str, Any]:
         """Load the checkpoint in ``run_dir`` into this (fresh) loop and bring the envs to where
         they were; returns the checkpoint's state."""
-        tensors, state = load_checkpoint(run_dir / CKPT_NAME)
-        self.load_state_dict(tensors, state)
-        for i, task in enumerate(self.tasks):
-            task.buf.grow(task.ends[-1])  # a run extended before: its buffer grew too
-            for name in task.chunks:
-                chunk = read_chunk(run_dir, name)
-                task.buf.load_rows(chunk)
-                for row in chunk["actions"].numpy():
-                    task.step(row)
+        state = restore_loop(self, run_dir)
         self._clock = time.perf_counter() - state["wall_s"]
         return state
 

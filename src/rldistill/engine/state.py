@@ -15,6 +15,23 @@ from rldistill.sources.base import Teacher
 
 
 @dataclass
+class Fresh:
+    """Sums over a round's new rows, measured before the student trained on them (held out):
+    its agreement with the teacher and KL(teacher || student), and the rows counted."""
+
+    agreement: float = 0.0
+    kl: float = 0.0
+    rows: int = 0
+
+    def means(self) -> tuple[float, float] | None:
+        """(mean agreement, mean KL), or None before any row."""
+        return (self.agreement / self.rows, self.kl / self.rows) if self.rows else None
+
+    def to_list(self) -> list[float]:
+        return [self.agreement, self.kl, self.rows]
+
+
+@dataclass
 class Task:
     """One (teacher, env) pair of the run: its envs, its part of the buffer, its plan.
 
@@ -35,7 +52,7 @@ class Task:
     losses: list[float] = field(default_factory=list)
     chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
     saved_rows: int = 0
-    fresh: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # see RoundMetrics
+    fresh: Fresh = field(default_factory=Fresh)  # this round's held-out measures
     # the teacher's observations, where the student sees a view of them (rldistill.envs.views)
     tobs: np.ndarray | None = None
     # a recurrent student's acting state per env, and which envs' last step was not stored
@@ -72,3 +89,6 @@ class RoundMetrics:
     # worst task's where there are several
     fresh_agreement: float = math.nan
     fresh_kl: float = math.nan
+    # the loss's named terms at the round's last update (``loss_kl``, ...; ``taskI/...`` where
+    # there are several tasks): what the logs show
+    terms: dict[str, float] = field(default_factory=dict)

@@ -32,6 +32,11 @@ class TrainLoss(Protocol):
 
     def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor: ...
 
+    def terms(self, student: torch.Tensor, prepared: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The loss as named terms (``loss_<name>``, TorchRL's style): what the loop sums and
+        logs."""
+        ...
+
 
 class ActionHead(Protocol):
     kind: str  # the ActionSpec kind it serves

@@ -80,6 +80,9 @@ class ContinuousLoss:
             return kl_loss(mu_t, log_std_t, mu_s, log_std_s).mean()
         return gaussian_nll(mu_t, mu_s, log_std_s).mean()
 
+    def terms(self, student: torch.Tensor, prepared: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {f"loss_{self.name}": self(student, prepared)}
+
 
 class _BoxHead:
     """What the three Box heads share: bounds, unit scaling, agreement, random actions."""

@@ -69,6 +69,9 @@ class Loss:
             student = student - student.mean(-1, keepdim=True)
         return F.mse_loss(student, prepared)
 
+    def terms(self, student: torch.Tensor, prepared: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {f"loss_{self.name}": self(student, prepared)}
+
 
 def _one_call(name: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float,
               teacher_kind: str, centred: bool = False) -> tuple[torch.Tensor, Metrics]:

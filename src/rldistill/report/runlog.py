@@ -48,8 +48,8 @@ class RoundLog:
         for key in ("loss", "fresh_agreement", "fresh_kl", "updates", "wall_s"):
             if row.get(key) is not None:
                 self.writer.add_scalar(f"distill/{key}", row[key], step)
-        for i, loss in enumerate(row["task_losses"] if len(row["task_losses"]) > 1 else []):
-            self.writer.add_scalar(f"distill/task{i}_loss", loss, step)
+        for name, value in row["terms"].items():  # the loss's named terms, per task
+            self.writer.add_scalar(f"distill/{name}", value, step)
         self.writer.flush()
 
     def close(self) -> None:
@@ -65,7 +65,8 @@ def round_row(m: RoundMetrics) -> dict[str, Any]:
 
     return {"round": m.round, "labelled": m.labelled, "updates": m.updates, "loss": num(m.loss),
             "task_losses": [num(x) for x in m.task_losses], "wall_s": round(m.wall_s, 3),
-            "fresh_agreement": num(m.fresh_agreement), "fresh_kl": num(m.fresh_kl)}
+            "fresh_agreement": num(m.fresh_agreement), "fresh_kl": num(m.fresh_kl),
+            "terms": {k: num(v) for k, v in m.terms.items()}}
 
 
 def read_rounds(run_dir: Path) -> list[dict[str, Any]]:

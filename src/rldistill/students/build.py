@@ -1,23 +1,28 @@
-"""Which student a run gets from its config and teachers: an MLP (``--student-hidden`` or
-``--param-ratio``), a CNN of a CNN teacher's layout scaled to ``--param-ratio``
-(:mod:`rldistill.students.convs`), a ``--student-arch`` CNN, or a recurrent student (``gru:H``,
-:mod:`rldistill.students.memory`); on the teacher's observations or the student's view of them."""
+"""Which student a run gets from its config and teachers, decided in one step
+(:func:`plan_student`) and built by one builder per kind: a recurrent student (``gru:H``,
+:mod:`rldistill.students.memory`), a CNN of a CNN teacher's layout scaled to ``--param-ratio``
+(:mod:`rldistill.students.convs`), a ``--student-arch`` CNN, or an MLP (``--student-hidden`` or
+``--param-ratio``); on the teacher's observations or the student's view of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rldistill.core.config import DistillConfig
-from rldistill.students.convs import (Conv, conv_out, frame_of, parse_student_arch, scaled,
-                             teacher_layout)
 from rldistill.core.errors import UserError
+from rldistill.core.options import ArchSpec, parse_arch
+from rldistill.core.spaces import SpaceSpec
 from rldistill.heads import head_for
-from rldistill.students.memory import parse_cell
-from rldistill.core.spaces import SpaceSpec, flat_dim
-from rldistill.students.network import (Student, StudentArch, arch_for_ratio, build_student,
-                                parse_hidden)
 from rldistill.sources.sb3_cnn import is_image
+from rldistill.students.convs import (Conv, Layout, conv_out, convs_for, frame_of, scaled,
+                                      teacher_layout)
+from rldistill.students.network import (Student, StudentArch, arch_for_ratio, parse_hidden,
+                                        student_arch)
+
+CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu et al.'s 25 %
 
 
 def cnn_arch(spec: SpaceSpec, head: str | None, convs: tuple[Conv, ...],
@@ -28,8 +33,8 @@ def cnn_arch(spec: SpaceSpec, head: str | None, convs: tuple[Conv, ...],
                        image_scale=is_image(spec))
 
 
-def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: tuple[tuple[Conv, ...], int, bool],
-                  teacher_params: int, ratio: float) -> StudentArch:
+def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: Layout, teacher_params: int,
+                  ratio: float) -> StudentArch:
     """The CNN teacher's layout with channels and dense width scaled by one factor, the largest
     whose student has <= ratio x the teacher's parameters."""
     convs, dense, channels_last = layout
@@ -42,51 +47,93 @@ def cnn_for_ratio(spec: SpaceSpec, head: str | None, layout: tuple[tuple[Conv, .
                     "raise the ratio")
 
 
-CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu et al.'s 25 %
+@dataclass(frozen=True)
+class Plan:
+    """Which student and its size. ``recurrent``: ``arch`` (the cell and its units), ``hidden``
+    (an MLP before the cell); ``layout``: a CNN teacher's layout scaled to ``ratio`` of its
+    parameters; ``cnn``: ``arch`` (--student-arch cnn:...); ``mlp``: the largest 2-layer MLP of
+    ``ratio`` of the teachers' summed parameters, or (no ratio) widths ``hidden``."""
+
+    kind: str
+    arch: ArchSpec | None = None
+    ratio: float | None = None
+    hidden: tuple[int, ...] = ()
+
+
+def plan_student(cfg: DistillConfig, layout: Layout | None) -> Plan:
+    """The one decision, on a validated config (one size option at most): --student-arch names
+    a recurrent or a CNN student; a CNN teacher's student (its ``layout``) is a CNN of that
+    layout at --param-ratio (25 % by default) unless --student-hidden asks for an MLP; else an
+    MLP of --param-ratio or --student-hidden (64,64 by default)."""
+    if cfg.student_arch:
+        arch = parse_arch(cfg.student_arch)
+        if arch.recurrent:
+            return Plan("recurrent", arch, hidden=parse_hidden(cfg.student_hidden or ""))
+        return Plan("cnn", arch)
+    if layout is not None and cfg.student_hidden is None:
+        ratio = CNN_DEFAULT_RATIO if cfg.param_ratio is None else cfg.param_ratio
+        return Plan("layout", ratio=ratio)
+    if cfg.param_ratio is not None:
+        return Plan("mlp", ratio=cfg.param_ratio)
+    return Plan("mlp", hidden=parse_hidden(cfg.student_hidden or "64,64"))
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """What the builders read off the tasks: teachers, the student's spaces and action heads,
+    which tasks take their teacher's observation normalisation, a lone CNN teacher's layout."""
+
+    teachers: Sequence[Any]
+    specs: list[SpaceSpec]
+    heads: list[str]
+    norm: tuple[bool, ...]
+    layout: Layout | None
+
+
+def _recurrent(plan: Plan, t: Tasks) -> StudentArch:
+    assert plan.arch is not None
+    return dataclasses.replace(student_arch(t.specs, plan.hidden, t.heads, t.norm),
+                               cell=plan.arch.kind, cell_size=plan.arch.units)
+
+
+def _layout_cnn(plan: Plan, t: Tasks) -> StudentArch:
+    assert t.layout is not None and plan.ratio is not None
+    return cnn_for_ratio(t.specs[0], t.heads[0], t.layout, t.teachers[0].params, plan.ratio)
+
+
+def _arch_cnn(plan: Plan, t: Tasks) -> StudentArch:
+    assert plan.arch is not None
+    spec = t.specs[0]
+    channels_last = t.layout[2] if t.layout else spec.obs_shape[-1] < spec.obs_shape[0]
+    convs = convs_for(plan.arch.channels, frame_of(spec, channels_last))
+    return cnn_arch(spec, t.heads[0], convs, plan.arch.dense, channels_last)
+
+
+def _mlp(plan: Plan, t: Tasks) -> StudentArch:
+    hidden = plan.hidden if plan.ratio is None else arch_for_ratio(
+        t.specs, sum(x.params for x in t.teachers), plan.ratio, heads=t.heads).hidden
+    return student_arch(t.specs, hidden, t.heads, t.norm)
+
+
+BUILDERS: dict[str, Callable[[Plan, Tasks], StudentArch]] = {
+    "recurrent": _recurrent, "layout": _layout_cnn, "cnn": _arch_cnn, "mlp": _mlp}
 
 
 def make_student(cfg: DistillConfig, teachers: Sequence[Any],
                  views: Sequence[SpaceSpec | None] = ()) -> Student:
-    """Sized from --param-ratio (against the teachers' summed params), --student-hidden or
-    --student-arch; each task takes its teacher's action head and observation normalisation. A
-    CNN teacher's student is a CNN of its layout, scaled (:mod:`~rldistill.students.convs`; 25 %
-    of its parameters unless a size is given). ``views``: per task, the student's own
-    observation space where it sees a view of the teacher's (:mod:`rldistill.envs.views`; no
-    normalisation copied)."""
+    """The student :func:`plan_student` chooses, built for the tasks; each task takes its
+    teacher's action head, and (MLP and recurrent students) its observation normalisation.
+    ``views``: per task, the student's own observation space where it sees a view of the
+    teacher's (:mod:`rldistill.envs.views`; no normalisation copied)."""
     views = list(views) or [None] * len(teachers)
-    specs = [v or t.spec for t, v in zip(teachers, views)]
-    heads = [t.head.name for t in teachers]
-    norm = tuple(t.obs_norm is not None and v is None for t, v in zip(teachers, views))
-    layout = teacher_layout(teachers[0]) if len(teachers) == 1 and not any(views) else None
-    cell = parse_cell(cfg.student_arch)
-    if cell:
-        hidden = parse_hidden(cfg.student_hidden or "")
-        arch = StudentArch(flat_dim(specs[0].obs_shape), hidden, head_for(
-            specs[0].action, name=heads[0]).out_dim, obs_norm=norm if any(norm) else (),
-            image_scale=is_image(specs[0]), cell=cell[0], cell_size=cell[1])
-        student = Student(arch, specs, heads)
-        if any(norm):
-            student.copy_obs_norm(0, teachers[0].obs_norm)
-        return student
-    if layout and cfg.student_hidden is None and cfg.param_ratio is None and not cfg.student_arch:
-        cfg = cfg.replace(param_ratio=CNN_DEFAULT_RATIO)
-    if cfg.student_arch or (layout and cfg.param_ratio is not None):
-        if len(teachers) > 1:
-            raise UserError("CNN students learn one task: drop --student-arch for multi-task")
-        if cfg.student_arch:
-            channels_last = layout[2] if layout else specs[0].obs_shape[-1] < specs[0].obs_shape[0]
-            convs, hidden = parse_student_arch(cfg.student_arch,
-                                               frame_of(specs[0], channels_last))
-            arch = cnn_arch(specs[0], heads[0], convs, hidden, channels_last)
-        else:
-            assert layout is not None and cfg.param_ratio is not None
-            arch = cnn_for_ratio(specs[0], heads[0], layout, teachers[0].params, cfg.param_ratio)
-        return Student(arch, specs, heads)
-    hidden = (arch_for_ratio(specs, sum(t.params for t in teachers), cfg.param_ratio,
-                             heads=heads).hidden if cfg.param_ratio is not None
-              else parse_hidden(cfg.student_hidden or "64,64"))
-    student = build_student(specs, hidden, heads, norm)
-    for i, t in enumerate(teachers):
-        if norm[i]:
-            student.copy_obs_norm(i, t.obs_norm)
+    tasks = Tasks(teachers, [v or t.spec for t, v in zip(teachers, views)],
+                  [t.head.name for t in teachers],
+                  tuple(t.obs_norm is not None and v is None for t, v in zip(teachers, views)),
+                  teacher_layout(teachers[0]) if len(teachers) == 1 and not any(views) else None)
+    plan = plan_student(cfg, tasks.layout)
+    arch = BUILDERS[plan.kind](plan, tasks)
+    student = Student(arch, tasks.specs, tasks.heads)
+    for i, on in enumerate(arch.obs_norm):
+        if on:
+            student.copy_obs_norm(i, teachers[i].obs_norm)
     return student

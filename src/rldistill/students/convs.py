@@ -1,5 +1,5 @@
-"""Convolutional students: their layout (channels, kernel, stride per layer), its size, the
-layout sized from a CNN teacher's, and ``--student-arch cnn:C1,C2:D``.
+"""Convolutional students: their layout (channels, kernel, stride per layer), its size, a CNN
+teacher's layout, and the kernels of ``--student-arch cnn:C1,C2:D``.
 
 A CNN student sees what SB3's extractors see (:mod:`rldistill.sources.sb3_cnn`): uint8 images
 divided by 255, channel-last frames (MinAtar) moved channels first; its convolutions (ReLU
@@ -16,6 +16,7 @@ from rldistill.core.errors import UserError
 from rldistill.core.spaces import SpaceSpec
 
 Conv = tuple[int, int, int]  # (out channels, kernel, stride)
+Layout = tuple[tuple[Conv, ...], int, bool]  # a CNN teacher's: convolutions, dense, channels_last
 
 
 def frame_of(spec: SpaceSpec, channels_last: bool) -> tuple[int, int, int]:
@@ -64,26 +65,14 @@ def default_kernels(frame: tuple[int, int, int], n: int) -> list[tuple[int, int]
     return [(3, 1)] * n
 
 
-def parse_student_arch(text: str, frame: tuple[int, int, int]) -> tuple[tuple[Conv, ...],
-                                                                       tuple[int, ...]]:
-    """``cnn:16,32:256`` -> convolutions of 16 and 32 channels (kernels by frame size), then
-    dense layers of 256."""
-    parts = str(text).split(":")
-    try:
-        if parts[0] != "cnn" or len(parts) != 3:
-            raise ValueError
-        channels = [int(c) for c in parts[1].split(",") if c]
-        dense = tuple(int(d) for d in parts[2].split(",") if d)
-        if not channels or min(channels + list(dense or (1,))) <= 0:
-            raise ValueError
-    except ValueError:
-        raise UserError(f"--student-arch {text!r} is not cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 "
-                        "(for an MLP student use --student-hidden)") from None
+def convs_for(channels: tuple[int, ...], frame: tuple[int, int, int]) -> tuple[Conv, ...]:
+    """Convolutions of ``channels`` (``--student-arch cnn:16,32:256``, read by
+    :func:`rldistill.core.options.parse_arch`) with kernels and strides by frame size."""
     kernels = default_kernels(frame, len(channels))
-    return tuple((c, k, s) for c, (k, s) in zip(channels, kernels)), dense
+    return tuple((c, k, s) for c, (k, s) in zip(channels, kernels))
 
 
-def teacher_layout(teacher: Any) -> tuple[tuple[Conv, ...], int, bool] | None:
+def teacher_layout(teacher: Any) -> Layout | None:
     """A CNN teacher's (convolutions, dense width, channels_last), read off its rebuilt
     extractor; None for teachers without one."""
     from rldistill.sources.sb3_cnn import Features

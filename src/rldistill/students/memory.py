@@ -10,19 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rldistill.core.errors import UserError
-
-CELLS = {"gru": 3, "lstm": 4}  # gates per unit
-
-
-def parse_cell(text: str | None) -> tuple[str, int] | None:
-    """``gru:64`` -> ("gru", 64); None for a non-recurrent architecture."""
-    kind, _, size = str(text or "").partition(":")
-    if kind not in CELLS:
-        return None
-    if not size.isdigit() or int(size) < 1:
-        raise UserError(f"--student-arch {text}: write {kind}:UNITS, e.g. {kind}:64")
-    return kind, int(size)
+CELLS = {"gru": 3, "lstm": 4}  # gates per unit (--student-arch's text: core.options.parse_arch)
 
 
 def cell_params(kind: str, inputs: int, units: int) -> int:

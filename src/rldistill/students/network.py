@@ -261,16 +261,15 @@ def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
 def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio: float,
                    depth: int = 2, heads: Sequence[str | None] | None = None) -> StudentArch:
     """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params
-    (a list of specs: the largest multi-task student, against the teachers' summed params)."""
-    if not 0.0 < ratio <= 1.0:
-        raise UserError(f"--param-ratio {ratio} is outside (0, 1]: give the student's size as a "
-                        "fraction of the teacher's, e.g. 0.1")
+    (a list of specs: the largest multi-task student, against the teachers' summed params).
+    ``--param-ratio``'s range is the config's to check (DistillConfig.validate); a ratio too
+    small for any student is this one's (it needs the teacher)."""
     budget = ratio * teacher_params
     best: StudentArch | None = None
     width = 1
     while True:
         arch = student_arch(spec, (width,) * depth, heads)
-        if arch.params > budget:
+        if not arch.params <= budget:  # not: a NaN ratio ends here too
             break
         best, width = arch, width + 1
     if best is None:

@@ -28,13 +28,13 @@ from rldistill.core.config import DistillConfig, KickstartConfig
 from rldistill.core.errors import UserError
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
+from rldistill.evaluation import seeds
 from rldistill.students.network import Student, build_student, parse_hidden, save_student
 
 # files and dirs a kick-start run writes in its --out dir (all replaced by --overwrite)
 RUN_FILES = ("result.json", "curves.png", "tb", *(f"{name}{suffix}" for name in ("student",
              "scratch") for suffix in ("_sb3.zip", ".json", ".safetensors")))
 TARGET = 0.9  # steps_to_90: first evaluation with normalized score >= TARGET
-EVAL_SEED = 1_000_000  # episode seeds of the curve's evaluations (final score: + 100 000)
 
 
 def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
@@ -175,7 +175,7 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
                                  seed=cfg.seed, student_hidden=",".join(map(str, hidden)),
                                  out=tmp, temperature=cfg.temperature)
             load_into(model, train(dcfg, teachers=[teacher]).student)
-    cb = _eval_callback(cfg.env, teacher, cfg.eval_every, cfg.eval_episodes, EVAL_SEED,
+    cb = _eval_callback(cfg.env, teacher, cfg.eval_every, cfg.eval_episodes, seeds.KICKSTART_CURVE,
                         returns, offset=pretrain)
     model.learn(total_timesteps=cfg.steps - pretrain, callback=cb, tb_log_name=name)
     venv.close()
@@ -215,9 +215,9 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
         return opened.finished
     torch.set_num_threads(1)
 
-    t_ev = evaluate_policy(teacher, cfg.env, cfg.eval_episodes, EVAL_SEED)
-    r_ev = evaluate_policy(RandomActor(teacher.head, EVAL_SEED), cfg.env, cfg.eval_episodes,
-                           EVAL_SEED)
+    t_ev = evaluate_policy(teacher, cfg.env, cfg.eval_episodes, seeds.KICKSTART_CURVE)
+    r_ev = evaluate_policy(RandomActor(teacher.head, seeds.KICKSTART_CURVE), cfg.env,
+                           cfg.eval_episodes, seeds.KICKSTART_CURVE)
     returns = (t_ev.mean, r_ev.mean)
     tb_dir = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
     runs = [("student", lam)] + ([("scratch", LambdaSchedule("constant", 0.0))]
@@ -241,7 +241,7 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
         atomic_write(out / f"{name}_sb3.zip", lambda tmp: model.save(tmp))
         student = to_student(model, teacher)
         score = score_student(student.for_task(0), teacher, cfg.env, cfg.final_episodes,
-                              EVAL_SEED + 100_000, cache=cache)
+                              seeds.KICKSTART_FINAL, cache=cache)
         save_student(student, out, {"env": cfg.env, "source": "kickstart", "algo": cfg.algo,
                                     "config": {**cfg.to_dict(), "lambda_schedule":
                                                cfg.lambda_schedule if name == "student"

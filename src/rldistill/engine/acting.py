@@ -1,0 +1,68 @@
+"""Who acts while the teacher labels: the driver, made once per run from ``--driver`` (or the
+action heads' default) and asked by the collection at every step.
+
+- ``teacher``: the teacher acts (teacher-driven, dataset distillation; Rusu et al. 2015);
+- ``student``: the student acts (student-driven; Czarnecki et al. 2019), and the teacher labels
+  the states it visits in batches;
+- ``mix``: the teacher acts with probability beta, on a schedule over the rounds (DAgger; Ross
+  et al. 2011).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rldistill.core.schedules import Schedule, parse_schedule
+from rldistill.heads import ActionHead
+
+@dataclass(frozen=True)
+class Driver:
+    """``name`` with, for ``mix``, its ``beta`` schedule."""
+
+    name: str
+    beta: Schedule | None = None
+
+    @classmethod
+    def make(cls, name: str, beta: str) -> Driver:
+        return cls(name, parse_schedule(beta) if name == "mix" else None)
+
+    @property
+    def teacher_may_act(self) -> bool:
+        """Whether the teacher's outputs are needed as the envs step (else they are labelled
+        in batches after)."""
+        return self.name != "student"
+
+    @property
+    def stoppable(self) -> bool:
+        """Whether SIGINT may stop a round's collection half way. The student driver labels a
+        round in one teacher call: it finishes the round (a fraction of a second), so that a
+        resumed run labels the same batches as an uninterrupted one (the batch size changes
+        float results)."""
+        return self.name != "student"
+
+    def teacher_share(self, progress: float, round_index: int) -> float:
+        """The probability that the teacher acts, at ``progress`` of the budget."""
+        if self.beta is not None:
+            return self.beta(progress, round_index)
+        return 1.0 if self.name == "teacher" else 0.0
+
+    def actions(self, head: ActionHead, k: int, t_out: torch.Tensor | None, share: float,
+                student: Callable[[int, int], torch.Tensor], rng: np.random.Generator
+                ) -> np.ndarray:
+        """The first ``k`` envs' actions: the teacher's greedy ones (from ``t_out``), the
+        student's (``student(lo, hi)``: envs lo..hi), or per env a draw between them with the
+        teacher's ``share``."""
+        if share >= 1.0:
+            assert t_out is not None
+            return head.to_env(head.teacher_act(t_out))
+        actions = head.to_env(student(0, k))
+        if share > 0.0:
+            assert t_out is not None
+            teacher_acts = rng.random(len(actions)) < share
+            mask = teacher_acts.reshape(-1, *[1] * (actions.ndim - 1))
+            actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
+        return actions
