@@ -35,7 +35,7 @@ def main() -> None:
 
     cfg = DistillConfig(teacher=a.teacher, env=a.env, param_ratio=a.param_ratio,
                         budget=a.steps, n_envs=8, out="/tmp/throughput-run")
-    cfg, teachers = load_task_teachers(cfg)
+    cfg, teachers, _ = load_task_teachers(cfg)
     loop = Loop(cfg, teachers)
     task = loop.tasks[0]
     # the floor: 8 envs stepped with random actions, one teacher and one student forward per step

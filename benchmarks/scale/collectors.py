@@ -39,7 +39,7 @@ def main() -> None:
         cfg = DistillConfig(teacher=a.teacher, env=a.env, param_ratio=0.25, budget=a.steps,
                             n_envs=8, rounds=4, min_updates=40, collectors=n,
                             out=f"/tmp/collectors-{n}")
-        cfg, teachers = load_task_teachers(cfg)
+        cfg, teachers, _ = load_task_teachers(cfg)
         t0 = time.perf_counter()
         loop = Loop(cfg, teachers)
         start_s = time.perf_counter() - t0

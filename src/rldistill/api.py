@@ -10,9 +10,8 @@ the layers' (:mod:`rldistill.drivers.distill`, :mod:`rldistill.evaluation.scorin
 from __future__ import annotations
 
 from rldistill.core.config import DistillConfig, KickstartConfig
-from rldistill.drivers.distill import (Outcome, load_task_teachers, resume_config, run, train,
-                                       with_source_envs)
+from rldistill.drivers.distill import (Outcome, load_task_teachers, resume_config, run, train)
 from rldistill.evaluation.scoring import evaluate_run
 
 __all__ = ["DistillConfig", "KickstartConfig", "Outcome", "evaluate_run", "load_task_teachers",
-           "resume_config", "run", "train", "with_source_envs"]
+           "resume_config", "run", "train"]

@@ -236,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     teacher = cmd(sub, "teacher", "train teachers").add_subparsers(dest="tcmd", required=True)
     tt = cmd(teacher, "train", "train a teacher with SB3 (RL-Zoo hyperparameters)")
+    from rldistill.evaluation import seeds
     from rldistill.zoo.hyperparams import ALGOS
 
     tt.add_argument("--algo", required=True, choices=list(ALGOS))
@@ -289,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--env", help="env id (default: the one the student was trained on)")
     e.add_argument("--teacher", help="teacher SPEC (default: the one it was distilled from)")
     e.add_argument("--episodes", type=int, default=100)
-    e.add_argument("--seed", type=int, default=1_000_000)
+    e.add_argument("--seed", type=int, default=seeds.FINAL,
+                   help="the first episode's seed (default: a run's final evaluation's, for "
+                        "--seed 0)")
     e.add_argument("--trust-teacher", action="store_true")
     e.add_argument("--video", type=int, default=0, metavar="N",
                    help="record N episodes of teacher and student side by side (GIFs in "

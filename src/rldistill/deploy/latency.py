@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from rldistill.core.errors import UserError
+from rldistill.sources import Teacher
+from rldistill.students.saved import SavedRun
 
 
 def _timing(call: Callable[[np.ndarray], Any], x: np.ndarray, batches: tuple[int, ...]
@@ -52,63 +54,64 @@ def _teacher_file(spec: str) -> Path | None:
 def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0,
                   batches: tuple[int, ...] = (1, 1024), threads: int = 1, seed: int = 0,
                   trust: bool = False) -> dict[str, Any]:
-    """Time the run's teacher and student (torch, ONNX float, ONNX int8) at each batch size."""
+    """Time the run's teacher and student (torch, ONNX float, ONNX int8) at each batch size.
+    The teacher is ``teacher``, else the run's (an ensemble's first member), loaded as the run
+    loaded it."""
     from rldistill.engine.checkpoint import buffer_obs
-    from rldistill.deploy.onnx import export_onnx
-    from rldistill.deploy.runtime import session
-    from rldistill.students.network import load_student
-    from rldistill.sources import load_teachers
 
     if not batches or min(batches) < 1:
         raise UserError(f"--batch {','.join(map(str, batches))}: give batch sizes >= 1")
-    run_dir = Path(run_dir)
-    student, meta = load_student(run_dir)
-    config = meta.get("config", {})
-    spec = teacher or config.get("teacher")
-    if isinstance(spec, list):
-        spec = spec[task] if student.arch.tasks else spec[0]
-    if not spec and (run_dir / "teacher_sb3.zip").exists():  # an online run's trained teacher
-        spec = str(run_dir / "teacher_sb3.zip")
-    if not spec:
-        raise UserError(f"{run_dir} does not name its teacher: pass --teacher SPEC")
-    t = load_teachers((spec,), trust=trust,
-                      normalize=None if teacher else config.get("teacher_normalize"))
-    view = student.for_task(task)
-    states = buffer_obs(run_dir, task, max(batches), seed)
+    run = SavedRun(run_dir)
+    run.check_task(task)
+    specs = run.teacher_specs(task, teacher)[:1]
+    if not specs:
+        raise UserError(f"{run.path} does not name its teacher: pass --teacher SPEC")
+    t = run.load_teacher(specs, run.task(task).get("env"), trust, given=bool(teacher))
+    states = buffer_obs(run.dir, task, max(batches), seed)
     source = "random normal" if states is None else "buffer"
     if states is None:
-        states = torch.randn(max(batches), *view.spec.obs_shape,
+        states = torch.randn(max(batches), *run.student.for_task(task).spec.obs_shape,
                              generator=torch.Generator().manual_seed(seed))
-    x = states.numpy()
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
-            onnx = Path(tmp) / "student.onnx"
-            report = export_onnx(run_dir, onnx, task, int8="dynamic")
-            float_s, int8_s = (session(p, threads) for p in (onnx, onnx.with_suffix(".int8.onnx")))
-            feed_f, feed_q = _feed(float_s), _feed(int8_s)
-            tfile = _teacher_file(spec)
-            rows = [
-                ("teacher", "torch", t.params, tfile.stat().st_size if tfile else None,
-                 lambda a: t.outputs(torch.from_numpy(a))),
-                ("student", "torch", student.params,
-                 (run_dir / "student.safetensors").stat().st_size,
-                 lambda a: student(torch.from_numpy(a), task)),
-                ("student", "onnx float", report["params"], report["bytes"],
-                 lambda a: float_s.run(None, {"obs": feed_f(a)})),
-                ("student", "onnx int8", report["params"], report["int8"]["bytes"],
-                 lambda a: int8_s.run(None, {"obs": feed_q(a)})),
-            ]
-            table = [{"who": who, "runtime": rt, "params": params, "bytes": size,
-                      "batch": _timing(call, x, batches)}
-                     for who, rt, params, size, call in rows]
+        table, int8 = _table(run, t, specs[0], task, states.numpy(), batches, threads)
     finally:
         torch.set_num_threads(previous)
     base = table[0]["batch"]
     for row in table:
         for b, fig in row["batch"].items():
             fig["speedup_vs_teacher"] = round(base[b]["us_per_call"] / fig["us_per_call"], 2)
-    return {"run": str(run_dir), "env": meta.get("env"), "teacher": spec, "threads": threads,
-            "states": source, "int8_agreement_vs_float":
-            report["int8"]["action_agreement_vs_float"], "rows": table}
+    return {"run": str(run.path), "env": run.meta.get("env"), "teacher": specs[0],
+            "threads": threads, "states": source,
+            "int8_agreement_vs_float": int8["action_agreement_vs_float"], "rows": table}
+
+
+def _table(run: SavedRun, t: Teacher, spec: str, task: int, x: np.ndarray,
+           batches: tuple[int, ...], threads: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A row per runtime (teacher in torch; student in torch, ONNX float and ONNX int8) with
+    its figures per batch size; and the int8 export's report."""
+    from rldistill.deploy.onnx import export_onnx
+    from rldistill.deploy.runtime import session
+
+    student = run.student
+    with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
+        onnx = Path(tmp) / "student.onnx"
+        report = export_onnx(run, onnx, task, int8="dynamic")
+        float_s, int8_s = (session(p, threads) for p in (onnx, onnx.with_suffix(".int8.onnx")))
+        feed_f, feed_q = _feed(float_s), _feed(int8_s)
+        tfile = _teacher_file(spec)
+        rows = [
+            ("teacher", "torch", t.params, tfile.stat().st_size if tfile else None,
+             lambda a: t.outputs(torch.from_numpy(a))),
+            ("student", "torch", student.params,
+             (run.dir / "student.safetensors").stat().st_size,
+             lambda a: student(torch.from_numpy(a), task)),
+            ("student", "onnx float", report["params"], report["bytes"],
+             lambda a: float_s.run(None, {"obs": feed_f(a)})),
+            ("student", "onnx int8", report["params"], report["int8"]["bytes"],
+             lambda a: int8_s.run(None, {"obs": feed_q(a)})),
+        ]
+        return [{"who": who, "runtime": rt, "params": params, "bytes": size,
+                 "batch": _timing(call, x, batches)}
+                for who, rt, params, size, call in rows], report["int8"]

@@ -7,14 +7,20 @@ for discrete actions, whose argmax is the greedy action: the head's ``greedy_rul
 recurrent student's graph also takes its ``state`` (batch, state_size; zeros at an episode's
 start) and returns the next one as ``state_out``. Its metadata holds the env, the spaces and the
 teacher, as ``student.json`` does.
+
+Nothing is written at ``OUT`` (or ``OUT.int8.onnx``) before the graphs have passed their checks:
+they are built and run in memory, then each file is written whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,8 @@ from rldistill.core.errors import UserError
 from rldistill.evaluation.rollouts import best_us
 from rldistill.core.files import atomic_write
 from rldistill.deploy.runtime import session
-from rldistill.students.network import Student, check_task, load_student, task_meta
+from rldistill.students.network import Student
+from rldistill.students.saved import SavedRun
 
 OPSET = 17
 
@@ -57,33 +64,132 @@ class _Calibration:
         return next(self.batches, None)
 
 
-def _int8(out: Path, float_graph: Any, x: np.ndarray, want: np.ndarray, head: Any,
-          output: str, mode: str) -> dict[str, Any]:
-    """Quantize ``out`` beside it: ``dynamic`` (int8 weights, activations quantized per call)
-    or ``static`` (int8 weights, uint8 activations with ranges calibrated on ``x``, the run's
-    own states where it kept them); agreement and latency vs the float graph."""
+@dataclass(frozen=True)
+class _Graph:
+    """One task of a student as a float ONNX graph, in memory (``data``: the file's bytes),
+    with the torch module it was traced from."""
+
+    module: _OneTask
+    data: bytes
+    params: int
+    in_shape: tuple[int, ...]  # per row: flat observations, or whole frames (CNN students)
+    n_state: int  # a recurrent student's state size (0: none)
+    obs_dim: int
+    out_dim: int
+    head: Any
+    output: str
+
+    @property
+    def inputs(self) -> list[str]:
+        return ["obs", "state"] if self.n_state else ["obs"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [self.output, "state_out"] if self.n_state else [self.output]
+
+
+def _build(run: SavedRun, task: int) -> _Graph:
+    """Trace the student (task ``task``) to ONNX, check the graph, add the metadata."""
+    import onnx
+
+    student = run.student
+    obs_dim = student.arch.tasks[task][0] if student.arch.tasks else student.arch.obs_dim
+    in_shape = tuple(student.specs[task].obs_shape) if student.arch.conv else (obs_dim,)
+    view = student.for_task(task)
+    head = view.head
+    out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
+    module = _OneTask(student, task).eval()
+    n_state = int(student.initial_state(1).shape[1])
+    g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output)
+    info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
+            "out_dim": out_dim, "output": g.output, "greedy_action": head.greedy_rule,
+            "spaces": view.spec.to_json(), **_task_meta(run, task),
+            **({"state_size": n_state} if n_state else {})}
+    args = (torch.zeros(1, *in_shape), *([torch.zeros(1, n_state)] if n_state else []))
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter warns that it is not
+        traced = str(Path(tmp) / "student.onnx")  # the default; it needs no onnxscript
+        torch.onnx.export(module, args, traced, dynamo=False, input_names=g.inputs,
+                          output_names=g.outputs, opset_version=OPSET,
+                          dynamic_axes={k: {0: "batch"} for k in g.inputs + g.outputs})
+        model = onnx.load(traced)
+    onnx.checker.check_model(model)
+    for k, v in info.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
+    params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
+    return dataclasses.replace(g, data=model.SerializeToString(), params=params)
+
+
+def _task_meta(run: SavedRun, task: int) -> dict[str, Any]:
+    """env (and its recipe) / teacher of ``task``, for the graph's metadata."""
+    found = run.task(task)
+    return {k: found[k] for k in ("env", "env_recipe", "teacher") if found.get(k) is not None}
+
+
+def _check_states(run: SavedRun, g: _Graph, task: int, rows: int, seed: int
+                  ) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The states the graphs are checked on (the run's buffer's, else random normal ones), a
+    recurrent student's states for them, and where they came from."""
+    states = buffer_obs(run.dir, task, rows, seed)
+    x = states.float().reshape(-1, *g.in_shape) if states is not None else torch.randn(
+        rows, *g.in_shape, generator=torch.Generator().manual_seed(seed))
+    # a recurrent student: each state in the state range (-1, 1) of a GRU's / LSTM's h
+    s = torch.rand(len(x), g.n_state, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    return x, s, "random normal" if states is None else "buffer"
+
+
+def _check_float(g: _Graph, x: torch.Tensor, s: torch.Tensor
+                 ) -> tuple[dict[str, Any], Any, np.ndarray]:
+    """onnxruntime's outputs (and next states) against torch's on the check states, and both
+    timed at batch 1; the report's part, the session and its outputs."""
+    check = session(g.data)
+    feed = {"obs": x.numpy(), **({"state": s.numpy()} if g.n_state else {})}
+    with torch.inference_mode():
+        want_all: Any = g.module(x, s) if g.n_state else (g.module(x),)
+    got_all = check.run(g.outputs, feed)
+    want, got = want_all[0].numpy(), got_all[0]
+    if g.n_state:  # the next states agree too
+        got = np.concatenate([got, got_all[1]], 1)
+        want = np.concatenate([want, want_all[1].numpy()], 1)
+    x1 = (x[:1], s[:1]) if g.n_state else (x[:1],)
+    one = {k: v[:1] for k, v in feed.items()}
+    n = g.out_dim
+    return {"max_abs_diff": float(np.abs(got - want).max()),
+            "action_agreement": _agreement(g.head, got[:, :n], want[:, :n]),
+            "latency_us": {"torch": best_us(lambda: g.module(*x1)),
+                           "onnxruntime": best_us(lambda: check.run(g.outputs, one))}
+            }, check, got
+
+
+def _int8(g: _Graph, float_graph: Any, x: np.ndarray, want: np.ndarray, mode: str, path: Path
+          ) -> tuple[dict[str, Any], bytes]:
+    """Quantize the float graph (in a temporary folder): ``dynamic`` (int8 weights,
+    activations quantized per call) or ``static`` (int8 weights, uint8 activations with
+    ranges calibrated on ``x``, the run's own states where it kept them); agreement and
+    latency vs the float graph. The report's part (``path``: where it will be) and the file's
+    bytes."""
     from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
 
-    path = out.with_suffix(".int8.onnx")
-
-    def write(tmp: Path) -> None:
-        if mode == "static":
-            quantize_static(str(out), str(tmp), _Calibration(x), weight_type=QuantType.QInt8,
-                            activation_type=QuantType.QUInt8)
-        else:
-            quantize_dynamic(str(out), str(tmp), weight_type=QuantType.QInt8)
-
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")  # it suggests a pre-processing step MLPs do not need
-        atomic_write(path, write)
-    q = session(path)
-    got = q.run([output], {"obs": x})[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(g.data)
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")  # it suggests a pre-processing step MLPs do not need
+            if mode == "static":
+                quantize_static(str(src), str(dst), _Calibration(x), weight_type=QuantType.QInt8,
+                                activation_type=QuantType.QUInt8)
+            else:
+                quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        data = dst.read_bytes()
+    q = session(data)
+    got = q.run([g.output], {"obs": x})[0]
     one = x[:1]
-    return {"onnx": str(path), "mode": mode, "bytes": path.stat().st_size,
-            "action_agreement_vs_float": _agreement(head, got, want),
+    return {"onnx": str(path), "mode": mode, "bytes": len(data),
+            "action_agreement_vs_float": _agreement(g.head, got, want),
             "max_abs_diff_vs_float": float(np.abs(got - want).max()),
-            "latency_us": {"float": best_us(lambda: float_graph.run([output], {"obs": one})),
-                           "int8": best_us(lambda: q.run([output], {"obs": one}))}}
+            "latency_us": {"float": best_us(lambda: float_graph.run([g.output], {"obs": one})),
+                           "int8": best_us(lambda: q.run([g.output], {"obs": one}))}}, data
 
 
 def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:
@@ -91,95 +197,50 @@ def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:
     return float(head.exported_agreement(torch.from_numpy(got), torch.from_numpy(want)).mean())
 
 
-def _task_meta(meta: dict[str, Any], task: int) -> dict[str, Any]:
-    """env (and its recipe) / teacher of ``task``, for the graph's metadata."""
-    found = task_meta(meta, task)
-    return {k: found[k] for k in ("env", "env_recipe", "teacher") if found.get(k) is not None}
+def _write(files: dict[Path, bytes]) -> None:
+    """Each file whole (temp file, rename), once every check has passed."""
+    for path, data in files.items():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]
+        except OSError as e:
+            raise UserError(f"cannot write {path}: {e.strerror or e}: pass another --out"
+                            ) from None
 
 
-def export_onnx(student_dir: str | Path, out: str | Path, task: int = 0, check_rows: int = 4096,
-                seed: int = 0, int8: str | None = None) -> dict[str, Any]:
+def export_onnx(student_dir: str | Path | SavedRun, out: str | Path, task: int = 0,
+                check_rows: int = 4096, seed: int = 0, int8: str | None = None
+                ) -> dict[str, Any]:
     """Write the student (task ``task``) as ONNX to ``out``; check onnxruntime against torch on
     ``check_rows`` states (from the run's buffer where it kept one, else random normal) and time
     both at batch 1. With ``int8`` (``dynamic`` or ``static``), also write ``OUT.int8.onnx``
     (onnxruntime's quantization, static calibrated on the same states) and check it against the
-    float graph the same way. Returns the report."""
+    float graph the same way. Nothing is written before the checks have run. Returns the
+    report."""
     try:
-        import onnx
+        import onnx  # noqa: F401  (checked here: the graph is built in _build)
         import onnxruntime  # noqa: F401  (checked here: the session comes from rldistill.deploy.runtime)
     except ImportError:
         raise UserError("ONNX export needs onnx and onnxruntime: pip install 'rldistill[export]' "
                         "(scripts/setup.sh installs them)") from None
-    student, meta = load_student(student_dir)
-    check_task(student, task)
-    obs_dim = student.arch.tasks[task][0] if student.arch.tasks else student.arch.obs_dim
-    # the graph's input: flat observations, or whole frames for a CNN student
-    in_shape = tuple(student.specs[task].obs_shape) if student.arch.conv else (obs_dim,)
-    view = student.for_task(task)
-    head, output = view.head, view.head.onnx_output
-    out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
+    run = student_dir if isinstance(student_dir, SavedRun) else SavedRun(student_dir)
+    run.check_task(task)
     out = Path(out)
     if out.suffix != ".onnx":
         raise UserError(f"--out {out} should end in .onnx")
-    module = _OneTask(student, task).eval()
-    n_state = student.initial_state(1).shape[1]
-    if n_state and int8:
+    if int8 and run.student.recurrent:
         raise UserError("--int8 is not built for recurrent students yet: export without it")
-    names = (["obs", "state"], [output, "state_out"]) if n_state else (["obs"], [output])
-    info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
-            "out_dim": out_dim, "output": output, "greedy_action": head.greedy_rule,
-            "spaces": view.spec.to_json(), **_task_meta(meta, task),
-            **({"state_size": n_state} if n_state else {})}
-    model: Any = None
-
-    def write(tmp: Path) -> None:
-        nonlocal model
-        with warnings.catch_warnings():  # the TorchScript-based exporter warns that it is not
-            warnings.simplefilter("ignore")  # the default; it needs no onnxscript, fits an MLP
-            args = (torch.zeros(1, *in_shape), *([torch.zeros(1, n_state)] if n_state else []))
-            torch.onnx.export(module, args, str(tmp), dynamo=False, input_names=names[0],
-                              output_names=names[1], opset_version=OPSET,
-                              dynamic_axes={k: {0: "batch"} for k in names[0] + names[1]})
-        model = onnx.load(str(tmp))
-        onnx.checker.check_model(model)
-        for k, v in info.items():
-            entry = model.metadata_props.add()
-            entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
-        onnx.save(model, str(tmp))
-
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, write)
-    except OSError as e:
-        raise UserError(f"cannot write {out}: {e.strerror or e}: pass another --out") from None
-
-    check = session(out)
-    states = buffer_obs(Path(student_dir), task, check_rows, seed)
-    x = states.float().reshape(-1, *in_shape) if states is not None else torch.randn(
-        check_rows, *in_shape, generator=torch.Generator().manual_seed(seed))
-    # a recurrent student: each state in the state range (-1, 1) of a GRU's / LSTM's h
-    s = torch.rand(len(x), n_state, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-    feed = {"obs": x.numpy(), **({"state": s.numpy()} if n_state else {})}
-    with torch.inference_mode():
-        want_all: Any = module(x, s) if n_state else (module(x),)
-    got_all = check.run(names[1], feed)
-    want, got = want_all[0].numpy(), got_all[0]
-    if n_state:  # the next states agree too
-        got = np.concatenate([got, got_all[1]], 1)
-        want = np.concatenate([want, want_all[1].numpy()], 1)
-    x1 = (x[:1], s[:1]) if n_state else (x[:1],)
-    one = {k: v[:1] for k, v in feed.items()}
-    params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
     if int8 not in (None, "dynamic", "static"):
         raise UserError(f"--int8 {int8}: choose dynamic or static")
-    report: dict[str, Any] = {"int8": _int8(out, check, x.numpy(), got, head, output, int8)
-                              } if int8 else {}
-    return {**report, "onnx": str(out), "bytes": out.stat().st_size, "task": task,
-            "obs_dim": obs_dim,
-            "out_dim": out_dim, "output": output, "params": params, "opset": OPSET,
-            "check_rows": len(x), "check_states": "random normal" if states is None else "buffer",
-            "max_abs_diff": float(np.abs(got - want).max()),
-            "action_agreement": _agreement(head, got[:, :out_dim], want[:, :out_dim]),
-            "latency_us": {"torch": best_us(lambda: module(*x1)),
-                           "onnxruntime": best_us(lambda: check.run(names[1], one))},
-            **({"state_size": n_state} if n_state else {})}
+    g = _build(run, task)
+    x, s, source = _check_states(run, g, task, check_rows, seed)
+    checked, check, got = _check_float(g, x, s)
+    files, report = {out: g.data}, {}
+    if int8:
+        path = out.with_suffix(".int8.onnx")
+        report["int8"], files[path] = _int8(g, check, x.numpy(), got, int8, path)
+    _write(files)
+    return {**report, "onnx": str(out), "bytes": len(g.data), "task": task,
+            "obs_dim": g.obs_dim, "out_dim": g.out_dim, "output": g.output, "params": g.params,
+            "opset": OPSET, "check_rows": len(x), "check_states": source, **checked,
+            **({"state_size": g.n_state} if g.n_state else {})}

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 
-def session(path: str | Path, threads: int = 1) -> Any:
-    """An onnxruntime CPU session on ``threads`` threads (export checks its graphs with it)."""
+def session(path: str | Path | bytes, threads: int = 1) -> Any:
+    """An onnxruntime CPU session on ``threads`` threads, of a file or of a graph's bytes (export
+    checks its graphs with it before it writes them)."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -27,7 +28,8 @@ def session(path: str | Path, threads: int = 1) -> Any:
                           ) from None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = threads
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path if isinstance(path, bytes) else str(path), opts,
+                                providers=["CPUExecutionProvider"])
 
 
 class Policy:

@@ -35,7 +35,7 @@ import torch
 
 from rldistill.core.errors import UserError
 from rldistill.core.files import atomic_write
-from rldistill.students.network import check_task, load_student, saved_env, task_meta
+from rldistill.students.saved import SavedRun
 from rldistill.sources.sb3_cnn import is_image
 
 # which SB3 algorithms can hold which head's student, the first one by default (by teacher kind
@@ -157,15 +157,16 @@ def default_algo(head: str, teacher_kind: str | None) -> str:
     return "dqn" if head == "categorical" and teacher_kind == "q" else ALGOS_FOR_HEAD[head][0]
 
 
-def _pairs(student: Any, task: int, algo: str, calib: torch.Tensor, meta: dict[str, Any]
+def _pairs(run: SavedRun, task: int, algo: str, calib: torch.Tensor
            ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], dict[str, Any]]:
     """The student's (weight, bias) per Linear as the SB3 model of ``algo`` takes them, and how
     its outputs were mapped."""
+    student = run.student
     pairs = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in student.linears(task)]
-    head = student.action_heads[task]
+    head: Any = student.action_heads[task]  # a Gaussian head has its dim
     w, b = pairs[-1]
     note: dict[str, Any] = {}
-    cfg, kind = meta.get("config", {}), task_meta(meta, task).get("teacher", {}).get("kind")
+    cfg, kind = run.config, run.task(task).get("teacher", {}).get("kind")
     if algo == "dqn":
         loss = cfg.get("loss") or head.default_loss
         scale = 1.0
@@ -196,19 +197,33 @@ def _vecnormalize(norm: Any, env: Any, path: Path) -> None:
     atomic_write(path, lambda tmp: vn.save(str(tmp)))
 
 
+def _check_states(run: SavedRun, task: int, rows: int, seed: int) -> tuple[torch.Tensor, str]:
+    """The states the export is checked (and a Gaussian student's log std averaged) on: the
+    run's buffer's, else random ones (uint8 frames for an image student); and their source."""
+    from rldistill.engine.checkpoint import buffer_obs
+
+    spec = run.student.specs[task]
+    calib = buffer_obs(run.dir, task, rows, seed)
+    if calib is not None:
+        return calib, "buffer"
+    gen = torch.Generator().manual_seed(seed)
+    if is_image(spec):
+        return torch.randint(0, 256, (rows, *spec.obs_shape), generator=gen,
+                             dtype=torch.uint8), "random uint8"
+    return torch.randn(rows, *spec.obs_shape, generator=gen), "random normal"
+
+
 def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: str | None = None,
                check_rows: int = 4096, seed: int = 0) -> dict[str, Any]:
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
     run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
-    from rldistill.drivers.kickstart import sb3_kwargs
-    from rldistill.engine.checkpoint import buffer_obs
-    from rldistill.envs.make import make_env
-    from rldistill.zoo.hyperparams import lookup
     from rldistill.drivers.teacher_train import sb3_class
+    from rldistill.envs.make import make_env
 
-    student, meta = load_student(student_dir)
-    check_task(student, task)
+    run = SavedRun(student_dir)
+    run.check_task(task)
+    student = run.student
     out = Path(out)
     if out.suffix != ".zip":
         raise UserError(f"--out {out} should end in .zip for --format sb3")
@@ -216,7 +231,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     if why:
         raise UserError(why)
     head = student.action_heads[task]
-    tmeta = task_meta(meta, task)
+    tmeta = run.task(task)
     allowed = ALGOS_FOR_HEAD[head.name]
     algo = algo or default_algo(head.name, tmeta.get("teacher", {}).get("kind"))
     if algo not in allowed:
@@ -225,36 +240,12 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     env_id = tmeta.get("env")
     if not env_id:
         raise UserError(f"{student_dir} does not name its env: it was not written by distill")
-    spec = student.specs[task]
-    calib = buffer_obs(Path(student_dir), task, check_rows, seed)
-    source = "buffer" if calib is not None else "random normal"
-    gen = torch.Generator().manual_seed(seed)
-    if calib is None and is_image(spec):
-        source = "random uint8"
-        calib = torch.randint(0, 256, (check_rows, *spec.obs_shape), generator=gen,
-                              dtype=torch.uint8)
-    elif calib is None:
-        calib = torch.randn(check_rows, *spec.obs_shape, generator=gen)
-    pairs, note = _pairs(student, task, algo, calib, meta)
+    calib, source = _check_states(run, task, check_rows, seed)
+    pairs, note = _pairs(run, task, algo, calib)
     hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
     cnn = bool(student.arch.conv)
-    env = make_env(saved_env(meta, task))
-    _, kwargs = sb3_kwargs(algo, env_id, hidden[1:] if cnn else hidden)
-    pk = kwargs["policy_kwargs"]
-    # the student's own features: a zoo network's extractor (MinAtar's) is not on its path
-    pk.pop("features_extractor_class", None)
-    pk.pop("features_extractor_kwargs", None)
-    if cnn:
-        pk.update(_image_kwargs(student, task, env, env_id, student_dir, out))
-        _cnn_defaults(algo, env_id, kwargs)
-    else:
-        _channels_first(pairs, env.observation_space)
-    noise = lookup(algo, env_id)[1].get("noise_std")
-    if noise is not None:  # TD3 / DDPG explore with Gaussian action noise (RL Zoo's)
-        from stable_baselines3.common.noise import NormalActionNoise
-
-        dim = int(np.prod(spec.action.shape))
-        kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), noise * np.ones(dim))
+    env = make_env(run.env(task))
+    kwargs = _model_kwargs(run, task, algo, env, env_id, pairs, student_dir, out)
     cls = sb3_class(algo)
     model = cls("CnnPolicy" if cnn else "MlpPolicy", env, seed=seed, device="cpu", **kwargs)
     from rldistill.sources.sb3_policy import set_student_layers
@@ -280,6 +271,46 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
 
     # reloaded only to act: no replay buffer (DQN's on Atari frames: 2 x 2.8 GB, allocated lazily)
     loaded = cls.load(str(out), device="cpu", custom_objects={"buffer_size": 1})
+    report.update(check_rows=len(calib), check_states=source,
+                  action_agreement=_agreement(loaded, student, task, norm, calib))
+    return report
+
+
+def _model_kwargs(run: SavedRun, task: int, algo: str, env: Any, env_id: str,
+                  pairs: list[tuple[torch.Tensor, torch.Tensor]], student_dir: str | Path,
+                  out: Path) -> dict[str, Any]:
+    """The SB3 model's arguments: RL Zoo's hyperparameters for the env, the student's layer
+    sizes, a CNN student's CnnPolicy arguments (an MLP student's first layer put in SB3's
+    input order: ``pairs`` changes), TD3's / DDPG's action noise."""
+    from rldistill.drivers.kickstart import sb3_kwargs
+    from rldistill.zoo.hyperparams import lookup
+
+    student = run.student
+    hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
+    cnn = bool(student.arch.conv)
+    _, kwargs = sb3_kwargs(algo, env_id, hidden[1:] if cnn else hidden)
+    pk = kwargs["policy_kwargs"]
+    # the student's own features: a zoo network's extractor (MinAtar's) is not on its path
+    pk.pop("features_extractor_class", None)
+    pk.pop("features_extractor_kwargs", None)
+    if cnn:
+        pk.update(_image_kwargs(student, task, env, env_id, student_dir, out))
+        _cnn_defaults(algo, env_id, kwargs)
+    else:
+        _channels_first(pairs, env.observation_space)
+    noise = lookup(algo, env_id)[1].get("noise_std")
+    if noise is not None:  # TD3 / DDPG explore with Gaussian action noise (RL Zoo's)
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = int(np.prod(student.specs[task].action.shape))
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), noise * np.ones(dim))
+    return kwargs
+
+
+def _agreement(loaded: Any, student: Any, task: int, norm: Any, calib: torch.Tensor) -> float:
+    """The share of ``calib``'s states on which the reloaded model's deterministic actions are
+    the student's greedy ones."""
+    head = student.action_heads[task]
     matches = []
     for x in calib.split(CHECK_BATCH):  # in batches: 4096 Atari frames as floats are 460 MB
         x = x.float()
@@ -290,7 +321,4 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
         matches.append(np.isclose(np.asarray(got, dtype=np.float64).reshape(len(x), -1),
                                   np.asarray(want, dtype=np.float64).reshape(len(x), -1),
                                   rtol=0.0, atol=1e-4).all(-1))
-    match = np.concatenate(matches)
-    report.update(check_rows=len(calib), check_states=source,
-                  action_agreement=float(match.mean()))
-    return report
+    return float(np.concatenate(matches).mean())

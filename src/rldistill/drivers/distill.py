@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from rldistill.envs.make import (EnvRecipe, check_masks, check_match, env_spec,
                                  import_env_module, map_env_id, task_env, teacher_env)
 from rldistill.evaluation.scoring import multitask_result, score_tasks
 from rldistill.report.runlog import ROUNDS, TB_DIR, RoundLog
-from rldistill.sources import Teacher, load_teachers
+from rldistill.sources import EnsembleTeacher, NetTeacher, Teacher, load_teacher
+from rldistill.sources.torch_file import SUFFIXES
 from rldistill.students.network import Student, save_student
 
 # files and dirs a run writes in its --out dir (all replaced by --overwrite)
@@ -51,41 +53,50 @@ class Outcome:
         return self.loop.tasks
 
 
-def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]]:
-    """One teacher per task (an ensemble where a task has several), checked against its env;
-    the config with the env(s) the teachers' sources name where --env was not given, and
-    renamed env ids mapped (:func:`rldistill.envs.make.map_env_id`)."""
-    cfg = with_source_envs(cfg)
+def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher], list[str]]:
+    """One teacher per task (an ensemble where a task has several), each source resolved and
+    read once, checked against its env; returns the config with the env(s) the teachers'
+    sources name where --env was not given (renamed env ids mapped:
+    :func:`rldistill.envs.make.map_env_id`), the teachers, and each task's env as the loop
+    makes it (:func:`~rldistill.envs.make.task_env`: the recipe with its wrappers)."""
     for module in cfg.env_modules:
         import_env_module(module)
-    teachers, envs = [], []
+    loaded: dict[tuple[str, str | None], NetTeacher] = {}
+
+    def teacher(spec: str, env: str | None) -> NetTeacher:
+        key = (spec, env if Path(spec).suffix in SUFFIXES else None)  # a torch file's env
+        if key not in loaded:
+            loaded[key] = load_teacher(spec, cfg.trust_teacher, cfg.teacher_normalize,
+                                       cfg.teacher_kind, env)
+        return loaded[key]
+
+    if not cfg.env and not cfg.teacher_train:
+        cfg = with_source_envs(cfg, lambda spec: teacher(spec, None))
+    teachers: list[Teacher] = []
+    env_ids, envs = [], []
     for specs, env_id in cfg.tasks:
-        teacher = load_teachers(specs, cfg.ensemble, trust=cfg.trust_teacher,
-                                normalize=cfg.teacher_normalize, kind=cfg.teacher_kind,
-                                env=env_id)
-        env_id = map_env_id(env_id, teacher.spec)
-        env = task_env(env_id, teacher, cfg)
-        check_match(teacher.spec, env_spec(teacher_env(env)), teacher.name, env_id)
-        check_masks(teacher, env)
-        teachers.append(teacher)
-        envs.append(env_id)
-    if tuple(envs) != tuple(e for _, e in cfg.tasks):
-        cfg = cfg.replace(env=envs[0] if len(envs) == 1 else tuple(envs))
-    return cfg, teachers
+        members = [teacher(s, env_id) for s in specs]
+        t = members[0] if len(members) == 1 else EnsembleTeacher(members, cfg.ensemble)
+        env_id = map_env_id(env_id, t.spec)
+        env = task_env(env_id, t, cfg)
+        check_match(t.spec, env_spec(teacher_env(env)), t.name, env_id)
+        check_masks(t, env)
+        teachers.append(t)
+        env_ids.append(env_id)
+        envs.append(env)
+    if tuple(env_ids) != tuple(e for _, e in cfg.tasks):
+        cfg = cfg.replace(env=env_ids[0] if len(env_ids) == 1 else tuple(env_ids))
+    return cfg, teachers, envs
 
 
-def with_source_envs(cfg: DistillConfig) -> DistillConfig:
-    """``cfg`` with ``env`` from the teachers' sources (RL Zoo folders, Hub repos) where it is
-    empty: one env for one source or several of one env (an ensemble), else one per teacher."""
-    if cfg.env or cfg.teacher_train:
-        return cfg
-    from rldistill.sources.resolve import resolve
-    from rldistill.sources.torch_file import SUFFIXES
-
-    specs = cfg.tasks[0][0]
+def with_source_envs(cfg: DistillConfig, teacher: Callable[[str], NetTeacher]) -> DistillConfig:
+    """``cfg`` with ``env`` from the teachers' sources (RL Zoo folders, Hub repos, the zoo)
+    where it is empty: one env for one source or several of one env (an ensemble), else one
+    per teacher. ``teacher(spec)`` loads a teacher (once: its source names the env)."""
     envs = []
-    for spec in specs:
-        recipe = None if spec.endswith(SUFFIXES) else resolve(spec).env
+    for spec in cfg.tasks[0][0]:
+        recipe = None if Path(spec).suffix in SUFFIXES else teacher(spec).source.get(
+            "env_recipe")
         if recipe is None:
             raise UserError(f"no env given, and teacher {spec} does not name one: pass --env ID")
         envs.append(str(recipe))
@@ -94,9 +105,11 @@ def with_source_envs(cfg: DistillConfig) -> DistillConfig:
 
 def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
           progress: Progress | None = None, resume: bool = False,
-          callbacks: tuple[Callback, ...] = ()) -> Outcome:
+          callbacks: tuple[Callback, ...] = (), envs: list[str] | None = None) -> Outcome:
     """Run the loop for ``cfg.budget`` labelled steps (offline, or online when
-    ``cfg.teacher_train`` is set), checkpointing to ``cfg.out``; returns the outcome."""
+    ``cfg.teacher_train`` is set), checkpointing to ``cfg.out``; returns the outcome. The
+    teachers are loaded here unless given (with ``envs``, their tasks' envs, where
+    :func:`load_task_teachers` made them)."""
     from rldistill.drivers.offline import train_offline
 
     cfg.validate()
@@ -108,8 +121,8 @@ def train(cfg: DistillConfig, teachers: list[Teacher] | None = None,
         loop, curves, model = train_online(cfg, progress, resume, callbacks)
         return Outcome(cfg, loop, curves, model)
     if teachers is None:
-        cfg, teachers = load_task_teachers(cfg)
-    return Outcome(cfg, train_offline(cfg, teachers, progress, resume, callbacks))
+        cfg, teachers, envs = load_task_teachers(cfg)
+    return Outcome(cfg, train_offline(cfg, teachers, progress, resume, callbacks, envs))
 
 
 def run(cfg: DistillConfig, progress: Progress | None = None,
@@ -124,9 +137,9 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     from rldistill.core.signals import sigint_raises
 
     cfg.validate()
-    teachers = None
+    teachers, envs = None, None
     if not cfg.teacher_train:
-        cfg, teachers = load_task_teachers(cfg)
+        cfg, teachers, envs = load_task_teachers(cfg)
     out = Path(cfg.out)
     opened = open_run_dir(out, cfg, resume, overwrite, RUN_FILES)
     if opened.finished is not None:
@@ -135,7 +148,7 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     log = RoundLog(out)  # rounds.jsonl and TensorBoard
     try:
         outcome = train(cfg, teachers, progress=progress, resume=resume,
-                        callbacks=(*callbacks, log))
+                        callbacks=(*callbacks, log), envs=envs)
     finally:
         log.close()
     save_student(outcome.student, out, student_meta(cfg, outcome.tasks))

@@ -14,13 +14,15 @@ from rldistill.sources.base import Teacher
 
 
 def train_offline(cfg: DistillConfig, teachers: list[Teacher], progress: Progress | None = None,
-                  resume: bool = False, callbacks: tuple[Callback, ...] = ()) -> Loop:
+                  resume: bool = False, callbacks: tuple[Callback, ...] = (),
+                  envs: list[str] | None = None) -> Loop:
     """Run the loop for ``cfg.budget`` labelled steps, checkpointing to ``cfg.out``; with
-    ``resume``, continue the checkpointed run (bit for bit the same student as uninterrupted)."""
+    ``resume``, continue the checkpointed run (bit for bit the same student as uninterrupted).
+    ``envs``: the tasks' envs where the caller made them."""
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    loop = (Loop.resume(cfg, teachers, run_dir, callbacks) if resume
-            else Loop(cfg, teachers, callbacks))
+    loop = (Loop.resume(cfg, teachers, run_dir, callbacks, envs) if resume
+            else Loop(cfg, teachers, callbacks, envs))
     if resume and progress:
         progress(loop.labelled)
     loop.run(run_dir, [AutoStop(loop)] if cfg.auto_budget else [], progress)

@@ -75,13 +75,15 @@ class Loop:
     """
 
     def __init__(self, cfg: DistillConfig, teachers: list[Teacher],
-                 callbacks: list[Callback] | tuple[Callback, ...] = ()) -> None:
+                 callbacks: list[Callback] | tuple[Callback, ...] = (),
+                 envs: Sequence[str] | None = None) -> None:
         cfg.validate()
         self.cfg, self.callbacks = cfg, list(callbacks)
         # --budget auto: planned as the default budget, then extended to the cap
         planned = cfg.replace(budget=min(cfg.budget, AUTO_PLAN)) if cfg.auto_budget else cfg
-        env_ids = [task_env(env_id, t, cfg)  # with the wrappers the teacher's source names
-                   for t, (_, env_id) in zip(teachers, cfg.tasks)]
+        # each task's env with the wrappers the teacher's source names (unless given)
+        env_ids = list(envs) if envs else [task_env(env_id, t, cfg) for t, (_, env_id)
+                                           in zip(teachers, cfg.tasks)]
         self.n_envs = planned.envs
         venvs = self._make_envs(env_ids)
         self.student = make_student(planned, teachers, [student_view(v, t.spec)
@@ -342,7 +344,8 @@ class Loop:
 
     @classmethod
     def resume(cls, cfg: DistillConfig, teachers: list[Teacher], run_dir: Path,
-               callbacks: list[Callback] | tuple[Callback, ...] = ()) -> Loop:
+               callbacks: list[Callback] | tuple[Callback, ...] = (),
+               envs: Sequence[str] | None = None) -> Loop:
         """The loop of the run checkpointed in ``run_dir``, continued under ``cfg``: the same
         options (:func:`~rldistill.core.config.changed_options`), a budget that may be larger
         (the run is extended), and the same plan (the defaults resolved alike)."""
@@ -355,7 +358,7 @@ class Loop:
                             f"of the run in {run_dir}: pass --budget {state['budget']} or more")
         other_options(run_dir, changed_options(state["config"], cfg, RESUMABLE),
                       state["config"], cfg)
-        loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks)
+        loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks, envs)
         planned = state.get("plan", loop.plan)
         if planned != loop.plan:
             diff = "; ".join(f"{k} {planned.get(k)} there, {v} now" for k, v in loop.plan.items()

@@ -81,79 +81,122 @@ class RandomActor:
         return self.head.random_actions(obs.shape[0], self.gen)
 
 
+class Episodes:
+    """Which env plays which episode. Episode ``e`` starts from ``env.reset(seed=seed + e)``;
+    an env takes the next episode when its own ends, and goes idle (episode -1) once all have
+    started. An Atari episode is a whole game: AtariWrapper ends an episode at each lost life,
+    :class:`GameScore` below it keeps the game's unclipped score, the episode's return."""
+
+    def __init__(self, envs: list[Any], episodes: int, seed: int) -> None:
+        self.envs, self.episodes, self.seed = envs, episodes, seed
+        self.games = [game_scores(env) for env in envs]  # None where the env is no Atari game
+        self.returns = [0.0] * episodes
+        self.episode_of = [-1] * len(envs)
+        self.obs: list[Any] = [None] * len(envs)
+        self.next_ep = 0
+        for i in range(len(envs)):
+            if self.next_ep < episodes:
+                self.obs[i], _ = envs[i].reset(seed=seed + self.next_ep)
+                self._take_next(i)
+
+    def active(self) -> list[int]:
+        """The envs playing an episode."""
+        return [i for i, e in enumerate(self.episode_of) if e >= 0]
+
+    def step(self, i: int, action: Any) -> bool:
+        """Env ``i`` acts; True where its episode (an Atari game's: a life) ended."""
+        obs, reward, term, trunc, _ = self.envs[i].step(action)
+        self.returns[self.episode_of[i]] += float(reward)
+        if term or trunc:
+            game = self.games[i]
+            over = game is None or bool(game)  # an Atari episode is over with its game only
+            if game:
+                self.returns[self.episode_of[i]] = game.pop()
+            if game is not None or self.next_ep < self.episodes:
+                # the next episode's seed (AtariWrapper goes on with the game after a lost life)
+                obs, _ = self.envs[i].reset(seed=self.seed + self.next_ep)
+            if over:
+                self._take_next(i)
+        self.obs[i] = obs
+        return bool(term or trunc)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def _take_next(self, i: int) -> None:
+        """Env ``i`` plays the next episode, or goes idle when all have started."""
+        if self.next_ep < self.episodes:
+            self.episode_of[i], self.next_ep = self.next_ep, self.next_ep + 1
+        else:
+            self.episode_of[i] = -1
+
+
+class Agreement:
+    """Agreement (greedy actions alike), action distance and KL(reference || policy), summed
+    over the visited states (the head's measures); their means per step at the end."""
+
+    def __init__(self, head: ActionHead, reference: Any) -> None:
+        self.head, self.reference = head, reference
+        self.agree, self.distance, self.kl = 0.0, 0.0, 0.0
+
+    def add(self, out: torch.Tensor, ref_obs: torch.Tensor) -> None:
+        ref = self.reference.outputs(ref_obs)
+        self.agree += float(self.head.agreement(out, ref).sum())
+        self.distance += float(self.head.distance(out, ref).sum())
+        self.kl += float(self.head.divergence(ref, out, self.reference.kind).sum())
+
+    def means(self, steps: int) -> dict[str, float]:
+        return {"agreement": self.agree / steps, "kl": self.kl / steps,
+                "distance": self.distance / steps}
+
+
+def _act(policy: Any, obs: torch.Tensor, active: list[int], memory: torch.Tensor | None,
+         want_outputs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The greedy actions for the ``active`` envs' observations, and the head's outputs where
+    they were computed: always for a recurrent policy (whose ``memory`` rows step along),
+    else where ``want_outputs``."""
+    out = None
+    if memory is not None:
+        rows = torch.tensor(active)
+        out, memory[rows] = policy.step(obs, memory[rows])
+    elif want_outputs:
+        out = policy.outputs(obs)
+    return (policy.act(obs) if out is None else policy.head.act(out)), out
+
+
 @torch.inference_mode()
 def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
                     reference: Any | None = None, n_parallel: int = 16,
                     variant: Variant | None = None) -> EvalResult:
-    """Run ``episodes`` greedy episodes of ``policy``; batch its calls over parallel envs.
-    An Atari episode is a whole game (all lives) and its return the game's unclipped score,
-    though the policy acts on AtariWrapper's episodes as it was trained (:class:`GameScore`).
+    """Run ``episodes`` greedy episodes of ``policy``; batch its calls over parallel envs
+    (:class:`Episodes`: seeds, and Atari games as episodes).
 
     With ``reference`` (a teacher), also measure on the visited states the head's agreement
-    (greedy actions alike) and the mean KL(reference || policy) of the action distributions
-    (policy must then have ``outputs``); the reference reads the teacher's observations where
-    ``env_id`` shows the policy a view of them (:mod:`rldistill.envs.views`). A recurrent policy
-    (``recurrent``) carries its state per env, reset at each episode's start.
+    and KL (:class:`Agreement`; policy must then have ``outputs``); the reference reads the
+    teacher's observations where ``env_id`` shows the policy a view of them
+    (:mod:`rldistill.envs.views`). A recurrent policy (``recurrent``) carries its state per
+    env, reset at each episode's start.
     """
     check_env_id(env_id)
     t0 = time.perf_counter()
     n = max(1, min(n_parallel, episodes))
-    envs = [make_env(env_id, variant) for _ in range(n)]
-    games = [game_scores(env) for env in envs]
-    returns = [0.0] * episodes
-    obs_list: list[Any] = [None] * n
-    episode_of = [-1] * n
-    head = policy.head
+    play = Episodes([make_env(env_id, variant) for _ in range(n)], episodes, seed)
     memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
-    next_ep, steps, agree, kl_sum, dist_sum = 0, 0, 0.0, 0.0, 0.0
-    for i, env in enumerate(envs):
-        if next_ep < episodes:
-            obs_list[i], _ = env.reset(seed=seed + next_ep)
-            episode_of[i], next_ep = next_ep, next_ep + 1
-    while True:
-        active = [i for i in range(n) if episode_of[i] >= 0]
-        if not active:
-            break
-        obs = _batch([obs_list[i] for i in active])
-        out = None
-        if memory is not None:
-            rows = torch.tensor(active)
-            out, memory[rows] = policy.step(obs, memory[rows])  # type: ignore[attr-defined]
-        elif reference is not None:
-            out = policy.outputs(obs)  # type: ignore[attr-defined]
-        actions = policy.act(obs) if out is None else head.act(out)
-        if reference is not None:
+    metrics = None if reference is None else Agreement(policy.head, reference)
+    steps = 0
+    while active := play.active():
+        actions, out = _act(policy, _batch([play.obs[i] for i in active]), active, memory,
+                            metrics is not None)
+        if metrics is not None:
             assert out is not None
-            ref = reference.outputs(_batch([teacher_obs(envs[i], obs_list[i]) for i in active]))
-            agree += float(head.agreement(out, ref).sum())
-            dist_sum += float(head.distance(out, ref).sum())
-            kl_sum += float(head.divergence(ref, out, reference.kind).sum())
+            metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]))
         steps += len(active)
-        for a, i in zip(env_rows(head.to_env(actions)), active):
-            o, r, term, trunc, _ = envs[i].step(a)
-            returns[episode_of[i]] += float(r)
-            if (term or trunc) and memory is not None:
+        for a, i in zip(env_rows(policy.head.to_env(actions)), active):
+            if play.step(i, a) and memory is not None:
                 memory[i] = 0.0
-            done = games[i]
-            if (term or trunc) and done is not None:  # a life lost, or the game over
-                o, _ = envs[i].reset(seed=seed + next_ep)  # a new game only after game over
-                if done:
-                    returns[episode_of[i]] = done.pop()
-                    episode_of[i], next_ep = ((next_ep, next_ep + 1) if next_ep < episodes
-                                              else (-1, next_ep))
-            elif term or trunc:
-                if next_ep < episodes:
-                    o, _ = envs[i].reset(seed=seed + next_ep)
-                    episode_of[i], next_ep = next_ep, next_ep + 1
-                else:
-                    episode_of[i] = -1
-            obs_list[i] = o
-    for env in envs:
-        env.close()
-    return EvalResult(returns=returns,
-                      agreement=agree / steps if reference is not None else None,
-                      kl=kl_sum / steps if reference is not None else None,
-                      distance=dist_sum / steps if reference is not None else None,
+    play.close()
+    return EvalResult(returns=play.returns, **(metrics.means(steps) if metrics else {}),
                       steps=steps, wall_s=time.perf_counter() - t0)
 
 

@@ -9,8 +9,11 @@ from typing import Any
 
 from rldistill.core.errors import UserError
 from rldistill.envs.make import check_match, env_spec, teacher_env
-from rldistill.sources import EnsembleTeacher, Teacher, load_teachers
-from rldistill.students.network import Student, saved_env
+from rldistill.evaluation import seeds
+from rldistill.sources import EnsembleTeacher, Teacher
+from rldistill.students.network import Student
+from rldistill.students.saved import SavedRun
+
 
 def score_tasks(student: Student, tasks: list[tuple[str, Teacher]], episodes: int, seed: int,
                 cache: dict[tuple[Any, ...], Any] | None = None) -> list[dict[str, Any]]:
@@ -60,67 +63,73 @@ def multitask_result(blocks: list[dict[str, Any]], tasks: list[tuple[str, Teache
 
 
 def evaluate_run(student_dir: str | Path, env: str | None = None, teacher: str | None = None,
-                 episodes: int = 100, seed: int = 1_000_000, variants: tuple[str, ...] = (),
+                 episodes: int = 100, seed: int = seeds.FINAL, variants: tuple[str, ...] = (),
                  trust: bool = False, video: int = 0) -> dict[str, Any]:
     """Score a saved student (``rldistill evaluate``): against its teacher (the one it was
     distilled from, an online run's trained teacher, or ``teacher``) and the random policy;
     with ``variants`` (NAME=V1,V2), on each physical variant of the env; ``video`` episodes of
-    both side by side as GIFs in ``DIR/videos/``."""
-    from rldistill.evaluation.rollouts import RandomActor, evaluate_policy, score_student, summary
-    from rldistill.students.network import load_student
+    both side by side as GIFs in ``DIR/videos/``. A multi-task student without ``env``: each
+    task against its own teacher; a run that names no teacher: the student and the random
+    policy."""
+    from rldistill.evaluation.rollouts import score_student
 
-    student, meta = load_student(student_dir)
-    if video and (variants or (student.arch.tasks and not env)):
+    run = SavedRun(student_dir)
+    student = run.student  # first: where there is none, that is the one-line error
+    if video and (variants or (run.multitask and not env)):
         raise UserError("--video records teacher and student on one env as it is: drop --variant "
                         "(and pass --env TASK for a multi-task student)")
-    config = meta.get("config", {})
-    if student.arch.tasks and not env:
-        if variants or teacher:
-            raise UserError("a multi-task student: pass --env to pick one task for --variant or "
-                            "--teacher")
-        tasks = [(saved_env(meta, i), load_teachers(
-                      (spec,), trust=trust, normalize=config.get("teacher_normalize"),
-                      kind=config.get("teacher_kind"), env=t["env"]))
-                 for i, (t, spec) in enumerate(zip(meta["tasks"], config["teacher"]))]
-        return multitask_result(score_tasks(student, tasks, episodes, seed), tasks, student)
-    env_id = env or meta["env"]
+    if run.multitask and not env:
+        return _all_tasks(run, episodes, seed, variants, teacher, trust)
+    env_id, task = _one_env(run, env)
+    view = student.for_task(task)
+    specs = run.teacher_specs(task, teacher)
+    if not specs:
+        return _without_teacher(run, view, env_id, episodes, seed, variants)
+    t = run.load_teacher(specs, env_id, trust, given=bool(teacher))
+    check_match(t.spec, env_spec(teacher_env(env_id)), t.name, env_id)
+    if variants:
+        return {"env": env_id, "variants": _robustness(view, t, env_id, episodes, seed, variants)}
+    result = {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
+    if video:
+        from rldistill.evaluation.video import record
+
+        result["videos"] = record(view, t, env_id, video, seed, run.videos)
+    return result
+
+
+def _all_tasks(run: SavedRun, episodes: int, seed: int, variants: tuple[str, ...],
+               teacher: str | None, trust: bool) -> dict[str, Any]:
+    """A multi-task student on each of its tasks, against each task's own teacher."""
+    if variants or teacher:
+        raise UserError("a multi-task student: pass --env to pick one task for --variant or "
+                        "--teacher")
+    tasks = [(run.env(i), run.load_teacher(run.teacher_specs(i), run.task(i)["env"], trust))
+             for i in range(len(run.student.arch.tasks))]
+    return multitask_result(score_tasks(run.student, tasks, episodes, seed), tasks, run.student)
+
+
+def _one_env(run: SavedRun, env: str | None) -> tuple[str, int]:
+    """The env to evaluate on (``env``, else the student's) and the task that plays it; the env
+    with the wrappers the student was trained with where it is the student's."""
+    env_id = env or run.meta["env"]
     if isinstance(env_id, list):
         raise UserError(f"--env {env_id}: evaluate one env at a time, or drop --env")
-    task = 0
-    spec: str | list[str] | None = teacher or config.get("teacher")
-    if student.arch.tasks:
-        envs = list(meta["env"])
-        if env_id not in envs:
-            raise UserError(f"the student was trained on {', '.join(envs)}, not {env_id}: "
-                            "pass one of those")
-        task = envs.index(env_id)
-        spec = teacher or config["teacher"][task]
-    if str(env_id) == str(saved_env(meta, task)):  # with the wrappers it was trained with
-        env_id = saved_env(meta, task)
-    run_dir = Path(student_dir) if Path(student_dir).is_dir() else Path(student_dir).parent
-    if not spec and (run_dir / "teacher_sb3.zip").exists():  # an online run's trained teacher
-        spec = str(run_dir / "teacher_sb3.zip")
-    view = student.for_task(task)
-    if not spec:
-        if variants:
-            raise UserError("--variant compares student and teacher: pass --teacher SPEC")
-        s = evaluate_policy(view, env_id, episodes, seed)
-        r = evaluate_policy(RandomActor(view.head, seed), env_id, episodes, seed)
-        return {"env": env_id, "student": {**summary(s), "params": student.params},
-                "random": summary(r)}
-    t = load_teachers(tuple(spec) if isinstance(spec, list) else (spec,),
-                      config.get("ensemble", "mean"), trust=trust,
-                      normalize=None if teacher else config.get("teacher_normalize"),
-                      kind=config.get("teacher_kind"), env=env_id)
-    check_match(t.spec, env_spec(teacher_env(env_id)), t.name, env_id)
-    if not variants:
-        result = {"env": env_id, **score_student(view, t, env_id, episodes, seed)}
-        if video:
-            from rldistill.evaluation.video import record
+    task = run.task_of(env_id)
+    saved = run.env(task)
+    return (saved if str(env_id) == str(saved) else env_id), task
 
-            result["videos"] = record(view, t, env_id, video, seed, run_dir / "videos")
-        return result
-    return {"env": env_id, "variants": _robustness(view, t, env_id, episodes, seed, variants)}
+
+def _without_teacher(run: SavedRun, view: Any, env_id: str, episodes: int, seed: int,
+                     variants: tuple[str, ...]) -> dict[str, Any]:
+    """The student and the random policy, for a run that names no teacher."""
+    from rldistill.evaluation.rollouts import RandomActor, evaluate_policy, summary
+
+    if variants:
+        raise UserError("--variant compares student and teacher: pass --teacher SPEC")
+    s = evaluate_policy(view, env_id, episodes, seed)
+    r = evaluate_policy(RandomActor(view.head, seed), env_id, episodes, seed)
+    return {"env": env_id, "student": {**summary(s), "params": run.student.params},
+            "random": summary(r)}
 
 
 def _robustness(student: Any, teacher: Teacher, env_id: str, episodes: int, seed: int,

@@ -21,7 +21,9 @@ from typing import Any
 
 from rldistill.core.errors import UserError
 from rldistill.core.files import write_text
+from rldistill.core.plots import pyplot, save
 from rldistill.report.runlog import read_rounds
+from rldistill.students.saved import SavedRun
 
 VIDEOS = 3  # GIFs per run at most
 
@@ -29,10 +31,14 @@ VIDEOS = 3  # GIFs per run at most
 @dataclass
 class Run:
     name: str
-    dir: Path
+    saved: SavedRun
     kind: str  # distill | seeds | kickstart | online
     result: dict[str, Any]
     rounds: list[list[dict[str, Any]]] = field(default_factory=list)  # per seed
+
+    @property
+    def dir(self) -> Path:
+        return self.saved.dir
 
     def row(self) -> dict[str, Any]:
         """The results table's cells."""
@@ -89,31 +95,27 @@ def _num(x: Any) -> str:
 
 
 def load_run(d: Path) -> Run:
-    path = d / "result.json"
-    if not path.exists():
+    saved = SavedRun(d)
+    r = saved.result()
+    if r is None:
         raise UserError(f"{d} holds no result.json: pass run directories of distill, kickstart "
                         "or distill --seeds")
-    r = json.loads(path.read_text())
     if "seeds" in r and "runs" in r:
-        return Run(d.name, d, "seeds", r, [read_rounds(Path(p["dir"])) for p in r["runs"]])
+        return Run(d.name, saved, "seeds", r, [read_rounds(Path(p["dir"])) for p in r["runs"]])
     if "scratch" in r:
-        return Run(d.name, d, "kickstart", r)
+        return Run(d.name, saved, "kickstart", r)
     kind = "online" if r.get("config", {}).get("teacher_train") else "distill"
-    return Run(d.name, d, kind, r, [read_rounds(d)])
+    return Run(d.name, saved, kind, r, [read_rounds(saved.dir)])
 
 
-def _figure(draw: Any, path: Path, size: tuple[float, float] = (9, 3.6)) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _figure(draw: Any, path: Path, size: tuple[float, float] = (9, 3.6)) -> Path | None:
+    """A figure ``draw(fig)`` fills, written to ``path``; None without matplotlib."""
+    plt = pyplot()
+    if plt is None:
+        return None
     fig = plt.figure(figsize=size)
     draw(fig)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def curves_png(runs: list[Run], path: Path) -> Path | None:
@@ -176,7 +178,7 @@ def build(dirs: list[str], out: str, notes: str | None = None) -> dict[str, Any]
         if p is not None]
     for run in runs:  # the runs' own plots (kick-start, online) and videos (evaluate --video)
         own = [run.dir / n for n in ("curves.png", "frontier.png") if (run.dir / n).exists()]
-        for path in own + sorted((run.dir / "videos").glob("*.gif"))[:VIDEOS]:
+        for path in own + sorted(run.saved.videos.glob("*.gif"))[:VIDEOS]:
             copy = files / f"{run.name}-{path.name}"
             copy.write_bytes(path.read_bytes())
             what = "teacher | student, " if path.suffix == ".gif" else ""

@@ -94,7 +94,7 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
 
     _check(cfg, seeds, depth, max_concurrent)
     import_ray(address)
-    cfg, teachers = load_task_teachers(cfg)
+    cfg, teachers, _ = load_task_teachers(cfg)
     if len(teachers) != 1:
         raise UserError("compress sizes a student for one task: give one --teacher and --env")
     teacher = teachers[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.files import write_text
+from rldistill.core.plots import pyplot, save
 from rldistill.evaluation.stats import aggregate
 
 SIZE_KEYS = ("student_hidden", "param_ratio", "student_arch")  # what sets the student's size
@@ -98,12 +99,8 @@ def frontier_plot(series: Mapping[str, Sequence[Point]], path: Path, title: str,
     matplotlib or with fewer than two points."""
     if sum(len(p) for p in series.values()) < 2:
         return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for label, points in series.items():
@@ -120,10 +117,7 @@ def frontier_plot(series: Mapping[str, Sequence[Point]], path: Path, title: str,
     ax.set_title(title, fontsize=9)
     if any(series) or target is not None:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def size_series(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Point]]:

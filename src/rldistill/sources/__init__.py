@@ -25,10 +25,8 @@ def load_teachers(specs: tuple[str, ...], mode: str = "mean", trust: bool = Fals
                   normalize: str | None = None, kind: str | None = None,
                   env: str | None = None) -> Teacher:
     """One teacher, or an :class:`EnsembleTeacher` of several teachers of one task (``kind``
-    and ``env``: what a torch file's teacher outputs, and its env)."""
-    if normalize not in (None, "none") and len(specs) > 1:
-        raise UserError("--teacher-normalize FILE names one teacher's statistics: give it with "
-                        "one --teacher (each teacher of an ensemble finds its own)")
+    and ``env``: what a torch file's teacher outputs, and its env; ``normalize`` for one
+    teacher: the config says so)."""
     members: list[Teacher] = [load_teacher(s, trust, normalize, kind, env) for s in specs]
     return members[0] if len(members) == 1 else EnsembleTeacher(members, mode)
 
