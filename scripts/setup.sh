@@ -7,7 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt "$@"; }
+# pip's own errors reach the terminal and fail the set-up (pipefail); only the notes about this
+# machine's extra package locations ("... is ignored") are dropped
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt "$@" 2>&1 \
+    | sed '/is ignored: it is neither a file nor a directory/d'
+}
 pip_install --upgrade pip
 # torch before anything that depends on it, or pip pulls a multi-GB CUDA build
 pip_install torch==2.13.0
