@@ -225,3 +225,19 @@ def test_kickstart_resume_reads_back_or_starts(tmp_path, capsys):
     assert (out / "student_sb3.zip").stat().st_mtime_ns == stamp
     assert main([*args, "--steps", "512"]) == 2
     assert "--steps 256 there, 512 here" in capsys.readouterr().err
+
+
+def test_result_counts_env_steps_and_teacher_queries_apart(tmp_path):
+    """env_steps: every env step of the collection (what a user pays for; 3 envs step while
+    the last partial batch labels 1); teacher_queries: every state the teacher labelled."""
+    r = rldistill.run(DistillConfig(**CP, budget=100, rounds=2, n_envs=3, min_updates=4,
+                                    eval_episodes=1, out=str(tmp_path / "a")))
+    # rounds end at 50 and 100 labelled steps: 17 vector steps each (16 x 3 + 1 x 2 labelled)
+    assert r["labelled_steps"] == 100 and r["env_steps"] == 2 * 17 * 3
+    assert r["teacher_queries"] == 100  # DAgger's mix: the teacher labels as the envs step
+    online = rldistill.run(DistillConfig(teacher_train="ppo", env="CartPole-v1",
+                                         teacher_steps=512, rounds=2, budget=100,
+                                         student_hidden="8", min_updates=2, eval_episodes=1,
+                                         out=str(tmp_path / "o")))
+    # online: before each round the teacher relabels the buffer (0, then 50 rows)
+    assert online["teacher_queries"] == 100 + 50 and online["env_steps"] >= 100

@@ -61,7 +61,9 @@ def test_seeds_tensorboard_and_report(tmp_path, capsys):
     ev = EventAccumulator(str(tmp_path / "one" / "tb"))
     ev.Reload()
     loss = ev.Scalars("distill/loss")
-    assert [e.step for e in loss] == [r["labelled"] for r in rounds]
+    assert [e.step for e in loss] == [r["env_steps"] for r in rounds]  # what a user pays for
+    assert all(r["env_steps"] >= r["labelled"] and r["teacher_queries"] >= r["labelled"]
+               for r in rounds)
     assert [e.value for e in loss] == pytest.approx([r["loss"] for r in rounds], rel=1e-4)
     assert "distill/fresh_agreement" in ev.Tags()["scalars"]
     # teacher and student side by side: a GIF per episode, from the same seed

@@ -50,8 +50,10 @@ def print_result(r: dict[str, Any]) -> None:
         c.print(f"the teacher sees the env's observations, the student its view "
                 f"{r['config']['student_obs']}")
     c.print(f"normalized score {fmt_score(r['normalized_score'])}, agreement "
-            f"{r['agreement']:.3f}, param ratio {r['param_ratio']:.3f}, labelled steps "
-            f"{r['labelled_steps']}, wall {r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
+            f"{r['agreement']:.3f}, param ratio {r['param_ratio']:.3f}, env steps "
+            f"{r.get('env_steps', r['labelled_steps'])} ({r['labelled_steps']} labelled, "
+            f"{r.get('teacher_queries', r['labelled_steps'])} teacher queries), wall "
+            f"{r['wall_s']:.2f} s (eval {r['eval_s']:.1f} s)")
     if r.get("normalized_score_note"):
         c.print(f"normalized score {r['normalized_score_note']}")
     if r.get("auto_budget"):

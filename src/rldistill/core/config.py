@@ -104,6 +104,9 @@ class DistillConfig:
     (chosen from measurement: benchmarks/README.md)."""
     lr: float = 3e-3
     """Adam learning rate."""
+    perturb: float = 0.0
+    """At every update the teacher also labels a noisy copy of each state (noise SIGMA x each
+    observation dimension's spread) for the student to fit: more labels per env step."""
     eval_episodes: int = 100
     """Episodes for the final evaluation of student, teacher and random policy."""
     seed: int = 0
@@ -217,7 +220,7 @@ class DistillConfig:
         require(self, ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
                        "eval_episodes"), "positive")
         require(self, ("temperature", "lr"), "> 0")
-        require(self, ("collectors", "frame_stack"), ">= 0")
+        require(self, ("collectors", "frame_stack", "perturb"), ">= 0")
 
     def _check_student(self, n_tasks: int) -> None:
         """The student's size (one of --param-ratio, --student-hidden, --student-arch) and

@@ -164,8 +164,10 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     if len(tasks) > 1:
         for block, task in zip(scores["tasks"], outcome.tasks):
             block["labelled_steps"] = task.labelled
+            block["env_steps"] = task.env_steps
             block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
     result = {**scores, "driver": loop.driver.name, "labelled_steps": loop.labelled,
+              "env_steps": loop.env_steps, "teacher_queries": loop.teacher_queries,
               "updates": loop.updates,
               "wall_s": round(loop.wall_s, 3),
               "final_loss": round(loop.losses[-1], 6) if loop.losses else None,

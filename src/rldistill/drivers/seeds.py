@@ -53,6 +53,7 @@ def _per_seed(r: dict[str, Any]) -> dict[str, Any]:
             "return_mean": [b["student"]["return_mean"] for b in tasks],
             "agreement": [b["agreement"] for b in tasks],
             "labelled_steps": r["labelled_steps"], "wall_s": r["wall_s"],
+            "env_steps": r.get("env_steps", r["labelled_steps"]),
             **({"baseline_normalized_score": [r["baseline_mlp"]["normalized_score"]]}
                if "baseline_mlp" in r else {})}
 

@@ -126,15 +126,16 @@ def loop_state(loop: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     :func:`save_loop` writes them as chunks."""
     tensors = {**{f"student.{k}": v for k, v in loop.student.state_dict().items()},
                **optimizer_tensors(loop.opt), "rng.torch": loop.gen.get_state(),
-               "rng.act": loop.act_gen.get_state(),
+               "rng.act": loop.act_gen.get_state(), "rng.noise": loop.noise_gen.get_state(),
                **{f"memory.{i}": t.memory for i, t in enumerate(loop.tasks)
                   if t.memory is not None}}
     state = {"format": FORMAT, "round": loop.round, "phase": loop.phase,
              "labelled": loop.labelled, "updates": loop.updates, "wall_s": loop.wall_s,
+             "teacher_queries": loop.teacher_queries,
              "losses": loop.losses, "n_rounds": loop.n_rounds, "budget": loop.budget,
              "base_budget": loop.base_budget,
              "tasks": [{"labelled": t.labelled, "losses": t.losses, "ends": t.ends,
-                        "chunks": t.chunks, "saved_rows": t.saved_rows,
+                        "chunks": t.chunks, "saved_rows": t.saved_rows, "env_steps": t.env_steps,
                         "fresh": t.fresh.to_list(),
                         **({"gap": t.gap.tolist()} if t.gap is not None else {})}
                        for t in loop.tasks],
@@ -154,12 +155,15 @@ def load_loop_state(loop: Any, tensors: dict[str, torch.Tensor], state: dict[str
     restore_optimizer(loop.opt, tensors)
     loop.gen.set_state(tensors["rng.torch"])
     loop.act_gen.set_state(tensors["rng.act"])
+    if "rng.noise" in tensors:  # checkpoints from before --perturb
+        loop.noise_gen.set_state(tensors["rng.noise"])
     loop.rng.bit_generator.state = state["rng_numpy"]
     for k in ("round", "phase", "updates", "losses", "n_rounds", "budget"):
         setattr(loop, k, state[k])
     loop.notes = state.get("notes", {})
+    loop.teacher_queries = state.get("teacher_queries", 0)
     for i, (task, ts) in enumerate(zip(loop.tasks, state["tasks"])):
-        for k in ("labelled", "losses", "ends", "chunks", "saved_rows"):
+        for k in ("labelled", "losses", "ends", "chunks", "saved_rows", "env_steps"):
             if k in ts:
                 setattr(task, k, ts[k])
         task.fresh = Fresh(*ts.get("fresh", (0.0, 0.0, 0.0)))

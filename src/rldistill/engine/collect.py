@@ -53,10 +53,12 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
         t_out = task.teacher.outputs(t_in) if loop.driver.teacher_may_act else None
         if t_out is not None:
             labels.append(t_out)
+            loop.teacher_queries += k
         actions = _actions(loop, i, task, k, t_out, share, s_out)
         task.actions.append(actions)
         task.step(actions)
         task.labelled += k
+        task.env_steps += obs_np.shape[0]
         if progress:
             progress(k)
         if len(rows["obs"]) * loop.n_envs >= LABEL_CHUNK:
@@ -82,7 +84,11 @@ def _flush(loop: Loop, i: int, task: Task, rows: dict[str, list[torch.Tensor]],
     NaN/inf in the labels stops the run with the labelled step."""
     cat = {k: torch.cat(v) for k, v in rows.items()}
     obs = cat["obs"]
-    t_out = torch.cat(labels) if labels else chunked(task.teacher.outputs, cat.get("tobs", obs))
+    if labels:
+        t_out = torch.cat(labels)
+    else:  # the student drove: the teacher labels what it visited, in batches
+        t_out = chunked(task.teacher.outputs, cat.get("tobs", obs))
+        loop.teacher_queries += obs.shape[0]
     bad = ~torch.isfinite(t_out).flatten(1).all(-1)
     if bad.any():
         step = loop.labelled - obs.shape[0] + int(bad.nonzero()[0, 0])

@@ -1,13 +1,10 @@
-"""The one distillation loop: collect a round (someone drives, the teacher labels) -> update the
-student on the aggregated buffer -> (checkpoint). Every method is this loop with other settings
-or a thin driver around it (DESIGN.md): offline distillation (drivers/offline.py) runs its
-rounds with checkpoints and SIGINT; online distillation (drivers/online.py) runs one round
-whenever the learning teacher has taken enough steps, relabelling the buffer first.
-
-``driver=teacher`` is teacher-driven (dataset) distillation (Rusu et al. 2015), ``student`` is
-student-driven (Czarnecki et al. 2019), ``mix`` is DAgger (Ross et al. 2011) with beta on a
-schedule. Everything that depends on the action space is asked of the task's action head.
-"""
+"""The one distillation loop: collect a round (the driver acts, the teacher labels: engine/
+acting.py, collect.py) -> update the student on the aggregated buffer -> checkpoint. Every
+method is this loop with other settings or hooks (DESIGN.md): offline distillation runs its
+rounds one after another (:meth:`Loop.run`), ``--budget auto`` adds a hook that stops it,
+online distillation runs a round (:meth:`Loop.run_round`) whenever the learning teacher has
+taken enough steps, with a hook that relabels the buffer first. Everything that depends on the
+action space is asked of the task's action head."""
 
 from __future__ import annotations
 
@@ -27,7 +24,8 @@ from rldistill.core.config import RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.acting import Driver
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
-from rldistill.engine.rundir import other_options
+from rldistill.engine.perturb import Perturbation, check_perturbable
+from rldistill.engine.rundir import other_options, other_plan
 from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, load_loop_state, loop_state,
                                          restore_loop, save_loop)
 from rldistill.engine.state import Fresh, RoundMetrics, Task
@@ -97,11 +95,16 @@ class Loop:
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
+        check_perturbable(cfg.perturb, self.student, any(v.teacher_obs is not None
+                                                           for v in venvs))
+        self.noise_gen = torch.Generator().manual_seed(cfg.seed + 2)  # --perturb's draws
+        self.perturbs = [Perturbation(cfg.perturb, t.teacher, fn, self.noise_gen)
+                         for t, fn in zip(self.tasks, self.loss_fns)] if cfg.perturb else []
         self.opt = make_optimizer(self.student, cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
         self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
-        self.round, self.phase, self.updates = 0, "collect", 0
+        self.round, self.phase, self.updates, self.teacher_queries = 0, "collect", 0, 0
         self.losses: list[float] = []
         self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
         self.interrupted: list[int] = []  # SIGINT seen during run()
@@ -115,8 +118,12 @@ class Loop:
         if cfg.train_variant:
             name, values = parse_variants(cfg.train_variant)
             variants = [{name: v} for v in values]
-        return [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants) if not cfg.collectors
-                else remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg)
+        if cfg.collectors:
+            from rldistill.envs.remote import remote_vec_env
+
+            return [remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg.collectors,
+                                   cfg.ray_address) for i, env_id in enumerate(env_ids)]
+        return [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
                 for i, env_id in enumerate(env_ids)]
 
     def _plan(self, cfg: DistillConfig, q_teacher: bool, teachers: list[Teacher]
@@ -170,6 +177,12 @@ class Loop:
         return sum(t.labelled for t in self.tasks)
 
     @property
+    def env_steps(self) -> int:
+        """Env steps of the collection: what a user pays for (quick and final evaluations
+        aside); several labelled steps per env step where the envs run in parallel."""
+        return sum(t.env_steps for t in self.tasks)
+
+    @property
     def done(self) -> bool:
         return self.round >= self.n_rounds
 
@@ -192,10 +205,11 @@ class Loop:
         n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
         batches = [self._batches(t, fn.prepare(t.buf.targets[: t.buf.size]))
                    for t, fn in zip(self.tasks, self.loss_fns)]
+        for p, t in zip(self.perturbs, self.tasks):
+            p.set_spread(t.buf.obs[: t.buf.size])
         self.student.train()
         for _ in range(n_updates):
-            terms = [self.loss_fns[i].terms(self._forward(x, i), y)
-                     for i, (x, y) in enumerate(next(b) for b in batches)]
+            terms = [self._terms(i, x, y) for i, (x, y) in enumerate(next(b) for b in batches)]
             task_losses = [functools.reduce(operator.add, t.values()) for t in terms]
             loss = functools.reduce(operator.add, task_losses)
             self.opt.zero_grad(set_to_none=True)
@@ -214,7 +228,8 @@ class Loop:
                                min((a for a, _ in fresh), default=math.nan),
                                max((kl for _, kl in fresh), default=math.nan),
                                {(f"task{i}/" if len(terms) > 1 else "") + k: float(v.detach())
-                                for i, t in enumerate(terms) for k, v in t.items()})
+                                for i, t in enumerate(terms) for k, v in t.items()},
+                               self.env_steps, self.teacher_queries)
         for cb in self.callbacks:
             cb(self, metrics)
         return metrics
@@ -279,6 +294,15 @@ class Loop:
         return (((x, r), y) for x, r, y in task.buf.sequence_batches(
             n_seq, self.cfg.bptt, self.cfg.burn_in, self.gen, targets))
 
+    def _terms(self, i: int, x: Any, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Task ``i``'s named loss terms on a minibatch (with --perturb, on noisy copies of
+        it too, labelled by the teacher)."""
+        terms = self.loss_fns[i].terms(self._forward(x, i), y)
+        if self.perturbs:
+            terms |= self.perturbs[i].terms(lambda obs: self.student(obs, i), x)
+            self.teacher_queries += len(x)
+        return terms
+
     def _forward(self, x: Any, task: int) -> torch.Tensor:
         if not self.student.recurrent:
             return self.student(x, task)
@@ -293,6 +317,7 @@ class Loop:
             for i in range(0, buf.size, LABEL_CHUNK):
                 part = slice(i, min(i + LABEL_CHUNK, buf.size))
                 buf.targets[part] = task.teacher.outputs(buf.teacher_observations(part))
+                self.teacher_queries += part.stop - part.start
 
     def extend(self, budget: int) -> None:
         """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
@@ -359,30 +384,12 @@ class Loop:
         other_options(run_dir, changed_options(state["config"], cfg, RESUMABLE),
                       state["config"], cfg)
         loop = cls(cfg.replace(budget=state["base_budget"]), teachers, callbacks, envs)
-        planned = state.get("plan", loop.plan)
-        if planned != loop.plan:
-            diff = "; ".join(f"{k} {planned.get(k)} there, {v} now" for k, v in loop.plan.items()
-                             if planned.get(k) != v)
-            raise UserError(f"--resume: the run in {run_dir} was planned by another version of "
-                            f"rldistill ({diff}): pass those values as options (--rounds, "
-                            "--n-envs, --epochs, --batch-size, --min-updates, --driver), or "
-                            "--overwrite to start again")
+        other_plan(run_dir, state.get("plan", loop.plan), loop.plan)
         loop.restore(run_dir)
         if not loop.notes.get("finished"):  # a run that stopped itself stays stopped
             loop.extend(cfg.budget)
         loop.cfg = cfg
         return loop
-
-
-def remote_vec_env(env_id: str, n_envs: int, seed: int, variants: Any, cfg: DistillConfig
-                   ) -> Any:
-    """``--collectors N``: the envs stepped by N Ray actors (:mod:`rldistill.envs.remote`),
-    reset as :func:`make_vec_env` resets local ones."""
-    from rldistill.envs.remote import RemoteVecEnv
-
-    venv = RemoteVecEnv(env_id, n_envs, cfg.collectors, variants, cfg.ray_address)
-    venv.reset(seed=seed)
-    return venv
 
 
 def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:

@@ -87,6 +87,18 @@ def other_options(out: Path, diff: list[str], saved: dict[str, Any] | None, cfg:
                     "the same options, --overwrite to replace it, or another --out")
 
 
+def other_plan(out: Path, planned: dict[str, Any], plan: dict[str, Any]) -> None:
+    """Refuse to resume a run whose defaults this version of rldistill resolves otherwise
+    (rounds, envs, epochs, batch, updates, driver), naming each value there and now."""
+    if planned != plan:
+        diff = "; ".join(f"{k} {planned.get(k)} there, {v} now" for k, v in plan.items()
+                         if planned.get(k) != v)
+        raise UserError(f"--resume: the run in {out} was planned by another version of "
+                        f"rldistill ({diff}): pass those values as options (--rounds, --n-envs, "
+                        "--epochs, --batch-size, --min-updates, --driver), or --overwrite to "
+                        "start again")
+
+
 def open_run_dir(out: Path, cfg: Config, resume: bool = False, overwrite: bool = False,
                  files: Sequence[str] = ()) -> RunDir:
     """Decide what the run of ``cfg`` does with ``out`` (the rule above); ``files`` (and

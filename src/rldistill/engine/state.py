@@ -48,6 +48,7 @@ class Task:
     starts: np.ndarray  # per env: its current obs is an episode's first
     ends: list[int]  # labelled steps at the end of each round
     labelled: int = 0
+    env_steps: int = 0  # env steps of the collection: every env's, labelled or not
     actions: list[np.ndarray] = field(default_factory=list)  # since the last checkpoint
     losses: list[float] = field(default_factory=list)
     chunks: list[str] = field(default_factory=list)  # checkpointed buffer chunks
@@ -79,7 +80,7 @@ class RoundMetrics:
     """What a round did, given to every callback after the round's update."""
 
     round: int  # rounds done
-    labelled: int  # labelled steps in all
+    labelled: int  # labelled steps in all (several per env step with more than one env)
     updates: int  # student updates in all
     loss: float
     task_losses: list[float]
@@ -92,3 +93,5 @@ class RoundMetrics:
     # the loss's named terms at the round's last update (``loss_kl``, ...; ``taskI/...`` where
     # there are several tasks): what the logs show
     terms: dict[str, float] = field(default_factory=dict)
+    env_steps: int = 0  # env steps of the collection so far (what a user pays for)
+    teacher_queries: int = 0  # states the teacher labelled so far (relabelling included)

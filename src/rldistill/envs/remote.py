@@ -88,3 +88,12 @@ class RemoteVecEnv:
             self._ray.kill(actor)
         self.actors = []
         self._stack.close()
+
+
+def remote_vec_env(env_id: str, n_envs: int, seed: int, variants: Any, collectors: int,
+                   address: str | None) -> Any:
+    """``--collectors N``: the envs stepped by N Ray actors, reset as
+    :func:`~rldistill.envs.make.make_vec_env` resets local ones."""
+    venv = RemoteVecEnv(env_id, n_envs, collectors, variants, address)
+    venv.reset(seed=seed)
+    return venv

@@ -4,7 +4,7 @@ embedded as PNG, no network needed to open it) and its Markdown twin (plots besi
 kick-start runs.
 
 It shows a results table (score with CIs over seeds where there are seeds, agreement, parameters,
-latency), learning curves against labelled steps (loss and the agreement on each round's new
+latency), learning curves against env steps (loss and the agreement on each round's new
 states, from ``rounds.jsonl``), the compression frontier (score against student parameters),
 the runs' own plots (kick-start and online curves), videos of teacher and student side by side
 (``evaluate --video``) and each run's config.
@@ -50,7 +50,7 @@ class Run:
                     "student params": s.get("params", ""),
                     "normalized": f"{_num(s['normalized_score'])} (scratch "
                                   f"{_num(sc['normalized_score'])})",
-                    "agreement": "", "labelled": f"steps to 0.9: {s.get('steps_to_90')} vs "
+                    "agreement": "", "env steps": f"to 0.9: {s.get('steps_to_90')} vs "
                                                  f"{sc.get('steps_to_90')}",
                     "latency us (student / teacher)": ""}
         if self.kind == "seeds":
@@ -62,14 +62,15 @@ class Run:
                     "teacher": f"{r['teacher']['name']} ({r['teacher']['params']})",
                     "student params": r["student_params"], "normalized": norm,
                     "agreement": f"{a['value']} [{a['ci95'][0]}, {a['ci95'][1]}]",
-                    "labelled": r["runs"][0]["labelled_steps"],
+                    "env steps": r["runs"][0].get("env_steps", r["runs"][0]["labelled_steps"]),
                     "latency us (student / teacher)": ""}
         lat = r.get("latency_us") or {}
         return {"run": self.name, "kind": self.kind, "env": _env(r),
                 "teacher": f"{r['teacher']['name']} ({r['teacher']['params']})",
                 "student params": r["student"]["params"],
                 "normalized": _num(r.get("normalized_score")),
-                "agreement": _num(r.get("agreement")), "labelled": r.get("labelled_steps"),
+                "agreement": _num(r.get("agreement")),
+                "env steps": r.get("env_steps", r.get("labelled_steps")),
                 "latency us (student / teacher)":
                     f"{lat.get('student')} / {lat.get('teacher')}" if lat else ""}
 
@@ -119,7 +120,8 @@ def _figure(draw: Any, path: Path, size: tuple[float, float] = (9, 3.6)) -> Path
 
 
 def curves_png(runs: list[Run], path: Path) -> Path | None:
-    """Loss and the agreement on each round's new states against labelled steps."""
+    """Loss and the agreement on each round's new states against env steps (what a user
+    pays for; labelled steps for runs logged before env steps were)."""
     runs = [r for r in runs if any(r.rounds)]
     if not runs:
         return None
@@ -129,15 +131,15 @@ def curves_png(runs: list[Run], path: Path) -> Path | None:
         for i, run in enumerate(runs):
             color = f"C{i % 10}"
             for k, rounds in enumerate(run.rounds):
-                x = [r["labelled"] for r in rounds]
+                x = [r.get("env_steps") or r["labelled"] for r in rounds]
                 label = run.name if k == 0 else None
                 loss.plot(x, [r["loss"] for r in rounds], color=color, lw=1, label=label)
                 agree.plot(x, [r["fresh_agreement"] for r in rounds], color=color, lw=1,
                            marker=".", label=label)
         loss.set_yscale("log")
-        loss.set_xlabel("labelled steps")
+        loss.set_xlabel("env steps")
         loss.set_ylabel("training loss")
-        agree.set_xlabel("labelled steps")
+        agree.set_xlabel("env steps")
         agree.set_ylabel("agreement on the round's new states")
         agree.legend(fontsize=7)
 

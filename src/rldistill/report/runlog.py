@@ -44,7 +44,7 @@ class RoundLog:
                 self.tb_dir = None
                 return
             self.writer = SummaryWriter(str(self.tb_dir))
-        step = row["labelled"]
+        step = row["env_steps"] or row["labelled"]  # what a user pays for
         for key in ("loss", "fresh_agreement", "fresh_kl", "updates", "wall_s"):
             if row.get(key) is not None:
                 self.writer.add_scalar(f"distill/{key}", row[key], step)
@@ -66,7 +66,8 @@ def round_row(m: RoundMetrics) -> dict[str, Any]:
     return {"round": m.round, "labelled": m.labelled, "updates": m.updates, "loss": num(m.loss),
             "task_losses": [num(x) for x in m.task_losses], "wall_s": round(m.wall_s, 3),
             "fresh_agreement": num(m.fresh_agreement), "fresh_kl": num(m.fresh_kl),
-            "terms": {k: num(v) for k, v in m.terms.items()}}
+            "terms": {k: num(v) for k, v in m.terms.items()}, "env_steps": m.env_steps,
+            "teacher_queries": m.teacher_queries}
 
 
 def read_rounds(run_dir: Path) -> list[dict[str, Any]]:
