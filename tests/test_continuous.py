@@ -34,7 +34,8 @@ def test_continuous_teacher_distils_and_exports(pendulum_zips, tmp_path, capsys,
     out = tmp_path / name
     r = rldistill.run(DistillConfig(teacher=str(pendulum_zips[name]), env="Pendulum-v1",
                                     param_ratio=0.25, budget=3000, eval_episodes=5,
-                                    out=str(out)))
+                                    min_updates=1000, out=str(out)))  # the floor it was
+    # measured at (continuous runs now get 16x: benchmarks/levers)
     assert r["teacher"]["kind"] in ("squashed", "deterministic")
     assert r["agreement"] > 0.9 and r["action_distance"] < 0.03, r
     student, meta = rldistill.load_student(out)

@@ -3,6 +3,9 @@
 import pytest
 import torch
 
+from rldistill.core.spaces import ActionSpec
+from rldistill.heads import head_for
+
 from rldistill.engine.buffer import Buffer
 from rldistill.core.config import DistillConfig
 from rldistill.core.options import load_yaml
@@ -77,16 +80,21 @@ def test_config_validation_and_yaml(tmp_path):
 
 
 def test_default_rounds_and_updates_per_teacher_kind():
-    # measured defaults (benchmarks/measured/q_teacher): a Q-value teacher gets 20 rounds and
-    # 4 096 000 training rows; a policy teacher 10 rounds and 256 000 rows
+    # measured defaults (benchmarks/measured/q_teacher, benchmarks/levers): a Q-value teacher
+    # gets 20 rounds and 4 096 000 training rows, continuous actions 4 096 000 rows too; a
+    # policy teacher of discrete actions 10 rounds and 256 000 rows
+    cat, box = head_for(ActionSpec("discrete", 2)), head_for(ActionSpec("box", shape=(1,), low=(
+        -1.0,), high=(1.0,)), "gaussian")
+    assert (cat.update_rows("logits"), cat.update_rows("q")) == (256_000, 4_096_000)
+    assert box.update_rows("gaussian") == 4_096_000
     cfg = DistillConfig(teacher="zoo:x", env="LunarLander-v3", budget=10_000)
     assert cfg.batch == 500
-    assert (cfg.n_rounds(False), cfg.updates_floor(False)) == (10, 512)
-    assert (cfg.n_rounds(True), cfg.updates_floor(True)) == (20, 8192)
+    assert (cfg.n_rounds(False), cfg.updates_floor(cat.update_rows("logits"))) == (10, 512)
+    assert (cfg.n_rounds(True), cfg.updates_floor(cat.update_rows("q"))) == (20, 8192)
     assert DistillConfig(teacher="zoo:x", env="CartPole-v1", budget=12).n_rounds(True) == 12
     assert DistillConfig(teacher="zoo:x", env="CartPole-v1", driver="teacher").n_rounds(True) == 1
     set_by_user = DistillConfig(teacher="zoo:x", env="CartPole-v1", rounds=7, min_updates=99)
-    assert (set_by_user.n_rounds(True), set_by_user.updates_floor(True)) == (7, 99)
+    assert (set_by_user.n_rounds(True), set_by_user.updates_floor(4_096_000)) == (7, 99)
 
 
 def test_buffer_keeps_dtype_shape_episode_starts_and_order():

@@ -102,7 +102,8 @@ def test_distil_from_an_rl_zoo_folder_with_only_teacher_and_out(tmp_path, capsys
                          pkl=ZOO / "HalfCheetah-v5-ppo" / "vecnormalize.pkl")
     out = tmp_path / "run"
     assert main(["distill", "--teacher", str(folder), "--out", str(out), "--budget", "300",
-                 "--student-hidden", "8", "--eval-episodes", "1", "--json"]) == 0
+                 "--student-hidden", "8", "--min-updates", "20", "--eval-episodes", "1",
+                 "--json"]) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert r["env"] == "HalfCheetah-v5" and r["config"]["env"] == "HalfCheetah-v5"
     meta = json.loads((out / "student.json").read_text())

@@ -17,6 +17,7 @@ DRIVERS = ("teacher", "student", "mix")
 KICKSTART_ALGOS = ("ppo", "dqn", "sac")
 ENSEMBLES = ("mean", "confident")
 DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
+FEW_ROWS, MANY_ROWS = 256_000, 4_096_000  # rows of training a run gets at least (min_updates)
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,10 @@ class DistillConfig:
     --beta exp:D, beta decays per round, so more rounds give the teacher a smaller share."""
     min_updates: int | None = None
     """Fewest student updates in the whole run, spread evenly over the rounds (small budgets
-    need more passes over their data than large ones). Default: 256 000 rows / batch size
-    (16x that with a Q-value teacher, online runs included: measured offline only; 16x for a
-    recurrent student)."""
+    need more passes over their data than large ones). Default: 4 096 000 rows / batch size for
+    Q-value teachers (online runs included: measured offline only), continuous actions
+    (benchmarks/levers) and recurrent students; 256 000 rows / batch size for policy teachers
+    of discrete actions."""
     n_envs: int | None = None
     """Parallel environments (stepped in one process). Default: 8 for the teacher driver (its data
     needs many start states); for the student and mix drivers budget per task / 500 within
@@ -280,12 +282,12 @@ class DistillConfig:
         """A recurrent student (--student-arch gru:H or lstm:H)."""
         return str(self.student_arch or "").partition(":")[0] in CELL_KINDS
 
-    def updates_floor(self, q_teacher: bool = False) -> int:
-        """``min_updates``, or enough updates to train on 256 000 rows in all (4 096 000 with a
-        Q-value teacher: its argmax is harder to fit, measured in benchmarks/README.md; and for
-        a recurrent student, measured in benchmarks/views/README.md)."""
-        many = q_teacher or self.recurrent
-        return self.min_updates or math.ceil((4_096_000 if many else 256_000) / self.batch)
+    def updates_floor(self, rows: int = FEW_ROWS) -> int:
+        """``min_updates``, or enough updates to train on ``rows`` rows in all: what the action
+        heads ask for (``ActionHead.update_rows``), MANY_ROWS for a recurrent student
+        (measured in benchmarks/views/README.md)."""
+        rows = max(rows, MANY_ROWS) if self.recurrent else rows
+        return self.min_updates or math.ceil(rows / self.batch)
 
     def n_rounds(self, q_teacher: bool = False) -> int:
         """Collection rounds, at most one per labelled step of each task: online runs

@@ -37,7 +37,7 @@ from rldistill.core.signals import sigint_flag
 from rldistill.heads import TrainLoss
 from rldistill.students.build import make_student
 from rldistill.students.network import Student
-from rldistill.sources.base import Teacher, has_q_teacher
+from rldistill.sources.base import Teacher, all_members, has_q_teacher
 
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
 CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says otherwise
@@ -134,8 +134,9 @@ class Loop:
         # CNN students learn better from more, smaller steps (benchmarks/pixels/README.md)
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
-        self.floor_per_round = math.ceil(
-            cfg.replace(batch_size=self.batch).updates_floor(q_teacher) / self.n_rounds)
+        rows = max(t.head.update_rows(m.kind) for t in teachers for m in all_members(t))
+        self.floor_per_round = math.ceil(cfg.replace(batch_size=self.batch).updates_floor(rows)
+                                         / self.n_rounds)
         # --driver, or the heads' default (mix where any task's head prefers it)
         defaults = {t.head.default_driver for t in teachers}
         driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
@@ -349,8 +350,7 @@ class Loop:
     # ------------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Student, optimizer, RNGs (and recurrent acting states) as tensors; counters, plan
-        and config as JSON (:func:`~rldistill.engine.checkpoint.loop_state`)."""
+        """Tensors and JSON state (:func:`~rldistill.engine.checkpoint.loop_state`)."""
         return loop_state(self)
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:

@@ -55,6 +55,10 @@ class ActionHead(Protocol):
 
     def default_temperature(self, teacher_kind: str) -> float: ...
 
+    def update_rows(self, teacher_kind: str) -> int:
+        """Rows of training (updates x batch) a run gets at least, unless --min-updates says."""
+        ...
+
     def loss(self, name: str, temperature: float | None, teacher_kind: str,
              centred: bool = False) -> TrainLoss: ...
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rldistill.core.config import FEW_ROWS, MANY_ROWS
 from rldistill.core.errors import UserError
 from rldistill.heads.losses import LOSSES, Loss, default_temperature
 
@@ -39,6 +40,10 @@ class CategoricalHead:
 
     def default_temperature(self, teacher_kind: str) -> float:
         return default_temperature(teacher_kind)
+
+    def update_rows(self, teacher_kind: str) -> int:
+        """16x more for a Q-value teacher: its argmax is harder to fit (benchmarks/README.md)."""
+        return MANY_ROWS if teacher_kind == "q" else FEW_ROWS
 
     def loss(self, name: str, temperature: float | None, teacher_kind: str,
              centred: bool = False) -> Loss:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rldistill.core.config import MANY_ROWS
 from rldistill.core.errors import UserError
 from rldistill.core.spaces import ActionSpec
 
@@ -114,6 +115,11 @@ class _BoxHead:
     def default_temperature(self, teacher_kind: str) -> float:
         return 1.0
 
+    def update_rows(self, teacher_kind: str) -> int:
+        """As many as for a Q-value teacher: measured on HalfCheetah at 20k env steps (IQM
+        0.658 -> 0.957) and on weak LunarLanderContinuous teachers (benchmarks/levers)."""
+        return MANY_ROWS
+
     def loss(self, name: str, temperature: float | None, teacher_kind: str,
              centred: bool = False) -> ContinuousLoss:
         if name not in self.losses:
@@ -130,9 +136,9 @@ class _BoxHead:
         return self.unit_action(out, teacher)
 
     def weak_student_hint(self, driver: str | None, min_updates: int | None) -> str | None:
-        """More updates (benchmarks/continuous: students of weak, erratic teachers underfit at
-        the default floor; 4096 lifted LunarLanderContinuous SAC / A2C to 1.027 / 1.007)."""
-        return None if min_updates else "more updates (--min-updates 4096)"
+        """Relabelled perturbations (benchmarks/levers: HalfCheetah at 20k env steps 0.957 ->
+        0.970 on top of the default floor, which already gives 4 096 000 rows of training)."""
+        return None if min_updates else "more labels per env step (--perturb 0.1)"
 
     def scale(self, unit: torch.Tensor) -> torch.Tensor:
         """[-1, 1] -> [low, high], as SB3's ``unscale_action``."""

@@ -1,0 +1,147 @@
+"""Hard tasks with few env steps (issue 27): each lever of the one engine on or off, every task,
+5 seeds, with the env steps and teacher queries it took and its wall-time cost.
+
+    .venv/bin/python benchmarks/levers/run.py run   --tasks halfcheetah --configs base,perturb0.1
+    .venv/bin/python benchmarks/levers/run.py table [--rows benchmarks/levers/results/rows.jsonl]
+
+Every run is `rldistill distill` (``rldistill.run``) with ``--param-ratio 0.1`` unless the task
+says otherwise, scored on ``--eval-episodes`` episodes on the final-evaluation seeds; a row per
+run is appended to ``results/rows.jsonl`` (an interrupted table resumes: finished rows are kept);
+``table`` writes ``results/table.md``: per task and config the IQM and mean of the normalized
+score over seeds with rliable's 95 % stratified-bootstrap CIs, the worst seed, env steps,
+teacher queries and training seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+# task -> DistillConfig options (the bank's tasks; teachers from the zoo or trained by
+# benchmarks' own scripts)
+TASKS: dict[str, dict[str, object]] = {
+    "halfcheetah": dict(teacher="zoo:HalfCheetah-v5-ppo", env="HalfCheetah-v5", budget=20_000),
+    "llc-ppo": dict(teacher="zoo:LunarLanderContinuous-v3-ppo",
+                    env="LunarLanderContinuous-v3", budget=20_000),
+    "pendulum-ppo": dict(teacher="zoo:Pendulum-v1-ppo", env="Pendulum-v1", budget=20_000),
+    "pendulum-sac": dict(teacher="zoo:Pendulum-v1-sac", env="Pendulum-v1", budget=20_000),
+    "lunarlander-ppo": dict(teacher="zoo:LunarLander-v3-ppo", env="LunarLander-v3",
+                            budget=2_000),
+    "lunarlander-dqn": dict(teacher="zoo:LunarLander-v3-dqn", env="LunarLander-v3",
+                            budget=2_000),
+}
+# config -> the options it adds (the levers)
+CONFIGS: dict[str, dict[str, object]] = {
+    "base": {},
+    "perturb0.05": dict(perturb=0.05),
+    "perturb0.1": dict(perturb=0.1),
+    "perturb0.2": dict(perturb=0.2),
+    "perturb0.3": dict(perturb=0.3),
+    "updates4096": dict(min_updates=4096),
+    "perturb0.1+updates4096": dict(perturb=0.1, min_updates=4096),
+    "perturb0.2+updates4096": dict(perturb=0.2, min_updates=4096),
+    "updates16384": dict(min_updates=16384),
+    "perturb0.1+updates16384": dict(perturb=0.1, min_updates=16384),
+    "perturb0.2+updates16384": dict(perturb=0.2, min_updates=16384),
+    "mse": dict(loss="mse"),
+    "mse+updates4096": dict(loss="mse", min_updates=4096),
+}
+
+
+def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
+    import torch
+
+    import rldistill
+
+    torch.set_num_threads(1)
+    options = {"param_ratio": 0.1, **TASKS[task], **CONFIGS[config]}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        r = rldistill.run(rldistill.DistillConfig(**options, seed=seed, eval_episodes=episodes,
+                                                  out=tmp))  # type: ignore[arg-type]
+        total = time.perf_counter() - t0
+    return {"task": task, "config": config, "seed": seed, "options": options,
+            "normalized_score": r["normalized_score"], "agreement": r["agreement"],
+            "student_return": r["student"]["return_mean"],
+            "teacher_return": r["teacher"]["return_mean"],
+            "random_return": r["random"]["return_mean"], "student_params": r["student"]["params"],
+            "teacher_params": r["teacher"]["params"], "env_steps": r["env_steps"],
+            "teacher_queries": r["teacher_queries"], "labelled_steps": r["labelled_steps"],
+            "updates": r["updates"], "train_s": r["wall_s"], "total_s": round(total, 1),
+            "episodes": episodes}
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    rows_path = Path(args.rows)
+    done = {(r["task"], r["config"], r["seed"]) for r in _rows(rows_path)}
+    todo = [(t, c, s) for t in args.tasks.split(",") for c in args.configs.split(",")
+            for s in range(args.seeds) if (t, c, s) not in done]
+    print(f"{len(todo)} runs ({len(done)} done already)", flush=True)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(run_one, t, c, s, args.episodes) for t, c, s in todo]
+        for f in futures:
+            row = f.result()
+            with rows_path.open("a") as out:
+                out.write(json.dumps(row) + "\n")
+            print(f"{row['task']} {row['config']} seed {row['seed']}: "
+                  f"{row['normalized_score']} (agreement {row['agreement']}, "
+                  f"{row['train_s']} s)", flush=True)
+
+
+def cmd_table(args: argparse.Namespace) -> None:
+    from rldistill.evaluation.stats import aggregate
+
+    rows = _rows(Path(args.rows))
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["config"]), []).append(r)
+    lines = ["| task | config | seeds | IQM [95 % CI] | mean [95 % CI] | worst | agreement | "
+             "env steps | teacher queries | train s |", "|" + "---|" * 10]
+    for (task, config), rs in sorted(groups.items()):
+        scores = [[r["normalized_score"]] for r in rs]
+        agg = aggregate(scores)
+        iqm, mean = agg["iqm"], agg["mean"]
+        lines.append(
+            f"| {task} | {config} | {len(rs)} | {iqm['value']:.3f} [{iqm['ci95'][0]:.3f}, "
+            f"{iqm['ci95'][1]:.3f}] | {mean['value']:.3f} [{mean['ci95'][0]:.3f}, "
+            f"{mean['ci95'][1]:.3f}] | {min(s[0] for s in scores):.3f} | "
+            f"{sum(r['agreement'] for r in rs) / len(rs):.3f} | {rs[0]['env_steps']} | "
+            f"{round(sum(r['teacher_queries'] for r in rs) / len(rs))} | "
+            f"{sum(r['train_s'] for r in rs) / len(rs):.1f} |")
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "table.md").write_text(text)
+    print(text)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] \
+        if path.exists() else []
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--tasks", default="halfcheetah")
+    r.add_argument("--configs", default="base")
+    r.add_argument("--seeds", type=int, default=5)
+    r.add_argument("--episodes", type=int, default=30)
+    r.add_argument("--jobs", type=int, default=2)
+    r.add_argument("--rows", default=str(RESULTS / "rows.jsonl"))
+    t = sub.add_parser("table")
+    t.add_argument("--rows", default=str(RESULTS / "rows.jsonl"))
+    args = ap.parse_args()
+    cmd_run(args) if args.cmd == "run" else cmd_table(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
