@@ -24,12 +24,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+OUTSIDE = HERE.parent / "continuous" / "teachers"  # benchmarks/continuous/train_outside.py
 
 # task -> DistillConfig options (the bank's tasks; teachers from the zoo or trained by
 # benchmarks' own scripts)
 TASKS: dict[str, dict[str, object]] = {
     "halfcheetah": dict(teacher="zoo:HalfCheetah-v5-ppo", env="HalfCheetah-v5", budget=20_000),
     "llc-ppo": dict(teacher="zoo:LunarLanderContinuous-v3-ppo",
+                    env="LunarLanderContinuous-v3", budget=20_000),
+    # SB3-default teachers from outside (benchmarks/continuous/train_outside.py remakes them)
+    "llc-sac": dict(teacher=str(OUTSIDE / "LunarLanderContinuous-v3-sac.zip"),
+                    env="LunarLanderContinuous-v3", budget=20_000),
+    "llc-a2c": dict(teacher=str(OUTSIDE / "LunarLanderContinuous-v3-a2c.zip"),
                     env="LunarLanderContinuous-v3", budget=20_000),
     "pendulum-ppo": dict(teacher="zoo:Pendulum-v1-ppo", env="Pendulum-v1", budget=20_000),
     "pendulum-sac": dict(teacher="zoo:Pendulum-v1-sac", env="Pendulum-v1", budget=20_000),

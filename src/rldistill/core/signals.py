@@ -26,19 +26,29 @@ def sigint_flag() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, old)
 
 
+_PENDING: list[str] = []  # the message of a SIGINT that arrived inside sigint_raises
+
+
 @contextlib.contextmanager
 def sigint_raises(message: str) -> Iterator[None]:
-    """Inside: SIGINT raises :class:`Interrupted` with ``message`` at once, whatever handler was
-    there before (even an inherited 'ignore'), e.g. during a final evaluation."""
+    """Inside: SIGINT raises :class:`Interrupted` with ``message``, whatever handler was there
+    before (even an inherited 'ignore'), e.g. during a final evaluation: at the next
+    :func:`raise_pending` (an evaluation asks between two env steps), else at the block's end.
+    Not from inside whatever runs when the signal lands: an env's own objects, half made
+    (Box2D's), print tracebacks when they are collected at exit."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(*_: object) -> None:
-        raise Interrupted(message)
-
-    old = signal.signal(signal.SIGINT, handler)
+    old = signal.signal(signal.SIGINT, lambda *_: _PENDING.append(message))
     try:
         yield
+        raise_pending()
     finally:
         signal.signal(signal.SIGINT, old)
+        _PENDING.clear()
+
+
+def raise_pending() -> None:
+    """:class:`Interrupted` where a SIGINT arrived inside :func:`sigint_raises`."""
+    if _PENDING:
+        raise Interrupted(_PENDING[0])

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from rldistill.core.signals import raise_pending
 from rldistill.envs.recipe import game_scores
 from rldistill.envs.make import Variant, check_env_id, make_env, teacher_env
 from rldistill.envs.views import teacher_obs
@@ -185,17 +186,20 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
     metrics = None if reference is None else Agreement(policy.head, reference)
     steps = 0
-    while active := play.active():
-        actions, out = _act(policy, _batch([play.obs[i] for i in active]), active, memory,
-                            metrics is not None)
-        if metrics is not None:
-            assert out is not None
-            metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]))
-        steps += len(active)
-        for a, i in zip(env_rows(policy.head.to_env(actions)), active):
-            if play.step(i, a) and memory is not None:
-                memory[i] = 0.0
-    play.close()
+    try:
+        while active := play.active():
+            raise_pending()  # SIGINT during a final evaluation: here, between two env steps
+            actions, out = _act(policy, _batch([play.obs[i] for i in active]), active, memory,
+                                metrics is not None)
+            if metrics is not None:
+                assert out is not None
+                metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]))
+            steps += len(active)
+            for a, i in zip(env_rows(policy.head.to_env(actions)), active):
+                if play.step(i, a) and memory is not None:
+                    memory[i] = 0.0
+    finally:
+        play.close()
     return EvalResult(returns=play.returns, **(metrics.means(steps) if metrics else {}),
                       steps=steps, wall_s=time.perf_counter() - t0)
 
