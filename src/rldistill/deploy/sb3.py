@@ -49,20 +49,6 @@ CHECK_BATCH = 512  # states per batch of the agreement check
 # SB3's NatureCNN (its CnnPolicy's features extractor): (out channels, kernel, stride) per layer
 NATURE_CNN = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 
-# RL Zoo's "atari" hyperparameters (hyperparams/{dqn,ppo,a2c}.yml), for a CNN student where the
-# zoo table has none for its env (SB3's defaults would give a DQN a replay buffer of a million
-# frames: 56 GB for 4 x 84 x 84); off-policy continuous algorithms: a buffer of 100k frames
-ATARI: dict[str, dict[str, Any]] = {
-    "dqn": dict(buffer_size=100_000, learning_rate=1e-4, batch_size=32, learning_starts=100_000,
-                target_update_interval=1000, train_freq=4, gradient_steps=1,
-                exploration_fraction=0.1, exploration_final_eps=0.01),
-    "ppo": dict(n_steps=128, n_epochs=4, batch_size=256, learning_rate=("lin", 2.5e-4),
-                clip_range=("lin", 0.1), vf_coef=0.5, ent_coef=0.01),
-    "a2c": dict(ent_coef=0.01, vf_coef=0.25, policy_kwargs="rmsprop_tf_like"),
-    **{algo: dict(buffer_size=100_000) for algo in ("sac", "tqc", "td3", "ddpg")},
-}
-
-
 def onnx_hint(student_dir: str | Path, out: Path) -> str:
     return (f"export it to ONNX instead (rldistill export --student {student_dir} --out "
             f"{out.with_suffix('.onnx')})")
@@ -134,10 +120,11 @@ def _channels_first(pairs: list[tuple[torch.Tensor, torch.Tensor]], space: Any) 
 
 
 def _cnn_defaults(algo: str, env_id: str, kwargs: dict[str, Any]) -> None:
-    """:data:`ATARI`'s values into ``kwargs`` where the zoo table has none for the env."""
+    """RL Zoo's Atari values (:data:`rldistill.zoo.hyperparams.ATARI`) into ``kwargs`` where
+    the zoo table has none for the env."""
     from stable_baselines3.common.utils import LinearSchedule
 
-    from rldistill.zoo.hyperparams import HYPERPARAMS
+    from rldistill.zoo.hyperparams import ATARI, HYPERPARAMS
 
     if env_id in HYPERPARAMS.get(algo, {}):
         return

@@ -117,6 +117,19 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
     },
 }
 
+# RL Zoo's "atari" hyperparameters (hyperparams/{dqn,ppo,a2c}.yml), for a CNN student where the
+# zoo table has none for its env (SB3's defaults would give a DQN a replay buffer of a million
+# frames: 56 GB for 4 x 84 x 84); off-policy continuous algorithms: a buffer of 100k frames
+ATARI: dict[str, dict[str, Any]] = {
+    "dqn": dict(buffer_size=100_000, learning_rate=1e-4, batch_size=32, learning_starts=100_000,
+                target_update_interval=1000, train_freq=4, gradient_steps=1,
+                exploration_fraction=0.1, exploration_final_eps=0.01),
+    "ppo": dict(n_steps=128, n_epochs=4, batch_size=256, learning_rate=("lin", 2.5e-4),
+                clip_range=("lin", 0.1), vf_coef=0.5, ent_coef=0.01),
+    "a2c": dict(ent_coef=0.01, vf_coef=0.25, policy_kwargs="rmsprop_tf_like"),
+    **{algo: dict(buffer_size=100_000) for algo in ("sac", "tqc", "td3", "ddpg")},
+}
+
 ALGOS = tuple(HYPERPARAMS)
 OFF_POLICY = ("dqn", "qrdqn", "sac", "td3", "ddpg", "tqc")  # one env by default
 
