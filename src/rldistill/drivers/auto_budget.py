@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rldistill.engine.loop import AUTO_PLAN, Hook, Loop
+from rldistill.engine.loop import AUTO_PLAN, Loop
+from rldistill.engine.state import Hook
 from rldistill.engine.state import RoundMetrics
 from rldistill.evaluation import seeds
 from rldistill.evaluation.rollouts import RandomActor, evaluate_policy, normalized_score

@@ -27,7 +27,8 @@ from torch import nn
 
 from rldistill.core.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
-from rldistill.engine.loop import Callback, Hook, Loop, Progress
+from rldistill.engine.loop import Callback, Loop, Progress
+from rldistill.engine.state import Hook
 from rldistill.envs.make import env_spec, spec_of
 from rldistill.core.errors import UserError
 from rldistill.evaluation import seeds

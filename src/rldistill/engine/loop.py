@@ -28,7 +28,7 @@ from rldistill.engine.perturb import Perturbation, check_perturbable
 from rldistill.engine.rundir import other_options, other_plan
 from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, load_loop_state, loop_state,
                                          restore_loop, save_loop)
-from rldistill.engine.state import Fresh, RoundMetrics, Task
+from rldistill.engine.state import Fresh, Hook, RoundMetrics, Task
 from rldistill.envs.recipe import frame_layout
 from rldistill.envs.make import (BatchEnv, make_vec_env, parse_variants, student_view,
                                  task_env)
@@ -44,22 +44,6 @@ CNN_BATCH = 256  # a CNN student's minibatch at most, unless --batch-size says o
 
 
 Callback = Callable[["Loop", RoundMetrics], None]
-
-
-class Hook:
-    """What a driver adds to :meth:`Loop.run` (SB3's callback template): each method is called
-    at its point of every round; the defaults do nothing."""
-
-    def before_round(self, loop: Loop) -> None:
-        """Before a round's collection (online: the teacher learns on, the buffer is
-        relabelled by it). May stop early when ``loop.interrupted`` is set."""
-
-    def after_round(self, loop: Loop, metrics: RoundMetrics) -> None:
-        """After a round's update, before its checkpoint (--budget auto: enough?)."""
-
-    def checkpoint(self, loop: Loop, run_dir: Path) -> dict[str, Any]:
-        """At every checkpoint: the hook's own files, and its state to keep in the loop's."""
-        return {}
 
 
 class Loop:

@@ -1,9 +1,12 @@
-"""What the loop keeps per task (:class:`Task`) and reports per round (:class:`RoundMetrics`)."""
+"""What the loop keeps per task (:class:`Task`), reports per round (:class:`RoundMetrics`), and
+what a driver adds to its rounds (:class:`Hook`)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,3 +98,19 @@ class RoundMetrics:
     terms: dict[str, float] = field(default_factory=dict)
     env_steps: int = 0  # env steps of the collection so far (what a user pays for)
     teacher_queries: int = 0  # states the teacher labelled so far (relabelling included)
+
+
+class Hook:
+    """What a driver adds to :meth:`~rldistill.engine.loop.Loop.run_round` (SB3's callback
+    template): each method is called at its point of every round; the defaults do nothing."""
+
+    def before_round(self, loop: Any) -> None:
+        """Before a round's collection (online: the teacher learns on, the buffer is
+        relabelled by it). May stop early when ``loop.interrupted`` is set."""
+
+    def after_round(self, loop: Any, metrics: RoundMetrics) -> None:
+        """After a round's update, before its checkpoint (--budget auto: enough?)."""
+
+    def checkpoint(self, loop: Any, run_dir: Path) -> dict[str, Any]:
+        """At every checkpoint: the hook's own files, and its state to keep in the loop's."""
+        return {}
