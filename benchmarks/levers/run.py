@@ -57,6 +57,13 @@ CONFIGS: dict[str, dict[str, object]] = {
     "updates16384": dict(min_updates=16384),
     "perturb0.1+updates16384": dict(perturb=0.1, min_updates=16384),
     "perturb0.2+updates16384": dict(perturb=0.2, min_updates=16384),
+    "rounds20": dict(rounds=20),
+    "rounds40": dict(rounds=40),
+    "ratio0.25": dict(param_ratio=0.25),
+    **{f"sobolev{w}": dict(sobolev=w) for w in (0.1, 1.0, 10.0)},
+    "teacher": dict(driver="teacher"),
+    **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
+    **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
     "mse": dict(loss="mse"),
     "mse+updates4096": dict(loss="mse", min_updates=4096),
 }
@@ -92,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     todo = [(t, c, s) for t in args.tasks.split(",") for c in args.configs.split(",")
             for s in range(args.seeds) if (t, c, s) not in done]
     print(f"{len(todo)} runs ({len(done)} done already)", flush=True)
-    with ProcessPoolExecutor(args.jobs) as pool:
+    with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:  # a fresh process per run
         futures = [pool.submit(run_one, t, c, s, args.episodes) for t, c, s in todo]
         for f in futures:
             row = f.result()

@@ -107,8 +107,13 @@ class DistillConfig:
     lr: float = 3e-3
     """Adam learning rate."""
     perturb: float = 0.0
-    """At every update the teacher also labels a noisy copy of each state (noise SIGMA x each
-    observation dimension's spread) for the student to fit: more labels per env step."""
+    """At every update the teacher also labels a noisy copy of each state (SIGMA x spread)."""
+    sobolev: float = 0.0
+    """Sobolev training (Box actions): WEIGHT x (J_S v - J_T v)^2, derivatives along a random
+    direction v at each state, at every update."""
+    dart: float = 0.0
+    """DART (Laskey et al. 2017): where the teacher acts (teacher, mix drivers) its actions get
+    noise (Box: DART x each dimension's half range; discrete: a random action w.p. DART)."""
     eval_episodes: int = 100
     """Episodes for the final evaluation of student, teacher and random policy."""
     seed: int = 0
@@ -222,7 +227,8 @@ class DistillConfig:
         require(self, ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
                        "eval_episodes"), "positive")
         require(self, ("temperature", "lr"), "> 0")
-        require(self, ("collectors", "frame_stack", "perturb"), ">= 0")
+        require(self, ("collectors", "frame_stack", "perturb", "sobolev"), ">= 0")
+        require(self, ("dart",), "in [0, 1]")
 
     def _check_student(self, n_tasks: int) -> None:
         """The student's size (one of --param-ratio, --student-hidden, --student-arch) and

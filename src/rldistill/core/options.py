@@ -164,7 +164,8 @@ def one_of(option: str, value: str, choices: tuple[str, ...], where: str = "") -
 
 
 RULES: dict[str, Callable[[Any], bool]] = {  # what "--NAME must be RULE" means
-    "positive": lambda v: v > 0, "> 0": lambda v: v > 0, ">= 0": lambda v: v >= 0}
+    "positive": lambda v: v > 0, "> 0": lambda v: v > 0, ">= 0": lambda v: v >= 0,
+    "in [0, 1]": lambda v: 0 <= v <= 1}
 
 
 def require(cfg: Any, names: tuple[str, ...], rule: str) -> None:

@@ -16,19 +16,25 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rldistill.core.errors import UserError
 from rldistill.core.schedules import Schedule, parse_schedule
 from rldistill.heads import ActionHead
 
 @dataclass(frozen=True)
 class Driver:
-    """``name`` with, for ``mix``, its ``beta`` schedule."""
+    """``name`` with, for ``mix``, its ``beta`` schedule; ``dart``: the noise on the teacher's
+    actions where it acts (``--dart``; Laskey et al. 2017)."""
 
     name: str
     beta: Schedule | None = None
+    dart: float = 0.0
 
     @classmethod
-    def make(cls, name: str, beta: str) -> Driver:
-        return cls(name, parse_schedule(beta) if name == "mix" else None)
+    def make(cls, name: str, beta: str, dart: float = 0.0) -> Driver:
+        if dart and name == "student":
+            raise UserError(f"--dart {dart} perturbs the teacher's actions, and with the student "
+                            "driver the teacher never acts: add --driver teacher or mix")
+        return cls(name, parse_schedule(beta) if name == "mix" else None, dart)
 
     @property
     def teacher_may_act(self) -> bool:
@@ -51,18 +57,23 @@ class Driver:
         return 1.0 if self.name == "teacher" else 0.0
 
     def actions(self, head: ActionHead, k: int, t_out: torch.Tensor | None, share: float,
-                student: Callable[[int, int], torch.Tensor], rng: np.random.Generator
-                ) -> np.ndarray:
-        """The first ``k`` envs' actions: the teacher's greedy ones (from ``t_out``), the
-        student's (``student(lo, hi)``: envs lo..hi), or per env a draw between them with the
-        teacher's ``share``."""
+                student: Callable[[int, int], torch.Tensor], rng: np.random.Generator,
+                noise_gen: torch.Generator) -> np.ndarray:
+        """The first ``k`` envs' actions: the teacher's greedy ones (from ``t_out``; with
+        ``dart``, perturbed by the head from ``noise_gen``), the student's (``student(lo, hi)``:
+        envs lo..hi), or per env a draw between them with the teacher's ``share``."""
         if share >= 1.0:
-            assert t_out is not None
-            return head.to_env(head.teacher_act(t_out))
+            return head.to_env(self.teacher_actions(head, t_out, noise_gen))
         actions = head.to_env(student(0, k))
         if share > 0.0:
-            assert t_out is not None
             teacher_acts = rng.random(len(actions)) < share
             mask = teacher_acts.reshape(-1, *[1] * (actions.ndim - 1))
-            actions = np.where(mask, head.to_env(head.teacher_act(t_out)), actions)
+            actions = np.where(mask, head.to_env(self.teacher_actions(head, t_out, noise_gen)),
+                               actions)
         return actions
+
+    def teacher_actions(self, head: ActionHead, t_out: torch.Tensor | None,
+                        noise_gen: torch.Generator) -> torch.Tensor:
+        assert t_out is not None
+        actions = head.teacher_act(t_out)
+        return head.noisy(actions, self.dart, noise_gen) if self.dart else actions

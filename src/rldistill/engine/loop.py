@@ -24,7 +24,7 @@ from rldistill.core.config import RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.acting import Driver
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
-from rldistill.engine.perturb import Perturbation, check_perturbable
+from rldistill.engine.perturb import check_neighbourhoods, neighbourhoods
 from rldistill.engine.rundir import other_options, other_plan
 from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, load_loop_state, loop_state,
                                          restore_loop, save_loop)
@@ -75,15 +75,15 @@ class Loop:
         self.budget = self.base_budget = planned.budget  # base: what the plan comes from
         self.tasks = [self._task(i, t, venv, env_id)
                       for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids))]
-        self.driver = Driver.make(self.plan["driver"], cfg.beta)
+        self.driver = Driver.make(self.plan["driver"], cfg.beta, cfg.dart)
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
-        check_perturbable(cfg.perturb, self.student, any(v.teacher_obs is not None
-                                                           for v in venvs))
-        self.noise_gen = torch.Generator().manual_seed(cfg.seed + 2)  # --perturb's draws
-        self.perturbs = [Perturbation(cfg.perturb, t.teacher, fn, self.noise_gen)
-                         for t, fn in zip(self.tasks, self.loss_fns)] if cfg.perturb else []
+        check_neighbourhoods(cfg, self.student, any(v.teacher_obs is not None for v in venvs),
+                             [t.head for t in self.tasks])
+        self.noise_gen = torch.Generator().manual_seed(cfg.seed + 2)  # --perturb, --sobolev, --dart
+        self.around = [neighbourhoods(cfg, t.teacher, fn, self.noise_gen)
+                       for t, fn in zip(self.tasks, self.loss_fns)]
         self.opt = make_optimizer(self.student, cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
         self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
@@ -190,8 +190,9 @@ class Loop:
         n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
         batches = [self._batches(t, fn.prepare(t.buf.targets[: t.buf.size]))
                    for t, fn in zip(self.tasks, self.loss_fns)]
-        for p, t in zip(self.perturbs, self.tasks):
-            p.set_spread(t.buf.obs[: t.buf.size])
+        for around, t in zip(self.around, self.tasks):
+            for term in around:
+                term.set_spread(t.buf.obs[: t.buf.size])
         self.student.train()
         for _ in range(n_updates):
             terms = [self._terms(i, x, y) for i, (x, y) in enumerate(next(b) for b in batches)]
@@ -281,11 +282,11 @@ class Loop:
 
     def _terms(self, i: int, x: Any, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Task ``i``'s named loss terms on a minibatch (with --perturb, on noisy copies of
-        it too, labelled by the teacher)."""
+        it too, labelled by the teacher; with --sobolev, its derivatives)."""
         terms = self.loss_fns[i].terms(self._forward(x, i), y)
-        if self.perturbs:
-            terms |= self.perturbs[i].terms(lambda obs: self.student(obs, i), x)
-            self.teacher_queries += len(x)
+        for term in self.around[i]:
+            terms |= term.terms(lambda obs: self.student(obs, i), x)
+            self.teacher_queries += term.queries * len(x)
         return terms
 
     def _forward(self, x: Any, task: int) -> torch.Tensor:

@@ -98,6 +98,10 @@ class ActionHead(Protocol):
 
     def random_actions(self, n: int, gen: torch.Generator) -> torch.Tensor: ...
 
+    def noisy(self, actions: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
+        """The teacher's ``actions`` with DART noise of scale ``sigma`` (``--dart``)."""
+        ...
+
     def to_env(self, actions: torch.Tensor) -> np.ndarray:
         """Actions as the env takes them (one row per env)."""
         ...

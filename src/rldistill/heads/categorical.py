@@ -88,6 +88,11 @@ class CategoricalHead:
     def random_actions(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return torch.randint(self.n, (n,), generator=gen)
 
+    def noisy(self, actions: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
+        """Each action replaced by a uniformly random one with probability ``sigma``."""
+        swap = torch.rand(actions.shape, generator=gen) < sigma
+        return torch.where(swap, self.random_actions(len(actions), gen), actions)
+
     def to_env(self, actions: torch.Tensor) -> np.ndarray:
         return actions.numpy()
 

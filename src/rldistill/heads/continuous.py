@@ -178,6 +178,13 @@ class _BoxHead:
                             "has infinite bounds")
         return self.low + (self.high - self.low) * torch.rand(n, self.dim, generator=gen)
 
+    def noisy(self, actions: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
+        """Gaussian noise of ``sigma`` x each dimension's half range (1 where unbounded),
+        clipped to the bounds."""
+        half = (self.high - self.low) / 2 if self.bounded else torch.ones_like(self.low)
+        noisy = actions + sigma * half * torch.randn(actions.shape, generator=gen)
+        return torch.clamp(noisy, self.low, self.high) if self.bounded else noisy
+
     def to_env(self, actions: torch.Tensor) -> np.ndarray:
         return actions.numpy().astype(np.float32, copy=False)
 

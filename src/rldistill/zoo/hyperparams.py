@@ -54,6 +54,14 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                               policy_kwargs=dict(log_std_init=-2, ortho_init=False,
                                                  activation_fn="relu",
                                                  net_arch=dict(pi=[256, 256], vf=[256, 256])))),
+        "Walker2d-v5": (1, dict(normalize=True, batch_size=32, n_steps=512, gamma=0.99,
+                                learning_rate=5.05041e-05, ent_coef=0.000585045, clip_range=0.1,
+                                n_epochs=20, gae_lambda=0.95, max_grad_norm=1, vf_coef=0.871923,
+                                policy_kwargs=dict(log_std_init=-2, ortho_init=False,
+                                                   activation_fn="relu",
+                                                   net_arch=dict(pi=[256, 256],
+                                                                 vf=[256, 256])))),
+        "Ant-v5": (1, dict(normalize=True)),  # the zoo's "mujoco-defaults": SB3's PPO defaults
     },
     "dqn": {
         "CartPole-v1": (1, dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
@@ -88,6 +96,8 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                                              policy_kwargs=dict(net_arch=[400, 300]))),
         "HalfCheetah-v5": (1, dict(learning_starts=10_000)),
         "Hopper-v5": (1, dict(learning_starts=10_000)),
+        "Walker2d-v5": (1, dict(learning_starts=10_000)),
+        "Ant-v5": (1, dict(learning_starts=10_000)),
     },
     "tqc": {
         "Pendulum-v1": (1, dict(learning_rate=1e-3)),
