@@ -59,6 +59,12 @@ CONFIGS = {  # extra distill flags per config
     "mix": ["--driver", "mix"],  # the default after it, for discrete actions ("after")
     "auto-student": ["--budget", "auto:50000", "--driver", "student"],
     "auto": ["--budget", "auto:50000", "--driver", "mix"],
+    # the hard bank (issue 27): 20k env steps, 30 evaluation episodes (1 000 steps each)
+    "hard": ["--budget", "20000", "--eval-episodes", "30"],
+    "hard-teacher": ["--budget", "20000", "--eval-episodes", "30", "--driver", "teacher"],
+    "hard-mix": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix"],
+    "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
+                      "--dart", "0.1"],
 }
 PY = sys.executable
 DEADLINE = [float("inf")]  # --deadline: runs still going then are killed, later ones skipped
@@ -151,7 +157,7 @@ def table(paths: list[Path]) -> str:
     lines = ["| config | teachers | half | runs | mean | 5th pct | min | share >= 0.9 | "
              "labelled steps (median) |", "|---|---|---|---|---|---|---|---|---|"]
     for config in CONFIGS:
-        for half in ("all", "choose", "check"):
+        for half in ("all", "choose", "check", "hard"):
             rs = [r for r in data if r["config"] == config and (half == "all" or
                                                                 r["half"] == half)
                   and r["normalized_score"] is not None]
@@ -162,11 +168,14 @@ def table(paths: list[Path]) -> str:
                          f"{statistics.mean(s):.3f} | {pct(s, 0.05):.3f} | {min(s):.3f} | "
                          f"{sum(x >= 0.9 for x in s) / len(s):.2f} | "
                          f"{statistics.median(r['labelled_steps'] for r in rs):.0f} |")
-    lines += ["", "| teacher | teacher return | " + " | ".join(CONFIGS) + " |",
-              "|---|---|" + "---|" * len(CONFIGS)]
+    configs = [c for c in CONFIGS if any(r["config"] == c for r in data)]
+    lines += ["", "| teacher | teacher return | " + " | ".join(configs) + " |",
+              "|---|---|" + "---|" * len(configs)]
     for name in BANK:
+        if not any(r["teacher"] == name for r in data):
+            continue
         cells = []
-        for config in CONFIGS:
+        for config in configs:
             rs = [r for r in data if r["teacher"] == name and r["config"] == config]
             s = [r["normalized_score"] for r in rs if r["normalized_score"] is not None]
             steps = statistics.median(r["labelled_steps"] for r in rs) if rs else 0

@@ -61,12 +61,54 @@ CONFIGS: dict[str, dict[str, object]] = {
     "rounds40": dict(rounds=40),
     "ratio0.25": dict(param_ratio=0.25),
     **{f"sobolev{w}": dict(sobolev=w) for w in (0.1, 1.0, 10.0)},
+    # a trial lever patched into the engine by this script only (PATCHES), kept out of the
+    # package unless the table says it wins
+    **{f"ema{d}": dict(_patch="ema", _value=d) for d in (0.99, 0.998)},
     "teacher": dict(driver="teacher"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
+    "mix": dict(driver="mix"),
     "mse": dict(loss="mse"),
     "mse+updates4096": dict(loss="mse", min_updates=4096),
 }
+
+
+def patch_ema(decay: float) -> None:
+    """An exponential moving average of the student's weights over each round's updates
+    (Polyak averaging), started at the round's first update; the student ends each round with
+    the average."""
+    import torch
+
+    from rldistill.engine.loop import Loop
+
+    plain = Loop.update_round
+
+    def update_round(self):  # type: ignore[no-untyped-def]
+        ema: dict[str, torch.Tensor] = {}
+        step = self.opt.step
+
+        def averaged_step(*a, **k):  # type: ignore[no-untyped-def]
+            out = step(*a, **k)
+            with torch.no_grad():
+                for name, v in self.student.state_dict().items():
+                    if name not in ema:
+                        ema[name] = v.detach().clone()
+                    elif v.dtype.is_floating_point:
+                        ema[name].mul_(decay).add_(v, alpha=1 - decay)
+            return out
+
+        self.opt.step = averaged_step
+        try:
+            metrics = plain(self)
+        finally:
+            self.opt.step = step
+        self.student.load_state_dict(ema)
+        return metrics
+
+    Loop.update_round = update_round  # type: ignore[method-assign]
+
+
+PATCHES = {"ema": patch_ema}
 
 
 def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
@@ -76,6 +118,8 @@ def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
 
     torch.set_num_threads(1)
     options = {"param_ratio": 0.1, **TASKS[task], **CONFIGS[config]}
+    if "_patch" in options:
+        PATCHES[str(options.pop("_patch"))](float(options.pop("_value")))  # type: ignore
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         r = rldistill.run(rldistill.DistillConfig(**options, seed=seed, eval_episodes=episodes,

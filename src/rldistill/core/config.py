@@ -66,8 +66,8 @@ class DistillConfig:
     """With --loss mse: subtract each row's mean from teacher and student outputs."""
     driver: str | None = None
     """Who acts while collecting: teacher | student | mix (DAgger: teacher acts w.p. beta).
-    Default: mix for discrete actions, student for continuous ones (measured: benchmarks/bank,
-    benchmarks/continuous)."""
+    Default: mix (measured: benchmarks/bank for discrete actions, benchmarks/levers for
+    continuous ones)."""
     explore: bool = False
     """The student samples its actions while it drives (student and mix drivers) instead of
     acting greedily."""
