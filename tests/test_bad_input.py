@@ -68,6 +68,28 @@ def test_nan_teacher_stops_with_step_and_keeps_checkpoint(tmp_path):
               teachers=[teacher])
 
 
+def test_diverged_student_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    # round 2 of 3 trains at a learning rate that overflows the weights: one line naming the
+    # round and the fix; the checkpoint stays at round 1 (never a NaN student on disk)
+    import rldistill.engine.loop as loop_mod
+
+    plain = loop_mod.Loop.update_round
+
+    def blow_up_in_round_two(self):
+        if self.round == 1:
+            for group in self.opt.param_groups:
+                group["lr"] = 1e30
+        return plain(self)
+
+    monkeypatch.setattr(loop_mod.Loop, "update_round", blow_up_in_round_two)
+    cfg = DistillConfig(teacher="zoo:Pendulum-v1-sac", env="Pendulum-v1", budget=600, rounds=3,
+                        min_updates=30, student_hidden="8", out=str(tmp_path))
+    with pytest.raises(UserError, match="loss became nan in round 2: training diverged.*--lr"):
+        train(cfg)
+    _, state = load_checkpoint(tmp_path / CKPT_NAME)
+    assert state["round"] == 1
+
+
 def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
     """Each round writes a buffer chunk, then the main checkpoint; the disk fills up during the
     third round's chunk: the second checkpoint stays valid and a resumed run loses nothing."""
