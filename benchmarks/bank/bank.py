@@ -60,7 +60,7 @@ CONFIGS = {  # extra distill flags per config
     "auto-student": ["--budget", "auto:50000", "--driver", "student"],
     "auto": ["--budget", "auto:50000", "--driver", "mix"],
     # the hard bank (issue 27): 20k env steps, 30 evaluation episodes (1 000 steps each)
-    "hard": ["--budget", "20000", "--eval-episodes", "30"],
+    "hard-student": ["--budget", "20000", "--eval-episodes", "30", "--driver", "student"],
     "hard-teacher": ["--budget", "20000", "--eval-episodes", "30", "--driver", "teacher"],
     "hard-mix": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
