@@ -204,8 +204,8 @@ class Loop:
         self.student.eval()
         if not math.isfinite(float(loss.detach())):  # before the checkpoint: the last one stays
             raise UserError(f"the student's loss became {float(loss.detach())} in round "
-                            f"{self.round + 1}: training diverged (a teacher std near 0 makes the "
-                            "KL ill-conditioned): run again with a smaller --lr or --loss mse")
+                            f"{self.round + 1}: training diverged; the last checkpoint is kept: "
+                            "run again with a smaller --lr (or --loss mse)")
         self.losses.append(float(loss.detach()))
         fresh = [m for m in (t.fresh.means() for t in self.tasks) if m is not None]
         for task, task_loss in zip(self.tasks, task_losses):
