@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# name: (algo, env, steps, seed, half)
+# name: (algo, env, steps, seed, half); half "hard": the hard-task bank (--bank hard)
 BANK = {
     "CartPole-v1-dqn-s0": ("dqn", "CartPole-v1", 50_000, 0, "choose"),
     "CartPole-v1-dqn-s2": ("dqn", "CartPole-v1", 50_000, 2, "check"),
@@ -42,11 +42,9 @@ BANK = {
     "Acrobot-v1-a2c-s0": ("a2c", "Acrobot-v1", 500_000, 0, "check"),
     "LunarLander-v3-ppo-s1": ("ppo", "LunarLander-v3", 300_000, 1, "choose"),
     "LunarLander-v3-a2c-s0": ("a2c", "LunarLander-v3", 200_000, 0, "check"),
-}
-# the hard-task bank of issue 27 (``--bank hard``): MuJoCo locomotion with RL Zoo's
-# hyperparameters (its v4 entries on v5); SAC cut to 150k steps (zoo: 1M), ~30 min each on one
-# core of this machine (SB3's SAC makes ~100 steps/s here)
-HARD = {
+    # the hard-task bank of issue 27 (``--bank hard``): MuJoCo locomotion with RL Zoo's
+    # hyperparameters (its v4 entries on v5); SAC cut to 150k steps (zoo: 1M), ~30 min each on
+    # one core of this machine (SB3's SAC makes ~100 steps/s here)
     "Hopper-v5-ppo-s0": ("ppo", "Hopper-v5", 1_000_000, 0, "hard"),
     "Ant-v5-ppo-s0": ("ppo", "Ant-v5", 1_000_000, 0, "hard"),
     "Hopper-v5-sac-s0": ("sac", "Hopper-v5", 150_000, 0, "hard"),
@@ -202,9 +200,9 @@ def main() -> None:
                     help="seconds from now after which runs are killed and no more start")
     a = ap.parse_args()
     DEADLINE[0] = time.monotonic() + a.deadline
-    if a.bank == "hard":
-        BANK.clear()
-        BANK.update(HARD)
+    chosen = {n: v for n, v in BANK.items() if (v[4] == "hard") == (a.bank == "hard")}
+    BANK.clear()
+    BANK.update(chosen)
     only = [x for x in a.only.split(",") if x]
     if a.mode == "train":
         train(a.out, a.jobs, only)

@@ -202,11 +202,12 @@ class Loop:
             loss.backward()
             self.opt.step()
         self.student.eval()
-        if not math.isfinite(float(loss.detach())):  # before the checkpoint: the last one stays
-            raise UserError(f"the student's loss became {float(loss.detach())} in round "
+        last = float(loss.detach())
+        if not math.isfinite(last):  # before the checkpoint: the last one stays
+            raise UserError(f"the student's loss became {last} in round "
                             f"{self.round + 1}: training diverged; the last checkpoint is kept: "
                             "run again with a smaller --lr (or --loss mse)")
-        self.losses.append(float(loss.detach()))
+        self.losses.append(last)
         fresh = [m for m in (t.fresh.means() for t in self.tasks) if m is not None]
         for task, task_loss in zip(self.tasks, task_losses):
             task.losses.append(float(task_loss.detach()))

@@ -104,6 +104,6 @@ def check_neighbourhoods(cfg: Any, student: Any, views: bool, heads: list[Any]) 
     for name, value in (("--perturb", cfg.perturb), ("--sobolev", cfg.sobolev)):
         if value and why:
             raise UserError(f"{name} {value}: {why}: drop {name}")
-    if cfg.sobolev and any(h.kind != "box" for h in heads):
+    if cfg.sobolev and not all(h.derivatives_match for h in heads):
         raise UserError(f"--sobolev {cfg.sobolev} matches derivatives of continuous actions; "
                         "this teacher's are discrete: drop --sobolev (or use --perturb)")

@@ -48,6 +48,9 @@ class ActionHead(Protocol):
     onnx_output: str  # name of the exported graph's output
     greedy_rule: str  # how the exported output becomes an action
     ensemble_modes: tuple[str, ...]  # the --ensemble modes :meth:`mix` knows
+    # --sobolev: the student's outputs are on the teacher's own scale, so their derivatives
+    # compare (not logits against Q-values or temperature-scaled targets)
+    derivatives_match: bool
 
     def target_shape(self) -> tuple[int, ...]:
         """Shape of one teacher output row (what the buffer stores)."""

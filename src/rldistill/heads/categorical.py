@@ -31,6 +31,7 @@ class CategoricalHead:
     onnx_output = "logits"
     greedy_rule = "argmax(logits)"
     ensemble_modes: tuple[str, ...] = ("mean", "confident")
+    derivatives_match = False
 
     def __init__(self, n: int) -> None:
         self.n = self.out_dim = int(n)

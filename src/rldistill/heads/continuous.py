@@ -89,6 +89,7 @@ class _BoxHead:
     """What the three Box heads share: bounds, unit scaling, agreement, random actions."""
 
     kind = "box"
+    derivatives_match = True
     name = ""
     onnx_output = "action"
     greedy_rule = "action (already the greedy action, within the bounds)"
