@@ -230,7 +230,7 @@ def test_other_cnn_layouts_and_recurrent_students_are_one_line_errors(tmp_path, 
                                                                        monkeypatch):
     """Refused before any SB3 model is built, each naming what to use instead."""
     from rldistill.students.build import cnn_arch
-    from rldistill.drivers import teacher_train as train
+    from rldistill.zoo import sb3 as train
 
     def no_model(algo):
         raise AssertionError("an SB3 model was built")

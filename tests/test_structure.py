@@ -81,7 +81,7 @@ def test_public_api():
 
 # the package's layers, bottom to top: each imports only from its own layer and those below
 LAYERS = ("core", "heads", "envs", "zoo", "sources", "students", "engine", "evaluation", "report",
-          "drivers", "deploy", "scale")
+          "deploy", "drivers", "scale")
 ENTRY_POINTS = {"__init__", "api", "cli", "console", "demo", "runtime"}  # the top: parse, print
 
 

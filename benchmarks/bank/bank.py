@@ -61,6 +61,8 @@ CONFIGS = {  # extra distill flags per config
     "hard-student": ["--budget", "20000", "--eval-episodes", "30", "--driver", "student"],
     "hard-teacher": ["--budget", "20000", "--eval-episodes", "30", "--driver", "teacher"],
     "hard-mix": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix"],
+    "hard-mix-beta0": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
+                       "--beta", "exp:0"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                       "--dart", "0.1"],
 }

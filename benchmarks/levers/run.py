@@ -68,6 +68,8 @@ CONFIGS: dict[str, dict[str, object]] = {
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
     "mix": dict(driver="mix"),
+    # the teacher's share per round: exp:0 (the teacher drives round 0 only), exp:0.25
+    **{f"mix-beta{d}": dict(driver="mix", beta=f"exp:{d}") for d in (0, 0.25)},
     "mse": dict(loss="mse"),
     "mse+updates4096": dict(loss="mse", min_updates=4096),
 }

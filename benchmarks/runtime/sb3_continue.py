@@ -52,7 +52,7 @@ def main() -> None:
 
     from rldistill.deploy.sb3 import export_sb3
     from rldistill.zoo.hyperparams import lookup
-    from rldistill.drivers.teacher_train import sb3_class
+    from rldistill.zoo.sb3 import sb3_class
 
     torch.set_num_threads(1)
     out = Path(tempfile.mkdtemp()) / "student.zip"

@@ -1,5 +1,5 @@
-"""The ``rldistill`` command line: distill, evaluate, export, kickstart, teacher train, zoo list,
-demo, sweep, compress. It parses flags and prints; the work is the library's (api.py, the
+"""The ``rldistill`` command line: distill, evaluate, export, kickstart, finetune, teacher train,
+zoo list, demo, sweep, compress. It parses flags and prints; the work is the library's (api.py, the
 drivers, scale/)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from rldistill.core.config import DistillConfig, KickstartConfig
+from rldistill.core.config import DistillConfig, FinetuneConfig, KickstartConfig
 from rldistill.core.options import field_help, load_yaml, option_types
 from rldistill.core.errors import Interrupted, UserError
 
@@ -87,24 +87,27 @@ def _distill(args: argparse.Namespace) -> int:
     return _emit(args, result, print_result)
 
 
-def _kickstart(args: argparse.Namespace) -> int:
-    from rldistill.console import print_kickstart
-    from rldistill.drivers.kickstart import run
+def _rl(args: argparse.Namespace) -> int:
+    """kickstart and finetune: one run, or --seeds N of them; the command kept in result.json."""
+    from rldistill import console
     from rldistill.core.files import write_text
+    from rldistill.drivers import finetune, kickstart
 
-    cfg = _config_from_args(args, KickstartConfig)
+    kick = args.cmd == "kickstart"
+    run = kickstart.run if kick else finetune.run
+    cfg = _config_from_args(args, KickstartConfig if kick else FinetuneConfig)
     if args.seeds is not None:
-        from rldistill.console import print_seeds
         from rldistill.drivers.seeds import run_seeds
 
         seeds = run_seeds(lambda c, resume, overwrite: run(c, resume=resume,
                                                             overwrite=overwrite),
                           cfg, args.seeds, args.resume, args.overwrite)
-        return _emit(args, seeds, print_seeds)
+        return _emit(args, seeds, console.print_seeds)
     result = run(cfg, resume=args.resume, overwrite=args.overwrite)
     result["command"] = "rldistill " + shlex.join(sys.argv[1:])
     write_text(Path(cfg.out) / "result.json", json.dumps(result, indent=1) + "\n")
-    return _emit(args, result, lambda r: print_kickstart(r, cfg.out))
+    show = console.print_kickstart if kick else console.print_finetune
+    return _emit(args, result, lambda r: show(r, cfg.out))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -267,8 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, cls, func, help_text in [
             ("distill", DistillConfig, _distill, "distil a teacher into a smaller student"),
-            ("kickstart", KickstartConfig, _kickstart,
-             "train a student by RL (SB3 PPO/DQN) + annealed distillation")]:
+            ("kickstart", KickstartConfig, _rl,
+             "train a student by RL (SB3 PPO/DQN) + annealed distillation"),
+            ("finetune", FinetuneConfig, _rl,
+             "go on training a distilled student by RL (SB3 PPO/SAC/DQN) without forgetting")]:
         d = cmd(sub, name, help_text)
         add_config_flags(d, cls)
         d.add_argument("--config", help="YAML file of options (flags override it)")
@@ -282,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the run in --out (its options come from it; a larger "
                             "--budget extends a distill run): from its last checkpoint, or read "
                             "back when it finished; with nothing there yet, start it"
-                            + ("" if cls is DistillConfig else " (a kickstart run keeps no "
-                               "checkpoint: an unfinished one starts again)"))
+                            + (" (a kickstart run keeps no checkpoint: an unfinished one starts "
+                               "again)" if cls is KickstartConfig else ""))
 
     e = cmd(sub, "evaluate", "evaluate a saved student (and its teacher)")
     e.add_argument("--student", required=True, help="a distill --out directory")

@@ -217,3 +217,16 @@ def print_kickstart(result: dict[str, Any], out: str) -> None:
     if "speedup" in result:
         print(f"speedup {result['speedup']} (lower bound {result['speedup_lower_bound']})")
     print(f"wrote {out}/student_sb3.zip, student.safetensors, result.json")
+
+
+def print_finetune(result: dict[str, Any], out: str) -> None:
+    for name, r in (("fine-tuned", result), ("scratch", result.get("scratch"))):
+        if r:
+            print(f"{name:10s} start={r['start_normalized_score']} lowest="
+                  f"{r['lowest_normalized_score']} final={r['normalized_score']} (return "
+                  f"{r['final_return_mean']}, teacher {result['teacher']['return_mean']}) "
+                  f"wall={r['train_wall_s']} s")
+    if "steps_to_final" in result:
+        s = result["steps_to_final"]
+        print(f"env steps to {s['level']}: fine-tuned {s['student']}, scratch {s['scratch']}")
+    print(f"wrote {out}/student_sb3.zip, student.safetensors, result.json")

@@ -1,5 +1,5 @@
-"""Run configurations (distill, kickstart): frozen dataclasses, one docstring per field; the
-CLI flags and YAML keys are read off their fields and types."""
+"""Run configurations (distill; kickstart and finetune: rl_config.py): frozen dataclasses, one
+docstring per field; the CLI flags and YAML keys are read off their fields and types."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 
 from rldistill.core.errors import UserError
 from rldistill.core.options import AUTO_CAP as AUTO_CAP  # re-exported: parse_budget's cap
-from rldistill.core.options import (CELL_KINDS, flag, one_of, parse_arch, parse_budget,
+from rldistill.core.rl_config import FinetuneConfig as FinetuneConfig  # re-exported
+from rldistill.core.rl_config import KickstartConfig as KickstartConfig  # re-exported
+from rldistill.core.options import (CELL_KINDS, one_of, parse_arch, parse_budget,
                                     require)
 
 DRIVERS = ("teacher", "student", "mix")
-KICKSTART_ALGOS = ("ppo", "dqn", "sac")
 ENSEMBLES = ("mean", "confident")
 DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
 FEW_ROWS, MANY_ROWS = 256_000, 4_096_000  # rows of training a run gets at least (min_updates)
@@ -319,62 +320,6 @@ class DistillConfig:
         return dataclasses.replace(self, **changes)
 
 
-
-@dataclass(frozen=True)
-class KickstartConfig:
-    teacher: str = ""
-    """Teacher: zoo:NAME, or a path to an SB3 .zip."""
-    env: str = ""
-    """Gymnasium env id the student learns on."""
-    algo: str = ""
-    """The student's RL algorithm: ppo (Schmitt et al. 2018; discrete or Gaussian teachers),
-    dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
-    steps: int = 0
-    """Env steps of RL training (--pretrain steps included)."""
-    lambda_schedule: str = ""
-    """Weight of the distillation term: constant:L, linear:L0:STEPS, exp:L0:HALF_LIFE,
-    return-ratio[:CUTOFF_STEPS]."""
-    student_hidden: str | None = None
-    """Student widths, e.g. 64,64 (default: the teacher's)."""
-    compare_scratch: bool = False
-    """Also train from scratch (lambda = 0, same seed and hyperparameters)."""
-    pretrain: int = 0
-    """First distil the teacher for N labelled env steps with rldistill's loop (QDagger's
-    offline phase); they count towards --steps."""
-    temperature: float | None = None
-    """Teacher temperature (the action head's default: 0.01 for Q-value teachers, 1 for logits;
-    for Gaussian teachers a factor on the teacher's std, 0.5)."""
-    seed: int = 0
-    """Seed for envs, the student and evaluation."""
-    eval_every: int = 10_000
-    """Env steps between evaluations of the learning curve."""
-    eval_episodes: int = 10
-    """Episodes per evaluation of the learning curve."""
-    final_episodes: int = 30
-    """Episodes of the final score (student, teacher, random)."""
-    out: str = "runs/kickstart"
-    """Output directory."""
-    trust_teacher: bool = False
-    """Allow unpickling a teacher file (runs code from it): only for files you trust."""
-
-    def validate(self) -> KickstartConfig:
-        for name in ("teacher", "env", "algo", "lambda_schedule"):
-            if not getattr(self, name):
-                raise UserError(f"kickstart needs {flag(name)}")
-        one_of("--algo", self.algo, KICKSTART_ALGOS, " for kickstart")
-        require(self, ("steps",), "positive")
-        if not 0 <= self.pretrain < self.steps:
-            raise UserError(f"--pretrain {self.pretrain} must be >= 0 and below --steps "
-                            f"{self.steps}")
-        if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
-            raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
-        require(self, ("temperature",), "> 0")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
 # options that do not change what a run computes: where it writes, whether a teacher file may
 # be unpickled, where its envs are stepped (the same run bit for bit for any --collectors)
 NOT_THE_RUN = ("out", "trust_teacher", "collectors", "ray_address")
@@ -383,7 +328,7 @@ NOT_THE_RUN = ("out", "trust_teacher", "collectors", "ray_address")
 RESUMABLE = ("budget", "eval_episodes", "baseline")
 
 
-def changed_options(saved: dict[str, Any], cfg: DistillConfig | KickstartConfig,
+def changed_options(saved: dict[str, Any], cfg: Any,
                     may_differ: tuple[str, ...] = ()) -> list[str]:
     """The one "same run?" rule (``--resume``, ``--seeds`` read-back, sweep and compress
     trials, the MLP baseline): the options of ``cfg`` whose values differ from those of the run

@@ -91,7 +91,7 @@ class LambdaSchedule:
         return float(min(max(1.0 - (g_student - g_random) / gap, 0.0), 1.0))
 
 
-def parse_lambda(text: str) -> LambdaSchedule:
+def parse_lambda(text: str, name: str = "--lambda") -> LambdaSchedule:
     """Parse a ``--lambda`` schedule (see :class:`LambdaSchedule`); a bare number is constant."""
     s = str(text).strip()
     parts = s.split(":")
@@ -103,20 +103,20 @@ def parse_lambda(text: str) -> LambdaSchedule:
         elif parts[0] in ("linear", "exp") and len(parts) == 3:
             sched = LambdaSchedule(parts[0], float(parts[1]), float(parts[2]))
             if not sched.b > 0 or not math.isfinite(sched.b):
-                raise UserError(f"--lambda {s!r}: the step count / half-life must be a positive "
+                raise UserError(f"{name} {s!r}: the step count / half-life must be a positive "
                                 "number of env steps, e.g. linear:1:100000")
         elif parts[0] == "return-ratio" and len(parts) in (1, 2):
             cutoff = float(parts[1]) if len(parts) == 2 else math.inf
             if not cutoff > 0:
-                raise UserError(f"--lambda {s!r}: the cutoff must be a positive number of env "
+                raise UserError(f"{name} {s!r}: the cutoff must be a positive number of env "
                                 "steps, e.g. return-ratio:200000")
             sched = LambdaSchedule("return-ratio", 1.0, cutoff)
         else:
             raise ValueError
     except ValueError:
-        raise UserError(f"--lambda {s!r} is not a schedule: write constant:L, linear:L0:STEPS, "
+        raise UserError(f"{name} {s!r} is not a schedule: write constant:L, linear:L0:STEPS, "
                         "exp:L0:HALF_LIFE or return-ratio[:CUTOFF_STEPS]") from None
     if not (math.isfinite(sched.a) and sched.a >= 0):
-        raise UserError(f"--lambda {s!r} has a weight that is negative or not finite: lambda "
+        raise UserError(f"{name} {s!r} has a weight that is negative or not finite: lambda "
                         "must be >= 0")
     return sched

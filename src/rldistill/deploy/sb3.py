@@ -205,7 +205,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
     run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
-    from rldistill.drivers.teacher_train import sb3_class
+    from rldistill.zoo.sb3 import sb3_class
     from rldistill.envs.make import make_env
 
     run = SavedRun(student_dir)
@@ -269,7 +269,7 @@ def _model_kwargs(run: SavedRun, task: int, algo: str, env: Any, env_id: str,
     """The SB3 model's arguments: RL Zoo's hyperparameters for the env, the student's layer
     sizes, a CNN student's CnnPolicy arguments (an MLP student's first layer put in SB3's
     input order: ``pairs`` changes), TD3's / DDPG's action noise."""
-    from rldistill.drivers.kickstart import sb3_kwargs
+    from rldistill.zoo.sb3 import sb3_kwargs
     from rldistill.zoo.hyperparams import lookup
 
     student = run.student

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rldistill.core.config import DistillConfig, KickstartConfig
+from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
 from rldistill.core.files import write_text
 from rldistill.engine.loop import Callback, Loop, Progress
@@ -209,9 +209,7 @@ def advice(result: dict[str, Any], cfg: DistillConfig, heads: list[Any]) -> list
     return out
 
 
-def resume_config(out: str | Path, changes: dict[str, Any],
-                  cls: type[DistillConfig] | type[KickstartConfig] = DistillConfig
-                  ) -> DistillConfig | KickstartConfig:
+def resume_config(out: str | Path, changes: dict[str, Any], cls: type = DistillConfig) -> Any:
     """The config of the run in ``out`` (its checkpoint's, else its result.json's) with
     ``changes`` (options given again: e.g. a larger budget); what ``--out DIR --resume`` runs.
     With nothing in ``out``, the options given."""

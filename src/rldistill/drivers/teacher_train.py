@@ -8,19 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.errors import UserError
-from rldistill.zoo.hyperparams import ALGOS, lookup
-
-
-def sb3_class(algo: str) -> Any:
-    """The SB3 (or sb3-contrib) algorithm class for ``algo``."""
-    import sb3_contrib
-    import stable_baselines3 as sb3
-
-    classes = {"ppo": sb3.PPO, "dqn": sb3.DQN, "a2c": sb3.A2C, "qrdqn": sb3_contrib.QRDQN,
-               "sac": sb3.SAC, "td3": sb3.TD3, "ddpg": sb3.DDPG, "tqc": sb3_contrib.TQC}
-    if algo not in classes:
-        raise UserError(f"unknown --algo {algo!r}: choose one of {', '.join(ALGOS)}")
-    return classes[algo]
+from rldistill.zoo.hyperparams import lookup
+from rldistill.zoo.sb3 import sb3_class
 
 
 def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:

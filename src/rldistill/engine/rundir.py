@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rldistill.core.config import RESUMABLE, DistillConfig, KickstartConfig, changed_options
+from rldistill.core.config import (RESUMABLE, DistillConfig, FinetuneConfig, KickstartConfig,
+                                   changed_options)
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
 from rldistill.core.errors import UserError, notice
 
 RESULT = "result.json"
-Config = DistillConfig | KickstartConfig
+Config = DistillConfig | KickstartConfig | FinetuneConfig
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,27 @@ class Loss:
         return {f"loss_{self.name}": self(student, prepared)}
 
 
+class LargeMargin:
+    """DQfD's large-margin loss (Hester et al. 2018) on Q-values:
+    ``max_a [Q(s, a) + margin * (a != a_E)] - Q(s, a_E)``, batch mean, where ``a_E`` is the
+    reference's greedy action; 0 where the student prefers ``a_E`` by at least the margin. It
+    keeps the greedy actions while TD learning moves the values (``rldistill finetune``)."""
+
+    name = "margin"
+
+    def __init__(self, margin: float = 0.8) -> None:
+        self.margin = margin
+
+    @torch.no_grad()
+    def prepare(self, reference: torch.Tensor) -> torch.Tensor:
+        return reference.argmax(-1, keepdim=True).float()
+
+    def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        a = prepared.long()
+        bonus = torch.full_like(student, self.margin).scatter(1, a, 0.0)
+        return ((student + bonus).amax(-1) - student.gather(1, a).squeeze(1)).mean()
+
+
 def _one_call(name: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float,
               teacher_kind: str, centred: bool = False) -> tuple[torch.Tensor, Metrics]:
     loss_fn = Loss(name, temperature, teacher_kind, centred)

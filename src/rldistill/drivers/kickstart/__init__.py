@@ -30,36 +30,12 @@ from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
 from rldistill.evaluation import seeds
 from rldistill.students.network import Student, build_student, parse_hidden, save_student
+from rldistill.zoo.sb3 import sb3_kwargs
 
 # files and dirs a kick-start run writes in its --out dir (all replaced by --overwrite)
 RUN_FILES = ("result.json", "curves.png", "tb", *(f"{name}{suffix}" for name in ("student",
              "scratch") for suffix in ("_sb3.zip", ".json", ".safetensors")))
 TARGET = 0.9  # steps_to_90: first evaluation with normalized score >= TARGET
-
-
-def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
-    """RL-Zoo hyperparameters (``zoo.hyperparams.lookup``) with the student's net and ReLU.
-
-    Linear schedules become SB3's own ``LinearSchedule`` so that the saved zip pickles only SB3
-    classes (the zoo's lambdas would pickle code from rldistill).
-    """
-    from stable_baselines3.common.utils import LinearSchedule
-
-    from rldistill.zoo.hyperparams import HYPERPARAMS, lookup
-
-    n_envs, kwargs = lookup(algo, env_id)
-    # not constructor arguments (zoo/train.py); a gSDE student does not map onto a Student
-    for key in ("normalize", "noise_std", "use_sde", "sde_sample_freq"):
-        kwargs.pop(key, None)
-    raw = HYPERPARAMS[algo].get(env_id, (n_envs, {}))[1]
-    for k, v in raw.items():
-        if isinstance(v, tuple) and len(v) == 2 and v[0] == "lin":
-            kwargs[k] = LinearSchedule(float(v[1]), 0.0, 1.0)
-    pk = dict(kwargs.pop("policy_kwargs", {}) or {})
-    pk["activation_fn"] = nn.ReLU
-    pk["net_arch"] = dict(pi=list(hidden), vf=list(hidden)) if algo == "ppo" else list(hidden)
-    kwargs["policy_kwargs"] = pk
-    return n_envs, kwargs
 
 
 def to_student(model: Any, teacher: Any) -> Student:

@@ -28,7 +28,8 @@ def check_sb3_version(version: str = stable_baselines3.__version__) -> None:
 class DistillMixin:
     """Teacher, lambda schedule and their bookkeeping; none of it is pickled by ``save()``."""
 
-    _KS_ATTRS = ["ks_teacher", "ks_lambda", "ks_loss", "ks_returns", "ks_last"]
+    _KS_ATTRS = ["ks_teacher", "ks_lambda", "ks_loss", "ks_returns", "ks_last",
+                 "ks_frozen_until"]
 
     def __init__(self, *args: Any, teacher: Any = None, lam: LambdaSchedule | None = None,
                  temperature: float | None = None, returns: tuple[float, float] | None = None,
@@ -42,7 +43,21 @@ class DistillMixin:
                         if teacher is not None else None)
         self.ks_returns = returns  # (teacher, random) returns for return-ratio
         self.ks_last: dict[str, float] = {}
+        self.ks_frozen_until = 0  # env steps before which the actor is not updated (finetune)
         super().__init__(*args, **kwargs)
+
+    def set_anchor(self, anchor: Any, lam: LambdaSchedule, loss: Any, frozen_until: int = 0
+                   ) -> None:
+        """Fine-tuning (:mod:`rldistill.drivers.finetune`): the term pulls toward ``anchor``
+        (anything with ``outputs(obs)``, ``head`` and ``kind``) with ``loss`` (prepare/call),
+        at temperature 1; the actor stays frozen until ``frozen_until`` env steps."""
+        self.ks_teacher, self.ks_lambda, self.ks_loss = anchor, lam, loss
+        self.ks_temperature, self.ks_frozen_until = 1.0, frozen_until
+        self.ks_returns, self.ks_last = None, {}
+
+    def actor_frozen(self) -> bool:
+        """Whether this update leaves the actor as it is (a critic warm-up)."""
+        return self.num_timesteps < self.ks_frozen_until  # type: ignore[attr-defined]
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._KS_ATTRS]  # type: ignore[misc]

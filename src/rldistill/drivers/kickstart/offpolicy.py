@@ -165,17 +165,18 @@ class KickstartSAC(DistillMixin, SAC):
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
             min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
             actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
-            if self.ks_teacher is not None:  ##
+            if self.ks_teacher is not None and not self.actor_frozen():  ##
                 student_out = th.cat([pi_dist.mean, th.log(pi_dist.stddev)], -1)  ##
                 distill = self._distill_term(student_out, replay_data.observations)  ##
                 distill_losses.append(distill.item())  ##
                 actor_loss = actor_loss + lam * distill  ##
             actor_losses.append(actor_loss.item())
 
-            # Optimize the actor
-            self.actor.optimizer.zero_grad()
-            actor_loss.backward()
-            self.actor.optimizer.step()
+            if not self.actor_frozen():  ## a critic warm-up leaves the actor as it is
+                # Optimize the actor
+                self.actor.optimizer.zero_grad()
+                actor_loss.backward()
+                self.actor.optimizer.step()
 
             # Update target networks
             if gradient_step % self.target_update_interval == 0:

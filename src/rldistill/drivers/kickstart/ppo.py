@@ -112,7 +112,9 @@ class KickstartPPO(DistillMixin, PPO):
                 entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                if self.ks_teacher is not None:  ##
+                if self.actor_frozen():  ## a critic warm-up: the value loss alone
+                    loss = self.vf_coef * value_loss  ##
+                elif self.ks_teacher is not None:  ##
                     student_out = self.ks_teacher.head.sb3_student_out(dist)  ##
                     distill = self._distill_term(student_out, rollout_data.observations)  ##
                     distill_losses.append(distill.item())  ##

@@ -1,0 +1,363 @@
+"""Distil, then fine-tune: RL (SB3's PPO, SAC or DQN) on a distilled student, without forgetting
+what it was taught.
+
+``rldistill finetune --student DIR --steps N`` turns the student into an SB3 model as ``export
+--format sb3`` does (its acting net; RL Zoo's hyperparameters for the rest, whose value function
+or critics start fresh), then trains it with the kick-starting subclasses of
+:mod:`rldistill.drivers.kickstart.algos`, with three guards (the legged-robot "distill, then
+fine-tune" recipe; DQfD for Q-values):
+
+- **critic warm-up**: for the first ``--warmup-steps`` the actor stays as distilled and only the
+  value function (PPO) or the critics (SAC) learn, so that a fresh critic cannot steer it away;
+- **an anchor**: ``lambda_t * KL(anchor || policy)`` on each batch (the anchor: the start
+  student, or the run's teacher), lambda on a decaying schedule; for DQN the large-margin loss
+  on the anchor's greedy action (:class:`~rldistill.heads.losses.LargeMargin`);
+- **DQN explores at its final epsilon** from the start (a distilled student is not a random one).
+
+The policy is evaluated greedily every ``--eval-every`` env steps on fixed episode seeds and
+checkpointed then and on SIGINT (``checkpoint.safetensors``, tensors only, nothing pickled: the
+SB3 model's weights and optimizer states, the replay buffer, the counters and the curve);
+``--resume`` continues from it. The envs start new episodes there, so a resumed run is not the
+uninterrupted one bit for bit. ``--compare-scratch`` trains the same algorithm from scratch (same
+network sizes, hyperparameters and seed) after it. Writes ``result.json``, ``student_sb3.zip``
+(a plain SB3 zip), the fine-tuned student in rldistill's format (``student.json`` /
+``.safetensors``: ``evaluate`` and ``export`` read it) and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rldistill.core.config import FinetuneConfig
+from rldistill.core.errors import Interrupted, UserError
+from rldistill.core.files import atomic_write, write_text
+from rldistill.core.schedules import parse_lambda
+from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
+from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.students.saved import SavedRun
+
+RUN_FILES = ("result.json", "curves.png", "tb", "student_sb3.zip", "student.json",
+             "student.safetensors", "scratch_sb3.zip")
+EVAL_SEED = 1_300_000  # the curve's episode seeds, the same at every evaluation
+FINAL_SEED = 1_400_000  # the final score's
+
+
+def reference_returns(start: SavedRun) -> tuple[float, float]:
+    """(teacher, random) returns the distill run measured: what normalized scores are of."""
+    r = start.result() or {}
+    block = (r.get("tasks") or [r])[0]
+    try:
+        return float(block["teacher"]["return_mean"]), float(block["random"]["return_mean"])
+    except (KeyError, TypeError):
+        raise UserError(f"{start.given} has no result.json with its teacher's and the random "
+                        "policy's returns: pass the --out dir of a finished distill run") from None
+
+
+def normalized(ret: float, returns: tuple[float, float]) -> float:
+    teacher, rand = returns
+    return round((ret - rand) / (teacher - rand), 4) if teacher != rand else float("nan")
+
+
+class Anchor:
+    """What the fine-tuned policy is pulled toward, as a teacher is for kick-starting:
+    ``outputs(obs)`` in the head's format, on the SB3 model's (normalised) observations."""
+
+    def __init__(self, algo: str, head: Any, policy: Any = None, teacher: Any = None,
+                 venv: Any = None) -> None:
+        self.algo, self.head, self.policy, self.teacher, self.venv = (algo, head, policy,
+                                                                      teacher, venv)
+        self.kind = "q" if algo == "dqn" else "logits"
+
+    @torch.no_grad()
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.teacher is not None:
+            raw = self.venv.unnormalize_obs(obs.numpy()) if self.venv is not None else obs
+            return self.teacher.outputs(torch.as_tensor(raw, dtype=torch.float32))
+        if self.algo == "dqn":
+            return self.policy.q_net(obs)
+        if self.algo == "sac":
+            mean, log_std, _ = self.policy.actor.get_action_dist_params(obs)
+            return torch.cat([mean, log_std], -1)
+        return self.head.sb3_student_out(self.policy.get_distribution(obs))
+
+
+def _anchor_loss(cfg: FinetuneConfig, algo: str, head: Any, teacher: Any) -> Any:
+    from rldistill.heads.losses import LargeMargin
+
+    if algo == "dqn":
+        return LargeMargin(cfg.margin)
+    if teacher is not None:  # as kick-starting pulls toward it: the head's temperature
+        return teacher.head.loss("kl", None, teacher.kind)
+    return head.loss("kl", 1.0, "logits")
+
+
+def _vecnormalize(venv: Any, norm: Any) -> Any:
+    """SB3's VecNormalize with the student's (frozen) observation statistics."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    eps = 1e-8
+    vn = VecNormalize(venv, training=False, norm_obs=True, norm_reward=False,
+                      clip_obs=float(norm.clip), epsilon=eps)
+    rms: Any = vn.obs_rms
+    rms.mean = norm.mean.double().numpy()
+    rms.var = (norm.std.double() ** 2 - eps).clamp_min(0).numpy()
+    return vn
+
+
+class Setup:
+    """The start: the student, its env recipe, its SB3 export and what wraps the envs."""
+
+    def __init__(self, cfg: FinetuneConfig, tmp: Path) -> None:
+        from rldistill.deploy.sb3 import ALGOS_FOR_HEAD, default_algo, export_sb3
+
+        self.start = SavedRun(cfg.student)
+        if self.start.multitask:
+            raise UserError(f"{cfg.student} is a multi-task student: finetune takes a one-task "
+                            "student (distil one per env)")
+        self.student = self.start.student
+        self.head = self.student.action_heads[0]
+        tmeta = self.start.task(0)
+        self.env_id: str = tmeta.get("env") or ""
+        self.recipe = self.start.env(0)
+        self.algo = cfg.algo or default_algo(self.head.name, tmeta.get("teacher", {}).get("kind"))
+        fits = [a for a in ALGOS_FOR_HEAD[self.head.name] if a in ("ppo", "sac", "dqn")]
+        if self.algo not in fits:
+            raise UserError(f"--algo {self.algo} cannot fine-tune a {self.head.name} student: "
+                            f"choose {' or '.join(fits) or 'another student (none fits)'}")
+        if self.student.arch.cell:
+            raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
+                            "keep no state between steps")
+        self.returns = reference_returns(self.start)
+        self.zip = tmp / "start.zip"
+        self.export = export_sb3(cfg.student, self.zip, algo=self.algo)
+        arch = self.student.arch
+        self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
+
+    def venv(self, n_envs: int, seed: int) -> Any:
+        from stable_baselines3.common.env_util import make_vec_env
+
+        from rldistill.envs.make import make_env
+
+        recipe = self.recipe
+        venv = make_vec_env(lambda: make_env(recipe), n_envs=n_envs, seed=seed)
+        return _vecnormalize(venv, self.norm) if self.norm is not None else venv
+
+    def model(self, cfg: FinetuneConfig, phase: str, tb: str | None) -> Any:
+        """The SB3 model of ``phase``: ``student``, the student's export with the fine-tuning
+        overrides; ``plain``, the same as SB3's own ``load`` + ``learn`` would continue it (the
+        benchmark's baseline); ``scratch``, the same model freshly initialised."""
+        from rldistill.drivers.kickstart.algos import ALGOS
+        from rldistill.zoo.hyperparams import lookup
+
+        n_envs = lookup(self.algo, self.env_id)[0]
+        venv = self.venv(n_envs, cfg.seed)
+        over: dict[str, Any] = {"tensorboard_log": tb, "seed": cfg.seed}
+        cls: Any = ALGOS[self.algo]
+        model = cls.load(str(self.zip), env=venv, device="cpu", **over)
+        model.set_random_seed(cfg.seed)
+        if phase == "scratch":
+            model._setup_model()  # fresh weights, the same hyperparameters
+        if phase == "student" and self.algo == "dqn":  # explore at the final epsilon from the start
+            from stable_baselines3.common.utils import LinearSchedule
+
+            eps = model.exploration_final_eps
+            model.exploration_initial_eps = eps
+            model.exploration_schedule = LinearSchedule(eps, eps, 1.0)
+        return model
+
+
+def _evaluate(model: Any, setup: Setup, episodes: int, seed: int) -> float:
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    venv = setup.venv(1, seed)
+    try:
+        mean, _ = evaluate_policy(model, venv, n_eval_episodes=episodes, deterministic=True,
+                                  warn=False)
+    finally:
+        venv.close()
+    return float(mean)  # type: ignore[arg-type]
+
+
+def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
+              curve: list[dict[str, Any]], done: dict[str, Any], flag: list[int]) -> Any:
+    """Evaluates (and checkpoints) at step 0, then at the first rollout start at least
+    ``eval_every`` env steps after the last evaluation, and at the end; stops on SIGINT."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class EvalEvery(BaseCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval = curve[-1]["env_steps"] + cfg.eval_every if curve else 0
+
+        def evaluate(self) -> None:
+            ret = _evaluate(self.model, setup, cfg.eval_episodes, EVAL_SEED)
+            point = {"env_steps": int(self.model.num_timesteps), "return": round(ret, 2),
+                     "normalized_score": normalized(ret, setup.returns)}
+            point.update({k: round(v, 5) for k, v in getattr(self.model, "ks_last", {}).items()})
+            curve.append(point)
+            self.logger.record("eval/mean_return", ret)
+            self.logger.record("eval/normalized_score", point["normalized_score"])
+            save_checkpoint(out, cfg, self.model, phase, curve, done)
+
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps >= self.next_eval:
+                self.evaluate()
+                while self.next_eval <= self.num_timesteps:
+                    self.next_eval += cfg.eval_every
+
+        def _on_step(self) -> bool:
+            return not flag
+
+        def _on_training_end(self) -> None:
+            if flag:
+                save_checkpoint(out, cfg, self.model, phase, curve, done)
+            elif curve[-1]["env_steps"] != self.model.num_timesteps:
+                self.evaluate()
+
+    return EvalEvery()
+
+
+def _write_student(model: Any, setup: Setup, out: Path, cfg: FinetuneConfig) -> None:
+    """The fine-tuned acting net back in rldistill's format (the start student's architecture,
+    normaliser and run config), so that ``evaluate`` and ``export`` read it."""
+    from rldistill.sources.sb3_policy import features_extractor, student_layers
+    from rldistill.students.network import save_student
+
+    student = copy.deepcopy(setup.student)
+    pairs = student_layers(model.policy)
+    if student.arch.conv:
+        ext: Any = features_extractor(model.policy)
+        convs = [m for m in ext.cnn if isinstance(m, torch.nn.Conv2d)]
+        ours = [m for m in student.convs if isinstance(m, torch.nn.Conv2d)]
+        dense = ext.linear[0]
+        pairs = [(dense.weight.detach(), dense.bias.detach()), *pairs]
+        with torch.no_grad():
+            for mine, theirs in zip(ours, convs, strict=True):
+                mine.weight.copy_(theirs.weight)
+                mine.bias.copy_(theirs.bias)  # type: ignore[union-attr,arg-type]
+    scale: float = setup.export.get("q_scale", 1.0)
+    with torch.no_grad():
+        layers = student.linears(0)
+        for i, (layer, (w, b)) in enumerate(zip(layers, pairs, strict=True)):
+            last = i == len(layers) - 1
+            layer.weight.copy_(w / scale if last else w)
+            layer.bias.copy_(b / scale if last else b)
+    meta = {k: v for k, v in setup.start.meta.items()
+            if k not in ("format", "arch", "spaces", "heads")}
+    save_student(student, out, {**meta, "source": "finetune", "finetune": cfg.to_dict()})
+
+
+def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
+           done: dict[str, Any], tb: str | None) -> dict[str, Any]:
+    """One phase (``student``: fine-tuning; ``scratch``: its twin) from its start or from the
+    checkpoint ``ckpt`` (tensors, state); its figures."""
+    from rldistill.core.signals import sigint_flag
+
+    model = setup.model(cfg, phase, tb)
+    if phase == "student" and cfg.anchor != "none":
+        teacher = None
+        if cfg.anchor == "teacher":
+            specs = setup.start.teacher_specs(0)
+            if not specs:
+                raise UserError(f"{cfg.student} names no teacher: pass --anchor student or none")
+            teacher = setup.start.load_teacher(specs, setup.env_id, trust=cfg.trust_teacher)
+        policy = None if teacher is not None else copy.deepcopy(model.policy).eval()
+        anchor = Anchor(setup.algo, setup.head, policy, teacher,
+                        model.get_vec_normalize_env() if teacher is not None else None)
+        model.set_anchor(anchor, parse_lambda(cfg.anchor_schedule, "--anchor-lambda"),
+                         _anchor_loss(cfg, setup.algo, setup.head, teacher),
+                         cfg.warmup if setup.algo != "dqn" else 0)
+    elif phase == "student":
+        model.ks_frozen_until = cfg.warmup if setup.algo != "dqn" else 0
+    curve: list[dict[str, Any]] = []
+    if ckpt is not None and ckpt[1]["phase"] == phase:
+        restore(model, ckpt[0], ckpt[1]["counters"])
+        curve = list(ckpt[1]["curve"])
+    t0 = time.perf_counter()
+    with sigint_flag() as flag:
+        cb = _callback(cfg, setup, out, phase, curve, done, flag)
+        model.learn(total_timesteps=cfg.steps - model.num_timesteps, callback=cb,
+                    tb_log_name=phase, reset_num_timesteps=ckpt is None or
+                    ckpt[1]["phase"] != phase)
+        if flag:
+            raise Interrupted(f"interrupted at {model.num_timesteps} env steps; the run is "
+                              f"checkpointed in {out}: continue it with --resume")
+    wall = time.perf_counter() - t0
+    model.get_env().close()
+    atomic_write(out / f"{phase}_sb3.zip", lambda tmp: model.save(tmp))
+    if phase == "student":
+        _write_student(model, setup, out, cfg)
+    final = _evaluate(model, setup, cfg.final_episodes, FINAL_SEED)
+    scores = [p["normalized_score"] for p in curve]
+    return {"normalized_score": normalized(final, setup.returns),
+            "final_return_mean": round(final, 2), "final_episodes": cfg.final_episodes,
+            "start_normalized_score": scores[0], "lowest_normalized_score": min(scores),
+            "lowest_over_start": round(min(scores) / scores[0], 4) if scores[0] > 0 else None,
+            "train_wall_s": round(wall, 1), "curve": curve}
+
+
+def steps_to(curve: list[dict[str, Any]], level: float) -> int | None:
+    """Env steps at the first evaluation whose normalized score is >= ``level``."""
+    return next((int(p["env_steps"]) for p in curve if p["normalized_score"] >= level), None)
+
+
+def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
+        plot: bool = True) -> dict[str, Any]:
+    """Fine-tune ``cfg.student`` (and its scratch twin); write ``cfg.out``; the result."""
+    from rldistill.drivers.kickstart.algos import check_sb3_version
+    from rldistill.engine.rundir import open_run_dir
+
+    cfg.validate()
+    check_sb3_version()
+    parse_lambda(cfg.anchor_schedule, "--anchor-lambda")
+    out = Path(cfg.out)
+    opened = open_run_dir(out, cfg, resume, overwrite, RUN_FILES)
+    if opened.finished is not None:
+        return opened.finished
+    ckpt = load_checkpoint(out / CKPT_NAME) if opened.resume else None
+    torch.set_num_threads(1)
+    tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
+    with tempfile.TemporaryDirectory() as tmp:
+        setup = Setup(cfg, Path(tmp))
+        done: dict[str, Any] = dict(ckpt[1]["done"]) if ckpt is not None else {}
+        for phase in ("student", "scratch") if cfg.compare_scratch else ("student",):
+            if phase not in done:
+                done[phase] = _train(cfg, setup, out, phase, ckpt, done, tb)
+    result: dict[str, Any] = {
+        "env": setup.env_id, "algo": setup.algo, "steps": cfg.steps, "seed": cfg.seed,
+        "warmup_steps": cfg.warmup, "anchor": cfg.anchor, "anchor_lambda": cfg.anchor_schedule,
+        "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
+        "export": {k: v for k, v in setup.export.items() if k != "sb3"},
+        **done["student"], "config": cfg.to_dict()}
+    if "scratch" in done:
+        s = done["scratch"]
+        level = result["normalized_score"]
+        result["scratch"] = s
+        result["steps_to_final"] = {"level": level, "student": steps_to(result["curve"], level),
+                                    "scratch": steps_to(s["curve"], level)}
+    if plot:
+        result["plot"] = _plot(result, out / "curves.png")
+    write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
+    (out / CKPT_NAME).unlink(missing_ok=True)
+    return result
+
+
+def _plot(result: dict[str, Any], path: Path) -> str | None:
+    from rldistill.core.plots import line_plot
+
+    series = {name: ([p["env_steps"] for p in c], [p["normalized_score"] for p in c])
+              for name, c in (("fine-tuned", result["curve"]),
+                              ("from scratch", result.get("scratch", {}).get("curve")))
+              if c}
+    png = line_plot(series, path, "env steps", "normalized score",
+                    f"{result['env']} {result['algo']}: fine-tuning, seed {result['seed']}",
+                    hlines=(result["start_normalized_score"], 1.0))
+    return str(png) if png else None

@@ -1,0 +1,77 @@
+"""An SB3 model's state as tensors (safetensors, nothing pickled), for ``rldistill finetune``'s
+checkpoints: the weights, the optimizer states and torch variables SB3 itself saves
+(``_get_torch_save_params``), an off-policy model's replay buffer and the counters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, optimizer_tensors, restore_optimizer,
+                                         save_tensors)
+
+COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
+
+
+def torch_state(model: Any) -> dict[str, torch.Tensor]:
+    """The SB3 model's weights, optimizer states and torch variables, flat (safetensors)."""
+    from stable_baselines3.common.save_util import recursive_getattr
+
+    names, variables = model._get_torch_save_params()
+    out: dict[str, torch.Tensor] = {}
+    for name in names:
+        obj = recursive_getattr(model, name)
+        if isinstance(obj, torch.optim.Optimizer):
+            out |= {f"{name}/{k}": v for k, v in optimizer_tensors(obj).items()}
+        else:
+            out |= {f"{name}/{k}": v for k, v in obj.state_dict().items()}
+    for name in variables:
+        out[f"var/{name}"] = recursive_getattr(model, name).detach()
+    buf = getattr(model, "replay_buffer", None)
+    if buf is not None:
+        for key in ("observations", "next_observations", "actions", "rewards", "dones",
+                    "timeouts"):
+            arr = getattr(buf, key, None)
+            if arr is not None:
+                out[f"replay/{key}"] = torch.from_numpy(np.ascontiguousarray(arr))
+    return out
+
+
+def restore(model: Any, tensors: dict[str, torch.Tensor], counters: dict[str, Any]) -> None:
+    from stable_baselines3.common.save_util import recursive_getattr
+
+    names, variables = model._get_torch_save_params()
+    for name in names:
+        obj = recursive_getattr(model, name)
+        part = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
+        if isinstance(obj, torch.optim.Optimizer):
+            restore_optimizer(obj, part)
+        else:
+            obj.load_state_dict(part)
+    with torch.no_grad():
+        for name in variables:
+            recursive_getattr(model, name).copy_(tensors[f"var/{name}"])
+    buf = getattr(model, "replay_buffer", None)
+    if buf is not None:
+        for k, v in tensors.items():
+            if k.startswith("replay/"):
+                getattr(buf, k[7:])[...] = v.numpy()
+        buf.pos, buf.full = int(counters["buffer_pos"]), bool(counters["buffer_full"])
+    for key in COUNTERS:
+        if key in counters:
+            setattr(model, key, counters[key])
+
+
+def save_checkpoint(out: Path, cfg: Any, model: Any, phase: str,
+                     curve: list[dict[str, Any]], done: dict[str, Any]) -> None:
+    buf = getattr(model, "replay_buffer", None)
+    counters = {k: int(getattr(model, k)) for k in COUNTERS if hasattr(model, k)}
+    if buf is not None:
+        counters |= {"buffer_pos": int(buf.pos), "buffer_full": bool(buf.full)}
+    state = {"format": FORMAT, "kind": "finetune", "config": cfg.to_dict(), "phase": phase,
+             "curve": curve, "done": done, "counters": counters}
+    save_tensors(out / CKPT_NAME, torch_state(model), {"state": json.dumps(state)})

@@ -1,0 +1,154 @@
+"""``rldistill finetune``: RL on a distilled student with a critic warm-up and an anchor.
+
+What is asserted holds on any CPU: the large-margin loss by hand, the frozen actor bit for bit,
+the SB3 model and the rldistill student acting alike after the write-back, the result's contract,
+SIGINT + --resume, and the one-line errors. How well RL fine-tunes is measured in
+``benchmarks/finetune/``, not here."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rldistill.cli import main
+from rldistill.core.config import FinetuneConfig
+from rldistill.drivers import finetune
+from rldistill.engine.checkpoint import CKPT_NAME
+from rldistill.heads.losses import LargeMargin
+
+
+def test_large_margin_by_hand():
+    """max_a [Q + 0.8 (a != a_E)] - Q(a_E): row 1, a_E = 0: max(1, 2.8, 0.8) - 1 = 1.8; row 2,
+    a_E = 0 and ahead by more than the margin: 0. Mean 0.9; the gradient pushes row 1's a_E up
+    and its best other action down."""
+    loss = LargeMargin(0.8)
+    q = torch.tensor([[1.0, 2.0, 0.0], [3.0, 1.0, 0.0]], requires_grad=True)
+    ref = torch.tensor([[5.0, 0.0, 0.0], [2.0, 1.0, 1.0]])
+    value = loss(q, loss.prepare(ref))
+    assert value.item() == pytest.approx(0.9)
+    value.backward()
+    assert q.grad.tolist() == [[-0.5, 0.5, 0.0], [0.0, 0.0, 0.0]]
+
+
+@pytest.fixture(scope="module")
+def cartpole_student(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ft") / "student"
+    assert main(["distill", "--teacher", "zoo:CartPole-v1-ppo", "--budget", "1500",
+                 "--rounds", "3", "--eval-episodes", "2", "--baseline", "none", "--out",
+                 str(out)]) == 0
+    return out
+
+
+def _cfg(student, out, **kw):
+    base = dict(student=str(student), steps=512, eval_every=256, eval_episodes=1,
+                final_episodes=1, out=str(out))
+    return FinetuneConfig(**{**base, **kw})
+
+
+def _acting(run_dir):
+    w = load_file(str(run_dir / "student.safetensors"))
+    return {k: v for k, v in w.items() if k.startswith("net.")}
+
+
+def test_warmup_keeps_the_actor_bit_for_bit_and_the_result_contract(cartpole_student, tmp_path):
+    """During the warm-up only PPO's value net learns: the fine-tuned student (written back in
+    rldistill's format) is the distilled one to the bit; without it, PPO moves the actor."""
+    frozen = finetune.run(_cfg(cartpole_student, tmp_path / "a", warmup_steps=511), plot=False)
+    start = _acting(cartpole_student)
+    after = _acting(tmp_path / "a")
+    assert start.keys() == after.keys() and all(torch.equal(start[k], after[k]) for k in start)
+    moved = finetune.run(_cfg(cartpole_student, tmp_path / "b", warmup_steps=0, anchor="none"),
+                         plot=False)
+    assert any(not torch.equal(start[k], v) for k, v in _acting(tmp_path / "b").items())
+    for r in (frozen, moved):
+        steps = [p["env_steps"] for p in r["curve"]]
+        assert steps[0] == 0 and steps == sorted(steps) and steps[-1] >= 512
+        assert r["start_normalized_score"] == r["curve"][0]["normalized_score"]
+        assert r["lowest_normalized_score"] == min(p["normalized_score"] for p in r["curve"])
+        assert r["algo"] == "ppo" and r["config"]["steps"] == 512
+    assert frozen["warmup_steps"] == 511 and moved["anchor"] == "none"
+    assert not (tmp_path / "a" / CKPT_NAME).exists()  # removed once the run finished
+    assert json.loads((tmp_path / "a" / "result.json").read_text())["curve"] == frozen["curve"]
+
+
+def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
+    """A Q-value teacher's KL student is exported x tau (the teacher's Q scale), fine-tuned by
+    DQN with the large-margin anchor, written back / tau: export --format sb3 of the fine-tuned
+    student acts as the fine-tuned SB3 model on every state and gives it the same Q-values."""
+    from stable_baselines3 import DQN
+
+    from rldistill.deploy.sb3 import export_sb3
+
+    student = tmp_path / "student"
+    assert main(["distill", "--teacher", "zoo:CartPole-v1-dqn", "--budget", "1000",
+                 "--rounds", "2", "--student-hidden", "16", "--min-updates", "100",
+                 "--eval-episodes", "1", "--baseline", "none", "--out", str(student)]) == 0
+    r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700), plot=False)
+    assert r["algo"] == "dqn" and r["export"]["q_scale"] == 0.01
+    assert r["curve"][-1]["lambda"] > 0 and r["curve"][-1]["distill_kl"] >= 0  # from step 1000
+    report = export_sb3(tmp_path / "ft", tmp_path / "again.zip")
+    assert report["action_agreement"] == 1.0
+    obs = torch.as_tensor(np.random.default_rng(0).normal(size=(64, 4)), dtype=torch.float32)
+    tuned, again = (DQN.load(str(p), device="cpu", custom_objects={"buffer_size": 1})
+                    for p in (tmp_path / "ft" / "student_sb3.zip", tmp_path / "again.zip"))
+    with torch.no_grad():
+        assert torch.allclose(tuned.q_net(obs), again.q_net(obs), atol=1e-5)
+
+
+def _ft_cli(student, out, *extra):
+    return [sys.executable, "-m", "rldistill.cli", "finetune", "--student", str(student),
+            "--out", str(out), "--eval-episodes", "1", "--final-episodes", "1", *extra]
+
+
+@pytest.mark.slow
+def test_sigint_checkpoints_and_resume_finishes(cartpole_student, tmp_path):
+    """SIGINT after the first checkpoints: exit 130, the checkpoint kept (its curve so far);
+    --resume continues from it to the end, the curve's first points as they were."""
+    out = tmp_path / "int"
+    args = ["--steps", "8192", "--eval-every", "256"]
+    proc = subprocess.Popen(_ft_cli(cartpole_student, out, *args), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (out / CKPT_NAME).exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err, err
+    assert not (out / "result.json").exists()
+    state = finetune.load_checkpoint(out / CKPT_NAME)[1]
+    stopped = state["counters"]["num_timesteps"]
+    assert 0 < stopped < 8192 and state["phase"] == "student"
+    done = subprocess.run(_ft_cli(cartpole_student, out, *args, "--resume", "--json"),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    assert r["curve"][:len(state["curve"])] == state["curve"]
+    assert r["curve"][-1]["env_steps"] >= 8192 and not (out / CKPT_NAME).exists()
+
+
+def test_bad_input_is_one_line_exit_2(cartpole_student, tmp_path, capsys):
+    cases = [
+        (["--student", str(tmp_path / "nothing"), "--steps", "100"], "no student at"),
+        (["--student", str(cartpole_student), "--steps", "100", "--algo", "sac"],
+         "cannot fine-tune a categorical student"),
+        (["--student", str(cartpole_student), "--steps", "100", "--warmup-steps", "100"],
+         "--warmup-steps 100 must be"),
+        (["--student", str(cartpole_student), "--steps", "100", "--anchor-lambda", "fast"],
+         "--anchor-lambda 'fast' is not a schedule"),
+        (["--steps", "100"], "finetune needs --student"),
+    ]
+    for args, words in cases:
+        assert main(["finetune", *args, "--out", str(tmp_path / "o")]) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, err
