@@ -72,8 +72,10 @@ class DistillConfig:
     explore: bool = False
     """The student samples its actions while it drives (student and mix drivers) instead of
     acting greedily."""
-    beta: str = "exp:0.5"
-    """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D."""
+    beta: str | None = None
+    """Schedule of beta for --driver mix: constant:V, linear:V0:V1, exp:D. Default: the heads'
+    (exp:0.5 for discrete actions; exp:0 for continuous ones: the teacher drives the first
+    round, the student the others; benchmarks/bank)."""
     budget: int = 10_000
     """Teacher-labelled env steps; or auto (auto:CAP): collect rounds until the student acts
     as the teacher does on the new states it visits and a quick evaluation (10 episodes) gives

@@ -75,7 +75,7 @@ class Loop:
         self.budget = self.base_budget = planned.budget  # base: what the plan comes from
         self.tasks = [self._task(i, t, venv, env_id)
                       for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids))]
-        self.driver = Driver.make(self.plan["driver"], cfg.beta, cfg.dart)
+        self.driver = Driver.make(self.plan["driver"], self.plan["beta"], cfg.dart)
         self.loss_fns: list[TrainLoss] = [
             t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
                         cfg.centred) for t in self.tasks]
@@ -124,9 +124,11 @@ class Loop:
         # --driver, or the heads' default (mix where any task's head prefers it)
         defaults = {t.head.default_driver for t in teachers}
         driver = cfg.driver or ("mix" if "mix" in defaults else defaults.pop())
+        betas = {t.head.default_beta for t in teachers}
         return {"rounds": self.n_rounds, "n_envs": self.n_envs, "epochs": self.epochs,
                 "batch": self.batch, "updates_per_round": self.floor_per_round,
-                "driver": driver}
+                "driver": driver, "beta": cfg.beta or (betas.pop() if len(betas) == 1
+                                                      else "exp:0.5")}
 
     def _task(self, i: int, teacher: Teacher, venv: BatchEnv, env_id: str) -> Task:
         """Task ``i``: its share of the budget, buffer (both views where the student sees a

@@ -90,13 +90,14 @@ def other_options(out: Path, diff: list[str], saved: dict[str, Any] | None, cfg:
 
 def other_plan(out: Path, planned: dict[str, Any], plan: dict[str, Any]) -> None:
     """Refuse to resume a run whose defaults this version of rldistill resolves otherwise
-    (rounds, envs, epochs, batch, updates, driver), naming each value there and now."""
+    (rounds, envs, epochs, batch, updates, driver, beta), naming each value there and now."""
+    planned = {"beta": "exp:0.5", **planned}  # the one schedule before the heads chose it
     if planned != plan:
         diff = "; ".join(f"{k} {planned.get(k)} there, {v} now" for k, v in plan.items()
                          if planned.get(k) != v)
         raise UserError(f"--resume: the run in {out} was planned by another version of "
                         f"rldistill ({diff}): pass those values as options (--rounds, --n-envs, "
-                        "--epochs, --batch-size, --min-updates, --driver), or --overwrite to "
+                        "--epochs, --batch-size, --min-updates, --driver, --beta), or --overwrite to "
                         "start again")
 
 

@@ -45,6 +45,7 @@ class ActionHead(Protocol):
     losses: tuple[str, ...]  # loss names it accepts
     default_loss: str
     default_driver: str  # who acts while collecting, unless --driver says
+    default_beta: str  # the mix driver's schedule, unless --beta says
     onnx_output: str  # name of the exported graph's output
     greedy_rule: str  # how the exported output becomes an action
     ensemble_modes: tuple[str, ...]  # the --ensemble modes :meth:`mix` knows

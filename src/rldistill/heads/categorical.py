@@ -28,6 +28,7 @@ class CategoricalHead:
     # measured on the teacher bank (benchmarks/bank): students of some Q-value and weak teachers
     # drift onto states where they fail when they drive alone; DAgger's mix holds them
     default_driver = "mix"
+    default_beta = "exp:0.5"  # benchmarks/bank: the classic bank
     onnx_output = "logits"
     greedy_rule = "argmax(logits)"
     ensemble_modes: tuple[str, ...] = ("mean", "confident")

@@ -104,6 +104,7 @@ class _BoxHead:
     # see only falls), at a cost on two weak LunarLanderContinuous teachers (SAC 1.03 -> 0.96,
     # A2C 1.01 -> 0.91)
     default_driver = "mix"
+    default_beta = "exp:0"  # the teacher drives round 0 only (benchmarks/bank: the hard bank)
     params_per_dim = 2  # mean and log std
 
     def __init__(self, action: ActionSpec) -> None:
