@@ -89,7 +89,8 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
     assert main(["distill", "--teacher", "zoo:CartPole-v1-dqn", "--budget", "1000",
                  "--rounds", "2", "--student-hidden", "16", "--min-updates", "100",
                  "--eval-episodes", "1", "--baseline", "none", "--out", str(student)]) == 0
-    r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700), plot=False)
+    r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700, algo="dqn"),
+                     plot=False)
     assert r["algo"] == "dqn" and r["export"]["q_scale"] == 0.01
     assert r["curve"][-1]["lambda"] > 0 and r["curve"][-1]["distill_kl"] >= 0  # from step 1000
     report = export_sb3(tmp_path / "ft", tmp_path / "again.zip")
@@ -152,3 +153,20 @@ def test_bad_input_is_one_line_exit_2(cartpole_student, tmp_path, capsys):
         assert main(["finetune", *args, "--out", str(tmp_path / "o")]) == 2, args
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1, err
+
+
+def test_seeds_and_report_read_finetune_runs(cartpole_student, tmp_path):
+    """--seeds N aggregates the start, lowest and final scores over seeds; report lists a
+    fine-tuned run as one (start -> final, lowest)."""
+    out = tmp_path / "seeds"
+    assert main(["finetune", "--student", str(cartpole_student), "--steps", "256",
+                 "--eval-every", "256", "--eval-episodes", "1", "--final-episodes", "1",
+                 "--out", str(out), "--seeds", "2", "--json"]) == 0
+    r = json.loads((out / "result.json").read_text())
+    assert r["seeds"] == [0, 1] and len(r["runs"]) == 2
+    for key in ("normalized_score", "start_normalized_score", "lowest_normalized_score"):
+        assert r[key]["runs"] == 2, key
+    from rldistill.report.html import load_run
+
+    row = load_run(out / "seed1").row()
+    assert row["kind"] == "fine-tune (ppo)" and "lowest" in row["normalized"]

@@ -26,24 +26,41 @@ ROOT = HERE.parents[1]
 STUDENTS = HERE / "students"  # not in git: `run` remakes them (seeded)
 ROWS = HERE / "results" / "rows.jsonl"
 
-# name: (zoo teacher, fine-tuning env steps, evaluation every)
+TEACHERS = HERE / "teachers"  # not in git: `teacher` remakes them (seeded)
+# name: (teacher, fine-tuning env steps, evaluation every); PPO evaluates once per rollout
+# (LunarLander: 16 envs x 1024 steps)
 TASKS = {
-    "ll-ppo": ("LunarLander-v3-ppo", 100_000, 16_384),
-    "ll-dqn": ("LunarLander-v3-dqn", 20_000, 2_000),
-    "pendulum-sac": ("Pendulum-v1-sac", 10_000, 1_000),
-    "llc-ppo": ("LunarLanderContinuous-v3-ppo", 100_000, 10_000),
-    "breakout-ppo": ("MinAtar-Breakout-v1-ppo", 100_000, 10_000),
+    "ll-ppo": ("zoo:LunarLander-v3-ppo", 100_000, 16_384),
+    "ll-dqn": ("zoo:LunarLander-v3-dqn", 100_000, 16_384),  # fine-tuned by PPO (the default)
+    "ll-dqn-td": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),  # by DQN: configs finetune-dqn, plain
+    "pendulum-sac": ("zoo:Pendulum-v1-sac", 10_000, 1_000),
+    # weak teachers: the zoo's LunarLanderContinuous PPO (76), a LunarLander PPO stopped early
+    "llc-ppo": ("zoo:LunarLanderContinuous-v3-ppo", 300_000, 16_384),
+    "ll-ppo-early": (str(TEACHERS / "LunarLander-v3-ppo-100k.zip"), 300_000, 16_384),
 }
-CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {}}
+# the early-stopped teacher: `rldistill teacher train` with RL Zoo's hyperparameters, 100k steps
+EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--steps", "100000",
+         "--out", str(TEACHERS / "LunarLander-v3-ppo-100k.zip")]
+CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
+           "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True)}
+PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 
 def student(task: str) -> Path:
-    out = STUDENTS / task
+    out, cli = STUDENTS / SAME_STUDENT.get(task, task), str(ROOT / ".venv/bin/rldistill")
+    teacher = TASKS[task][0]
+    if not teacher.startswith("zoo:") and not Path(teacher).exists():
+        subprocess.run([cli, *EARLY], check=True, stdout=subprocess.DEVNULL)
     if not (out / "result.json").exists():
-        subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
-                        f"zoo:{TASKS[task][0]}", "--param-ratio", "0.1", "--out", str(out),
-                        "--overwrite", "--json"], check=True, stdout=subprocess.DEVNULL)
+        env = ["--env", ENVS[task]] if task in ENVS else []
+        subprocess.run([cli, "distill", "--teacher", teacher, *env, "--param-ratio", "0.1",
+                        "--out", str(out), "--overwrite", "--json"], check=True,
+                       stdout=subprocess.DEVNULL)
     return out
+
+
+ENVS = {"ll-ppo-early": "LunarLander-v3"}
+SAME_STUDENT = {"ll-dqn-td": "ll-dqn"}
 
 
 def run_one(task: str, config: str, seed: int) -> dict:
@@ -55,8 +72,10 @@ def run_one(task: str, config: str, seed: int) -> dict:
     torch.set_num_threads(1)
     _, steps, every = TASKS[task]
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = FinetuneConfig(student=str(STUDENTS / task), steps=steps, eval_every=every,
-                             seed=seed, out=tmp, **CONFIGS[config])  # type: ignore[arg-type]
+        options = {**CONFIGS[config], **({"algo": PLAIN_ALGO[task]} if config == "plain"
+                                         and task in PLAIN_ALGO else {})}
+        cfg = FinetuneConfig(student=str(student(task)), steps=steps, eval_every=every,
+                             seed=seed, out=tmp, **options)  # type: ignore[arg-type]
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -64,6 +83,7 @@ def run_one(task: str, config: str, seed: int) -> dict:
         else:
             r = finetune.run(cfg, plot=False)
     return {"task": task, "config": config, "seed": seed, "algo": r["algo"], "steps": steps,
+            **{k: r[k] for k in ("scratch", "steps_to_final") if k in r},
             "teacher_return": r["teacher"]["return_mean"],
             **{k: r[k] for k in ("start_normalized_score", "lowest_normalized_score",
                                  "lowest_over_start", "normalized_score", "final_return_mean",

@@ -70,14 +70,15 @@ def print_seeds(r: dict[str, Any]) -> None:
     """A --seeds result: per seed, then the aggregate (mean and IQM with 95 % CIs)."""
     from rich.table import Table
 
-    t = Table(title=f"{r['teacher']['name']} -> student of {r['student_params']} params, "
-                    f"{len(r['seeds'])} seeds")
+    who = (f"{r['teacher']['name']} -> student of {r['student_params']} params"
+           if "student_params" in r else f"{r['env']}: fine-tuned")
+    t = Table(title=f"{who}, {len(r['seeds'])} seeds")
     for col in ("seed", "normalized", "return", "agreement"):
         t.add_column(col)
     for p in r["runs"]:
         t.add_row(str(p["seed"]), ", ".join(fmt_score(s) for s in p["normalized_score"]),
                   ", ".join(f"{x:.1f}" for x in p["return_mean"]),
-                  ", ".join(f"{x:.3f}" for x in p["agreement"]))
+                  ", ".join(f"{x:.3f}" for x in p.get("agreement", [])))
     for name in ("mean", "iqm"):
         cells = [f"{a[name]['value']} [{a[name]['ci95'][0]}, {a[name]['ci95'][1]}]"
                  if a else "" for a in (r.get("normalized_score"), r.get("return"),

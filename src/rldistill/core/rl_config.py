@@ -26,9 +26,10 @@ class KickstartConfig:
     dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
     steps: int = 0
     """Env steps of RL training (--pretrain steps included)."""
-    lambda_schedule: str = ""
+    lambda_schedule: str = "return-ratio"
     """Weight of the distillation term: constant:L, linear:L0:STEPS, exp:L0:HALF_LIFE,
-    return-ratio[:CUTOFF_STEPS]."""
+    return-ratio[:CUTOFF_STEPS] (the default, QDagger's: 1 - G_student / G_teacher, so the term
+    comes back when the student slips; a linear schedule collapses once it reaches 0)."""
     student_hidden: str | None = None
     """Student widths, e.g. 64,64 (default: the teacher's)."""
     compare_scratch: bool = False
@@ -53,7 +54,7 @@ class KickstartConfig:
     """Allow unpickling a teacher file (runs code from it): only for files you trust."""
 
     def validate(self) -> KickstartConfig:
-        for name in ("teacher", "env", "algo", "lambda_schedule"):
+        for name in ("teacher", "env", "algo"):
             if not getattr(self, name):
                 raise UserError(f"kickstart needs {flag(name)}")
         one_of("--algo", self.algo, KICKSTART_ALGOS, " for kickstart")
@@ -75,14 +76,14 @@ class FinetuneConfig:
     student: str = ""
     """A distilled student: the --out dir of a distill run."""
     algo: str = ""
-    """SB3 algorithm of the RL fine-tuning: ppo, sac or dqn (default: the one export --format
-    sb3 picks for the student: dqn for a Q-value teacher's, sac for squashed Gaussians, else
-    ppo)."""
+    """SB3 algorithm of the RL fine-tuning: ppo, sac or dqn (default: ppo for discrete and
+    Gaussian students, a Q-value teacher's too; sac for squashed Gaussian ones)."""
     steps: int = 0
     """Env steps of RL fine-tuning."""
     warmup_steps: int | None = None
     """Env steps at the start during which the actor stays frozen and only the critic / value
-    function learns (PPO, SAC; default: a tenth of --steps)."""
+    function learns (PPO: in whole rollouts, at least one; SAC; default: a tenth of
+    --steps)."""
     anchor: str = "student"
     """What the fine-tuned policy is pulled toward: student (the distilled start), teacher
     (the run's teacher) or none."""

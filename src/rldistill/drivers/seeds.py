@@ -39,6 +39,12 @@ def _per_seed(r: dict[str, Any]) -> dict[str, Any]:
     """One run's figures: per task for distill; the kick-started student (and its scratch
     twin) for kickstart."""
     c = r["config"]
+    if "start_normalized_score" in r:  # finetune
+        return {"seed": c["seed"], "dir": c["out"], "normalized_score": [r["normalized_score"]],
+                "return_mean": [r["final_return_mean"]], "wall_s": r["train_wall_s"],
+                **{k: [r[k]] for k in ("start_normalized_score", "lowest_normalized_score")},
+                **({"scratch_normalized_score": [r["scratch"]["normalized_score"]]}
+                   if "scratch" in r else {})}
     if "scratch" in r or r.get("algo"):
         s = r["student"]
         return {"seed": c["seed"], "dir": c["out"], "normalized_score": [s["normalized_score"]],
@@ -64,8 +70,10 @@ def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [p["normalized_score"] for p in per]
     result: dict[str, Any] = {
         "seeds": [p["seed"] for p in per], "runs": per,
-        "teacher": runs[0]["teacher"], "student_params": runs[0]["student"]["params"],
-        "env": runs[0].get("env", cfg.env), "config": cfg.to_dict()}
+        "teacher": runs[0]["teacher"], "env": runs[0].get("env", getattr(cfg, "env", "")),
+        "config": cfg.to_dict()}
+    if "student" in runs[0]:
+        result["student_params"] = runs[0]["student"]["params"]
     scratch: list[list[float]] = [p.get("scratch_normalized_score") or [] for p in per]
     if all(x and x[0] is not None for x in scratch):
         result["scratch_normalized_score"] = aggregate(scratch)
@@ -80,5 +88,7 @@ def seeds_result(cfg: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
                           "score is undefined; see the returns")
     if len(scores[0]) == 1:
         result["return"] = aggregate([p["return_mean"] for p in per])
-    result["agreement"] = aggregate([p["agreement"] for p in per])
+    for key in ("agreement", "start_normalized_score", "lowest_normalized_score"):
+        if all(key in p for p in per):
+            result[key] = aggregate([p[key] for p in per])
     return result

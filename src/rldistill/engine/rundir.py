@@ -97,8 +97,8 @@ def other_plan(out: Path, planned: dict[str, Any], plan: dict[str, Any]) -> None
                          if planned.get(k) != v)
         raise UserError(f"--resume: the run in {out} was planned by another version of "
                         f"rldistill ({diff}): pass those values as options (--rounds, --n-envs, "
-                        "--epochs, --batch-size, --min-updates, --driver, --beta), or --overwrite to "
-                        "start again")
+                        "--epochs, --batch-size, --min-updates, --driver, --beta), or "
+                        "--overwrite to start again")
 
 
 def open_run_dir(out: Path, cfg: Config, resume: bool = False, overwrite: bool = False,

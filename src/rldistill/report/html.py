@@ -32,7 +32,7 @@ VIDEOS = 3  # GIFs per run at most
 class Run:
     name: str
     saved: SavedRun
-    kind: str  # distill | seeds | kickstart | online
+    kind: str  # distill | seeds | kickstart | finetune | online
     result: dict[str, Any]
     rounds: list[list[dict[str, Any]]] = field(default_factory=list)  # per seed
 
@@ -52,6 +52,15 @@ class Run:
                                   f"{_num(sc['normalized_score'])})",
                     "agreement": "", "env steps": f"to 0.9: {s.get('steps_to_90')} vs "
                                                  f"{sc.get('steps_to_90')}",
+                    "latency us (student / teacher)": ""}
+        if self.kind == "finetune":
+            sc = r.get("scratch", {}).get("normalized_score")
+            return {"run": self.name, "kind": f"fine-tune ({r['algo']})", "env": r["env"],
+                    "teacher": "", "student params": "",
+                    "normalized": f"{r['start_normalized_score']} -> {r['normalized_score']} "
+                                  f"(lowest {r['lowest_normalized_score']}"
+                                  + (f"; scratch {sc})" if sc is not None else ")"),
+                    "agreement": "", "env steps": r["steps"],
                     "latency us (student / teacher)": ""}
         if self.kind == "seeds":
             agg = r.get("normalized_score")
@@ -99,10 +108,12 @@ def load_run(d: Path) -> Run:
     saved = SavedRun(d)
     r = saved.result()
     if r is None:
-        raise UserError(f"{d} holds no result.json: pass run directories of distill, kickstart "
-                        "or distill --seeds")
+        raise UserError(f"{d} holds no result.json: pass run directories of distill, kickstart, "
+                        "finetune or distill --seeds")
     if "seeds" in r and "runs" in r:
         return Run(d.name, saved, "seeds", r, [read_rounds(Path(p["dir"])) for p in r["runs"]])
+    if "start_normalized_score" in r:
+        return Run(d.name, saved, "finetune", r)
     if "scratch" in r:
         return Run(d.name, saved, "kickstart", r)
     kind = "online" if r.get("config", {}).get("teacher_train") else "distill"

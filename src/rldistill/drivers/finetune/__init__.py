@@ -31,12 +31,14 @@ import importlib.util
 import json
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from rldistill.core.config import FinetuneConfig
+from rldistill.core.rl_config import FINETUNE_ALGOS
 from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import parse_lambda
@@ -116,7 +118,7 @@ class Setup:
     """The start: the student, its env recipe, its SB3 export and what wraps the envs."""
 
     def __init__(self, cfg: FinetuneConfig, tmp: Path) -> None:
-        from rldistill.deploy.sb3 import ALGOS_FOR_HEAD, default_algo, export_sb3
+        from rldistill.deploy.sb3 import ALGOS_FOR_HEAD, export_sb3
 
         self.start = SavedRun(cfg.student)
         if self.start.multitask:
@@ -127,17 +129,25 @@ class Setup:
         tmeta = self.start.task(0)
         self.env_id: str = tmeta.get("env") or ""
         self.recipe = self.start.env(0)
-        self.algo = cfg.algo or default_algo(self.head.name, tmeta.get("teacher", {}).get("kind"))
-        fits = [a for a in ALGOS_FOR_HEAD[self.head.name] if a in ("ppo", "sac", "dqn")]
+        fits = [a for a in ALGOS_FOR_HEAD[self.head.name] if a in FINETUNE_ALGOS]
+        if not fits:
+            raise UserError(f"finetune does not train {self.head.name} students yet (SB3's "
+                            f"{' / '.join(ALGOS_FOR_HEAD[self.head.name]).upper()}): export it "
+                            "with --format sb3 and train it with SB3 directly")
+        # ppo before dqn, even for a Q-value teacher's student (benchmarks/finetune: DQN lost
+        # the distilled policy, PPO kept it)
+        self.algo = cfg.algo or fits[0]
         if self.algo not in fits:
             raise UserError(f"--algo {self.algo} cannot fine-tune a {self.head.name} student: "
-                            f"choose {' or '.join(fits) or 'another student (none fits)'}")
+                            f"choose {' or '.join(fits)}")
         if self.student.arch.cell:
             raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
                             "keep no state between steps")
         self.returns = reference_returns(self.start)
         self.zip = tmp / "start.zip"
-        self.export = export_sb3(cfg.student, self.zip, algo=self.algo)
+        with warnings.catch_warnings():  # SB3 on the export's one env: PPO's batch warning
+            warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
+            self.export = export_sb3(cfg.student, self.zip, algo=self.algo)
         arch = self.student.arch
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
 
@@ -262,6 +272,11 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
     from rldistill.core.signals import sigint_flag
 
     model = setup.model(cfg, phase, tb)
+    fresh = ckpt is None or ckpt[1]["phase"] != phase
+    warm = cfg.warmup if setup.algo != "dqn" else 0
+    if warm and setup.algo == "ppo":  # whole rollouts: the first ceil(W / rollout) updates
+        rollout = model.n_steps * model.n_envs
+        warm = -(-warm // rollout) * rollout + 1
     if phase == "student" and cfg.anchor != "none":
         teacher = None
         if cfg.anchor == "teacher":
@@ -273,10 +288,9 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
         anchor = Anchor(setup.algo, setup.head, policy, teacher,
                         model.get_vec_normalize_env() if teacher is not None else None)
         model.set_anchor(anchor, parse_lambda(cfg.anchor_schedule, "--anchor-lambda"),
-                         _anchor_loss(cfg, setup.algo, setup.head, teacher),
-                         cfg.warmup if setup.algo != "dqn" else 0)
+                         _anchor_loss(cfg, setup.algo, setup.head, teacher), warm)
     elif phase == "student":
-        model.ks_frozen_until = cfg.warmup if setup.algo != "dqn" else 0
+        model.ks_frozen_until = warm
     curve: list[dict[str, Any]] = []
     if ckpt is not None and ckpt[1]["phase"] == phase:
         restore(model, ckpt[0], ckpt[1]["counters"])
@@ -285,8 +299,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
     with sigint_flag() as flag:
         cb = _callback(cfg, setup, out, phase, curve, done, flag)
         model.learn(total_timesteps=cfg.steps - model.num_timesteps, callback=cb,
-                    tb_log_name=phase, reset_num_timesteps=ckpt is None or
-                    ckpt[1]["phase"] != phase)
+                    tb_log_name=phase, reset_num_timesteps=fresh)
         if flag:
             raise Interrupted(f"interrupted at {model.num_timesteps} env steps; the run is "
                               f"checkpointed in {out}: continue it with --resume")
