@@ -49,10 +49,13 @@ def test_return_ratio():
     assert s(10, g_student=0.0, g_teacher=100.0, g_random=-100.0) == 0.5  # from random's return
     assert s(1000, g_student=0.0, g_teacher=100.0) == 0.0      # cutoff
     assert parse_lambda("return-ratio").b == math.inf
+    floored = parse_lambda("return-ratio::0.1")  # no cutoff, lambda never under 0.1
+    assert floored.b == math.inf and floored(10, g_student=150.0, g_teacher=100.0) == 0.1
+    assert floored(10, g_student=25.0, g_teacher=100.0) == 0.75
 
 
 @pytest.mark.parametrize("text", ["linear:1", "foo:1", "constant:-1", "linear:1:0", "exp:a:3",
-                                  "return-ratio:0", "constant:nan", ""])
+                                  "return-ratio:0", "return-ratio::2", "constant:nan", ""])
 def test_bad_schedules_are_user_errors(text):
     with pytest.raises(UserError):
         parse_lambda(text)

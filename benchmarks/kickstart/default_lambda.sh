@@ -9,21 +9,25 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/kickstart/runs
 KS=".venv/bin/rldistill kickstart"
+# LAMBDA=SCHEDULE TAG=NAME: another schedule than the default, in runs/TAG-*
+LAM=${LAMBDA:+--lambda $LAMBDA}
+TAG=${TAG:-default}
 for seed in 0 1 2; do
   $KS --teacher zoo:CartPole-v1-ppo --env CartPole-v1 --algo ppo --student-hidden 32,32 \
-    --steps 50000 --seed $seed --eval-every 2048 --eval-episodes 10 --final-episodes 30 \
-    --out $OUT/default-cartpole-s$seed --overwrite --json > /dev/null
+    --steps 50000 --seed $seed $LAM --eval-every 2048 --eval-episodes 10 --final-episodes 30 \
+    --out $OUT/$TAG-cartpole-s$seed --overwrite --json > /dev/null
   $KS --teacher zoo:Pendulum-v1-ppo --env Pendulum-v1 --algo ppo \
-    --steps 60000 --seed $seed --eval-every 4096 --eval-episodes 10 --final-episodes 30 \
-    --out $OUT/default-pendulum-s$seed --overwrite --json > /dev/null
+    --steps 60000 --seed $seed $LAM --eval-every 4096 --eval-episodes 10 --final-episodes 30 \
+    --out $OUT/$TAG-pendulum-s$seed --overwrite --json > /dev/null
 done
-.venv/bin/python - <<'PY'
-import json
+TAG=$TAG .venv/bin/python - <<'PY'
+import json, os
 from pathlib import Path
 out = Path("benchmarks/kickstart/results")
 out.mkdir(exist_ok=True)
-with (out / "default_lambda.jsonl").open("w") as fh:
-    for d in sorted(Path("benchmarks/kickstart/runs").glob("default-*")):
+tag = os.environ["TAG"]
+with (out / f"{tag}_lambda.jsonl").open("w") as fh:
+    for d in sorted(Path("benchmarks/kickstart/runs").glob(f"{tag}-*")):
         r = json.loads((d / "result.json").read_text())
         s = r["student"]
         curve = [p["normalized"] for p in s["curve"]]

@@ -70,6 +70,8 @@ CONFIGS: dict[str, dict[str, object]] = {
     "mix": dict(driver="mix"),
     # the teacher's share per round: exp:0 (the teacher drives round 0 only), exp:0.25
     **{f"mix-beta{d}": dict(driver="mix", beta=f"exp:{d}") for d in (0, 0.25)},
+    "teacher+perturb0.1": dict(driver="teacher", perturb=0.1),
+    "default+perturb0.1": dict(perturb=0.1),
     "mse": dict(loss="mse"),
     "mse+updates4096": dict(loss="mse", min_updates=4096),
 }

@@ -26,10 +26,11 @@ class KickstartConfig:
     dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
     steps: int = 0
     """Env steps of RL training (--pretrain steps included)."""
-    lambda_schedule: str = "return-ratio"
+    lambda_schedule: str = "return-ratio::0.1"
     """Weight of the distillation term: constant:L, linear:L0:STEPS, exp:L0:HALF_LIFE,
-    return-ratio[:CUTOFF_STEPS] (the default, QDagger's: 1 - G_student / G_teacher, so the term
-    comes back when the student slips; a linear schedule collapses once it reaches 0)."""
+    return-ratio[:CUTOFF_STEPS[:FLOOR]] (the default: QDagger's 1 - G_student / G_teacher, so the
+    term comes back when the student slips, never under 0.1; a linear schedule collapses once
+    it reaches 0, the plain ratio drifted: benchmarks/kickstart/RESULTS.md)."""
     student_hidden: str | None = None
     """Student widths, e.g. 64,64 (default: the teacher's)."""
     compare_scratch: bool = False

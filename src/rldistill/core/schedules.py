@@ -63,15 +63,16 @@ class LambdaSchedule:
     - ``constant:L``            L throughout
     - ``linear:L0:STEPS``       L0 at step 0, falling linearly to 0 at STEPS env steps, then 0
     - ``exp:L0:HALF_LIFE``      L0 * 0.5 ** (step / HALF_LIFE)
-    - ``return-ratio[:CUTOFF]`` QDagger (Agarwal et al. 2022): max(1 - G_student / G_teacher, 0),
-      capped at 1, with the returns measured from the random policy's (so that negative returns
-      work: on LunarLander random ~ -180); 1 before the first episode ends; 0 from CUTOFF env
-      steps on (no cutoff when omitted).
+    - ``return-ratio[:CUTOFF[:FLOOR]]`` QDagger (Agarwal et al. 2022): max(1 - G_student /
+      G_teacher, FLOOR), capped at 1, with the returns measured from the random policy's (so
+      that negative returns work: on LunarLander random ~ -180); 1 before the first episode
+      ends; 0 from CUTOFF env steps on (no cutoff when omitted or empty: ``return-ratio::0.1``).
     """
 
     kind: str
     a: float = 0.0
     b: float = 0.0  # linear: steps; exp: half-life; return-ratio: cutoff (inf for none)
+    floor: float = 0.0  # return-ratio: lambda never below it (before the cutoff)
 
     def __call__(self, step: int, g_student: float | None = None, g_teacher: float | None = None,
                  g_random: float = 0.0) -> float:
@@ -87,8 +88,8 @@ class LambdaSchedule:
             return 1.0
         gap = g_teacher - g_random
         if gap <= 0:
-            return 0.0
-        return float(min(max(1.0 - (g_student - g_random) / gap, 0.0), 1.0))
+            return self.floor
+        return float(min(max(1.0 - (g_student - g_random) / gap, self.floor), 1.0))
 
 
 def parse_lambda(text: str, name: str = "--lambda") -> LambdaSchedule:
@@ -105,17 +106,21 @@ def parse_lambda(text: str, name: str = "--lambda") -> LambdaSchedule:
             if not sched.b > 0 or not math.isfinite(sched.b):
                 raise UserError(f"{name} {s!r}: the step count / half-life must be a positive "
                                 "number of env steps, e.g. linear:1:100000")
-        elif parts[0] == "return-ratio" and len(parts) in (1, 2):
-            cutoff = float(parts[1]) if len(parts) == 2 else math.inf
+        elif parts[0] == "return-ratio" and len(parts) in (1, 2, 3):
+            cutoff = float(parts[1]) if len(parts) >= 2 and parts[1] else math.inf
+            floor = float(parts[2]) if len(parts) == 3 else 0.0
             if not cutoff > 0:
                 raise UserError(f"{name} {s!r}: the cutoff must be a positive number of env "
                                 "steps, e.g. return-ratio:200000")
-            sched = LambdaSchedule("return-ratio", 1.0, cutoff)
+            if not 0.0 <= floor <= 1.0:
+                raise UserError(f"{name} {s!r}: the floor must be in [0, 1], e.g. "
+                                "return-ratio::0.1")
+            sched = LambdaSchedule("return-ratio", 1.0, cutoff, floor)
         else:
             raise ValueError
     except ValueError:
         raise UserError(f"{name} {s!r} is not a schedule: write constant:L, linear:L0:STEPS, "
-                        "exp:L0:HALF_LIFE or return-ratio[:CUTOFF_STEPS]") from None
+                        "exp:L0:HALF_LIFE or return-ratio[:CUTOFF_STEPS[:FLOOR]]") from None
     if not (math.isfinite(sched.a) and sched.a >= 0):
         raise UserError(f"{name} {s!r} has a weight that is negative or not finite: lambda "
                         "must be >= 0")

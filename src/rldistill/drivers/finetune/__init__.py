@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import math
 import tempfile
 import time
 import warnings
@@ -175,6 +176,13 @@ class Setup:
         model.set_random_seed(cfg.seed)
         if phase == "scratch":
             model._setup_model()  # fresh weights, the same hyperparameters
+        if phase == "student" and self.head.name == "gaussian":
+            # explore with the teacher's std: distillation halved it (the head's temperature
+            # sharpens the targets for the mean), which starved PPO of exploration
+            temp = self.start.config.get("temperature") or \
+                self.head.default_temperature(self.start.task(0).get("teacher", {}).get("kind"))
+            with torch.no_grad():
+                model.policy.log_std -= math.log(temp)
         if phase == "student" and self.algo == "dqn":  # explore at the final epsilon from the start
             from stable_baselines3.common.utils import LinearSchedule
 
