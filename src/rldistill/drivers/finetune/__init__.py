@@ -14,6 +14,10 @@ fine-tune" recipe; DQfD for Q-values):
   on the anchor's greedy action (:class:`~rldistill.heads.losses.LargeMargin`);
 - **DQN explores at its final epsilon** from the start (a distilled student is not a random one).
 
+Discrete students are fine-tuned by PPO by default, a Q-value teacher's too: DQN loses them
+(their Q-values have the teacher's gaps but not its state values; ``benchmarks/finetune``). A
+Gaussian student explores with its teacher's std (distillation's temperature halved it).
+
 The policy is evaluated greedily every ``--eval-every`` env steps on fixed episode seeds and
 checkpointed then and on SIGINT (``checkpoint.safetensors``, tensors only, nothing pickled: the
 SB3 model's weights and optimizer states, the replay buffer, the counters and the curve);
