@@ -44,7 +44,8 @@ TASKS = {
 EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--steps", "300000",
          "--out", str(TEACHERS / "LunarLander-v3-ppo-300k.zip")]
 CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
-           "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True)}
+           "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True),
+           "anchor-ratio": dict(anchor_lambda="return-ratio")}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 

@@ -90,8 +90,9 @@ class FinetuneConfig:
     (the run's teacher) or none."""
     anchor_lambda: str = ""
     """Weight of the anchor term over env steps (the kickstart schedules: constant:L,
-    linear:L0:STEPS, exp:L0:HALF_LIFE; default: exp:1:STEPS/4, a half-life of a quarter of
-    --steps)."""
+    linear:L0:STEPS, exp:L0:HALF_LIFE, return-ratio[:CUTOFF[:FLOOR]]: 1 - G / G_start, from the
+    student's recent episodes and its start's return; default: exp:1:STEPS/4, a half-life of a
+    quarter of --steps)."""
     margin: float = 0.8
     """DQN: the large-margin anchor's margin (DQfD, Hester et al. 2018)."""
     compare_scratch: bool = False

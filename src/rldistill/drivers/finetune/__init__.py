@@ -225,6 +225,8 @@ def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
                      "normalized_score": normalized(ret, setup.returns)}
             point.update({k: round(v, 5) for k, v in getattr(self.model, "ks_last", {}).items()})
             curve.append(point)
+            if len(curve) == 1 and phase == "student":  # --anchor-lambda return-ratio's G_ref
+                self.model.ks_returns = (ret, setup.returns[1])
             self.logger.record("eval/mean_return", ret)
             self.logger.record("eval/normalized_score", point["normalized_score"])
             save_checkpoint(out, cfg, self.model, phase, curve, done)
@@ -307,6 +309,8 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
     if ckpt is not None and ckpt[1]["phase"] == phase:
         restore(model, ckpt[0], ckpt[1]["counters"])
         curve = list(ckpt[1]["curve"])
+        if phase == "student":
+            model.ks_returns = (curve[0]["return"], setup.returns[1])
     t0 = time.perf_counter()
     with sigint_flag() as flag:
         cb = _callback(cfg, setup, out, phase, curve, done, flag)
