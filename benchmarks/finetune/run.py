@@ -38,6 +38,8 @@ TASKS = {
     "llc-ppo": ("zoo:LunarLanderContinuous-v3-ppo", 300_000, 16_384),
     "ll-ppo-early": (str(TEACHERS / "LunarLander-v3-ppo-300k.zip"), 300_000, 16_384),
     "llc-ppo-1m": ("zoo:LunarLanderContinuous-v3-ppo", 1_000_000, 32_768),
+    # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
+    "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }
 # the early-stopped teacher: `rldistill teacher train` with RL Zoo's hyperparameters, 300k steps
 # (at 100k it scored -175, the random policy's return: no teacher to normalize by)
@@ -62,7 +64,7 @@ def student(task: str) -> Path:
     return out
 
 
-ENVS = {"ll-ppo-early": "LunarLander-v3"}
+ENVS = {"ll-ppo-early": "LunarLander-v3", "walker-sac": "Walker2d-v5"}
 SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo"}
 
 
@@ -112,15 +114,15 @@ def cmd_run(args: argparse.Namespace) -> None:
                   row["normalized_score"], flush=True)
 
 
-def _rows() -> list[dict]:
-    return [json.loads(ln) for ln in ROWS.read_text().splitlines()] if ROWS.exists() else []
+def _rows(path: Path = ROWS) -> list[dict]:
+    return [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
 
 
 def cmd_table(args: argparse.Namespace) -> None:
     import numpy as np
 
     groups: dict[tuple[str, str], list[dict]] = {}
-    for r in _rows():
+    for r in _rows(args.rows):
         groups.setdefault((r["task"], r["config"]), []).append(r)
     print("| task | config | seeds | start | lowest | lowest / start (worst seed) | final |")
     print("|---|---|---|---|---|---|---|")
@@ -131,17 +133,17 @@ def cmd_table(args: argparse.Namespace) -> None:
         print(f"| {task} ({rows[0]['algo']}, {rows[0]['steps']} steps) | {config} | {len(rows)} "
               f"| {m['start_normalized_score']:.3f} | {m['lowest_normalized_score']:.3f} | "
               f"{worst:.4f} | {m['normalized_score']:.3f} |")
-    scratch_table()
+    scratch_table(args.rows)
 
 
-def scratch_table() -> None:
+def scratch_table(path: Path) -> None:
     """Fine-tuned against the same algorithm from scratch (config scratch*), per seed."""
     from rldistill.drivers.finetune import steps_to
 
     print("\n| task | config | seed | fine-tuned final | scratch final | env steps to 1.2 "
           "(curve): fine-tuned / scratch |")
     print("|---|---|---|---|---|---|")
-    for r in _rows():
+    for r in _rows(path):
         if "scratch" in r:
             a, b = (steps_to(c, 1.2) for c in (r["curve"], r["scratch"]["curve"]))
             print(f"| {r['task']} | {r['config']} | {r['seed']} | {r['normalized_score']:.3f} | "
@@ -157,7 +159,9 @@ def main() -> None:
     r.add_argument("--seeds", type=int, default=3)
     r.add_argument("--jobs", type=int, default=2)
     r.set_defaults(func=cmd_run)
-    sub.add_parser("table").set_defaults(func=cmd_table)
+    t = sub.add_parser("table")
+    t.add_argument("--rows", type=Path, default=ROWS)
+    t.set_defaults(func=cmd_table)
     args = ap.parse_args()
     args.func(args)
 

@@ -15,6 +15,12 @@ FINETUNE_ALGOS = ("ppo", "sac", "dqn")
 ANCHORS = ("student", "teacher", "none")
 
 
+def _check_curve(cfg: Any) -> None:
+    """The learning curve's options (kickstart, finetune) are positive."""
+    if cfg.eval_every <= 0 or cfg.eval_episodes <= 0 or cfg.final_episodes <= 0:
+        raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
+
+
 @dataclass(frozen=True)
 class KickstartConfig:
     teacher: str = ""
@@ -63,8 +69,7 @@ class KickstartConfig:
         if not 0 <= self.pretrain < self.steps:
             raise UserError(f"--pretrain {self.pretrain} must be >= 0 and below --steps "
                             f"{self.steps}")
-        if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
-            raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
+        _check_curve(self)
         require(self, ("temperature",), "> 0")
         return self
 
@@ -121,8 +126,7 @@ class FinetuneConfig:
         if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
             raise UserError(f"--warmup-steps {self.warmup_steps} must be >= 0 and below --steps "
                             f"{self.steps}")
-        if self.eval_every <= 0 or self.eval_episodes <= 0 or self.final_episodes <= 0:
-            raise UserError("--eval-every, --eval-episodes and --final-episodes must be positive")
+        _check_curve(self)
         if self.margin < 0:
             raise UserError(f"--margin must be >= 0, got {self.margin}")
         return self

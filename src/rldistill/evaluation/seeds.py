@@ -7,8 +7,8 @@ from __future__ import annotations
 
 FINAL = 1_000_000  # a run's final score (result.json) and `rldistill evaluate`'s default
 ROUNDS = 2_000_000  # per-round evaluations: online runs' curves, --budget auto's quick checks
-KICKSTART_CURVE = 1_000_000  # kick-starting's learning curves (the same for every --seed)
-KICKSTART_FINAL = 1_100_000  # kick-starting's final score
+KICKSTART_CURVE = 1_000_000  # kick-starting's and fine-tuning's learning curves (every --seed)
+KICKSTART_FINAL = 1_100_000  # kick-starting's and fine-tuning's final score
 
 
 def final(seed: int) -> int:

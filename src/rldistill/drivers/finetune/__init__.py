@@ -49,12 +49,11 @@ from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import parse_lambda
 from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
+from rldistill.evaluation import seeds
 from rldistill.students.saved import SavedRun
 
 RUN_FILES = ("result.json", "curves.png", "tb", "student_sb3.zip", "student.json",
              "student.safetensors", "scratch_sb3.zip")
-EVAL_SEED = 1_300_000  # the curve's episode seeds, the same at every evaluation
-FINAL_SEED = 1_400_000  # the final score's
 
 
 def reference_returns(start: SavedRun) -> tuple[float, float]:
@@ -197,15 +196,12 @@ class Setup:
 
 
 def _evaluate(model: Any, setup: Setup, episodes: int, seed: int) -> float:
-    from stable_baselines3.common.evaluation import evaluate_policy
+    """The mean greedy return of the model's acting net, as an rldistill student, through the
+    package's evaluation (its episode seeds and parallel envs, as every run's)."""
+    from rldistill.evaluation.rollouts import evaluate_policy
 
-    venv = setup.venv(1, seed)
-    try:
-        mean, _ = evaluate_policy(model, venv, n_eval_episodes=episodes, deterministic=True,
-                                  warn=False)
-    finally:
-        venv.close()
-    return float(mean)  # type: ignore[arg-type]
+    return evaluate_policy(as_student(model, setup).for_task(0), setup.recipe, episodes,
+                           seed).mean
 
 
 def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
@@ -220,13 +216,13 @@ def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
             self.next_eval = curve[-1]["env_steps"] + cfg.eval_every if curve else 0
 
         def evaluate(self) -> None:
-            ret = _evaluate(self.model, setup, cfg.eval_episodes, EVAL_SEED)
+            ret = _evaluate(self.model, setup, cfg.eval_episodes, seeds.KICKSTART_CURVE)
             point = {"env_steps": int(self.model.num_timesteps), "return": round(ret, 2),
                      "normalized_score": normalized(ret, setup.returns)}
             point.update({k: round(v, 5) for k, v in getattr(self.model, "ks_last", {}).items()})
             curve.append(point)
             if len(curve) == 1 and phase == "student":  # --anchor-lambda return-ratio's G_ref
-                self.model.ks_returns = (ret, setup.returns[1])
+                setattr(self.model, "ks_returns", (ret, setup.returns[1]))  # noqa: B010
             self.logger.record("eval/mean_return", ret)
             self.logger.record("eval/normalized_score", point["normalized_score"])
             save_checkpoint(out, cfg, self.model, phase, curve, done)
@@ -249,11 +245,10 @@ def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
     return EvalEvery()
 
 
-def _write_student(model: Any, setup: Setup, out: Path, cfg: FinetuneConfig) -> None:
-    """The fine-tuned acting net back in rldistill's format (the start student's architecture,
-    normaliser and run config), so that ``evaluate`` and ``export`` read it."""
+def as_student(model: Any, setup: Setup) -> Any:
+    """The SB3 model's acting net back in rldistill's format: the start student's architecture
+    and normaliser (it takes raw observations), DQN's Q scale undone."""
     from rldistill.sources.sb3_policy import features_extractor, student_layers
-    from rldistill.students.network import save_student
 
     student = copy.deepcopy(setup.student)
     pairs = student_layers(model.policy)
@@ -274,9 +269,18 @@ def _write_student(model: Any, setup: Setup, out: Path, cfg: FinetuneConfig) -> 
             last = i == len(layers) - 1
             layer.weight.copy_(w / scale if last else w)
             layer.bias.copy_(b / scale if last else b)
+    return student.eval()
+
+
+def _write_student(model: Any, setup: Setup, out: Path, cfg: FinetuneConfig) -> None:
+    """The fine-tuned student (:func:`as_student`) with the start's run config, so that
+    ``evaluate`` and ``export`` read it."""
+    from rldistill.students.network import save_student
+
     meta = {k: v for k, v in setup.start.meta.items()
             if k not in ("format", "arch", "spaces", "heads")}
-    save_student(student, out, {**meta, "source": "finetune", "finetune": cfg.to_dict()})
+    save_student(as_student(model, setup), out,
+                 {**meta, "source": "finetune", "finetune": cfg.to_dict()})
 
 
 def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
@@ -324,7 +328,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
     atomic_write(out / f"{phase}_sb3.zip", lambda tmp: model.save(tmp))
     if phase == "student":
         _write_student(model, setup, out, cfg)
-    final = _evaluate(model, setup, cfg.final_episodes, FINAL_SEED)
+    final = _evaluate(model, setup, cfg.final_episodes, seeds.KICKSTART_FINAL)
     scores = [p["normalized_score"] for p in curve]
     return {"normalized_score": normalized(final, setup.returns),
             "final_return_mean": round(final, 2), "final_episodes": cfg.final_episodes,
