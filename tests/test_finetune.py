@@ -20,7 +20,7 @@ from rldistill.cli import main
 from rldistill.core.config import FinetuneConfig
 from rldistill.drivers import finetune
 from rldistill.engine.checkpoint import CKPT_NAME
-from rldistill.heads.losses import LargeMargin
+from rldistill.heads.losses import ActionMSE, LargeMargin
 
 
 def test_large_margin_by_hand():
@@ -34,6 +34,17 @@ def test_large_margin_by_hand():
     assert value.item() == pytest.approx(0.9)
     value.backward()
     assert q.grad.tolist() == [[-0.5, 0.5, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_action_mse_by_hand():
+    """TD3's anchor: ((0.5 - 1)^2 + (0 - (-0.5))^2) / 2 = 0.25, the reference clamped to [-1, 1]
+    (2 -> 1); gradient 2 (s - r) / n = (-0.5, 0.5)."""
+    loss = ActionMSE()
+    a = torch.tensor([[0.5], [0.0]], requires_grad=True)
+    value = loss(a, loss.prepare(torch.tensor([[2.0], [-0.5]])))
+    assert value.item() == pytest.approx(0.25)
+    value.backward()
+    assert a.grad.flatten().tolist() == pytest.approx([-0.5, 0.5])
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +86,45 @@ def test_warmup_keeps_the_actor_bit_for_bit_and_the_result_contract(cartpole_stu
     assert frozen["warmup_steps"] == 511 and moved["anchor"] == "none"
     assert not (tmp_path / "a" / CKPT_NAME).exists()  # removed once the run finished
     assert json.loads((tmp_path / "a" / "result.json").read_text())["curve"] == frozen["curve"]
+
+
+@pytest.fixture(scope="module")
+def td3_student(tmp_path_factory):
+    """A deterministic student of an untrained (decisive) TD3 teacher on MountainCarContinuous
+    (no RL Zoo entry there: SB3's defaults, learning_starts 100)."""
+    from stable_baselines3 import TD3
+
+    d = tmp_path_factory.mktemp("td3")
+    model = TD3("MlpPolicy", "MountainCarContinuous-v0", seed=1, device="cpu",
+                policy_kwargs={"net_arch": [32, 32]})
+    with torch.no_grad():
+        for p in model.policy.actor.parameters():
+            p.mul_(2.0)
+    model.save(d / "td3.zip")
+    assert main(["distill", "--teacher", str(d / "td3.zip"), "--env", "MountainCarContinuous-v0",
+                 "--budget", "1000", "--rounds", "2", "--eval-episodes", "1", "--baseline",
+                 "none", "--out", str(d / "student")]) == 0
+    return d / "student"
+
+
+@pytest.mark.parametrize("algo", ["a2c", "td3"])
+def test_a2c_and_td3_warm_up_frozen_then_anchored(algo, cartpole_student, td3_student,
+                                                  tmp_path):
+    """A2C (a categorical student) and TD3 (a deterministic one): a warm-up of 511 of 512 steps
+    keeps A2C's actor bit for bit (whole rollouts) and lets TD3's (updated every second step)
+    take one Adam step of lr 1e-3 at most; without it the actor moves further, under the anchor's
+    term (KL / the squared action distance, logged with lambda > 0)."""
+    student = cartpole_student if algo == "a2c" else td3_student
+    frozen = finetune.run(_cfg(student, tmp_path / "a", algo=algo, warmup_steps=511), plot=False)
+    moved = finetune.run(_cfg(student, tmp_path / "b", algo=algo, warmup_steps=0), plot=False)
+    start, after, free = (_acting(d) for d in (student, tmp_path / "a", tmp_path / "b"))
+    assert start.keys() == after.keys() == free.keys()
+    step = max((start[k] - after[k]).abs().max().item() for k in start)
+    assert step == 0.0 if algo == "a2c" else step <= 1.001e-3, step
+    assert max((start[k] - free[k]).abs().max().item() for k in start) > 1.001e-3
+    assert frozen["algo"] == moved["algo"] == algo
+    last = moved["curve"][-1]
+    assert last["lambda"] > 0 and last["distill_kl"] > 0, last
 
 
 def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):

@@ -71,11 +71,11 @@ def _pair(algo, lam_text, steps, **extra):
     teacher = load_teacher("zoo:CartPole-v1-ppo")
     _, kw = sb3_kwargs(algo, "CartPole-v1", (16, 16))
     kw.update(extra)
-    base = {"ppo": sb3.PPO, "dqn": sb3.DQN}[algo]
+    base = {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN}[algo]
     models = []
     for cls, more in [(base, {}), (ALGOS[algo],
                                    {"teacher": teacher, "lam": parse_lambda(lam_text)})]:
-        env = make_vec_env("CartPole-v1", n_envs=2 if algo == "ppo" else 1, seed=3)
+        env = make_vec_env("CartPole-v1", n_envs=1 if algo == "dqn" else 2, seed=3)
         m = cls("MlpPolicy", env, seed=3, verbose=0, **kw, **more)
         m.learn(steps)
         models.append(m)
@@ -122,8 +122,12 @@ def _kl_to_teacher(model):
                                              teacher.kind).mean())
 
 
-def test_ppo_lambda_zero_is_plain_ppo():
-    plain, ks = _pair("ppo", "constant:0", 256, n_steps=64, batch_size=32, n_epochs=2)
+@pytest.mark.parametrize("algo,extra", [("ppo", dict(n_steps=64, batch_size=32, n_epochs=2)),
+                                        ("a2c", dict(n_steps=16))])
+def test_on_policy_lambda_zero_is_plain_sb3(algo, extra):
+    """PPO's and A2C's copies with lambda 0: SB3's own run to the bit (one forward pass shared
+    by both terms gives the same numbers as SB3's evaluate_actions)."""
+    plain, ks = _pair(algo, "constant:0", 256, **extra)
     assert ks.ks_last["lambda"] == 0.0 and ks.ks_last["distill_kl"] > 0  # term computed, x 0
     assert _same_weights(plain, ks)
 
@@ -236,10 +240,11 @@ def test_pretrain_phase_counts_its_steps_and_starts_at_the_teacher(tmp_path):
     assert r["student"]["steps_to_90"] == 2000
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn", "sac"])
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "sac", "td3"])
 def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
     """The copied train() holds SB3's own text line for line, except lines marked ##; of SB3's
-    lines only PPO's evaluate_actions call is replaced (to share the forward pass)."""
+    lines only PPO's and A2C's evaluate_actions calls are replaced (to share the forward
+    pass)."""
     import inspect
 
     import stable_baselines3 as sb3
@@ -254,7 +259,7 @@ def test_train_is_sb3s_own_but_for_the_marked_lines(algo):
     ours = [ln for ln in lines(ALGOS[algo].train) if not ln.endswith("##")]
     missing = [ln for ln in upstream if ln not in ours]
     assert missing == ([ln for ln in upstream if "self.policy.evaluate_actions(" in ln]
-                       if algo == "ppo" else [])
+                       if algo in ("ppo", "a2c") else [])
     assert [ln for ln in ours if ln in upstream] == [ln for ln in upstream if ln not in missing]
     with pytest.raises(UserError, match="checked for SB3 2.7-2.9"):
         check_sb3_version("2.10.0")

@@ -47,7 +47,8 @@ EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--step
          "--out", str(TEACHERS / "LunarLander-v3-ppo-300k.zip")]
 CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
            "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True),
-           "anchor-ratio": dict(anchor_lambda="return-ratio")}
+           "anchor-ratio": dict(anchor_lambda="return-ratio"),
+           "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True)}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 

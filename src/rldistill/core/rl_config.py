@@ -10,8 +10,8 @@ from typing import Any
 from rldistill.core.errors import UserError
 from rldistill.core.options import flag, one_of, require
 
-KICKSTART_ALGOS = ("ppo", "dqn", "sac")
-FINETUNE_ALGOS = ("ppo", "sac", "dqn")
+KICKSTART_ALGOS = ("ppo", "a2c", "dqn", "sac")
+FINETUNE_ALGOS = ("ppo", "a2c", "sac", "td3", "dqn")
 ANCHORS = ("student", "teacher", "none")
 
 
@@ -28,8 +28,8 @@ class KickstartConfig:
     env: str = ""
     """Gymnasium env id the student learns on."""
     algo: str = ""
-    """The student's RL algorithm: ppo (Schmitt et al. 2018; discrete or Gaussian teachers),
-    dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
+    """The student's RL algorithm: ppo or a2c (Schmitt et al. 2018; discrete or Gaussian
+    teachers), dqn (QDagger; discrete) or sac (squashed-Gaussian teachers: SAC, TQC)."""
     steps: int = 0
     """Env steps of RL training (--pretrain steps included)."""
     lambda_schedule: str = "return-ratio::0.1"
@@ -82,8 +82,9 @@ class FinetuneConfig:
     student: str = ""
     """A distilled student: the --out dir of a distill run."""
     algo: str = ""
-    """SB3 algorithm of the RL fine-tuning: ppo, sac or dqn (default: ppo for discrete and
-    Gaussian students, a Q-value teacher's too; sac for squashed Gaussian ones)."""
+    """SB3 algorithm of the RL fine-tuning: ppo, a2c, sac, td3 or dqn (default: ppo for
+    discrete and Gaussian students, a Q-value teacher's too; sac for squashed Gaussian ones;
+    td3 for deterministic ones)."""
     steps: int = 0
     """Env steps of RL fine-tuning."""
     warmup_steps: int | None = None

@@ -94,6 +94,20 @@ class LargeMargin:
         return ((student + bonus).amax(-1) - student.gather(1, a).squeeze(1)).mean()
 
 
+class ActionMSE:
+    """The squared distance of two deterministic actions already in the unit box (an SB3 TD3
+    actor's outputs), mean over the batch and the action dims: TD3 fine-tuning's anchor."""
+
+    name = "mse"
+
+    @torch.no_grad()
+    def prepare(self, reference: torch.Tensor) -> torch.Tensor:
+        return reference.clamp(-1.0, 1.0)
+
+    def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        return ((student - prepared) ** 2).mean()
+
+
 def _one_call(name: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float,
               teacher_kind: str, centred: bool = False) -> tuple[torch.Tensor, Metrics]:
     loss_fn = Loss(name, temperature, teacher_kind, centred)

@@ -47,6 +47,7 @@ from rldistill.core.rl_config import FINETUNE_ALGOS
 from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import parse_lambda
+from rldistill.drivers.finetune.anchor import Anchor, anchor_loss
 from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.evaluation import seeds
@@ -70,39 +71,6 @@ def reference_returns(start: SavedRun) -> tuple[float, float]:
 def normalized(ret: float, returns: tuple[float, float]) -> float:
     teacher, rand = returns
     return round((ret - rand) / (teacher - rand), 4) if teacher != rand else float("nan")
-
-
-class Anchor:
-    """What the fine-tuned policy is pulled toward, as a teacher is for kick-starting:
-    ``outputs(obs)`` in the head's format, on the SB3 model's (normalised) observations."""
-
-    def __init__(self, algo: str, head: Any, policy: Any = None, teacher: Any = None,
-                 venv: Any = None) -> None:
-        self.algo, self.head, self.policy, self.teacher, self.venv = (algo, head, policy,
-                                                                      teacher, venv)
-        self.kind = "q" if algo == "dqn" else "logits"
-
-    @torch.no_grad()
-    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
-        if self.teacher is not None:
-            raw = self.venv.unnormalize_obs(obs.numpy()) if self.venv is not None else obs
-            return self.teacher.outputs(torch.as_tensor(raw, dtype=torch.float32))
-        if self.algo == "dqn":
-            return self.policy.q_net(obs)
-        if self.algo == "sac":
-            mean, log_std, _ = self.policy.actor.get_action_dist_params(obs)
-            return torch.cat([mean, log_std], -1)
-        return self.head.sb3_student_out(self.policy.get_distribution(obs))
-
-
-def _anchor_loss(cfg: FinetuneConfig, algo: str, head: Any, teacher: Any) -> Any:
-    from rldistill.heads.losses import LargeMargin
-
-    if algo == "dqn":
-        return LargeMargin(cfg.margin)
-    if teacher is not None:  # as kick-starting pulls toward it: the head's temperature
-        return teacher.head.loss("kl", None, teacher.kind)
-    return head.loss("kl", 1.0, "logits")
 
 
 def _vecnormalize(venv: Any, norm: Any) -> Any:
@@ -292,7 +260,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
     model = setup.model(cfg, phase, tb)
     fresh = ckpt is None or ckpt[1]["phase"] != phase
     warm = cfg.warmup if setup.algo != "dqn" else 0
-    if warm and setup.algo == "ppo":  # whole rollouts: the first ceil(W / rollout) updates
+    if warm and setup.algo in ("ppo", "a2c"):  # whole rollouts: the first ceil(W / rollout) updates
         rollout = model.n_steps * model.n_envs
         warm = -(-warm // rollout) * rollout + 1
     if phase == "student" and cfg.anchor != "none":
@@ -306,7 +274,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
         anchor = Anchor(setup.algo, setup.head, policy, teacher,
                         model.get_vec_normalize_env() if teacher is not None else None)
         model.set_anchor(anchor, parse_lambda(cfg.anchor_schedule, "--anchor-lambda"),
-                         _anchor_loss(cfg, setup.algo, setup.head, teacher), warm)
+                         anchor_loss(cfg, setup.algo, setup.head, teacher), warm)
     elif phase == "student":
         model.ks_frozen_until = warm
     curve: list[dict[str, Any]] = []

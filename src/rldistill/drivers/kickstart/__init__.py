@@ -177,7 +177,8 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
     if len(teacher.spec.obs_shape) != 1:
         raise UserError(f"env {cfg.env} has observations of shape {teacher.spec.obs_shape}; "
                         "kickstart needs flat (1-D) observations")
-    wanted = {"ppo": ("categorical", "gaussian"), "dqn": ("categorical",),
+    wanted = {"ppo": ("categorical", "gaussian"), "a2c": ("categorical", "gaussian"),
+              "dqn": ("categorical",),
               "sac": ("squashed_gaussian",)}[cfg.algo]
     if teacher.head.name not in wanted:
         raise UserError(f"kick-starting an SB3 {cfg.algo.upper()} student needs a teacher whose "

@@ -1,8 +1,9 @@
-"""SB3 DQN (QDagger, Agarwal et al. 2022) and SAC with ``+ lambda_t * distillation``.
+"""SB3 DQN (QDagger, Agarwal et al. 2022), SAC and TD3 with ``+ lambda_t * distillation``.
 
 DQN: KL(softmax(Q_T / tau) || softmax(Q_S / tau)) added to the Huber TD loss on each replay
 batch (for a logits teacher: softmax(logits) against softmax(Q_S)). SAC: KL(teacher || student)
-between tanh-squashed Gaussians in pre-squash space, added to the actor loss. ``train()`` is
+between tanh-squashed Gaussians in pre-squash space, added to the actor loss; TD3 (a deterministic
+actor, fine-tuning's anchor only): the anchor's loss on the actor's actions. ``train()`` is
 SB3's own but for the lines marked ``##`` (tests/test_kickstart.py checks it).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch as th
-from stable_baselines3 import DQN, SAC
+from stable_baselines3 import DQN, SAC, TD3
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
@@ -192,4 +193,79 @@ class KickstartSAC(DistillMixin, SAC):
         self.logger.record("train/critic_loss", np.mean(critic_losses))
         if len(ent_coef_losses) > 0:
             self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
+        self._ks_log(lam, distill_losses)  ##
+
+
+class KickstartTD3(DistillMixin, TD3):
+    """SB3 TD3 whose (delayed) actor loss gets + lambda_t * the anchor's loss on the actor's
+    action (a deterministic policy: the squared distance of the actions, no distribution)."""
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:  # TD3's, ## added
+        # Switch to train mode (this affects batch norm / dropout)
+        self.policy.set_training_mode(True)
+
+        # Update learning rate according to lr schedule
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+        lam = self.current_lambda()  ##
+        distill_losses: list[float] = []  ##
+
+        actor_losses, critic_losses = [], []
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            # Sample replay buffer
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            # For n-step replay, discount factor is gamma**n_steps (when no early termination)
+            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+
+            with th.no_grad():
+                # Select action according to policy and add clipped noise
+                noise = replay_data.actions.clone().data.normal_(0, self.target_policy_noise)
+                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+                next_actions = (self.actor_target(replay_data.next_observations) + noise).clamp(-1, 1)
+
+                # Compute the next Q-values: min over all critics targets
+                next_q_values = th.cat(self.critic_target(replay_data.next_observations, next_actions), dim=1)
+                next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
+                target_q_values = replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
+
+            # Get current Q-values estimates for each critic network
+            current_q_values = self.critic(replay_data.observations, replay_data.actions)
+
+            # Compute critic loss
+            critic_loss = sum(F.mse_loss(current_q, target_q_values) for current_q in current_q_values)
+            assert isinstance(critic_loss, th.Tensor)
+            critic_losses.append(critic_loss.item())
+
+            # Optimize the critics
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic.optimizer.step()
+
+            # Delayed policy updates
+            if self._n_updates % self.policy_delay == 0:
+                # Compute actor loss
+                actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
+                if self.ks_teacher is not None and not self.actor_frozen():  ##
+                    obs = replay_data.observations  ##
+                    distill = self._distill_term(self.actor(obs), obs)  ##
+                    distill_losses.append(distill.item())  ##
+                    actor_loss = actor_loss + lam * distill  ##
+                actor_losses.append(actor_loss.item())
+
+                if not self.actor_frozen():  ## a critic warm-up leaves the actor as it is
+                    # Optimize the actor
+                    self.actor.optimizer.zero_grad()
+                    actor_loss.backward()
+                    self.actor.optimizer.step()
+
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
+                # Copy running stats, see GH issue #996
+                polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
+                polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if len(actor_losses) > 0:
+            self.logger.record("train/actor_loss", np.mean(actor_losses))
+        self.logger.record("train/critic_loss", np.mean(critic_losses))
         self._ks_log(lam, distill_losses)  ##

@@ -1,8 +1,10 @@
-"""SB3 PPO with ``+ lambda_t * KL(teacher || student)`` on each minibatch (Schmitt et al. 2018).
+"""SB3 PPO and A2C with ``+ lambda_t * KL(teacher || student)`` on each minibatch (Schmitt et
+al. 2018, "Kickstarting deep RL", on A3C; PPO since).
 
 ``train()`` is SB3's own, line for line, but for the lines marked ``##`` (tests/test_kickstart.py
-checks it against the installed SB3); the PPO loss and the distillation term share one forward
-pass per minibatch (:meth:`KickstartPPO._evaluate_actions`).
+checks it against the installed SB3); the RL loss and the distillation term share one forward
+pass per minibatch (:meth:`KickstartPPO._evaluate_actions`). A critic warm-up
+(:meth:`~rldistill.drivers.kickstart.mixin.DistillMixin.actor_frozen`) trains the value loss alone.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3 import PPO
+from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
@@ -163,4 +165,80 @@ class KickstartPPO(DistillMixin, PPO):
         self.logger.record("train/clip_range", clip_range)
         if self.clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
+        self._ks_log(lam, distill_losses)  ##
+
+
+class KickstartA2C(DistillMixin, A2C):
+    """SB3 A2C whose loss is A2C's + lambda_t * KL(teacher || student) on each rollout."""
+
+    _evaluate_actions = KickstartPPO._evaluate_actions
+
+    def train(self) -> None:  # SB3's A2C.train, lines marked ## added
+        """
+        Update policy using the currently gathered
+        rollout buffer (one gradient step over whole data).
+        """
+        # Switch to train mode (this affects batch norm / dropout)
+        self.policy.set_training_mode(True)
+
+        # Update optimizer learning rate
+        self._update_learning_rate(self.policy.optimizer)
+        lam = self.current_lambda()  ##
+        distill_losses: list[float] = []  ##
+
+        # This will only loop once (get all data in one go)
+        for rollout_data in self.rollout_buffer.get(batch_size=None):
+            actions = rollout_data.actions
+            if isinstance(self.action_space, spaces.Discrete):
+                # Convert discrete action from float to long
+                actions = actions.long().flatten()
+
+            values, log_prob, entropy, dist = self._evaluate_actions(rollout_data.observations, actions)  ##
+            values = values.flatten()
+
+            # Normalize advantage (not present in the original implementation)
+            advantages = rollout_data.advantages
+            if self.normalize_advantage:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+            # Policy gradient loss
+            policy_loss = -(advantages * log_prob).mean()
+
+            # Value loss using the TD(gae_lambda) target
+            value_loss = F.mse_loss(rollout_data.returns, values)
+
+            # Entropy loss favor exploration
+            if entropy is None:
+                # Approximate entropy when no analytical form
+                entropy_loss = -th.mean(-log_prob)
+            else:
+                entropy_loss = -th.mean(entropy)
+
+            loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+            if self.actor_frozen():  ## a critic warm-up: the value loss alone
+                loss = self.vf_coef * value_loss  ##
+            elif self.ks_teacher is not None:  ##
+                student_out = self.ks_teacher.head.sb3_student_out(dist)  ##
+                distill = self._distill_term(student_out, rollout_data.observations)  ##
+                distill_losses.append(distill.item())  ##
+                loss = loss + lam * distill  ##
+
+            # Optimization step
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+
+            # Clip grad norm
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+
+        self._n_updates += 1
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/explained_variance", explained_var)
+        self.logger.record("train/entropy_loss", entropy_loss.item())
+        self.logger.record("train/policy_loss", policy_loss.item())
+        self.logger.record("train/value_loss", value_loss.item())
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
         self._ks_log(lam, distill_losses)  ##
