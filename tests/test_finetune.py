@@ -127,6 +127,26 @@ def test_a2c_and_td3_warm_up_frozen_then_anchored(algo, cartpole_student, td3_st
     assert last["lambda"] > 0 and last["distill_kl"] > 0, last
 
 
+def test_a_cnn_student_is_held_by_rldistills_extractor_checkpointed_and_written_back(tmp_path):
+    """A MinAtar CNN student (3x3 convolutions, not NatureCNN's: rldistill's StudentCNN in the
+    SB3 policy, its features extractor shared by actor and critic) fine-tunes, checkpoints and
+    comes back bit for bit through a whole-run warm-up."""
+    pytest.importorskip("minatar")
+    student = tmp_path / "student"
+    assert main(["distill", "--teacher", "zoo:MinAtar-Breakout-v1-ppo", "--budget", "1000",
+                 "--rounds", "2", "--eval-episodes", "1", "--baseline", "none", "--out",
+                 str(student)]) == 0
+    r = finetune.run(_cfg(student, tmp_path / "ft", steps=2048, eval_every=2048,
+                          warmup_steps=2047), plot=False)
+    assert r["export"]["policy"] == "CnnPolicy" and len(r["curve"]) == 2
+    start, after = _acting(student), _acting(tmp_path / "ft")
+    assert any(k.startswith("convs.") for k in load_file(str(student / "student.safetensors")))
+    assert start.keys() == after.keys() and all(torch.equal(start[k], after[k]) for k in start)
+    convs = (load_file(str(d / "student.safetensors")) for d in (student, tmp_path / "ft"))
+    a, b = ({k: v for k, v in w.items() if k.startswith("convs.")} for w in convs)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
     """A Q-value teacher's KL student is exported x tau (the teacher's Q scale), fine-tuned by
     DQN with the large-margin anchor, written back / tau: export --format sb3 of the fine-tuned

@@ -200,6 +200,43 @@ def test_a_nature_cnn_student_becomes_a_cnn_policy_that_acts_alike_and_keeps_tra
     assert model.num_timesteps >= 16 and model._n_updates > 0
 
 
+@pytest.mark.parametrize("env_id,convs", [
+    ("RldistillTestFrames-hwc-v0", ((8, 8, 4), (16, 4, 2), (16, 3, 1))),  # SB3 moves channels
+    ("MinAtar/Breakout-v1", ((16, 3, 1),)),  # booleans, channel-last: the extractor moves them
+])
+def test_other_cnn_layouts_get_rldistills_extractor_act_alike_and_keep_training(
+        tmp_path, env_id, convs):
+    """A CNN student of any layout (with a dense layer) becomes a CnnPolicy whose features
+    extractor is rldistill's StudentCNN with the student's convolutions: the same softmax on
+    every frame, and SB3 keeps training it."""
+    from rldistill.deploy.sb3_extractor import StudentCNN
+    from rldistill.envs.make import env_spec
+    from rldistill.students.build import cnn_arch
+
+    if env_id.startswith("MinAtar"):
+        pytest.importorskip("minatar")
+        from rldistill.envs.recipe import register_namespace
+
+        register_namespace(env_id)
+    spec = env_spec(env_id)
+    torch.manual_seed(0)
+    student = Student(cnn_arch(spec, None, convs, (64,), True), [spec])
+    save_student(student, tmp_path / "run", {"env": env_id, "teacher": {"kind": "logits"}})
+    report = export_sb3(tmp_path / "run", tmp_path / "s.zip", check_rows=256)
+    assert report["policy"] == "CnnPolicy" and report["action_agreement"] == 1.0
+    model = PPO.load(tmp_path / "s.zip", env=make_vec_env(env_id, 1), device="cpu",
+                     custom_objects={"n_steps": 16, "batch_size": 16})
+    assert isinstance(model.policy.features_extractor, StudentCNN)
+    dtype = torch.bool if spec.obs_dtype == "bool" else torch.uint8
+    x = torch.randint(0, 2 if dtype is torch.bool else 256, (32, *spec.obs_shape),
+                      generator=torch.Generator().manual_seed(1)).to(dtype)
+    with torch.no_grad():
+        got = model.policy.get_distribution(_sb3_obs(model, x)).distribution.logits
+    torch.testing.assert_close(got, torch.log_softmax(student.outputs(x), -1))
+    model.learn(16)
+    assert model.num_timesteps >= 16 and model._n_updates > 0
+
+
 @pytest.mark.parametrize("env_id,shape", [("RldistillTestFrames-rgb-v0", FRAMES["rgb"]),
                                           ("MinAtar/Breakout-v1", None)])
 def test_mlp_students_of_frames_act_alike(tmp_path, capsys, env_id, shape):
@@ -226,7 +263,7 @@ def test_mlp_students_of_frames_act_alike(tmp_path, capsys, env_id, shape):
     torch.testing.assert_close(got, torch.log_softmax(student.outputs(x), -1))
 
 
-def test_other_cnn_layouts_and_recurrent_students_are_one_line_errors(tmp_path, capsys,
+def test_dense_less_cnn_and_recurrent_students_are_one_line_errors(tmp_path, capsys,
                                                                        monkeypatch):
     """Refused before any SB3 model is built, each naming what to use instead."""
     from rldistill.students.build import cnn_arch
@@ -240,12 +277,8 @@ def test_other_cnn_layouts_and_recurrent_students_are_one_line_errors(tmp_path, 
     atari = SpaceSpec((4, 84, 84), ActionSpec("discrete", 6), obs_dtype="uint8")
     gru = StudentArch(4, (16,), 2, cell="gru", cell_size=8)
     cases = [  # (arch, spec, env, message)
-        (cnn_arch(minatar, None, ((16, 3, 1),), (128,), True), minatar,
-         "MinAtar/Breakout-v1", "SB3's CnnPolicy holds only NatureCNN's layout"),
-        (cnn_arch(minatar, None, ((16, 3, 1),), (128,), True), minatar,
-         "MinAtar/Breakout-v1", "NatureCNN does not fit 10x10 frames"),
-        (cnn_arch(atari, None, ((8, 8, 4), (16, 4, 2), (16, 3, 1)), (128,), False), atari,
-         "RldistillTestFrames-chw-v0", "--student-arch cnn:32,64,64:512"),
+        (cnn_arch(minatar, None, ((16, 3, 1),), (), True), minatar,
+         "MinAtar/Breakout-v1", "ends in a dense layer"),
         (cnn_arch(atari, None, NATURE, (), False), atari, "RldistillTestFrames-chw-v0",
          "dense none"),
         (gru, SpaceSpec((4,), 2), "CartPole-v1", "cannot hold a recurrent student (gru:8)"),

@@ -38,6 +38,8 @@ TASKS = {
     "llc-ppo": ("zoo:LunarLanderContinuous-v3-ppo", 300_000, 16_384),
     "ll-ppo-early": (str(TEACHERS / "LunarLander-v3-ppo-300k.zip"), 300_000, 16_384),
     "llc-ppo-1m": ("zoo:LunarLanderContinuous-v3-ppo", 1_000_000, 32_768),
+    # the zoo's MinAtar Breakout PPO (5.9): a CNN student (StudentCNN in its SB3 export)
+    "breakout-ppo": ("zoo:MinAtar-Breakout-v1-ppo", 1_000_000, 65_536),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }

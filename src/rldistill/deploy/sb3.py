@@ -17,12 +17,14 @@ A student of a VecNormalize teacher takes raw observations; SB3 takes them norma
 ``VecNormalize`` wrapper, written beside the zip as ``OUT.vecnormalize.pkl`` (load it with
 ``VecNormalize.load(path, venv)``).
 
-A CNN student becomes a ``CnnPolicy`` where its layout is SB3's ``NatureCNN``'s (convolutions of
-32 channels 8x8 stride 4, 64 4x4 stride 2, 64 3x3 stride 1, then a dense layer: the student's
-first hidden layer is NatureCNN's ``features_dim``, the others the policy's ``net_arch``); SB3
-divides uint8 frames by 255 (``normalize_images``) and moves channel-last ones first
-(``VecTransposeImage``) as the student does. Other CNN layouts and recurrent students have no
-SB3 policy to hold them: a one-line error that points to ONNX export.
+A CNN student becomes a ``CnnPolicy``: with SB3's own ``NatureCNN`` where that is its layout
+(convolutions of 32 channels 8x8 stride 4, 64 4x4 stride 2, 64 3x3 stride 1, then a dense
+layer: the student's first hidden layer is NatureCNN's ``features_dim``, the others the policy's
+``net_arch``), else with :class:`~rldistill.deploy.sb3_extractor.StudentCNN` holding its own
+convolutions (a zip SB3 opens where rldistill is installed); SB3 divides uint8 frames by 255
+(``normalize_images``) and moves channel-last ones first (``VecTransposeImage``) as the student
+does. CNN students without a dense layer and recurrent students have no SB3 policy to hold them:
+a one-line error that points to ONNX export.
 """
 
 from __future__ import annotations
@@ -62,18 +64,12 @@ def layout_error(arch: Any, student_dir: str | Path, out: Path) -> str | None:
                 "SB3 has no recurrent DQN / PPO / A2C (their policies keep no state between "
                 f"steps): {onnx_hint(student_dir, out)}; its graph takes and returns the cell's "
                 "state")
-    if arch.conv and (tuple(arch.conv) != NATURE_CNN or not arch.hidden):
+    if arch.conv and not arch.hidden:
         convs = ", ".join(f"{c} ch {k}x{k} stride {st}" for c, k, st in arch.conv)
-        dense = ",".join(str(h) for h in arch.hidden) or "none"
-        h, w = arch.frame[1:]
-        other = (", or distil with --student-arch cnn:32,64,64:512 for an SB3-loadable CNN "
-                 "student on these Atari-sized frames" if min(h, w) >= 36 else
-                 f"; NatureCNN does not fit {h}x{w} frames: for an SB3 model distil an MLP "
-                 "student (--student-hidden, e.g. 256,256)")
         return (f"--format sb3 cannot hold this CNN student (convolutions {convs}; dense "
-                f"{dense}): SB3's CnnPolicy holds only NatureCNN's layout (32 ch 8x8 stride 4, "
-                "64 ch 4x4 stride 2, 64 ch 3x3 stride 1, then a dense layer): "
-                f"{onnx_hint(student_dir, out)}{other}")
+                "none): an SB3 features extractor ends in a dense layer: "
+                f"{onnx_hint(student_dir, out)}, or distil with a dense layer after the "
+                "convolutions (--student-arch cnn:C1,C2:D)")
     return None
 
 
@@ -97,13 +93,19 @@ def _image_kwargs(student: Any, task: int, env: Any, env_id: str, student_dir: s
                         f"frames in [0, 255] and env {env_id}'s are {space.dtype} in "
                         f"[{space.low.min()}, {space.high.max()}]: {hint}")
     transposed = image and not is_image_space_channels_first(space)
-    if transposed != arch.channels_last:
-        order = {True: "channel-last", False: "channel-first"}
-        raise UserError(f"the CNN student reads env {env_id}'s {shape} frames "
-                        f"{order[arch.channels_last]}, SB3 would read them "
-                        f"{order[transposed]}: {hint}")
-    return {"features_extractor_kwargs": {"features_dim": int(arch.hidden[0])},
-            "normalize_images": bool(arch.image_scale)}
+    if transposed and not arch.channels_last:
+        raise UserError(f"the CNN student reads env {env_id}'s {shape} frames channel-first, "
+                        f"SB3 would move their last axis first: {hint}")
+    kw: dict[str, Any] = {"features_extractor_kwargs": {"features_dim": int(arch.hidden[0])},
+                          "normalize_images": bool(arch.image_scale)}
+    if tuple(arch.conv) != NATURE_CNN or arch.channels_last != transposed:
+        from rldistill.deploy.sb3_extractor import StudentCNN  # not NatureCNN: rldistill's own
+
+        kw["features_extractor_class"] = StudentCNN
+        kw["features_extractor_kwargs"] |= {
+            "conv": [list(c) for c in arch.conv],
+            "channels_last": bool(arch.channels_last and not transposed)}
+    return kw
 
 
 def _channels_first(pairs: list[tuple[torch.Tensor, torch.Tensor]], space: Any) -> None:

@@ -27,8 +27,8 @@ def torch_state(model: Any) -> dict[str, torch.Tensor]:
         obj = recursive_getattr(model, name)
         if isinstance(obj, torch.optim.Optimizer):
             out |= {f"{name}/{k}": v for k, v in optimizer_tensors(obj).items()}
-        else:
-            out |= {f"{name}/{k}": v for k, v in obj.state_dict().items()}
+        else:  # copies: an actor-critic's shared features extractor is under three names
+            out |= {f"{name}/{k}": v.clone() for k, v in obj.state_dict().items()}
     for name in variables:
         out[f"var/{name}"] = recursive_getattr(model, name).detach()
     buf = getattr(model, "replay_buffer", None)
