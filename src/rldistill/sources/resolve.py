@@ -108,8 +108,8 @@ def resolve(spec: str) -> Source:
     if path.is_dir():
         return _zoo_folder(path, spec)
     if path.suffix in SUFFIXES:
-        raise UserError(f"teacher {spec} is a torch file, not an SB3 model: load it with "
-                        "--teacher-kind and --env (rldistill.sources.torch_file)")
+        raise UserError(f"teacher {spec} is a torch file, not an SB3 model: load it with --env "
+                        "(and --teacher-kind unless it is a CleanRL or rsl-rl checkpoint)")
     config_dir = path.parent / path.stem
     if (config_dir / "config.yml").is_file() or (config_dir / "args.yml").is_file():
         return _zoo_folder(path.parent, spec, zip_file=path)

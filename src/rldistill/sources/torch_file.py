@@ -9,7 +9,8 @@ module (``torch.save(module)``), mapping a batch of observations to the outputs 
 
 Its spaces are the env's (``--env``), and its output width is checked against them. Both file
 kinds hold code that runs when the teacher acts (TorchScript's program, or the module's classes
-unpickled), so both need ``--trust-teacher``.
+unpickled), so both need ``--trust-teacher``. A file of plain tensors (a CleanRL or rsl-rl
+checkpoint) is read first as such, with neither flag (:mod:`rldistill.sources.frameworks`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 from rldistill.core.errors import UserError
 from rldistill.sources.base import NetTeacher
 
-SUFFIXES = (".pt", ".pth", ".ts")
+SUFFIXES = (".pt", ".pth", ".ts", ".cleanrl_model")
 KINDS = ("q", "logits", "gaussian", "squashed", "deterministic")
 
 
@@ -30,7 +31,11 @@ def load_torch_teacher(path: Path, kind: str | None, env_id: str | None,
                        trust: bool) -> NetTeacher:
     from rldistill.envs.make import env_spec
     from rldistill.heads import head_for
+    from rldistill.sources.frameworks import load_state_teacher, read_state
 
+    state = read_state(path) if path.is_file() else None
+    if state is not None:  # tensors only (CleanRL, rsl-rl): nothing runs, the keys say what
+        return load_state_teacher(path, state, env_id)
     if kind not in KINDS:
         raise UserError(f"teacher {path} is a torch file: pass --teacher-kind, one of "
                         f"{', '.join(KINDS)} (what its forward returns)")
