@@ -129,15 +129,16 @@ def test_a2c_and_td3_warm_up_frozen_then_anchored(algo, cartpole_student, td3_st
 
 def test_a_cnn_student_is_held_by_rldistills_extractor_checkpointed_and_written_back(tmp_path):
     """A MinAtar CNN student (3x3 convolutions, not NatureCNN's: rldistill's StudentCNN in the
-    SB3 policy, its features extractor shared by actor and critic) fine-tunes, checkpoints and
-    comes back bit for bit through a whole-run warm-up."""
+    SB3 policy) fine-tunes, checkpoints and comes back bit for bit through a whole-run warm-up:
+    PPO's critic has its own features extractor, so the value loss cannot move the student's
+    convolutions (shared, they moved by 4e-3 in two updates)."""
     pytest.importorskip("minatar")
     student = tmp_path / "student"
     assert main(["distill", "--teacher", "zoo:MinAtar-Breakout-v1-ppo", "--budget", "1000",
                  "--rounds", "2", "--eval-episodes", "1", "--baseline", "none", "--out",
                  str(student)]) == 0
-    r = finetune.run(_cfg(student, tmp_path / "ft", steps=2048, eval_every=2048,
-                          warmup_steps=2047), plot=False)
+    r = finetune.run(_cfg(student, tmp_path / "ft", steps=4096, eval_every=4096,
+                          warmup_steps=4095), plot=False)
     assert r["export"]["policy"] == "CnnPolicy" and len(r["curve"]) == 2
     start, after = _acting(student), _acting(tmp_path / "ft")
     assert any(k.startswith("convs.") for k in load_file(str(student / "student.safetensors")))

@@ -3,7 +3,9 @@
 import json
 import math
 import zipfile
+from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -340,3 +342,36 @@ def test_squashed_teacher_kickstarts_a_sac_student(tmp_path):
     obs = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
     want, _ = model.predict(obs, deterministic=True)
     np.testing.assert_allclose(student.act(torch.as_tensor(obs)).numpy(), want, atol=1e-5)
+
+
+def test_kickstart_and_teacher_train_use_the_env_recipe(tmp_path, capsys):
+    """An RL Zoo folder's wrappers reach kick-starting's SB3 envs, its evaluations and the
+    saved student (TimeLimit 100: the teacher's CartPole returns stop at 100, not 500); the
+    online teacher's SB3 envs get --env-wrapper as the loop's do."""
+    import shutil
+
+    from rldistill.drivers.teacher_train import make_model
+    from rldistill.envs.recipe import EnvRecipe
+    from rldistill.students.network import load_student
+
+    zoo = Path(__file__).resolve().parents[1] / "src/rldistill/zoo/CartPole-v1-ppo.zip"
+    folder = tmp_path / "logs" / "ppo" / "CartPole-v1_1"
+    (folder / "CartPole-v1").mkdir(parents=True)
+    shutil.copy(zoo, folder / "CartPole-v1.zip")
+    (folder / "CartPole-v1" / "config.yml").write_text(
+        "!!python/object/apply:collections.OrderedDict\n- - - env_wrapper\n"
+        "    - - gymnasium.wrappers.TimeLimit:\n          max_episode_steps: 100\n")
+    out = tmp_path / "ks"
+    assert main(["--teacher", str(folder), "--env", "CartPole-v1", "--algo", "ppo", "--steps",
+                 "512", "--eval-every", "512", "--eval-episodes", "2", "--final-episodes", "2",
+                 "--student-hidden", "8", "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["teacher"]["eval_return_mean"] == r["teacher"]["final_return_mean"] == 100.0
+    assert all(p["return"] <= 100 for p in r["student"]["curve"])
+    assert load_student(out)[1]["env_recipe"]["wrappers"][0][1] == {"max_episode_steps": 100}
+    recipe = EnvRecipe("CartPole-v1", wrappers=(("gymnasium.wrappers.TimeLimit",
+                                                 {"max_episode_steps": 20}),))
+    model, _ = make_model("ppo", recipe, 0)
+    env = model.get_env().envs[0]
+    while not isinstance(env, gym.wrappers.TimeLimit) or env._max_episode_steps != 20:
+        env = env.env  # AttributeError (no such wrapper) fails the test

@@ -203,10 +203,15 @@ def _check_states(run: SavedRun, task: int, rows: int, seed: int) -> tuple[torch
 
 
 def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: str | None = None,
-               check_rows: int = 4096, seed: int = 0) -> dict[str, Any]:
+               check_rows: int = 4096, seed: int = 0, own_critic_cnn: bool = False
+               ) -> dict[str, Any]:
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
-    run's buffer (random normal ones when the run kept no checkpoint). Returns the report."""
+    run's buffer (random normal ones when the run kept no checkpoint). Returns the report.
+
+    ``own_critic_cnn`` (``finetune``): a CNN student's PPO / A2C critic gets its own (fresh)
+    features extractor instead of sharing the student's, so that the value loss cannot move
+    the convolutions the student acts through."""
     from rldistill.zoo.sb3 import sb3_class
     from rldistill.envs.make import make_env
 
@@ -235,6 +240,8 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     cnn = bool(student.arch.conv)
     env = make_env(run.env(task))
     kwargs = _model_kwargs(run, task, algo, env, env_id, pairs, student_dir, out)
+    if cnn and own_critic_cnn and algo in ("ppo", "a2c"):
+        kwargs["policy_kwargs"]["share_features_extractor"] = False
     cls = sb3_class(algo)
     model = cls("CnnPolicy" if cnn else "MlpPolicy", env, seed=seed, device="cpu", **kwargs)
     from rldistill.sources.sb3_policy import set_student_layers

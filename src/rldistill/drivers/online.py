@@ -29,7 +29,7 @@ from rldistill.core.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Hook
-from rldistill.envs.make import env_spec, spec_of
+from rldistill.envs.make import env_spec, spec_of, task_env
 from rldistill.core.errors import UserError
 from rldistill.evaluation import seeds
 from rldistill.evaluation.rollouts import evaluate_policy
@@ -85,6 +85,8 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
     env_spec(env_id)  # unknown ids and spaces without a head: one-line errors before SB3 asserts
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
+    # the teacher's envs as the loop's: --env-wrapper, --frame-stack and --env-module
+    env_id = task_env(env_id, None, cfg)
     model, _ = make_model(str(cfg.teacher_train), env_id, cfg.seed)
     online: dict[str, Any] = _restore_teacher(model, run_dir) if resume else {
         "curves": [], "distill_s": 0.0}

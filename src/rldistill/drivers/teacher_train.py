@@ -13,18 +13,23 @@ from rldistill.zoo.sb3 import sb3_class
 
 
 def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
-    """A fresh SB3 model of ``algo`` on ``env_id`` with the zoo's hyperparameters (and those);
-    ``normalize`` wraps the env in VecNormalize, ``noise_std`` adds Gaussian action noise."""
+    """A fresh SB3 model of ``algo`` on ``env_id`` (an id, or an
+    :class:`~rldistill.envs.recipe.EnvRecipe` whose wrappers and frame stack its envs get) with
+    the zoo's hyperparameters (and those); ``normalize`` wraps the env in VecNormalize,
+    ``noise_std`` adds Gaussian action noise."""
     import numpy as np
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rldistill.envs.make import check_env_id
+    from rldistill.envs.make import check_env_id, make_env
+    from rldistill.envs.recipe import EnvRecipe
 
     check_env_id(env_id)
     cls = sb3_class(algo)
-    n_envs, kwargs = lookup(algo, env_id)
+    n_envs, kwargs = lookup(algo, str(env_id))
     args = dict(kwargs)
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    recipe = env_id if isinstance(env_id, EnvRecipe) and not env_id.plain else None
+    venv = make_vec_env(env_id if recipe is None else lambda: make_env(recipe), n_envs=n_envs,
+                        seed=seed)
     if args.pop("normalize", False):
         from stable_baselines3.common.vec_env import VecNormalize
 

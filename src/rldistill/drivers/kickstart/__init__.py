@@ -28,6 +28,7 @@ from rldistill.core.config import DistillConfig, KickstartConfig
 from rldistill.core.errors import UserError
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
+from rldistill.envs.recipe import EnvRecipe
 from rldistill.evaluation import seeds
 from rldistill.students.network import Student, build_student, parse_hidden, save_student
 from rldistill.zoo.sb3 import sb3_kwargs
@@ -124,6 +125,17 @@ def steps_to(curve: list[dict[str, Any]], target: float = TARGET) -> int | None:
     return None
 
 
+def recipe_of(cfg: KickstartConfig, teacher: Any) -> str:
+    """The env the student trains and is scored on: the recipe the teacher's source names for
+    ``cfg.env`` (RL Zoo's wrappers, frame stack, env kwargs), as distill's; else the plain id."""
+    from types import SimpleNamespace
+
+    from rldistill.envs.make import task_env
+
+    none = SimpleNamespace(env_wrapper=(), frame_stack=None, env_modules=())
+    return task_env(cfg.env, teacher, none)
+
+
 def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: LambdaSchedule,
               returns: tuple[float, float], tb_dir: str | None, name: str, pretrain: int
               ) -> tuple[Any, list[dict[str, Any]]]:
@@ -140,8 +152,12 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
     from rldistill.drivers.distill import train
     from rldistill.drivers.kickstart.algos import ALGOS
 
+    from rldistill.envs.make import make_env
+
+    env = recipe_of(cfg, teacher)
     n_envs, kwargs = sb3_kwargs(cfg.algo, cfg.env, hidden)
-    venv = make_vec_env(cfg.env, n_envs=n_envs, seed=cfg.seed)
+    venv = make_vec_env((lambda: make_env(env)) if isinstance(env, EnvRecipe) else cfg.env,
+                        n_envs=n_envs, seed=cfg.seed)
     model = ALGOS[cfg.algo]("MlpPolicy", venv, seed=cfg.seed, verbose=0, teacher=teacher,
                             lam=lam, temperature=cfg.temperature, returns=returns,
                             tensorboard_log=tb_dir, device="cpu", **kwargs)
@@ -151,7 +167,7 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
                                  seed=cfg.seed, student_hidden=",".join(map(str, hidden)),
                                  out=tmp, temperature=cfg.temperature)
             load_into(model, train(dcfg, teachers=[teacher]).student)
-    cb = _eval_callback(cfg.env, teacher, cfg.eval_every, cfg.eval_episodes, seeds.KICKSTART_CURVE,
+    cb = _eval_callback(env, teacher, cfg.eval_every, cfg.eval_episodes, seeds.KICKSTART_CURVE,
                         returns, offset=pretrain)
     model.learn(total_timesteps=cfg.steps - pretrain, callback=cb, tb_log_name=name)
     venv.close()
@@ -173,7 +189,8 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
     check_sb3_version()
     lam = parse_lambda(cfg.lambda_schedule)
     teacher = load_teacher(cfg.teacher, trust=cfg.trust_teacher)
-    check_match(teacher.spec, env_spec(cfg.env), teacher.name, cfg.env)
+    env = recipe_of(cfg, teacher)
+    check_match(teacher.spec, env_spec(env), teacher.name, cfg.env)
     if len(teacher.spec.obs_shape) != 1:
         raise UserError(f"env {cfg.env} has observations of shape {teacher.spec.obs_shape}; "
                         "kickstart needs flat (1-D) observations")
@@ -192,8 +209,8 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
         return opened.finished
     torch.set_num_threads(1)
 
-    t_ev = evaluate_policy(teacher, cfg.env, cfg.eval_episodes, seeds.KICKSTART_CURVE)
-    r_ev = evaluate_policy(RandomActor(teacher.head, seeds.KICKSTART_CURVE), cfg.env,
+    t_ev = evaluate_policy(teacher, env, cfg.eval_episodes, seeds.KICKSTART_CURVE)
+    r_ev = evaluate_policy(RandomActor(teacher.head, seeds.KICKSTART_CURVE), env,
                            cfg.eval_episodes, seeds.KICKSTART_CURVE)
     returns = (t_ev.mean, r_ev.mean)
     tb_dir = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
@@ -217,9 +234,11 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
         wall = time.perf_counter() - t0
         atomic_write(out / f"{name}_sb3.zip", lambda tmp: model.save(tmp))
         student = to_student(model, teacher)
-        score = score_student(student.for_task(0), teacher, cfg.env, cfg.final_episodes,
+        score = score_student(student.for_task(0), teacher, env, cfg.final_episodes,
                               seeds.KICKSTART_FINAL, cache=cache)
-        save_student(student, out, {"env": cfg.env, "source": "kickstart", "algo": cfg.algo,
+        recipe = {"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}
+        save_student(student, out, {"env": cfg.env, **recipe, "source": "kickstart",
+                                    "algo": cfg.algo,
                                     "config": {**cfg.to_dict(), "lambda_schedule":
                                                cfg.lambda_schedule if name == "student"
                                                else "constant:0"}}, stem=name)
