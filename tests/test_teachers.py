@@ -135,6 +135,54 @@ def test_custom_policy_needs_trust(tmp_path):
     assert (teacher.act(obs).numpy() == expected).all()
 
 
+class _ReluExtractor(torch.nn.Module):  # SB3's docs' custom mlp_extractor, with ReLU
+    def __init__(self, n):
+        super().__init__()
+        self.latent_dim_pi = self.latent_dim_vf = 16
+        self.policy_net = torch.nn.Sequential(torch.nn.Linear(n, 16), torch.nn.ReLU())
+        self.value_net = torch.nn.Sequential(torch.nn.Linear(n, 16), torch.nn.ReLU())
+
+    def forward(self, features):
+        return self.forward_actor(features), self.forward_critic(features)
+
+    def forward_actor(self, features):
+        return self.policy_net(features)
+
+    def forward_critic(self, features):
+        return self.value_net(features)
+
+
+def _custom_policy_class():
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    class CustomActorCriticPolicy(ActorCriticPolicy):
+        def _build_mlp_extractor(self):
+            self.mlp_extractor = _ReluExtractor(self.features_dim)
+
+    return CustomActorCriticPolicy
+
+
+def test_a_custom_policy_class_needs_trust_then_acts_as_sb3(tmp_path):
+    """Its state-dict keys look like SB3's own (mlp_extractor.policy_net.0, action_net), its
+    activation is not the one the zip names (ReLU, not Tanh): refused without the flag rather
+    than rebuilt wrong; with it, SB3 loads the class and the teacher acts as model.predict."""
+    from stable_baselines3 import PPO
+
+    model = PPO(_custom_policy_class(), "Pendulum-v1", n_steps=64, seed=0, verbose=0)
+    with torch.no_grad():
+        for p in model.policy.parameters():
+            p.normal_(0, 0.5)
+    model.save(tmp_path / "custom.zip")
+    with pytest.raises(UserError, match="custom policy class .*CustomActorCriticPolicy"):
+        load_teacher(str(tmp_path / "custom.zip"))
+    teacher = load_teacher(str(tmp_path / "custom.zip"), trust=True)
+    obs = torch.randn(64, 3)
+    expected, _ = model.predict(obs.numpy(), deterministic=True)
+    got = teacher.head.to_env(teacher.act(obs))
+    np.testing.assert_allclose(np.asarray(got).reshape(64, -1), expected, atol=1e-5)
+    assert teacher.kind == "gaussian" and teacher.source["trusted"]
+
+
 @pytest.mark.parametrize("algo,kw,kind", [
     ("SAC", {}, "squashed"), ("SAC", {"use_sde": True}, "squashed"), ("TQC", {}, "squashed"),
     ("TD3", {}, "deterministic"), ("DDPG", {}, "deterministic"),

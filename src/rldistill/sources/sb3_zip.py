@@ -64,6 +64,17 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
         raise UserError(f"teacher {path} is a RecurrentPPO (LSTM) model: rldistill does not yet "
                         "carry a teacher's hidden state through collection; distil an MLP "
                         "teacher of the task instead")
+    module = _readable(data.get("policy_class"), "__module__") or ""
+    if module and not module.startswith(("stable_baselines3.", "sb3_contrib.")):
+        if not trust:  # its keys may look like SB3's, its forward pass need not be
+            raise UserError(f"teacher {path} has a custom policy class ({module}."
+                            f"{_policy_name(data)}) that rldistill cannot rebuild without "
+                            "running code from the file: pass --trust-teacher if you trust its "
+                            "source (its module must be importable)")
+        net, kind = _load_trusted(path, spec)
+        return NetTeacher(name=name, kind=kind, spec=spec, net=net,
+                          source={"file": str(path), "format": "sb3-zip", "algorithm": algo,
+                                  "policy": _policy_name(data), "trusted": True})
     try:
         with warnings.catch_warnings():  # a foreign pickle warns before it is refused
             warnings.simplefilter("ignore")
@@ -89,10 +100,13 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
 
 
 def _policy_name(data: dict[str, Any]) -> str:
-    """The policy class's name, from the readable text of its ``__init__``."""
-    m = re.search(r"<function (\w+)\.__init__", _readable(data.get("policy_class"),
-                                                          "__init__") or "")
-    return m.group(1) if m else "?"
+    """The policy class's name, from the readable text of its methods."""
+    item = data.get("policy_class")
+    for text in (item.values() if isinstance(item, dict) else ()):  # its methods' reprs
+        m = re.match(r"<function ([\w.<>]+)\.\w+ at ", str(text))
+        if m:
+            return m.group(1).split(".")[-1]
+    return "?"
 
 
 def algorithm(data: dict[str, Any]) -> str:
@@ -114,11 +128,19 @@ def _load_trusted(path: Path, spec: SpaceSpec) -> tuple[nn.Module, str]:
 
     from rldistill.sources.sb3_policy import acting_net
 
-    data, params, _ = load_from_zip_file(path, device="cpu")
-    assert data is not None
-    policy = data["policy_class"](data["observation_space"], data["action_space"],
-                                  lambda _: 0.0, **data.get("policy_kwargs", {}))
-    policy.load_state_dict(params["policy"])
+    try:
+        with warnings.catch_warnings():  # SB3 warns where it cannot unpickle an entry
+            warnings.simplefilter("ignore")
+            data, params, _ = load_from_zip_file(path, device="cpu")
+        assert data is not None
+        policy = data["policy_class"](data["observation_space"], data["action_space"],
+                                      lambda _: 0.0, **data.get("policy_kwargs", {}))
+        policy.load_state_dict(params["policy"])
+    except Exception as e:  # noqa: BLE001 - the user's classes raise what they raise
+        raise UserError(f"teacher {path}: SB3 could not load it ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}): make the module that "
+                        "defines its policy importable (PYTHONPATH), with the package versions "
+                        "it was saved with") from None
     return acting_net(policy, spec.action)
 
 
