@@ -40,6 +40,7 @@ TASKS = {
     "llc-ppo-1m": ("zoo:LunarLanderContinuous-v3-ppo", 1_000_000, 32_768),
     # the zoo's MinAtar Breakout PPO (5.9): a CNN student (StudentCNN in its SB3 export)
     "breakout-ppo": ("zoo:MinAtar-Breakout-v1-ppo", 1_000_000, 65_536),
+    "breakout-ppo-3m": ("zoo:MinAtar-Breakout-v1-ppo", 3_000_000, 262_144),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }
@@ -68,7 +69,7 @@ def student(task: str) -> Path:
 
 
 ENVS = {"ll-ppo-early": "LunarLander-v3", "walker-sac": "Walker2d-v5"}
-SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo"}
+SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo"}
 
 
 def run_one(task: str, config: str, seed: int) -> dict:

@@ -54,7 +54,11 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
         if t_out is not None:
             labels.append(t_out)
             loop.teacher_queries += k
-        actions = _actions(loop, i, task, k, t_out, share, s_out)
+        s_act = s_out
+        if s_out is None and share < 1.0:  # the student acts: its outputs serve the held-out
+            s_act = loop.student.outputs(row["obs"], i)  # metrics too (no second forward)
+            rows.setdefault("s_act", []).append(s_act)
+        actions = _actions(loop, i, task, k, t_out, share, s_act)
         task.actions.append(actions)
         task.step(actions)
         task.labelled += k
@@ -95,7 +99,7 @@ def _flush(loop: Loop, i: int, task: Task, rows: dict[str, list[torch.Tensor]],
         raise UserError(f"teacher output holds NaN/inf at labelled step {step}: check the "
                         "teacher file; the last checkpoint is kept")
     task.buf.add(obs, t_out, cat["starts"], cat["env"], **{k: cat[k] for k in task.buf.optional})
-    _measure_fresh(loop, i, task, obs, t_out, cat.get("s_out"))
+    _measure_fresh(loop, i, task, obs, t_out, cat.get("s_out", cat.get("s_act")))
     rows.clear()
     labels.clear()
 
@@ -115,14 +119,14 @@ def _measure_fresh(loop: Loop, i: int, task: Task, obs: torch.Tensor, t_out: tor
 def _actions(loop: Loop, i: int, task: Task, k: int, t_out: torch.Tensor | None, share: float,
              s_out: torch.Tensor | None) -> np.ndarray:
     """Actions for all envs, the driver's for the first ``k`` (labelled) envs; the others act
-    unlabelled (the student). A recurrent student's come from ``s_out``, its outputs for all
-    envs."""
+    unlabelled (the student). The student's come from ``s_out`` where given: a recurrent
+    student's outputs for all envs, or the student's outputs for the first ``k``."""
     head, obs_np = task.head, task.obs
     gen = loop.act_gen if loop.cfg.explore else None
     policy = loop.student.for_task(i)
 
     def student(lo: int, hi: int) -> Any:
-        if s_out is not None:
+        if s_out is not None and hi <= len(s_out):
             return head.act(s_out[lo:hi], gen)
         return policy.act(torch.from_numpy(obs_np[lo:hi]), gen)
 
