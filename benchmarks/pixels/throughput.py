@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("env")
     ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--param-ratio", type=float, default=0.25)
+    ap.add_argument("--label", default="", help="what code was measured (kept in the row)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     from rldistill.api import load_task_teachers
@@ -60,12 +61,13 @@ def main() -> None:
         loop.collect_round()
         collect += time.perf_counter() - t0
         loop.update_round()
-    row = {"teacher": a.teacher, "env": a.env, "driver": loop.driver, "steps": loop.labelled,
+    row = {"teacher": a.teacher, "env": a.env, "driver": loop.driver.name, "steps": loop.labelled,
            "env_steps_per_s": round(env_rate), "floor_steps_per_s": round(floor),
            "rldistill_labelled_steps_per_s": round(loop.labelled / collect),
            "ratio_to_floor": round(loop.labelled / collect / floor, 3),
            "bytes_per_transition": round(task.buf.bytes_per_row()),
-           "frames_stored_once": task.buf.frames is not None}
+           "frames_stored_once": task.buf.frames is not None,
+           **({"label": a.label} if a.label else {})}
     print(json.dumps(row))
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
