@@ -84,7 +84,8 @@ def train(env_id: str, total: int, seed: int, out: Path) -> dict:
                 y = torch.as_tensor(rew_buf[idx]) + gamma * target(
                     torch.as_tensor(next_buf[idx])).max(1).values * (
                     1 - torch.as_tensor(done_buf[idx]))
-            pred = q(torch.as_tensor(obs_buf[idx])).gather(1, torch.as_tensor(act_buf[idx])[:, None])
+            acts = torch.as_tensor(act_buf[idx])[:, None]
+            pred = q(torch.as_tensor(obs_buf[idx])).gather(1, acts)
             loss = nn.functional.mse_loss(y, pred.squeeze(1))
             opt.zero_grad()
             loss.backward()
