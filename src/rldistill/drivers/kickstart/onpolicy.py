@@ -3,7 +3,7 @@ al. 2018, "Kickstarting deep RL", on A3C; PPO since).
 
 ``train()`` is SB3's own, line for line, but for the lines marked ``##`` (tests/test_kickstart.py
 checks it against the installed SB3); the RL loss and the distillation term share one forward
-pass per minibatch (:meth:`KickstartPPO._evaluate_actions`). A critic warm-up
+pass per minibatch (:meth:`SharedForward._evaluate_actions`). A critic warm-up
 (:meth:`~rldistill.drivers.kickstart.mixin.DistillMixin.actor_frozen`) trains the value loss alone.
 """
 
@@ -21,8 +21,10 @@ from torch.nn import functional as F
 from rldistill.drivers.kickstart.mixin import DistillMixin
 
 
-class KickstartPPO(DistillMixin, PPO):
-    """SB3 PPO whose loss is PPO's + lambda_t * KL(teacher || student) on each minibatch."""
+class SharedForward:
+    """One forward pass per minibatch for the RL loss and the distillation term."""
+
+    policy: Any
 
     def _evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[Any, ...]:
         """SB3's ``ActorCriticPolicy.evaluate_actions``, also returning the distribution, so
@@ -38,6 +40,10 @@ class KickstartPPO(DistillMixin, PPO):
         distribution = policy._get_action_dist_from_latent(latent_pi)
         return (policy.value_net(latent_vf), distribution.log_prob(actions),
                 distribution.entropy(), distribution)
+
+
+class KickstartPPO(SharedForward, DistillMixin, PPO):
+    """SB3 PPO whose loss is PPO's + lambda_t * KL(teacher || student) on each minibatch."""
 
     def train(self) -> None:  # noqa: C901 - SB3's PPO.train, lines marked ## added
         """
@@ -168,10 +174,8 @@ class KickstartPPO(DistillMixin, PPO):
         self._ks_log(lam, distill_losses)  ##
 
 
-class KickstartA2C(DistillMixin, A2C):
+class KickstartA2C(SharedForward, DistillMixin, A2C):
     """SB3 A2C whose loss is A2C's + lambda_t * KL(teacher || student) on each rollout."""
-
-    _evaluate_actions = KickstartPPO._evaluate_actions
 
     def train(self) -> None:  # SB3's A2C.train, lines marked ## added
         """
