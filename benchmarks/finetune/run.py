@@ -53,7 +53,10 @@ EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--step
 CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
            "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True),
            "anchor-ratio": dict(anchor_lambda="return-ratio"),
-           "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True)}
+           "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True),
+           # exploration experiments: the student's logits divided by T at the start (its greedy
+           # actions unchanged, its entropy raised), patched in run_one
+           "soft-t3": {}, "soft-t10": {}}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 
@@ -88,6 +91,8 @@ def run_one(task: str, config: str, seed: int) -> dict:
                                          and task in PLAIN_ALGO else {})}
         cfg = FinetuneConfig(student=str(student(task)), steps=steps, eval_every=every,
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
+        if config.startswith("soft-t"):
+            _soften(finetune, float(config[6:]))
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -100,6 +105,24 @@ def run_one(task: str, config: str, seed: int) -> dict:
             **{k: r[k] for k in ("start_normalized_score", "lowest_normalized_score",
                                  "lowest_over_start", "normalized_score", "final_return_mean",
                                  "train_wall_s", "curve")}}
+
+
+def _soften(finetune: object, temperature: float) -> None:
+    """Setup.model's student phase with its categorical action layer divided by
+    ``temperature`` (an experiment, not an option)."""
+    import torch
+
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase == "student":
+            with torch.no_grad():
+                m.policy.action_net.weight.div_(temperature)
+                m.policy.action_net.bias.div_(temperature)
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
 
 
 def cmd_run(args: argparse.Namespace) -> None:
