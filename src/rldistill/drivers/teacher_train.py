@@ -18,18 +18,14 @@ def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
     the zoo's hyperparameters (and those); ``normalize`` wraps the env in VecNormalize,
     ``noise_std`` adds Gaussian action noise."""
     import numpy as np
-    from stable_baselines3.common.env_util import make_vec_env
 
-    from rldistill.envs.make import check_env_id, make_env
-    from rldistill.envs.recipe import EnvRecipe
+    from rldistill.envs.make import check_env_id, sb3_vec_env
 
     check_env_id(env_id)
     cls = sb3_class(algo)
     n_envs, kwargs = lookup(algo, str(env_id))
     args = dict(kwargs)
-    recipe = env_id if isinstance(env_id, EnvRecipe) and not env_id.plain else None
-    venv = make_vec_env(env_id if recipe is None else lambda: make_env(recipe), n_envs=n_envs,
-                        seed=seed)
+    venv = sb3_vec_env(env_id, n_envs, seed)
     if args.pop("normalize", False):
         from stable_baselines3.common.vec_env import VecNormalize
 

@@ -174,6 +174,15 @@ def make_vec_env(env_id: str, n_envs: int, seed: int, variants: list[Variant] | 
     return venv
 
 
+def sb3_vec_env(env_id: str, n_envs: int, seed: int) -> Any:
+    """SB3's ``make_vec_env`` (its Monitor and seeding) of envs :func:`make_env` builds (an
+    :class:`EnvRecipe`'s wrappers, frame stack and kwargs): the envs of the SB3 models that
+    kickstart, finetune and teacher training train."""
+    from stable_baselines3.common.env_util import make_vec_env as sb3_make
+
+    return sb3_make(lambda: make_env(env_id), n_envs=n_envs, seed=seed)
+
+
 def env_spec(env_id: str) -> SpaceSpec:
     """The :class:`SpaceSpec` of ``env_id`` (one instance is built and closed)."""
     env = make_env(env_id)

@@ -65,17 +65,14 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
                         "carry a teacher's hidden state through collection; distil an MLP "
                         "teacher of the task instead")
     module = _readable(data.get("policy_class"), "__module__") or ""
-    if module and not module.startswith(("stable_baselines3.", "sb3_contrib.")):
-        if not trust:  # its keys may look like SB3's, its forward pass need not be
+    trusted = False
+    try:
+        if module and not module.startswith(("stable_baselines3.", "sb3_contrib.")):
+            # its keys may look like SB3's, its forward pass need not be
             raise UserError(f"teacher {path} has a custom policy class ({module}."
                             f"{_policy_name(data)}) that rldistill cannot rebuild without "
                             "running code from the file: pass --trust-teacher if you trust its "
                             "source (its module must be importable)")
-        net, kind = _load_trusted(path, spec)
-        return NetTeacher(name=name, kind=kind, spec=spec, net=net,
-                          source={"file": str(path), "format": "sb3-zip", "algorithm": algo,
-                                  "policy": _policy_name(data), "trusted": True})
-    try:
         with warnings.catch_warnings():  # a foreign pickle warns before it is refused
             warnings.simplefilter("ignore")
             state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
@@ -87,16 +84,17 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
     except UserError:
         if not trust:
             raise
-        net, kind = _load_trusted(path, spec)
+        (net, kind), trusted = _load_trusted(path, spec), True
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad pickles
         if not trust:
             raise UserError(f"teacher {path}: policy.pth holds more than tensors "
                             f"({type(e).__name__}); loading it would run code from the file: "
                             "pass --trust-teacher if you trust its source") from None
-        net, kind = _load_trusted(path, spec)
+        (net, kind), trusted = _load_trusted(path, spec), True
     return NetTeacher(name=name, kind=kind, spec=spec, net=net,
                       source={"file": str(path), "format": "sb3-zip", "algorithm": algo,
-                              "policy": _policy_name(data)})
+                              "policy": _policy_name(data),
+                              **({"trusted": True} if trusted else {})})
 
 
 def _policy_name(data: dict[str, Any]) -> str:

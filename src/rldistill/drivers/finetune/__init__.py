@@ -125,12 +125,9 @@ class Setup:
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
 
     def venv(self, n_envs: int, seed: int) -> Any:
-        from stable_baselines3.common.env_util import make_vec_env
+        from rldistill.envs.make import sb3_vec_env
 
-        from rldistill.envs.make import make_env
-
-        recipe = self.recipe
-        venv = make_vec_env(lambda: make_env(recipe), n_envs=n_envs, seed=seed)
+        venv = sb3_vec_env(self.recipe, n_envs, seed)
         return _vecnormalize(venv, self.norm) if self.norm is not None else venv
 
     def model(self, cfg: FinetuneConfig, phase: str, tb: str | None) -> Any:

@@ -147,17 +147,13 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
     """
     import tempfile
 
-    from stable_baselines3.common.env_util import make_vec_env
-
     from rldistill.drivers.distill import train
     from rldistill.drivers.kickstart.algos import ALGOS
-
-    from rldistill.envs.make import make_env
+    from rldistill.envs.make import sb3_vec_env
 
     env = recipe_of(cfg, teacher)
     n_envs, kwargs = sb3_kwargs(cfg.algo, cfg.env, hidden)
-    venv = make_vec_env((lambda: make_env(env)) if isinstance(env, EnvRecipe) else cfg.env,
-                        n_envs=n_envs, seed=cfg.seed)
+    venv = sb3_vec_env(env, n_envs, cfg.seed)
     model = ALGOS[cfg.algo]("MlpPolicy", venv, seed=cfg.seed, verbose=0, teacher=teacher,
                             lam=lam, temperature=cfg.temperature, returns=returns,
                             tensorboard_log=tb_dir, device="cpu", **kwargs)
@@ -194,9 +190,9 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
     if len(teacher.spec.obs_shape) != 1:
         raise UserError(f"env {cfg.env} has observations of shape {teacher.spec.obs_shape}; "
                         "kickstart needs flat (1-D) observations")
-    wanted = {"ppo": ("categorical", "gaussian"), "a2c": ("categorical", "gaussian"),
-              "dqn": ("categorical",),
-              "sac": ("squashed_gaussian",)}[cfg.algo]
+    from rldistill.deploy.sb3 import ALGOS_FOR_HEAD  # the heads an SB3 model of algo holds
+
+    wanted = [head for head, algos in ALGOS_FOR_HEAD.items() if cfg.algo in algos]
     if teacher.head.name not in wanted:
         raise UserError(f"kick-starting an SB3 {cfg.algo.upper()} student needs a teacher whose "
                         f"policy is {' or '.join(wanted)} like the student's; {teacher.name} is "

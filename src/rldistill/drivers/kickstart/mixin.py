@@ -76,6 +76,13 @@ class DistillMixin:
         target = self.ks_teacher.outputs(obs).clone()
         return self.ks_loss(student_out, self.ks_loss.prepare(target))
 
+    def _plus_distill(self, loss: th.Tensor, student_out: th.Tensor, obs: th.Tensor, lam: float,
+                      distill_losses: list[float]) -> th.Tensor:
+        """``loss + lam * KL(teacher || student)`` on ``obs``, the term's value recorded."""
+        distill = self._distill_term(student_out, obs)
+        distill_losses.append(distill.item())
+        return loss + lam * distill
+
     def _ks_log(self, lam: float, distill_losses: list[float]) -> None:
         """Record this update's lambda and mean distillation KL (``ks_last`` and the logger)."""
         self.ks_last = {"lambda": lam}

@@ -60,9 +60,7 @@ class KickstartDQN(DistillMixin, DQN):
                 # the student's policy is softmax(Q_S / tau), the same tau as the teacher's  ##
                 q_teacher = self.ks_teacher.kind == "q"  ##
                 student_logits = all_q_values / self.ks_temperature if q_teacher else all_q_values  ##
-                distill = self._distill_term(student_logits, replay_data.observations)  ##
-                distill_losses.append(distill.item())  ##
-                loss = loss + lam * distill  ##
+                loss = self._plus_distill(loss, student_logits, replay_data.observations, lam, distill_losses)  ##
 
             # Optimize the policy
             self.policy.optimizer.zero_grad()
@@ -168,9 +166,7 @@ class KickstartSAC(DistillMixin, SAC):
             actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
             if self.ks_teacher is not None and not self.actor_frozen():  ##
                 student_out = th.cat([pi_dist.mean, th.log(pi_dist.stddev)], -1)  ##
-                distill = self._distill_term(student_out, replay_data.observations)  ##
-                distill_losses.append(distill.item())  ##
-                actor_loss = actor_loss + lam * distill  ##
+                actor_loss = self._plus_distill(actor_loss, student_out, replay_data.observations, lam, distill_losses)  ##
             actor_losses.append(actor_loss.item())
 
             if not self.actor_frozen():  ## a critic warm-up leaves the actor as it is
@@ -247,9 +243,7 @@ class KickstartTD3(DistillMixin, TD3):
                 actor_loss = -self.critic.q1_forward(replay_data.observations, self.actor(replay_data.observations)).mean()
                 if self.ks_teacher is not None and not self.actor_frozen():  ##
                     obs = replay_data.observations  ##
-                    distill = self._distill_term(self.actor(obs), obs)  ##
-                    distill_losses.append(distill.item())  ##
-                    actor_loss = actor_loss + lam * distill  ##
+                    actor_loss = self._plus_distill(actor_loss, self.actor(obs), obs, lam, distill_losses)  ##
                 actor_losses.append(actor_loss.item())
 
                 if not self.actor_frozen():  ## a critic warm-up leaves the actor as it is

@@ -3,7 +3,7 @@ al. 2018, "Kickstarting deep RL", on A3C; PPO since).
 
 ``train()`` is SB3's own, line for line, but for the lines marked ``##`` (tests/test_kickstart.py
 checks it against the installed SB3); the RL loss and the distillation term share one forward
-pass per minibatch (:meth:`SharedForward._evaluate_actions`). A critic warm-up
+pass per minibatch (:meth:`OnPolicyMixin._evaluate_actions`). A critic warm-up
 (:meth:`~rldistill.drivers.kickstart.mixin.DistillMixin.actor_frozen`) trains the value loss alone.
 """
 
@@ -21,10 +21,22 @@ from torch.nn import functional as F
 from rldistill.drivers.kickstart.mixin import DistillMixin
 
 
-class SharedForward:
-    """One forward pass per minibatch for the RL loss and the distillation term."""
+class OnPolicyMixin(DistillMixin):
+    """PPO's and A2C's: one forward pass per minibatch for the RL loss and the distillation
+    term, and the loss they make together."""
 
     policy: Any
+    vf_coef: float
+
+    def _rl_loss(self, loss: th.Tensor, value_loss: th.Tensor, dist: Any, obs: th.Tensor,
+                 lam: float, distill_losses: list[float]) -> th.Tensor:
+        """The value loss alone during a critic warm-up; else ``loss`` + lambda * the term."""
+        if self.actor_frozen():
+            return self.vf_coef * value_loss
+        if self.ks_teacher is None:
+            return loss
+        return self._plus_distill(loss, self.ks_teacher.head.sb3_student_out(dist), obs, lam,
+                                  distill_losses)
 
     def _evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[Any, ...]:
         """SB3's ``ActorCriticPolicy.evaluate_actions``, also returning the distribution, so
@@ -42,7 +54,7 @@ class SharedForward:
                 distribution.entropy(), distribution)
 
 
-class KickstartPPO(SharedForward, DistillMixin, PPO):
+class KickstartPPO(OnPolicyMixin, PPO):
     """SB3 PPO whose loss is PPO's + lambda_t * KL(teacher || student) on each minibatch."""
 
     def train(self) -> None:  # noqa: C901 - SB3's PPO.train, lines marked ## added
@@ -120,13 +132,7 @@ class KickstartPPO(SharedForward, DistillMixin, PPO):
                 entropy_losses.append(entropy_loss.item())
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                if self.actor_frozen():  ## a critic warm-up: the value loss alone
-                    loss = self.vf_coef * value_loss  ##
-                elif self.ks_teacher is not None:  ##
-                    student_out = self.ks_teacher.head.sb3_student_out(dist)  ##
-                    distill = self._distill_term(student_out, rollout_data.observations)  ##
-                    distill_losses.append(distill.item())  ##
-                    loss = loss + lam * distill  ##
+                loss = self._rl_loss(loss, value_loss, dist, rollout_data.observations, lam, distill_losses)  ##
 
                 # Calculate approximate form of reverse KL Divergence for early stopping
                 # see issue #417: https://github.com/DLR-RM/stable-baselines3/issues/417
@@ -174,7 +180,7 @@ class KickstartPPO(SharedForward, DistillMixin, PPO):
         self._ks_log(lam, distill_losses)  ##
 
 
-class KickstartA2C(SharedForward, DistillMixin, A2C):
+class KickstartA2C(OnPolicyMixin, A2C):
     """SB3 A2C whose loss is A2C's + lambda_t * KL(teacher || student) on each rollout."""
 
     def train(self) -> None:  # SB3's A2C.train, lines marked ## added
@@ -219,13 +225,7 @@ class KickstartA2C(SharedForward, DistillMixin, A2C):
                 entropy_loss = -th.mean(entropy)
 
             loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-            if self.actor_frozen():  ## a critic warm-up: the value loss alone
-                loss = self.vf_coef * value_loss  ##
-            elif self.ks_teacher is not None:  ##
-                student_out = self.ks_teacher.head.sb3_student_out(dist)  ##
-                distill = self._distill_term(student_out, rollout_data.observations)  ##
-                distill_losses.append(distill.item())  ##
-                loss = loss + lam * distill  ##
+            loss = self._rl_loss(loss, value_loss, dist, rollout_data.observations, lam, distill_losses)  ##
 
             # Optimization step
             self.policy.optimizer.zero_grad()
