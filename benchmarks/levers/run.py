@@ -64,6 +64,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     # a trial lever patched into the engine by this script only (PATCHES), kept out of the
     # package unless the table says it wins
     **{f"ema{d}": dict(_patch="ema", _value=d) for d in (0.99, 0.998)},
+    **{f"prio{a}": dict(_patch="prio", _value=a) for a in (0.5, 1.0)},
     "teacher": dict(driver="teacher"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
@@ -112,7 +113,42 @@ def patch_ema(decay: float) -> None:
     Loop.update_round = update_round  # type: ignore[method-assign]
 
 
-PATCHES = {"ema": patch_ema}
+def patch_prioritized(alpha: float, every: int = 50) -> None:
+    """Minibatches drawn in proportion to each row's loss (half of them; the other half
+    uniform), the per-row losses recomputed over the whole buffer every ``every`` updates:
+    rare states the student still gets wrong (a cheetah about to flip) come up more often."""
+    import torch
+
+    from rldistill.engine.loop import Loop
+
+    plain = Loop._batches
+
+    def _batches(self, task, targets):  # type: ignore[no-untyped-def]
+        if self.student.recurrent:
+            return plain(self, task, targets)
+        i, buf, fn = self.tasks.index(task), task.buf, self.loss_fns[self.tasks.index(task)]
+        n = buf.size
+        rows = torch.arange(n)
+
+        def gen():  # type: ignore[no-untyped-def]
+            while True:
+                with torch.no_grad():
+                    out = torch.cat([self.student(buf.observations(c), i)
+                                     for c in rows.split(8192)])
+                    per_row = torch.func.vmap(lambda s, p: fn(s[None], p[None]))(out, targets)
+                    w = per_row.clamp_min(0) ** alpha
+                    probs = 0.5 / n + 0.5 * w / w.sum().clamp_min(1e-12)
+                idx = torch.multinomial(probs, self.batch * every, replacement=True,
+                                        generator=self.gen)
+                for b in idx.split(self.batch):
+                    yield buf.observations(b), targets.index_select(0, b)
+
+        return gen()
+
+    Loop._batches = _batches  # type: ignore[method-assign]
+
+
+PATCHES = {"ema": patch_ema, "prio": patch_prioritized}
 
 
 def run_one(task: str, config: str, seed: int, episodes: int) -> dict:

@@ -3,7 +3,10 @@ network) distilled into CNN students of about 25 %, 7 % and 4 % of their paramet
 (``--param-ratio``: channels and dense width scaled together), 5 seeds each.
 
     .venv/bin/python benchmarks/pixels/rusu_minatar.py [--games Breakout,SpaceInvaders]
-        [--budget 50000] [--seeds 5]
+        [--budget 50000] [--seeds 5] [--config NAME] [--ratios 0.25,0.07,0.04]
+
+``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
+defaults of the day: rows made before a default changed keep the label they were run under).
 
 Reports, per game and size, the student's return as % of the teacher's (Rusu's measure: 108 /
 102 / 84 % at 25 / 7 / 4 %) with a 95 % t-interval over seeds, and the normalized score.
@@ -22,6 +25,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUSU = {0.25: 108, 0.07: 102, 0.04: 84}
+# name -> extra `rldistill distill` flags
+CONFIGS = {"default": [], "updates16k": ["--min-updates", "16000"],
+           "teacher": ["--driver", "teacher"]}
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}
 
 
@@ -37,25 +43,28 @@ def main() -> None:
     ap.add_argument("--games", default="Breakout,SpaceInvaders")
     ap.add_argument("--budget", type=int, default=50_000)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--config", default="default", choices=list(CONFIGS))
+    ap.add_argument("--ratios", default=",".join(map(str, RUSU)))
     a = ap.parse_args()
     res = HERE / "results"
     res.mkdir(exist_ok=True)
     out = res / "rusu.jsonl"
-    done = {(r["game"], r["ratio"], r["seed"]) for r in map(json.loads, out.open())} \
-        if out.exists() else set()
+    done = {(r["game"], r["ratio"], r["seed"], r.get("config", "default"), r["budget"])
+            for r in map(json.loads, out.open())} if out.exists() else set()
     for game in a.games.split(","):
-        for ratio in RUSU:
+        for ratio in map(float, a.ratios.split(",")):
             for seed in range(a.seeds):
-                if (game, ratio, seed) in done:
+                if (game, ratio, seed, a.config, a.budget) in done:
                     continue
-                run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}"
+                run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}-{a.config}-{a.budget}"
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
                                     f"zoo:MinAtar-{game}-v1-ppo", "--param-ratio", str(ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
-                                    str(run), "--overwrite", "--json"],
+                                    str(run), "--overwrite", "--json", *CONFIGS[a.config]],
                                    capture_output=True, text=True, check=True)
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 row = {"game": game, "ratio": ratio, "seed": seed, "budget": a.budget,
+                       "config": a.config,
                        "param_ratio": r["param_ratio"], "student_params": r["student"]["params"],
                        "teacher_params": r["teacher"]["params"],
                        "student_return": r["student"]["return_mean"],
@@ -69,19 +78,21 @@ def main() -> None:
                     f.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
     rows = [json.loads(x) for x in out.open()]
-    md = ["| game | size (params) | % of teacher (95 % CI, seeds) | Rusu et al. | normalized | "
-          "agreement | wall s |", "|---|---|---|---|---|---|---|"]
-    for game in a.games.split(","):
-        for ratio, rusu in RUSU.items():
-            rs = [r for r in rows if r["game"] == game and r["ratio"] == ratio]
-            if not rs:
-                continue
-            m, h = ci([r["pct_of_teacher"] for r in rs])
-            n, nh = ci([r["normalized_score"] for r in rs])
-            md.append(f"| {game} | {ratio:.0%} ({rs[0]['student_params']} of "
-                      f"{rs[0]['teacher_params']}) | {m:.1f} ± {h:.1f} ({len(rs)}) | {rusu} | "
-                      f"{n:.3f} ± {nh:.3f} | {statistics.mean(r['agreement'] for r in rs):.3f} | "
-                      f"{statistics.mean(r['wall_s'] for r in rs):.0f} |")
+    md = ["| game | size (params) | config | env steps | % of teacher (95 % CI, seeds) "
+          "| Rusu et al. | normalized | agreement | wall s |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    groups = sorted({(r["game"], -r["ratio"], r.get("config", "default"), r["budget"])
+                     for r in rows})
+    for game, neg_ratio, config, budget in groups:
+        rs = [r for r in rows if (r["game"], -r["ratio"], r.get("config", "default"),
+                                  r["budget"]) == (game, neg_ratio, config, budget)]
+        m, h = ci([r["pct_of_teacher"] for r in rs])
+        n, nh = ci([r["normalized_score"] for r in rs])
+        md.append(f"| {game} | {-neg_ratio:.0%} ({rs[0]['student_params']} of "
+                  f"{rs[0]['teacher_params']}) | {config} | {budget} | {m:.1f} ± {h:.1f} "
+                  f"({len(rs)}) | {RUSU.get(-neg_ratio, '-')} | {n:.3f} ± {nh:.3f} | "
+                  f"{statistics.mean(r['agreement'] for r in rs):.3f} | "
+                  f"{statistics.mean(r['wall_s'] for r in rs):.0f} |")
     (res / "rusu.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -49,9 +49,10 @@ class DistillConfig:
     """A recurrent student on a --student-obs view also gets an MLP baseline on the same view
     (OUT/baseline/, its score in result.json's baseline_mlp): auto (2 layers of about the
     recurrent student's parameters), widths such as 64,64, or none."""
-    bptt: int = 16
+    bptt: int = 64
     """Recurrent students: steps of each training sequence (truncated backpropagation through
-    time), after the burn-in."""
+    time), after the burn-in. 64: at 16 a GRU trained longer drifted over whole episodes
+    (LunarLander without velocities, benchmarks/views/README.md)."""
     burn_in: int = 8
     """Recurrent students: steps run before each training sequence to warm the state up,
     without loss or gradient (R2D2, Kapturowski et al. 2019)."""
@@ -292,10 +293,8 @@ class DistillConfig:
         return str(self.student_arch or "").partition(":")[0] in CELL_KINDS
 
     def updates_floor(self, rows: int = FEW_ROWS) -> int:
-        """``min_updates``, or enough updates to train on ``rows`` rows in all: what the action
-        heads ask for (``ActionHead.update_rows``), MANY_ROWS for a recurrent student
-        (measured in benchmarks/views/README.md)."""
-        rows = max(rows, MANY_ROWS) if self.recurrent else rows
+        """``min_updates``, or enough updates to train on ``rows`` rows in all (what the action
+        heads and the student's kind ask for: ``Loop._plan``)."""
         return self.min_updates or math.ceil(rows / self.batch)
 
     def n_rounds(self, q_teacher: bool = False) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.core.config import RESUMABLE, DistillConfig, changed_options
+from rldistill.core.config import MANY_ROWS, RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.acting import Driver
 from rldistill.engine.buffer import Buffer, torch_dtype
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
@@ -36,6 +36,7 @@ from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.signals import sigint_flag
 from rldistill.heads import TrainLoss
 from rldistill.students.build import make_student
+from rldistill.students.convs import atari_sized
 from rldistill.students.network import Student
 from rldistill.sources.base import Teacher, all_members, has_q_teacher
 
@@ -119,6 +120,12 @@ class Loop:
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
         rows = max(t.head.update_rows(m.kind) for t in teachers for m in all_members(t))
+        # recurrent students and CNNs on small frames underfit at the few rows MLPs of policy
+        # teachers need: as many as Q-value teachers (benchmarks/views/, benchmarks/pixels/;
+        # not measured on Atari-sized frames, where 16 000 updates would take about an hour)
+        arch = self.student.arch
+        if self.student.recurrent or (arch.conv and not atari_sized(arch.frame)):
+            rows = max(rows, MANY_ROWS)
         self.floor_per_round = math.ceil(cfg.replace(batch_size=self.batch).updates_floor(rows)
                                          / self.n_rounds)
         # --driver, or the heads' default (mix where any task's head prefers it)

@@ -56,11 +56,16 @@ def build_convs(frame: tuple[int, int, int], convs: tuple[Conv, ...]) -> nn.Sequ
     return nn.Sequential(*layers)
 
 
+def atari_sized(frame: tuple[int, ...]) -> bool:
+    """Frames of at least 36 x 36 (Atari's 84 x 84), as against small ones (MinAtar's 10 x 10)."""
+    return min(frame[1:]) >= 36
+
+
 def default_kernels(frame: tuple[int, int, int], n: int) -> list[tuple[int, int]]:
     """(kernel, stride) per layer: NatureCNN's for Atari-sized frames, 3x3 stride 1 for small
     ones (MinAtar's 10 x 10)."""
     nature = [(8, 4), (4, 2), (3, 1)]
-    if min(frame[1:]) >= 36 and n <= 3:
+    if atari_sized(frame) and n <= 3:
         return nature[:n]
     return [(3, 1)] * n
 
