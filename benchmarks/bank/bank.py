@@ -50,6 +50,11 @@ BANK = {
     "Hopper-v5-sac-s0": ("sac", "Hopper-v5", 150_000, 0, "hard"),
     "Walker2d-v5-sac-s0": ("sac", "Walker2d-v5", 150_000, 0, "hard"),
     "Ant-v5-sac-s0": ("sac", "Ant-v5", 150_000, 0, "hard"),
+    # MinAtar games beside the zoo's Breakout and SpaceInvaders (the zoo's recipe: PPO with
+    # the MinAtar network, 3M steps, ~25 min each on one core)
+    "MinAtar-Asterix-v1-ppo-s0": ("ppo", "MinAtar/Asterix-v1", 3_000_000, 0, "hard"),
+    "MinAtar-Freeway-v1-ppo-s0": ("ppo", "MinAtar/Freeway-v1", 3_000_000, 0, "hard"),
+    "MinAtar-Seaquest-v1-ppo-s0": ("ppo", "MinAtar/Seaquest-v1", 3_000_000, 0, "hard"),
 }
 Q_ALGOS = ("dqn", "qrdqn")
 CONFIGS = {  # extra distill flags per config
@@ -63,6 +68,8 @@ CONFIGS = {  # extra distill flags per config
     "hard-mix": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix"],
     "hard-mix-beta0": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                        "--beta", "exp:0"],
+    "hard-default": ["--budget", "20000", "--eval-episodes", "30"],
+    "hard-default-50k": ["--budget", "50000", "--eval-episodes", "30"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                       "--dart", "0.1"],
 }
