@@ -20,6 +20,7 @@ from rldistill.cli import main
 from rldistill.core.config import FinetuneConfig
 from rldistill.drivers import finetune
 from rldistill.engine.checkpoint import CKPT_NAME
+from rldistill.heads.categorical import CategoricalHead
 from rldistill.heads.losses import ActionMSE, LargeMargin
 
 
@@ -45,6 +46,17 @@ def test_action_mse_by_hand():
     assert value.item() == pytest.approx(0.25)
     value.backward()
     assert a.grad.flatten().tolist() == pytest.approx([-0.5, 0.5])
+
+
+def test_floor_temperature_by_hand():
+    """Logits (10, 0): softmax(./T) has entropy 0.5 ln 2 where p = 0.88997 (the binary entropy
+    -p ln p - (1-p) ln(1-p) = 0.34657), T = 10 / ln(p / (1 - p)) = 4.7836; logits (0, 0) are at
+    ln 2 already (T = 1), as is any policy with a floor of 0."""
+    head = CategoricalHead(2)
+    assert head.floor_temperature(torch.tensor([[10.0, 0.0]]), 0.5) == pytest.approx(4.78364,
+                                                                                      abs=1e-4)
+    assert head.floor_temperature(torch.tensor([[0.0, 0.0]]), 0.5) == 1.0
+    assert head.floor_temperature(torch.tensor([[10.0, 0.0]]), 0.0) == 1.0
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +86,17 @@ def test_warmup_keeps_the_actor_bit_for_bit_and_the_result_contract(cartpole_stu
     start = _acting(cartpole_student)
     after = _acting(tmp_path / "a")
     assert start.keys() == after.keys() and all(torch.equal(start[k], after[k]) for k in start)
+    # with an entropy floor, the same but for the logits divided by T > 1
+    soft = finetune.run(_cfg(cartpole_student, tmp_path / "s", warmup_steps=511,
+                             entropy_floor=0.5), plot=False)
+    t, softened = soft["entropy_temperature"], _acting(tmp_path / "s")
+    last = f"net.{max(int(k.split('.')[1]) for k in start)}."  # the logits' layer
+    assert t > 1 and frozen["entropy_temperature"] == 1.0
+    for k in start:
+        if k.startswith(last):
+            assert torch.allclose(softened[k] * t, start[k], rtol=1e-4), k
+        else:
+            assert torch.equal(softened[k], start[k]), k
     moved = finetune.run(_cfg(cartpole_student, tmp_path / "b", warmup_steps=0, anchor="none"),
                          plot=False)
     assert any(not torch.equal(start[k], v) for k, v in _acting(tmp_path / "b").items())

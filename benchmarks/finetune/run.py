@@ -56,7 +56,10 @@ CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "pl
            "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True),
            # exploration experiments: the student's logits divided by T at the start (its greedy
            # actions unchanged, its entropy raised), patched in run_one
-           "soft-t3": {}, "soft-t10": {}}
+           "soft-t3": {}, "soft-t10": {},
+           # --entropy-floor (a share of ln n; off by default: these rows showed no gain)
+           "entfloor0.5": dict(entropy_floor=0.5), "nofloor": dict(entropy_floor=0.0),
+           "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True)}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 

@@ -101,6 +101,11 @@ class FinetuneConfig:
     quarter of --steps)."""
     margin: float = 0.8
     """DQN: the large-margin anchor's margin (DQfD, Hester et al. 2018)."""
+    entropy_floor: float = 0.0
+    """PPO / A2C on discrete actions: the student's policy entropy raised at the start to at
+    least this share of ln(n actions), e.g. 0.5, its logits divided by one temperature found on
+    the states of its distillation run (its greedy actions unchanged); 0 (default: measured no
+    gain, benchmarks/finetune/README.md) keeps the student as it is."""
     compare_scratch: bool = False
     """Also train the same algorithm from scratch (same student size, seed and
     hyperparameters) and report its curve beside."""
@@ -130,6 +135,9 @@ class FinetuneConfig:
         _check_curve(self)
         if self.margin < 0:
             raise UserError(f"--margin must be >= 0, got {self.margin}")
+        if not 0 <= self.entropy_floor < 1:
+            raise UserError(f"--entropy-floor must be in [0, 1) (a share of ln(n actions)), got "
+                            f"{self.entropy_floor}")
         return self
 
     @property

@@ -55,6 +55,26 @@ class CategoricalHead:
         return Loss(name, temperature or default_temperature(teacher_kind), teacher_kind,
                     centred)
 
+    def floor_temperature(self, logits: torch.Tensor, share: float) -> float:
+        """The one temperature T >= 1 at which softmax(logits / T) has a mean entropy over the
+        rows of ``share`` x ln(n); 1 where it has that much already (a distilled policy that
+        copied a near-deterministic teacher explores too little for RL to move it)."""
+        target = share * float(np.log(self.n))
+
+        def entropy(t: float) -> float:
+            logp = torch.log_softmax(logits.double() / t, -1)
+            return float(-(logp.exp() * logp).sum(-1).mean())
+
+        lo = hi = 1.0
+        while entropy(hi) < target and hi < 1e6:
+            lo, hi = hi, hi * 2
+        if hi == 1.0:
+            return 1.0
+        for _ in range(40):  # bisection: the entropy rises with T
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if entropy(mid) < target else (lo, mid)
+        return hi
+
     def act(self, out: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         if gen is None:
             return out.argmax(-1)

@@ -123,6 +123,8 @@ class Setup:
                                      own_critic_cnn=True)
         arch = self.student.arch
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
+        soften = self.head.name == "categorical" and self.algo != "dqn"
+        self.floor_t = self._floor_temperature(cfg.entropy_floor) if soften else 1.0
 
     def venv(self, n_envs: int, seed: int) -> Any:
         from rldistill.envs.make import sb3_vec_env
@@ -152,6 +154,10 @@ class Setup:
                 self.head.default_temperature(self.start.task(0).get("teacher", {}).get("kind"))
             with torch.no_grad():
                 model.policy.log_std -= math.log(temp)
+        if phase == "student" and self.floor_t != 1.0:
+            with torch.no_grad():  # explore: the entropy floor (benchmarks/finetune/README.md)
+                model.policy.action_net.weight.div_(self.floor_t)
+                model.policy.action_net.bias.div_(self.floor_t)
         if phase == "student" and self.algo == "dqn":  # explore at the final epsilon from the start
             from stable_baselines3.common.utils import LinearSchedule
 
@@ -159,6 +165,19 @@ class Setup:
             model.exploration_initial_eps = eps
             model.exploration_schedule = LinearSchedule(eps, eps, 1.0)
         return model
+
+
+    def _floor_temperature(self, share: float) -> float:
+        """What the student's logits are divided by at the start
+        (:meth:`~rldistill.heads.categorical.CategoricalHead.floor_temperature`), on up to 4 096
+        states of its distillation run; 1 where the run kept none or ``share`` is 0."""
+        from rldistill.engine.checkpoint import buffer_obs
+
+        states = buffer_obs(self.start.dir, 0, 4096) if share else None
+        if states is None:
+            return 1.0
+        with torch.no_grad():
+            return self.head.floor_temperature(self.student(states, 0), share)
 
 
 def _evaluate(model: Any, setup: Setup, episodes: int, seed: int) -> float:
@@ -335,6 +354,7 @@ def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
         "warmup_steps": cfg.warmup, "anchor": cfg.anchor, "anchor_lambda": cfg.anchor_schedule,
         "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
         "export": {k: v for k, v in setup.export.items() if k != "sb3"},
+        "entropy_temperature": round(setup.floor_t, 4),
         **done["student"], "config": cfg.to_dict()}
     if "scratch" in done:
         s = done["scratch"]
