@@ -157,3 +157,14 @@ def test_gru_learns_cartpole_without_velocities_where_an_mlp_cannot(tmp_path):
         obs, r, term, trunc, _ = env.step(policy.act(obs))
         total, done = total + r, term or trunc
     assert total >= 400
+
+
+def test_sequence_options_tell_runs_apart_only_for_recurrent_students():
+    """The one "same run?" rule: a run saved with another --bptt (an older default) is the same
+    run for an MLP student, another one for a recurrent student."""
+    from rldistill.core.config import changed_options
+
+    saved = {**DistillConfig(teacher="t", env="CartPole-v1").to_dict(), "bptt": 16}
+    assert changed_options(saved, DistillConfig(teacher="t", env="CartPole-v1")) == []
+    gru = DistillConfig(teacher="t", env="CartPole-v1", student_arch="gru:8")
+    assert changed_options({**saved, "student_arch": "gru:8"}, gru) == ["bptt"]

@@ -335,9 +335,12 @@ def changed_options(saved: dict[str, Any], cfg: Any,
     trials, the MLP baseline): the options of ``cfg`` whose values differ from those of the run
     whose config is ``saved`` (a result.json's or a checkpoint's), :data:`NOT_THE_RUN` and
     ``may_differ`` aside. Options newer than the saved run count with their defaults; an empty
-    ``env`` is the one the teacher's source names (the saved run filled it in)."""
+    ``env`` is the one the teacher's source names (the saved run filled it in); the sequence
+    options only where the student is recurrent (their defaults change without changing MLP or
+    CNN runs)."""
     want, default = cfg.to_dict(), type(cfg)().to_dict()
     skip = {*NOT_THE_RUN, *may_differ} | ({"env"} if "env" in want and not want["env"] else set())
+    skip |= set() if getattr(cfg, "recurrent", True) else {"bptt", "burn_in"}
     return sorted(k for k, v in want.items() if k not in skip and saved.get(k, default[k]) != v)
 
 

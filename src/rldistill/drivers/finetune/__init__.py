@@ -123,7 +123,8 @@ class Setup:
                                      own_critic_cnn=True)
         arch = self.student.arch
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
-        soften = self.head.name == "categorical" and self.algo != "dqn"
+        # PPO / A2C on heads that have a floor (categorical ones); DQN explores by epsilon
+        soften = hasattr(self.head, "floor_temperature") and self.algo != "dqn"
         self.floor_t = self._floor_temperature(cfg.entropy_floor) if soften else 1.0
 
     def venv(self, n_envs: int, seed: int) -> Any:
@@ -165,7 +166,6 @@ class Setup:
             model.exploration_initial_eps = eps
             model.exploration_schedule = LinearSchedule(eps, eps, 1.0)
         return model
-
 
     def _floor_temperature(self, share: float) -> float:
         """What the student's logits are divided by at the start
