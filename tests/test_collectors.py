@@ -25,3 +25,33 @@ def test_collectors_give_the_same_student_bit_for_bit(tmp_path, monkeypatch):
 def test_collectors_must_not_be_negative():
     with pytest.raises(UserError, match="--collectors"):
         DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", collectors=-1).validate()
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp_path):
+    """Actors that play a round ahead (the student sees what the teacher sees): every labelled
+    step stored once, the same student for the same N, and a run stopped after a round and
+    resumed (its envs replayed through new actors) ends the same."""
+    pytest.importorskip("ray")
+    base = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=301,
+                         n_envs=3, rounds=3, min_updates=30, student_hidden="8", collectors=2)
+    a = train(base.replace(out=str(tmp_path / "a")))
+    b = train(base.replace(out=str(tmp_path / "b")))
+
+    def stop(loop, m):
+        if m.round == 2:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train(base.replace(out=str(tmp_path / "c")), callbacks=(stop,))
+    c = train(base.replace(out=str(tmp_path / "c")), resume=True)
+    # rounds of 100, 100 and 101 labelled steps: 34 steps of the 3 envs each, as in one process
+    assert a.loop.labelled == 301 and a.loop.env_steps == 306
+    assert a.loop.teacher_queries == 301
+    for other in (b, c):
+        for k, v in a.student.state_dict().items():
+            assert v.equal(other.student.state_dict()[k]), k

@@ -1,5 +1,6 @@
 """Sweeps and compress on Ray (issue 15): a sweep's trials are the runs alone, the results
-table, the sweep file's errors, a missing Ray, and the compress search on a fake scorer."""
+table, the sweep file's errors, a missing Ray, compress's pool of workers and its search on a
+fake scorer."""
 
 import json
 import sys
@@ -14,7 +15,8 @@ from rldistill.cli import main
 from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
 from rldistill.scale import table
-from rldistill.scale.trials import Trial, held_by_other, run_trials
+from rldistill.core.ray import ray_session
+from rldistill.scale.trials import Trial, TrialPool, held_by_other, run_trials
 from rldistill.scale.compress import search_width
 from rldistill.scale.sweep import load_sweep, run_sweep
 from rldistill.evaluation.stats import aggregate
@@ -40,10 +42,20 @@ def test_sweep_trials_are_the_runs_alone(tmp_path):
                                  eval_episodes=5, student_hidden="8", seed=seed,
                                  out=str(tmp_path / "alone" / f"student_hidden=8_seed={seed}")))
 
-    with ThreadPoolExecutor(1) as pool:  # the runs alone while Ray starts (it mostly waits)
-        alones = pool.map(alone, [0, 1])
+    with ThreadPoolExecutor(1) as pool, ray_session(None, 2) as ray:  # the runs alone while
+        alones = pool.map(alone, [0, 1])  # Ray starts (it mostly waits); the sweep's Ray is this
         s = run_sweep(path, tmp_path / "sw", max_concurrent=2)
         alones = list(alones)
+        # compress's pool of workers: the same runs, the second call on the first one's worker
+        workers = TrialPool(ray, 2)
+        pooled = [Trial(f"p{seed}", DistillConfig(
+            teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=400, eval_episodes=5,
+            student_hidden="8", seed=seed, out=str(tmp_path / "pool" / f"p{seed}")))
+            for seed in (0, 1)]
+        by_pool = [workers.run(pooled[:1])["p0"], workers.run(pooled[1:])["p1"]]
+        workers.close()
+    assert [r["normalized_score"] for r in by_pool] == [a["normalized_score"] for a in alones]
+    assert len({(Path(t.cfg.out) / "worker.pid").read_text() for t in pooled}) == 1
     assert [t["status"] for t in s["trials"]] == ["done", "done"]
     assert [t["name"] for t in s["trials"]] == ["student_hidden=8_seed=0",
                                                 "student_hidden=8_seed=1"]

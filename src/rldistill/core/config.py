@@ -322,8 +322,9 @@ class DistillConfig:
 
 
 # options that do not change what a run computes: where it writes, whether a teacher file may
-# be unpickled, where its envs are stepped (the same run bit for bit for any --collectors)
-NOT_THE_RUN = ("out", "trust_teacher", "collectors", "ray_address")
+# be unpickled, the Ray cluster its collectors run on (--collectors itself does: actors play
+# ahead with their own random streams, rldistill.engine.ahead)
+NOT_THE_RUN = ("out", "trust_teacher", "ray_address")
 # what a checkpointed run may change when it is resumed: a larger budget extends it, and what
 # comes after training (the final evaluation, the MLP baseline) is done again
 RESUMABLE = ("budget", "eval_episodes", "baseline")

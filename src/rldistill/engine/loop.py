@@ -23,6 +23,7 @@ import torch
 from rldistill.core.config import MANY_ROWS, RESUMABLE, DistillConfig, changed_options
 from rldistill.engine.acting import Driver
 from rldistill.engine.buffer import Buffer, torch_dtype
+from rldistill.engine.ahead import collect_ahead, plays_ahead
 from rldistill.engine.collect import LABEL_CHUNK, Progress, collect
 from rldistill.engine.perturb import check_neighbourhoods, neighbourhoods
 from rldistill.engine.rundir import other_options, other_plan
@@ -185,7 +186,7 @@ class Loop:
         """Collect this round's labelled steps of every task (or stop early when ``stop()``);
         True when the round's collection is complete."""
         for i, task in enumerate(self.tasks):
-            collect(self, i, task, progress, stop)
+            (collect_ahead if plays_ahead(task) else collect)(self, i, task, progress, stop)
         complete = all(t.labelled >= t.ends[self.round] for t in self.tasks)
         if complete:
             self.phase = "train"

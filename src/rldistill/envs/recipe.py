@@ -45,8 +45,11 @@ def import_env_module(module: str) -> Any:
 
 def register_namespace(env_id: str) -> None:
     """Register the ids of ``env_id``'s namespace (MinAtar/..., ALE/... and Atari's
-    NoFrameskip ids) where they are not yet."""
-    if env_id in gym.registry:
+    NoFrameskip ids, and ``Slow<N>ms/<EnvId>`` of :mod:`rldistill.envs.slow`) where they are
+    not yet."""
+    from rldistill.envs.slow import register_slow
+
+    if env_id in gym.registry or register_slow(env_id):
         return
     ns = env_id.split("/")[0] if "/" in env_id else "ALE" if "NoFrameskip" in env_id else ""
     if ns not in NAMESPACES:

@@ -22,7 +22,8 @@ from rldistill.core.ray import ray_session
 
 
 class _Collector:
-    """One actor's envs: global env indices ``first .. first + n - 1`` of the vec env."""
+    """One actor's envs: global env indices ``first .. first + n - 1`` of the vec env, and
+    their current observations and episode starts (what a round played ahead starts from)."""
 
     def __init__(self, env_id: str, first: int, n: int, variants: list[Variant]) -> None:
         import torch
@@ -33,15 +34,22 @@ class _Collector:
                               for i in range(n)])
 
     def _out(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        self.obs = obs
         tobs = self.venv.teacher_obs
         return obs, None if tobs is None else tobs.copy()
 
     def reset(self, seed: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+        self.starts = np.ones(self.venv.num_envs, dtype=bool)
         return self._out(self.venv.reset(seed=None if seed is None else seed + self.first)[0])
 
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
         obs, rewards, terms, truncs, _ = self.venv.step(actions)
+        self.starts = terms | truncs
         return (*self._out(obs), rewards, terms, truncs)
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """``fn(self, *args)`` in this actor (:mod:`rldistill.engine.ahead` plays a round)."""
+        return fn(self, *args)
 
 
 class RemoteVecEnv:

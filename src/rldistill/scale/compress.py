@@ -15,8 +15,9 @@ at least the target: with 3 seeds that is about the worst seed. The search assum
 with width; where noise breaks that, the frontier shows it (every size tried is in it).
 
 Each size is a ``--seeds`` run in ``OUT/sizes/wW/`` (``seedK/`` runs and their aggregate
-``result.json``, so ``rldistill report OUT/sizes/*`` works on them); its seed runs are Ray Tune
-trials (:mod:`.ray_backend`), local or on the cluster at ``--address``. OUT gets the winner's
+``result.json``, so ``rldistill report OUT/sizes/*`` works on them); its seed runs are trials on
+one pool of Ray workers kept for the whole search (:class:`~rldistill.scale.trials.TrialPool`),
+local or on the cluster at ``--address``. OUT gets the winner's
 ``student.safetensors``, ``student.json`` and ``result.json`` (its best seed, as ``distill``
 writes them, with a ``compress`` block), ``frontier.json`` and ``frontier.png``. Run again into
 the same OUT (with another ``--target``, say), it reads back the runs it already has.
@@ -37,7 +38,7 @@ from rldistill.core.errors import UserError
 from rldistill.core.files import write_text
 from rldistill.scale import table
 from rldistill.scale import trials as ray_trials
-from rldistill.scale.trials import Trial
+from rldistill.scale.trials import Trial, TrialPool
 from rldistill.core.ray import cluster_cpus, import_ray, ray_session
 
 START = 4  # first width of the bracket
@@ -114,12 +115,16 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
     with ray_session(address, max_concurrent) as ray:
         cpus = max_concurrent or cluster_cpus(ray)
         parallel = max(1, math.ceil(cpus / seeds))
+        pool = TrialPool(ray, min(cpus, parallel * seeds))  # its workers start once
 
         def probe(widths: list[int]) -> dict[int, bool]:
-            sizes.update(_evaluate(cfg, root, widths, seeds, depth, max_concurrent, len(sizes)))
+            sizes.update(_evaluate(cfg, root, widths, seeds, depth, pool))
             return {w: sizes[w]["passes"] for w in widths}
 
-        best, order = search_width(probe, w_max, parallel=parallel)
+        try:
+            best, order = search_width(probe, w_max, parallel=parallel)
+        finally:
+            pool.close()
     doc = _frontier_doc(cfg, teacher, sizes, best, order, seeds, depth, w_max,
                         time.perf_counter() - start)
     if best is not None:
@@ -175,9 +180,9 @@ def _sizer(teacher: Any, depth: int) -> Callable[[int], int]:
 
 
 def _evaluate(cfg: DistillConfig, root: Path, widths: list[int], seeds: int, depth: int,
-              max_concurrent: int | None, step: int) -> dict[int, dict[str, Any]]:
-    """Each width's seeds as Ray trials; per width its --seeds result (written to
-    sizes/wW/result.json) and whether it passes."""
+              pool: TrialPool) -> dict[int, dict[str, Any]]:
+    """Each width's seeds as trials on the pool's Ray workers; per width its --seeds result
+    (written to sizes/wW/result.json) and whether it passes."""
     from rldistill.drivers.seeds import seeds_result
 
     # --target is the runs' own only with --budget auto: else a compress run again with another
@@ -191,7 +196,7 @@ def _evaluate(cfg: DistillConfig, root: Path, widths: list[int], seeds: int, dep
         if ray_trials.held_by_other(Path(t.cfg.out), t.cfg):
             raise UserError(f"{t.cfg.out} holds a run of other options: pass --overwrite, or "
                             "--out to choose another dir")
-    results = ray_trials.run_trials(trials, root, f"tune-{step:03d}", max_concurrent)
+    results = pool.run(trials)
     out = {}
     for w in widths:
         runs = []

@@ -5,8 +5,10 @@ Each trial is an ordinary :func:`rldistill.drivers.distill.run` in its own direc
 with its own checkpoint and ``result.json``; after every round it reports the round's metrics to
 Tune (the loop's callback), and at the end its scores. When a trial's worker dies, Tune restarts the
 trial (``FailureConfig(max_failures)``) and the trial resumes from its own rldistill checkpoint,
-so it ends with the same student, bit for bit, as an uninterrupted run. Ray is imported here only
-when a sweep runs (extra ``rldistill[ray]``).
+so it ends with the same student, bit for bit, as an uninterrupted run. compress, which asks for a
+few trials at every step of its search, keeps one :class:`TrialPool` of workers instead (Tune
+starts new worker processes at every call). Ray is imported here only when a sweep runs (extra
+``rldistill[ray]``).
 """
 
 from __future__ import annotations
@@ -85,15 +87,30 @@ def _tune_name(trial: Any) -> str:
 
 
 def trainable(config: dict[str, Any]) -> None:
-    """A Tune trial (in a Ray worker): an ordinary distill run in ``cfg.out``, resumed from its
-    checkpoint after a restart; every round's metrics and the final scores go to Tune."""
-    import torch
+    """A Tune trial (in a Ray worker): :func:`run_one`, every round's metrics and the final
+    scores reported to Tune."""
     from ray import tune
+
+    def report(loop: Any, m: Any) -> None:
+        row = {k: v for k, v in round_row(m).items() if k != "task_losses"}
+        tune.report({**row, "done": False})
+
+    result = run_one(config["trial"]["cfg"], (report,))
+    tune.report({"done": True, "normalized_score": result.get("normalized_score"),
+                 "agreement": result.get("agreement"),
+                 "params": result.get("student", {}).get("params"),
+                 "result_json": json.dumps(result)})
+
+
+def run_one(cfg_dict: dict[str, Any], callbacks: Sequence[Any] = ()) -> dict[str, Any]:
+    """A trial in this (worker) process: an ordinary distill run in ``cfg.out``, resumed from
+    its checkpoint after a restart (a line in STARTS says where), read back when finished."""
+    import torch
 
     from rldistill.drivers.distill import run
 
     torch.set_num_threads(1)  # as the CLI: the same float results as a run alone
-    cfg = DistillConfig(**config["trial"]["cfg"])
+    cfg = DistillConfig(**cfg_dict)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / PID_FILE).write_text(f"{os.getpid()}\n")
@@ -103,16 +120,69 @@ def trainable(config: dict[str, Any]) -> None:
         with (out / STARTS).open("a") as f:  # a restarted trial says where it resumed
             f.write(json.dumps({"pid": os.getpid(), "resume": resume,
                                 "rounds_done": len(read_rounds(out)) if resume else 0}) + "\n")
+        result = run(cfg, resume=resume, overwrite=not resume, callbacks=tuple(callbacks))
+    return result
 
-        def report(loop: Any, m: Any) -> None:
-            row = {k: v for k, v in round_row(m).items() if k != "task_losses"}
-            tune.report({**row, "done": False})
 
-        result = run(cfg, resume=resume, overwrite=not resume, callbacks=(report,))
-    tune.report({"done": True, "normalized_score": result.get("normalized_score"),
-                 "agreement": result.get("agreement"),
-                 "params": result.get("student", {}).get("params"),
-                 "result_json": json.dumps(result)})
+class _Worker:
+    """A Ray actor that runs trials one after another (:func:`run_one`): its process, imports
+    and loaded modules are paid for once, not once per trial."""
+
+    def run(self, cfg_dict: dict[str, Any]) -> dict[str, Any]:
+        return run_one(cfg_dict)
+
+
+class TrialPool:
+    """``size`` Ray workers kept across calls of :meth:`run` (compress: one call per search
+    step, so its workers start once). A trial whose worker dies is given to a new worker and
+    resumes from its checkpoint, up to ``max_failures`` times, as Tune restarts a trial."""
+
+    def __init__(self, ray: Any, size: int, max_failures: int = MAX_FAILURES) -> None:
+        self._ray, self.size, self.max_failures = ray, size, max_failures
+        self._remote = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        self._idle: list[Any] = []
+
+    def run(self, trials: Sequence[Trial]) -> dict[str, dict[str, Any] | str]:
+        """name -> the trial's result (its result.json) or an error line; finished runs of the
+        same options are read back without Ray."""
+        from ray.exceptions import RayActorError, RayTaskError
+
+        out: dict[str, dict[str, Any] | str] = {}
+        queue = []
+        for t in trials:
+            done = finished_result(Path(t.cfg.out), t.cfg)
+            if done is not None:
+                out[t.name] = done
+            else:
+                queue.append(t)
+        failures: dict[str, int] = {}
+        running: dict[Any, tuple[Trial, Any]] = {}  # object ref -> (trial, worker)
+        while queue or running:
+            while queue and len(running) < self.size:
+                t = queue.pop(0)
+                w = self._idle.pop() if self._idle else self._remote.remote()
+                running[w.run.remote(t.cfg.to_dict())] = (t, w)
+            (ref,), _ = self._ray.wait(list(running), num_returns=1)
+            t, w = running.pop(ref)
+            try:
+                out[t.name] = self._ray.get(ref)
+                self._idle.append(w)
+            except RayTaskError as e:  # the run raised: its error, the worker kept
+                out[t.name] = "failed: " + (str(e.cause if hasattr(e, "cause") else e)
+                                            .strip().splitlines() or ["?"])[-1][:300]
+                self._idle.append(w)
+            except RayActorError:  # the worker died: the trial resumes on a new one
+                failures[t.name] = failures.get(t.name, 0) + 1
+                if failures[t.name] > self.max_failures:
+                    out[t.name] = f"failed: its worker died {failures[t.name]} times"
+                else:
+                    queue.insert(0, t)
+        return {t.name: out[t.name] for t in trials}
+
+    def close(self) -> None:
+        for w in self._idle:
+            self._ray.kill(w)
+        self._idle = []
 
 
 def held_by_other(out: Path, cfg: DistillConfig) -> bool:
