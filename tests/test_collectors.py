@@ -5,6 +5,9 @@ import pytest
 from rldistill.api import train
 from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
+from rldistill.core.ray import ray_session
+from rldistill.scale.sweep import run_sweep
+from rldistill.students.network import load_student
 
 
 @pytest.mark.slow
@@ -34,24 +37,32 @@ class _Stop(Exception):
 @pytest.mark.slow
 def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp_path):
     """Actors that play a round ahead (the student sees what the teacher sees): every labelled
-    step stored once, the same student for the same N, and a run stopped after a round and
-    resumed (its envs replayed through new actors) ends the same."""
+    step stored once, the same student for the same N (in a sweep's trial too, its actors
+    placed with it), and a run stopped after a round and resumed (its envs replayed through
+    new actors) ends the same."""
     pytest.importorskip("ray")
-    base = DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=301,
-                         n_envs=3, rounds=3, min_updates=30, student_hidden="8", collectors=2)
-    a = train(base.replace(out=str(tmp_path / "a")))
-    b = train(base.replace(out=str(tmp_path / "b")))
+    opts = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=301, n_envs=3,
+                rounds=3, min_updates=30, student_hidden="8", collectors=2, eval_episodes=2)
+    base = DistillConfig(**opts)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base:\n" + "".join(f"  {k}: {v!r}\n" for k, v in opts.items())
+                     + "grid:\n  seed: [0]\n")
 
     def stop(loop, m):
         if m.round == 2:
             raise _Stop
 
-    with pytest.raises(_Stop):
-        train(base.replace(out=str(tmp_path / "c")), callbacks=(stop,))
-    c = train(base.replace(out=str(tmp_path / "c")), resume=True)
+    with ray_session(None, 3):
+        a = train(base.replace(out=str(tmp_path / "a")))
+        s = run_sweep(sweep, tmp_path / "sw")
+        with pytest.raises(_Stop):
+            train(base.replace(out=str(tmp_path / "c")), callbacks=(stop,))
+        c = train(base.replace(out=str(tmp_path / "c")), resume=True)
     # rounds of 100, 100 and 101 labelled steps: 34 steps of the 3 envs each, as in one process
     assert a.loop.labelled == 301 and a.loop.env_steps == 306
     assert a.loop.teacher_queries == 301
-    for other in (b, c):
+    assert [t["status"] for t in s["trials"]] == ["done"]
+    b, _ = load_student(s["trials"][0]["dir"])
+    for other in (b, c.student):
         for k, v in a.student.state_dict().items():
-            assert v.equal(other.student.state_dict()[k]), k
+            assert v.equal(other.state_dict()[k]), k

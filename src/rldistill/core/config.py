@@ -152,7 +152,9 @@ class DistillConfig:
     NAME:KEY=VALUE,... for keywords), or none for no wrapper."""
     collectors: int = 0
     """Step the envs in N Ray actors (extra rldistill[ray]) instead of this process: for envs
-    whose stepping dominates (Atari, slow simulators). The same run, bit for bit, for every N."""
+    whose stepping dominates (slow simulators). Each actor plays a round ahead with the round's
+    student and the teacher: the same run, bit for bit, for the same N (recurrent students and
+    student views step in lock with this process: the same run for every N)."""
     ray_address: str | None = None
     """With --collectors: the Ray cluster to run them on (HOST:PORT); default a local Ray."""
     frame_stack: int | None = None

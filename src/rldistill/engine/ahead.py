@@ -48,7 +48,8 @@ def collect_ahead(loop: Loop, i: int, task: Task, progress: Progress | None,
     share = loop.driver.teacher_share(start / span, loop.round)
     steps, last_k = math.ceil(left / n), left - (math.ceil(left / n) - 1) * n
     # the teacher and the student's module go once to each actor, then the student's weights
-    first = not getattr(venv, "played", False)
+    # (the teacher every round where it still learns: --teacher-train)
+    first = not getattr(venv, "played", False) or bool(cfg.teacher_train)
     nets = ray.put((task.teacher, loop.student) if first else loop.student.state_dict())
     venv.played = True
     for j, actor in enumerate(venv.actors):

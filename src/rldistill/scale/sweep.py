@@ -33,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 import shutil
 import time
@@ -167,9 +168,6 @@ def plan(path: str | Path, out: str | Path, overwrite: bool = False
     trials, seen = [], set()
     for name, over in points:
         cfg = DistillConfig(**{**base, **over, "out": str(root / "trials" / name)}).validate()
-        if getattr(cfg, "collectors", 0):
-            raise UserError(f"sweep file {path}: drop collectors: each trial is a Ray trial on "
-                            "one CPU (its own collector actors would wait for CPUs it holds)")
         sources = tuple(str(getattr(cfg, k)) for k in (
             "teacher", "env", "teacher_kind", "teacher_normalize", "env_module", "env_wrapper",
             "frame_stack", "trust_teacher", "teacher_train"))
@@ -199,7 +197,10 @@ def run_sweep(path: str | Path, out: str | Path = "runs/sweep", address: str | N
     root = Path(out).resolve()
     trials, failures = plan(path, root, overwrite)
     start = time.perf_counter()
-    with ray_session(address, max_concurrent):
+    # a local Ray gets a CPU for each trial and each of its collectors (at least one trial's)
+    per_trial = 1 + max(t.cfg.collectors for t, _ in trials)
+    cpus = max_concurrent * per_trial if max_concurrent else max(os.cpu_count() or 1, per_trial)
+    with ray_session(address, cpus):
         results = ray_trials.run_trials([t for t, _ in trials], root, "tune", max_concurrent,
                                          failures)
     wall = time.perf_counter() - start

@@ -47,9 +47,9 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
                max_failures: int = MAX_FAILURES) -> dict[str, dict[str, Any] | str]:
     """Run ``trials`` on Ray Tune (inside :func:`rldistill.core.ray.ray_session`), at
     most ``max_concurrent`` at a time (default: as many as the cluster's CPUs allow, one CPU
-    each); Tune's own records go to ``storage/label``. Finished runs of the same options are
-    read back without Ray. Returns name -> the trial's result (its result.json), or an error
-    line."""
+    each and one per --collectors actor); Tune's own records go to ``storage/label``.
+    Finished runs of the same options are read back without Ray. Returns name -> the trial's
+    result (its result.json), or an error line."""
     out: dict[str, dict[str, Any] | str] = {}
     for t in trials:  # finished runs of the same options are read back, not run again
         if (done := finished_result(Path(t.cfg.out), t.cfg)) is not None:
@@ -63,7 +63,7 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
     space = {"trial": tune.grid_search([{"name": t.name, "cfg": t.cfg.to_dict()}
                                         for t in trials])}
     tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": 1}), param_space=space,
+        tune.with_resources(trainable, _resources), param_space=space,
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
                                     trial_name_creator=_tune_name,
                                     trial_dirname_creator=_tune_name),
@@ -80,6 +80,13 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
         else:
             out[name] = json.loads(metrics["result_json"])
     return out
+
+
+def _resources(config: dict[str, Any]) -> Any:
+    """A CPU for the trial and one for each of its --collectors actors (placed with it)."""
+    from ray import tune
+
+    return tune.PlacementGroupFactory([{"CPU": 1}] * (1 + config["trial"]["cfg"]["collectors"]))
 
 
 def _tune_name(trial: Any) -> str:
