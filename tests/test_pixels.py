@@ -167,6 +167,22 @@ def test_cnn_student_on_minatar_exports_and_plays_without_torch(tmp_path, capsys
     assert json.loads(p.stdout.strip().splitlines()[-1])["torch_imported"] is False
 
 
+def test_student_arch_takes_a_kernel_and_stride_per_layer():
+    from rldistill.core.options import parse_arch
+    from rldistill.students.convs import conv_out, convs_for
+
+    a = parse_arch("cnn:16x8x8,32:128")  # the first layer's own, the second by frame size
+    assert (a.channels, a.kernels, a.dense) == ((16, 32), ((8, 8), None), (128,))
+    assert convs_for(a.channels, (4, 84, 84), a.kernels) == ((16, 8, 8), (32, 4, 2))
+    assert conv_out((4, 84, 84), ((16, 8, 8), (32, 4, 2))) == 32 * 4 * 4  # 84 -> 10 -> 4
+    b = parse_arch("cnn:8x4x3:100")
+    assert convs_for(b.channels, (6, 10, 10), b.kernels) == ((8, 4, 3),)
+    assert parse_arch("cnn:16,32:256").kernels == ()
+    for bad in ("cnn:8x4:10", "cnn:8x4x0:10", "cnn:0:10"):
+        with pytest.raises(UserError, match="CxKxS"):
+            parse_arch(bad)
+
+
 def test_param_ratio_scales_a_cnn_teachers_layout():
     from rldistill.students.build import cnn_for_ratio
     from rldistill.core.spaces import SpaceSpec

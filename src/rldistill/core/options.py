@@ -118,12 +118,14 @@ CELL_KINDS = ("gru", "lstm")  # recurrent students' --student-arch
 @dataclass(frozen=True)
 class ArchSpec:
     """A ``--student-arch``: a recurrent cell (``kind`` gru or lstm, ``units``), or a CNN (``kind``
-    cnn: convolutions of ``channels``, kernels by frame size, then dense layers ``dense``)."""
+    cnn: convolutions of ``channels``, each with its (kernel, stride) in ``kernels`` or, where
+    that is None, by frame size, then dense layers ``dense``)."""
 
     kind: str
     units: int = 0
     channels: tuple[int, ...] = ()
     dense: tuple[int, ...] = ()
+    kernels: tuple[tuple[int, int] | None, ...] = ()
 
     @property
     def recurrent(self) -> bool:
@@ -131,8 +133,8 @@ class ArchSpec:
 
 
 def parse_arch(text: str) -> ArchSpec:
-    """``--student-arch``: ``gru:64``, ``lstm:64`` or ``cnn:16,32:256``, else a one-line error
-    with an example."""
+    """``--student-arch``: ``gru:64``, ``lstm:64`` or ``cnn:16,32:256`` (a layer ``CxKxS`` for
+    its kernel and stride: ``cnn:16x8x8,32x4x2:128``), else a one-line error with an example."""
     kind, _, rest = str(text).partition(":")
     if kind in CELL_KINDS:
         if not rest.isdigit() or int(rest) < 1:
@@ -142,14 +144,20 @@ def parse_arch(text: str) -> ArchSpec:
     try:
         if parts[0] != "cnn" or len(parts) != 3:
             raise ValueError
-        channels = tuple(int(c) for c in parts[1].split(",") if c)
+        layers = [tuple(int(v) for v in c.split("x")) for c in parts[1].split(",") if c]
+        if any(len(x) not in (1, 3) for x in layers):
+            raise ValueError
+        channels = tuple(x[0] for x in layers)
+        kernels = tuple((x[1], x[2]) if len(x) == 3 else None for x in layers)
         dense = tuple(int(d) for d in parts[2].split(",") if d)
-        if not channels or min(channels + (dense or (1,))) <= 0:
+        if not channels or min(v for x in layers for v in x) <= 0 or min(dense or (1,)) <= 0:
             raise ValueError
     except ValueError:
         raise UserError(f"--student-arch {text!r} is not cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 "
-                        "(for an MLP student use --student-hidden)") from None
-    return ArchSpec("cnn", channels=channels, dense=dense)
+                        "(CxKxS for a layer's kernel and stride: cnn:16x8x8,32x4x2:128; for an "
+                        "MLP student use --student-hidden)") from None
+    return ArchSpec("cnn", channels=channels, dense=dense,
+                    kernels=kernels if any(kernels) else ())
 
 
 def flag(name: str) -> str:

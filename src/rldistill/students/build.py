@@ -105,7 +105,7 @@ def _arch_cnn(plan: Plan, t: Tasks) -> StudentArch:
     assert plan.arch is not None
     spec = t.specs[0]
     channels_last = t.layout[2] if t.layout else spec.obs_shape[-1] < spec.obs_shape[0]
-    convs = convs_for(plan.arch.channels, frame_of(spec, channels_last))
+    convs = convs_for(plan.arch.channels, frame_of(spec, channels_last), plan.arch.kernels)
     return cnn_arch(spec, t.heads[0], convs, plan.arch.dense, channels_last)
 
 

@@ -70,11 +70,14 @@ def default_kernels(frame: tuple[int, int, int], n: int) -> list[tuple[int, int]
     return [(3, 1)] * n
 
 
-def convs_for(channels: tuple[int, ...], frame: tuple[int, int, int]) -> tuple[Conv, ...]:
+def convs_for(channels: tuple[int, ...], frame: tuple[int, int, int],
+              kernels: tuple[tuple[int, int] | None, ...] = ()) -> tuple[Conv, ...]:
     """Convolutions of ``channels`` (``--student-arch cnn:16,32:256``, read by
-    :func:`rldistill.core.options.parse_arch`) with kernels and strides by frame size."""
-    kernels = default_kernels(frame, len(channels))
-    return tuple((c, k, s) for c, (k, s) in zip(channels, kernels))
+    :func:`rldistill.core.options.parse_arch`) with the (kernel, stride) given per layer, else
+    by frame size."""
+    default = default_kernels(frame, len(channels))
+    given = list(kernels) + [None] * (len(channels) - len(kernels))
+    return tuple((c, *(g or d)) for c, g, d in zip(channels, given, default))
 
 
 def teacher_layout(teacher: Any) -> Layout | None:
