@@ -218,14 +218,31 @@ def test_continuous_teachers_load_safely_and_act_like_sb3(tmp_path, algo, kw, ki
         torch.testing.assert_close(ls.exp(), dist.distribution.stddev, atol=1e-5, rtol=1e-4)
 
 
-def test_multidiscrete_teacher_is_refused(tmp_path):
+def test_an_action_space_without_a_head_is_refused(tmp_path):
+    """MultiDiscrete is read (tests/test_multi_actions.py); a Tuple action space in the zip's
+    data, or a MultiDiscrete not starting at 0, is a one-line error."""
+    import json
+    import zipfile
+
     from stable_baselines3 import PPO
 
     env = gym.make("CartPole-v1")
     env.action_space = gym.spaces.MultiDiscrete([2, 2])
     PPO("MlpPolicy", env, n_steps=64, verbose=0).save(tmp_path / "md.zip")
-    with pytest.raises(UserError, match="MultiDiscrete action space.*Discrete and Box"):
-        load_teacher(str(tmp_path / "md.zip"))
+    assert load_teacher(str(tmp_path / "md.zip")).spec.action.nvec == (2, 2)
+    for name, change in (("tuple", {":type:": "<class 'gymnasium.spaces.tuple.Tuple'>"}),
+                         ("start", {"start": "[1 0]"})):
+        with zipfile.ZipFile(tmp_path / "md.zip") as z:
+            files = {n: z.read(n) for n in z.namelist()}
+        data = json.loads(files["data"])
+        data["action_space"].update(change)
+        files["data"] = json.dumps(data).encode()
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as z:
+            for n, b in files.items():
+                z.writestr(n, b)
+        with pytest.raises(UserError, match="Tuple action space|MultiDiscrete action space "
+                                            "cannot be read"):
+            load_teacher(str(tmp_path / f"{name}.zip"))
 
 
 def test_truncated_and_foreign_zips(sb3_zips, tmp_path):

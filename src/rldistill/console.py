@@ -179,7 +179,8 @@ def print_teacher_info(info: dict[str, Any]) -> None:
     origin = info["origin"]
     act = info["action"]
     action = (f"{act['n']} discrete" if act["kind"] == "discrete"
-              else f"box {act['shape']} in [{min(act['low'])}, {max(act['high'])}]")
+              else f"box {act['shape']} in [{min(act['low'])}, {max(act['high'])}]"
+              if act["kind"] == "box" else f"{act['kind']} {act.get('nvec') or act['n']}")
     rows = [("file", str(info["file"]), info["format"] or ""),
             ("algorithm", f"{info['algorithm']} ({info['policy']})", "the zip's data"),
             ("outputs", f"{info['kind']} -> {info['head']} head", "its policy's weights"),

@@ -11,27 +11,35 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """``discrete``: ``n`` actions; ``box``: a float vector of ``shape`` within [low, high]."""
+    """``discrete``: ``n`` actions; ``box``: a float vector of ``shape`` within [low, high];
+    ``multi_discrete``: one choice among ``nvec[i]`` per component; ``multi_binary``: ``n``
+    bits."""
 
     kind: str
     n: int = 0
     shape: tuple[int, ...] = ()
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
+    nvec: tuple[int, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "discrete":
             return f"{self.n} discrete actions"
+        if self.kind == "multi_discrete":
+            return f"MultiDiscrete actions {list(self.nvec)}"
+        if self.kind == "multi_binary":
+            return f"MultiBinary actions of {self.n} bits"
         return f"continuous actions of shape {self.shape}"
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "n": self.n, "shape": list(self.shape), "low": list(self.low),
-                "high": list(self.high)}
+                "high": list(self.high), **({"nvec": list(self.nvec)} if self.nvec else {})}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> ActionSpec:
         return cls(str(doc["kind"]), int(doc.get("n", 0)), tuple(doc.get("shape", ())),
-                   tuple(doc.get("low", ())), tuple(doc.get("high", ())))
+                   tuple(doc.get("low", ())), tuple(doc.get("high", ())),
+                   tuple(int(n) for n in doc.get("nvec", ())))
 
 
 @dataclass(frozen=True)

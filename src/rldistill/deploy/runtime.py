@@ -88,6 +88,8 @@ class Policy:
         if self.action_kind == "discrete":
             a = np.argmax(y, axis=-1)
             return int(a) if a.ndim == 0 else a
+        if self.action_kind in ("multi_discrete", "multi_binary"):  # the graph's output acts
+            return np.rint(y).astype(np.int64)
         return y
 
 

@@ -43,7 +43,8 @@ from rldistill.sources.sb3_cnn import is_image
 # which SB3 algorithms can hold which head's student, the first one by default (by teacher kind
 # for categorical heads: a Q-value teacher's student becomes a DQN)
 ALGOS_FOR_HEAD = {"categorical": ("ppo", "a2c", "dqn"), "gaussian": ("ppo", "a2c"),
-                  "squashed_gaussian": ("sac", "tqc"), "deterministic": ("td3", "ddpg")}
+                  "squashed_gaussian": ("sac", "tqc"), "deterministic": ("td3", "ddpg"),
+                  "multi_categorical": ("ppo", "a2c"), "multi_binary": ("ppo", "a2c")}
 
 
 CHECK_BATCH = 512  # states per batch of the agreement check

@@ -201,9 +201,15 @@ def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
         action = ActionSpec("box", shape=tuple(int(d) for d in act_space.shape),
                             low=tuple(float(x) for x in act_space.low.flat),
                             high=tuple(float(x) for x in act_space.high.flat))
+    elif isinstance(act_space, gym.spaces.MultiDiscrete) and act_space.nvec.ndim == 1 \
+            and not act_space.start.any():
+        action = ActionSpec("multi_discrete", nvec=tuple(int(n) for n in act_space.nvec))
+    elif isinstance(act_space, gym.spaces.MultiBinary) and len(act_space.shape) == 1:
+        action = ActionSpec("multi_binary", int(act_space.shape[0]))
     else:
-        raise UserError(f"{who} has action space {act_space}; rldistill distils Discrete "
-                        "(and soon Box) action spaces: use an env with one of those")
+        raise UserError(f"{who} has action space {act_space}; rldistill distils Discrete, Box, "
+                        "MultiDiscrete (1-d, from 0) and MultiBinary (1-d) action spaces: use "
+                        "an env with one of those")
     if not isinstance(obs_space, gym.spaces.Box):
         raise UserError(f"{who} has observation space {obs_space}; only Box observations are "
                         "supported: wrap the env with a FlattenObservation wrapper")

@@ -9,7 +9,8 @@ Discrete actions: :class:`~rldistill.heads.categorical.CategoricalHead` (teacher
 logits or Q-values). Box actions (:mod:`rldistill.heads.continuous`): Gaussian (PPO, A2C),
 tanh-squashed Gaussian (SAC, TQC) and deterministic (TD3, DDPG) heads; which one a Box teacher
 gets depends on its policy (its output ``kind``), and the student takes its teacher's head.
-MultiDiscrete would implement the same protocol.
+MultiDiscrete and MultiBinary actions: :mod:`rldistill.heads.multi` (a categorical
+distribution per component, a Bernoulli per bit).
 """
 
 from __future__ import annotations
@@ -125,6 +126,18 @@ def _categorical(action: ActionSpec) -> ActionHead:
     return CategoricalHead(action.n)
 
 
+def _multi_discrete(action: ActionSpec) -> ActionHead:
+    from rldistill.heads.multi import MultiCategoricalHead
+
+    return MultiCategoricalHead(action.nvec)  # type: ignore[return-value]
+
+
+def _multi_binary(action: ActionSpec) -> ActionHead:
+    from rldistill.heads.multi import MultiBinaryHead
+
+    return MultiBinaryHead(action.n)  # type: ignore[return-value]
+
+
 def _box(name: str) -> Callable[[ActionSpec], ActionHead]:
     def make(action: ActionSpec) -> ActionHead:
         from rldistill.heads import continuous
@@ -143,6 +156,8 @@ HEADS: dict[str, tuple[str, Callable[[ActionSpec], ActionHead]]] = {
     "gaussian": ("box", _box("gaussian")),
     "squashed_gaussian": ("box", _box("squashed_gaussian")),
     "deterministic": ("box", _box("deterministic")),
+    "multi_categorical": ("multi_discrete", _multi_discrete),
+    "multi_binary": ("multi_binary", _multi_binary),
 }
 # a teacher's output kind -> the head of its policy, for action spaces with several heads
 KIND_HEADS = {"gaussian": "gaussian", "squashed": "squashed_gaussian",
@@ -159,7 +174,7 @@ def head_name(action: ActionSpec, teacher_kind: str | None = None) -> str:
         return KIND_HEADS[teacher_kind]
     if not names:
         raise UserError(f"no action head for {action.describe()} yet: rldistill distils "
-                        "Discrete and Box action spaces")
+                        "Discrete, Box, MultiDiscrete and MultiBinary action spaces")
     raise UserError(f"a teacher of kind {teacher_kind!r} on {action.describe()}: pass a "
                     f"Gaussian, squashed-Gaussian or deterministic policy ({', '.join(names)})")
 

@@ -176,6 +176,18 @@ def _spaces_from_data(data: dict[str, Any], path: Path) -> SpaceSpec:
     act_type, obs_type = _readable(act, ":type:") or "", _readable(obs, ":type:") or ""
     if "Discrete" in act_type and "MultiDiscrete" not in act_type:
         action = ActionSpec("discrete", int(_readable(act, "n") or 0))
+    elif "MultiDiscrete" in act_type:
+        nvec = _ints(_readable(act, "nvec"))
+        if not nvec or any(_ints(_readable(act, "start") or "[0]")):
+            raise UserError(f"teacher {path}: its MultiDiscrete action space cannot be read "
+                            "from the zip (a 1-d nvec, starting at 0)")
+        action = ActionSpec("multi_discrete", nvec=tuple(nvec))
+    elif "MultiBinary" in act_type:
+        shape = _shape(act)
+        if len(shape) != 1:
+            raise UserError(f"teacher {path}: MultiBinary actions of shape {shape}: rldistill "
+                            "distils 1-d MultiBinary action spaces")
+        action = ActionSpec("multi_binary", int(shape[0]))
     elif "Box" in act_type:
         shape = _shape(act)
         n = int(np.prod(shape))
@@ -184,13 +196,18 @@ def _spaces_from_data(data: dict[str, Any], path: Path) -> SpaceSpec:
     else:
         kind = act_type.split("'")[1].rsplit(".", 1)[-1] if "'" in act_type else act_type
         raise UserError(f"teacher {path} has a {kind or 'unknown'} action space; rldistill "
-                        "distils Discrete and Box action spaces: pass a model of an env with one "
-                        "of those")
+                        "distils Discrete, Box, MultiDiscrete and MultiBinary action spaces: pass "
+                        "a model of an env with one of those")
     if "Box" not in obs_type:
         raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; only Box "
                         "observations are supported")
     dtype = _readable(obs, "dtype") or "float32"
     return SpaceSpec(_shape(obs), action, "uint8" if "uint8" in dtype else "float32")
+
+
+def _ints(text: str | None) -> list[int]:
+    """The integers of a readable numpy array ('[3 3 2]'); [] where there are none."""
+    return [int(x) for x in re.findall(r"-?\d+", text or "")]
 
 
 def _activation_from_data(data: dict[str, Any]) -> type[nn.Module] | None:
