@@ -66,3 +66,21 @@ def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp
     for other in (b, c.student):
         for k, v in a.student.state_dict().items():
             assert v.equal(other.state_dict()[k]), k
+
+
+def test_slow_env_ids_wait_at_every_step():
+    """``Slow<N>ms/<EnvId>`` (benchmarks/scale/slow_sim.py): the env, its every step N ms
+    later; ids with a namespace inside are unknown ids."""
+    import time
+
+    from rldistill.envs.make import make_env
+
+    env = make_env("Slow20ms/CartPole-v1")
+    env.reset(seed=0)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        env.step(0)
+    assert time.perf_counter() - t0 >= 0.1
+    assert env.observation_space.shape == (4,)
+    with pytest.raises(UserError, match="unknown env id"):
+        make_env("Slow1ms/MinAtar/Breakout-v1")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -309,21 +310,86 @@ def test_crossq_teacher_acts_as_sb3_predicts(tmp_path):
                                model.predict(x, deterministic=True)[0], atol=1e-5)
 
 
-def test_maskable_ppo_works_without_masks_and_is_refused_with_them(tmp_path, capsys):
-    import gymnasium as gym
-    from gymnasium.envs.classic_control import CartPoleEnv
+class MaskedPick(gym.Env):
+    """Pick the target of a one-hot observation among 6 actions; each step 3 others are
+    invalid (``action_masks()``); an invalid action is counted (``invalid``) and ends the
+    episode with -10."""
+
+    invalid = 0
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(0, 1, (6,), np.float32)
+        self.action_space = gym.spaces.Discrete(6)
+
+    def _next(self) -> np.ndarray:
+        self.target = int(self.np_random.integers(6))
+        others = [a for a in range(6) if a != self.target]
+        self.bad = set(self.np_random.choice(others, 3, replace=False).tolist())
+        return np.eye(6, dtype=np.float32)[self.target]
+
+    def action_masks(self) -> np.ndarray:
+        return np.array([a not in self.bad for a in range(6)])
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._next(), {}
+
+    def step(self, a):
+        self.t += 1
+        if int(a) in self.bad:
+            MaskedPick.invalid += 1
+            return self._next(), -10.0, True, False, {}
+        reward = float(int(a) == self.target)
+        return self._next(), reward, False, self.t >= 20, {}
+
+
+def test_maskable_ppo_teacher_and_student_act_within_the_masks(tmp_path, capsys):
+    """MaskablePPO on an env with action masks: the teacher's labels are masked, the student
+    (and teacher, and random baseline) never act outside the mask in collection or
+    evaluation, and the torch-free runtime masks as the student does; the options that do not
+    mask yet are one-line errors; without masks a MaskablePPO model is a plain policy."""
     from sb3_contrib import MaskablePPO
 
-    class MaskedCartPole(CartPoleEnv):
-        def action_masks(self):
-            return np.array([True, False])
+    from rldistill.deploy.runtime import Policy
+    from rldistill.students.network import load_student
 
-    if "MaskedCartPoleTest-v0" not in gym.registry:
-        gym.register("MaskedCartPoleTest-v0", entry_point=MaskedCartPole, max_episode_steps=50)
-    MaskablePPO("MlpPolicy", "CartPole-v1", seed=0).save(tmp_path / "m.zip")
-    base = ["distill", "--teacher", str(tmp_path / "m.zip"), "--budget", "200",
-            "--student-hidden", "8", "--eval-episodes", "1"]
-    assert main([*base, "--env", "MaskedCartPoleTest-v0", "--out", str(tmp_path / "a")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "is a MaskablePPO model and env MaskedCartPoleTest-v0 masks actions" in err
-    assert main([*base, "--env", "CartPole-v1", "--out", str(tmp_path / "b")]) == 0
+    if "MaskedPickTest-v0" not in gym.registry:
+        gym.register("MaskedPickTest-v0", entry_point=MaskedPick)
+    model = MaskablePPO("MlpPolicy", "MaskedPickTest-v0", n_steps=256, batch_size=64, seed=0)
+    model.learn(1024)
+    model.save(tmp_path / "m.zip")
+    MaskedPick.invalid = 0
+    out = tmp_path / "a"
+    assert main(["distill", "--teacher", str(tmp_path / "m.zip"), "--env", "MaskedPickTest-v0",
+                 "--budget", "1000", "--student-hidden", "16", "--driver", "student",
+                 "--eval-episodes", "10", "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert MaskedPick.invalid == 0  # collection (the student drove) and all three evaluations
+    assert min(r[k]["return_mean"] for k in ("student", "teacher", "random")) >= 0
+    student, _ = load_student(out)
+    env = MaskedPick()
+    obs, masks = [], []
+    for seed in range(64):
+        o, _ = env.reset(seed=seed)
+        obs.append(o)
+        masks.append(env.action_masks())
+    x, m = np.stack(obs), np.stack(masks)
+    head = student.action_heads[0]
+    acts = head.act(head.mask(student.outputs(torch.from_numpy(x)), torch.from_numpy(m)))
+    assert m[np.arange(64), acts.numpy()].all()
+    assert main(["export", "--student", str(out), "--out", str(tmp_path / "s.onnx")]) == 0
+    capsys.readouterr()
+    policy = Policy(tmp_path / "s.onnx")
+    assert [i.name for i in policy.session.get_inputs()] == ["obs", "mask"]
+    np.testing.assert_array_equal(policy.act(x, mask=m), acts.numpy())
+    assert (policy.outputs(x, m)[~m] <= -1e7).all()  # the graph masks the logits
+    base = ["distill", "--budget", "200", "--student-hidden", "8", "--eval-episodes", "1"]
+    assert main([*base, "--teacher", str(tmp_path / "m.zip"), "--env", "MaskedPickTest-v0",
+                 "--loss", "mse",
+                 "--out", str(tmp_path / "b")]) == 2
+    assert "masks actions (action_masks()) and --loss mse does not mask them yet" in \
+        capsys.readouterr().err
+    MaskablePPO("MlpPolicy", "CartPole-v1", seed=0).save(tmp_path / "c.zip")
+    assert main([*base, "--teacher", str(tmp_path / "c.zip"), "--env", "CartPole-v1",
+                 "--out", str(tmp_path / "c")]) == 0

@@ -5,8 +5,10 @@ maps ``obs`` (batch, obs_dim) float32 (a CNN student: (batch, *frame shape)) to 
 output (``logits`` (batch, n_actions)
 for discrete actions, whose argmax is the greedy action: the head's ``greedy_rule``). A
 recurrent student's graph also takes its ``state`` (batch, state_size; zeros at an episode's
-start) and returns the next one as ``state_out``. Its metadata holds the env, the spaces and the
-teacher, as ``student.json`` does.
+start) and returns the next one as ``state_out``. A student of an env that masks actions
+(``action_masks()``) also takes ``mask`` (batch, n_actions) bool, True where valid: the logits of
+the others come out at -1e8. Its metadata holds the env, the spaces and the teacher, as
+``student.json`` does.
 
 Nothing is written at ``OUT`` (or ``OUT.int8.onnx``) before the graphs have passed their checks:
 they are built and run in memory, then each file is written whole.
@@ -42,23 +44,27 @@ OPSET = 17
 class _OneTask(nn.Module):
     """The student as a plain ``obs -> outputs`` module for one task (what an exporter traces)."""
 
-    def __init__(self, student: Student, task: int) -> None:
+    def __init__(self, student: Student, task: int, masked: bool = False) -> None:
         super().__init__()
-        self.student, self.task = student, task
+        self.student, self.task, self.masked = student, task, masked
 
-    def forward(self, obs: torch.Tensor, state: torch.Tensor | None = None) -> Any:
+    def forward(self, obs: torch.Tensor, *rest: torch.Tensor) -> Any:
         head = self.student.action_heads[self.task]
+        state = rest[0] if rest and not (self.masked and len(rest) == 1) else None
         if state is None:
-            return head.export(self.student(obs, self.task))
-        out, state = self.student.step(obs, state, self.task)
-        return head.export(out), state
+            out = self.student(obs, self.task)
+        else:
+            out, state = self.student.step(obs, state, self.task)
+        if self.masked:
+            out = head.mask(out, rest[-1])
+        return head.export(out) if state is None else (head.export(out), state)
 
 
 class _Calibration:
     """onnxruntime's CalibrationDataReader over the check states, in batches of 256."""
 
-    def __init__(self, x: np.ndarray) -> None:
-        self.batches = iter([{"obs": x[i:i + 256]} for i in range(0, len(x), 256)])
+    def __init__(self, x: np.ndarray, g: Any) -> None:
+        self.batches = iter([_feed(x[i:i + 256], g) for i in range(0, len(x), 256)])
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self.batches, None)
@@ -78,10 +84,11 @@ class _Graph:
     out_dim: int
     head: Any
     output: str
+    masked: bool = False  # the env masks actions: a "mask" input
 
     @property
     def inputs(self) -> list[str]:
-        return ["obs", "state"] if self.n_state else ["obs"]
+        return ["obs"] + (["state"] if self.n_state else []) + (["mask"] if self.masked else [])
 
     @property
     def outputs(self) -> list[str]:
@@ -98,14 +105,18 @@ def _build(run: SavedRun, task: int) -> _Graph:
     view = student.for_task(task)
     head = view.head
     out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
-    module = _OneTask(student, task).eval()
+    masked = _masks_actions(run, task)
+    module = _OneTask(student, task, masked).eval()
     n_state = int(student.initial_state(1).shape[1])
-    g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output)
+    g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output,
+               masked)
     info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
             "out_dim": out_dim, "output": g.output, "greedy_action": head.greedy_rule,
             "spaces": view.spec.to_json(), **_task_meta(run, task),
-            **({"state_size": n_state} if n_state else {})}
-    args = (torch.zeros(1, *in_shape), *([torch.zeros(1, n_state)] if n_state else []))
+            **({"state_size": n_state} if n_state else {}),
+            **({"action_masks": True} if masked else {})}
+    args = (torch.zeros(1, *in_shape), *([torch.zeros(1, n_state)] if n_state else []),
+            *([torch.ones(1, out_dim, dtype=torch.bool)] if masked else []))
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter warns that it is not
         traced = str(Path(tmp) / "student.onnx")  # the default; it needs no onnxscript
@@ -119,6 +130,24 @@ def _build(run: SavedRun, task: int) -> _Graph:
         entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
     params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
     return dataclasses.replace(g, data=model.SerializeToString(), params=params)
+
+
+def _masks_actions(run: SavedRun, task: int) -> bool:
+    """Whether the student's env masks actions (``action_masks()``)."""
+    from rldistill.envs.make import has_masks, make_env
+
+    env = make_env(run.env(task))
+    try:
+        return has_masks(env)
+    finally:
+        env.close()
+
+
+def _feed(x: np.ndarray, g: _Graph | None = None, masked: bool = False) -> dict[str, np.ndarray]:
+    """A graph's inputs for observations ``x``: every action valid where it takes a mask."""
+    masked = masked or bool(g and g.masked)
+    n = g.out_dim if g else 0
+    return {"obs": x, **({"mask": np.ones((len(x), n), bool)} if masked else {})}
 
 
 def _task_meta(run: SavedRun, task: int) -> dict[str, Any]:
@@ -144,15 +173,16 @@ def _check_float(g: _Graph, x: torch.Tensor, s: torch.Tensor
     """onnxruntime's outputs (and next states) against torch's on the check states, and both
     timed at batch 1; the report's part, the session and its outputs."""
     check = session(g.data)
-    feed = {"obs": x.numpy(), **({"state": s.numpy()} if g.n_state else {})}
+    feed = {**_feed(x.numpy(), g), **({"state": s.numpy()} if g.n_state else {})}
+    ones = (torch.ones(len(x), g.out_dim, dtype=torch.bool),) if g.masked else ()
     with torch.inference_mode():
-        want_all: Any = g.module(x, s) if g.n_state else (g.module(x),)
+        want_all: Any = g.module(x, s, *ones) if g.n_state else (g.module(x, *ones),)
     got_all = check.run(g.outputs, feed)
     want, got = want_all[0].numpy(), got_all[0]
     if g.n_state:  # the next states agree too
         got = np.concatenate([got, got_all[1]], 1)
         want = np.concatenate([want, want_all[1].numpy()], 1)
-    x1 = (x[:1], s[:1]) if g.n_state else (x[:1],)
+    x1 = (x[:1], *((s[:1],) if g.n_state else ()), *(o[:1] for o in ones))
     one = {k: v[:1] for k, v in feed.items()}
     n = g.out_dim
     return {"max_abs_diff": float(np.abs(got - want).max()),
@@ -177,19 +207,19 @@ def _int8(g: _Graph, float_graph: Any, x: np.ndarray, want: np.ndarray, mode: st
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")  # it suggests a pre-processing step MLPs do not need
             if mode == "static":
-                quantize_static(str(src), str(dst), _Calibration(x), weight_type=QuantType.QInt8,
+                quantize_static(str(src), str(dst), _Calibration(x, g), weight_type=QuantType.QInt8,
                                 activation_type=QuantType.QUInt8)
             else:
                 quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
         data = dst.read_bytes()
     q = session(data)
-    got = q.run([g.output], {"obs": x})[0]
-    one = x[:1]
+    got = q.run([g.output], _feed(x, g))[0]
+    one = _feed(x[:1], g)
     return {"onnx": str(path), "mode": mode, "bytes": len(data),
             "action_agreement_vs_float": _agreement(g.head, got, want),
             "max_abs_diff_vs_float": float(np.abs(got - want).max()),
-            "latency_us": {"float": best_us(lambda: float_graph.run([g.output], {"obs": one})),
-                           "int8": best_us(lambda: q.run([g.output], {"obs": one}))}}, data
+            "latency_us": {"float": best_us(lambda: float_graph.run([g.output], one)),
+                           "int8": best_us(lambda: q.run([g.output], one))}}, data
 
 
 def _agreement(head: Any, got: np.ndarray, want: np.ndarray) -> float:

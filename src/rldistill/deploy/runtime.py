@@ -48,6 +48,7 @@ class Policy:
         self.in_shape = tuple(int(d) for d in self.session.get_inputs()[0].shape[1:])
         self.state_size = int(self.meta.get("state_size", 0))  # recurrent students
         self.state: np.ndarray | None = None
+        self.masked = bool(self.meta.get("action_masks", False))  # a "mask" input
 
     def reset(self, rows: Any = None) -> None:
         """A recurrent student's state back to an episode's start: all rows, or those of
@@ -67,25 +68,34 @@ class Policy:
         return build_env(EnvRecipe.from_json(recipe, "the ONNX metadata") if isinstance(
             recipe, dict) else str(self.env))
 
-    def outputs(self, obs: np.ndarray) -> np.ndarray:
+    def outputs(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """The graph's output for a batch (or one) of raw observations (a recurrent student
-        steps its state: one call per env step)."""
+        steps its state: one call per env step); ``mask``: the valid actions, for a graph of
+        an env that masks them (default: all valid)."""
         x = np.asarray(obs, dtype=np.float32)
         single = x.shape == self.obs_shape
         x = x.reshape(1 if single else x.shape[0], *self.in_shape)
+        feed = {"obs": x}
+        if self.masked:
+            m = np.ones((len(x), int(self.meta["out_dim"])), bool) if mask is None else mask
+            feed["mask"] = np.asarray(m, bool).reshape(len(x), -1)
         if not self.state_size:
-            y = self.session.run([self.output], {"obs": x})[0]
+            y = self.session.run([self.output], feed)[0]
             return y[0] if single else y
         if self.state is None or len(self.state) != len(x):
             self.state = np.zeros((len(x), self.state_size), np.float32)
         y, self.state = self.session.run([self.output, "state_out"],
-                                         {"obs": x, "state": self.state})
+                                         {**feed, "state": self.state})
         return y[0] if single else y
 
-    def act(self, obs: np.ndarray) -> Any:
-        """Greedy env actions for a batch of observations, or one action for one observation."""
-        y = self.outputs(obs)
+    def act(self, obs: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        """Greedy env actions for a batch of observations, or one action for one observation;
+        with ``mask`` (Discrete actions: the env's ``action_masks()``, True where valid, per
+        row) the best valid one."""
+        y = self.outputs(obs, mask)
         if self.action_kind == "discrete":
+            if mask is not None and not self.masked:
+                y = np.where(np.asarray(mask, bool).reshape(y.shape), y, -np.inf)
             a = np.argmax(y, axis=-1)
             return int(a) if a.ndim == 0 else a
         if self.action_kind in ("multi_discrete", "multi_binary"):  # the graph's output acts

@@ -80,7 +80,7 @@ def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]
         env_id = map_env_id(env_id, t.spec)
         env = task_env(env_id, t, cfg)
         check_match(t.spec, env_spec(teacher_env(env)), t.name, env_id)
-        check_masks(t, env)
+        check_masks(cfg, t, env)
         teachers.append(t)
         env_ids.append(env_id)
         envs.append(env)

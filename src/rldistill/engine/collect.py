@@ -48,14 +48,23 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
             row["s_out"] = s_out[:k]
             row["cut"] = torch.from_numpy(task.starts[:k] | task.gap[:k])
             task.gap[:] = np.arange(len(task.gap)) >= k  # these envs' steps go unstored
+        masks = None if task.venv.masks is None else torch.from_numpy(task.venv.masks.copy())
+        if masks is not None:  # the valid actions: the teacher's labels are masked with them
+            row["mask"] = masks[:k]
         for key, value in row.items():
             rows.setdefault(key, []).append(value)
         t_out = task.teacher.outputs(t_in) if loop.driver.teacher_may_act else None
         if t_out is not None:
+            t_out = t_out if masks is None else task.head.mask(t_out, masks[:k])
             labels.append(t_out)
             loop.teacher_queries += k
         s_act = s_out
-        if s_out is None and share < 1.0:  # the student acts: its outputs serve the held-out
+        if masks is not None:  # the student acts within the masks, on every env
+            s_act = task.head.mask(loop.student.outputs(torch.from_numpy(obs_np), i)
+                                   if s_out is None else s_out, masks)
+            if s_out is None:
+                rows.setdefault("s_act", []).append(s_act[:k])
+        elif s_out is None and share < 1.0:  # the student acts: its outputs serve the held-out
             s_act = loop.student.outputs(row["obs"], i)  # metrics too (no second forward)
             rows.setdefault("s_act", []).append(s_act)
         actions = _actions(loop, i, task, k, t_out, share, s_act)
@@ -92,6 +101,8 @@ def _flush(loop: Loop, i: int, task: Task, rows: dict[str, list[torch.Tensor]],
         t_out = torch.cat(labels)
     else:  # the student drove: the teacher labels what it visited, in batches
         t_out = chunked(task.teacher.outputs, cat.get("tobs", obs))
+        if "mask" in cat:
+            t_out = task.head.mask(t_out, cat["mask"])
         loop.teacher_queries += obs.shape[0]
     bad = ~torch.isfinite(t_out).flatten(1).all(-1)
     if bad.any():

@@ -113,6 +113,13 @@ class BatchEnv:
         first: Any = envs[0]
         views = isinstance(first, TwoViews)
         self.teacher_obs = _obs_array(first.teacher_space, self.num_envs) if views else None
+        # envs with action_masks() (sb3-contrib's convention): each env's valid actions now
+        self.masks = np.ones((self.num_envs, int(first.action_space.n)), bool) \
+            if has_masks(first) else None
+
+    def _mask(self, i: int, env: Any) -> None:
+        if self.masks is not None:
+            self.masks[i] = action_masks(env)
 
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict]:
         env: Any
@@ -120,6 +127,7 @@ class BatchEnv:
             self._obs[i] = env.reset(seed=None if seed is None else seed + i)[0]
             if self.teacher_obs is not None:
                 self.teacher_obs[i] = env.teacher_obs
+            self._mask(i, env)
         return self._obs.copy(), {}
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -134,11 +142,26 @@ class BatchEnv:
             self._obs[i] = o
             if self.teacher_obs is not None:
                 self.teacher_obs[i] = env.teacher_obs
+            self._mask(i, env)
         return self._obs.copy(), rewards, terms, truncs, {}
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def has_masks(env: Any) -> bool:
+    """Whether the env masks actions (``action_masks()``, on the env or a wrapper, where
+    sb3-contrib's MaskablePPO reads them)."""
+    try:
+        return callable(env.get_wrapper_attr("action_masks"))
+    except AttributeError:
+        return False
+
+
+def action_masks(env: Any) -> np.ndarray:
+    """The valid actions of an env that :func:`has_masks`, now."""
+    return np.asarray(env.get_wrapper_attr("action_masks")(), bool)
 
 
 def _obs_array(space: gym.Space, n: int) -> np.ndarray:
@@ -321,21 +344,27 @@ def fit_frames(recipe: EnvRecipe, teacher: SpaceSpec, cfg: Any) -> EnvRecipe:
     return recipe
 
 
-def check_masks(teacher: Any, env_id: str) -> None:
-    """A MaskablePPO teacher is a plain policy on an env without action masks; on one with
-    masks (``action_masks()``) it needs masked acting, which rldistill does not do yet."""
-    members = getattr(teacher, "members", [teacher])
-    if not any(getattr(m, "source", {}).get("algorithm") == "maskableppo" for m in members):
-        return
+def check_masks(cfg: Any, teacher: Any, env_id: str) -> None:
+    """On an env with action masks (``action_masks()``, sb3-contrib's convention) the teacher's
+    outputs and every policy's actions are masked (a MaskablePPO teacher's, or any Discrete
+    teacher's); the options that do not mask yet are refused in one line."""
     env = make_env(env_id)
     try:
-        masked = callable(getattr(env.unwrapped, "action_masks", None))
+        masked = has_masks(env)
     finally:
         env.close()
-    if masked:
-        raise UserError(f"teacher {teacher.name} is a MaskablePPO model and env {env_id} masks "
-                        "actions (action_masks()): rldistill does not yet mask the actions of "
-                        "teacher and student; distil it on an env without masks")
+    if not masked:
+        return
+    if teacher.spec.action.kind != "discrete":
+        raise UserError(f"env {env_id} masks actions (action_masks()): rldistill masks Discrete "
+                        f"actions only, this teacher has {teacher.spec.action.describe()}")
+    for flag, on in (("--collectors", cfg.collectors), ("--perturb", cfg.perturb),
+                     ("--loss mse", cfg.loss == "mse"),
+                     ("--sobolev", cfg.sobolev), ("--dart", cfg.dart),
+                     ("--teacher-train", cfg.teacher_train)):
+        if on:
+            raise UserError(f"env {env_id} masks actions (action_masks()) and {flag} does not "
+                            f"mask them yet: drop {flag}")
 
 
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:

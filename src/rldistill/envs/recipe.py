@@ -49,8 +49,11 @@ def register_namespace(env_id: str) -> None:
     not yet."""
     from rldistill.envs.slow import register_slow
 
-    if env_id in gym.registry or register_slow(env_id):
+    if env_id in gym.registry:
         return
+    inner = register_slow(env_id)
+    if inner is not None:
+        return register_namespace(inner)
     ns = env_id.split("/")[0] if "/" in env_id else "ALE" if "NoFrameskip" in env_id else ""
     if ns not in NAMESPACES:
         return

@@ -70,6 +70,7 @@ class RemoteVecEnv:
         self.actors = [remote.remote(env_id, s.start, s.stop - s.start, vs) for s in self.slices]
         self._ray = ray
         self.teacher_obs: np.ndarray | None = None
+        self.masks = None  # envs with action masks are refused with --collectors
 
     def _gather(self, calls: list[Any]) -> list[Any]:
         parts = self._ray.get(calls)

@@ -1,4 +1,5 @@
-"""``Slow<N>ms/<EnvId>``: any registered env whose every step first waits N milliseconds, as a
+"""``Slow<N>ms/<EnvId>``: any registered env (an id without a namespace: Gymnasium ids take one
+namespace) whose every step first waits N milliseconds, as a
 remote or heavy simulator does (a game server, a scene with many contacts), while the CPU stays
 free. ``--collectors`` is measured on it (``benchmarks/scale/slow_sim.py``): there env steps, not
 networks, are the cost. The ids register on first use, in every process (Ray actors too)."""
@@ -11,7 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
-PATTERN = re.compile(r"Slow(\d+(?:\.\d+)?)ms/(.+)$")
+PATTERN = re.compile(r"Slow(\d+(?:\.\d+)?)ms/([^/]+)$")  # Gymnasium ids: one namespace
 
 
 class SlowStep(gym.Wrapper):
@@ -27,18 +28,16 @@ class SlowStep(gym.Wrapper):
 
 
 def _make(inner: str, delay_ms: float, **kwargs: Any) -> gym.Env:
-    from rldistill.envs.recipe import register_namespace
-
-    register_namespace(inner)
     return SlowStep(gym.make(inner, **kwargs), delay_ms / 1000)
 
 
-def register_slow(env_id: str) -> bool:
-    """Register ``env_id`` if it is a ``Slow<N>ms/<EnvId>`` id (True), else leave it (False)."""
+def register_slow(env_id: str) -> str | None:
+    """Register ``env_id`` if it is a ``Slow<N>ms/<EnvId>`` id and return the inner id (whose
+    namespace the caller registers), else None."""
     m = PATTERN.match(env_id)
     if not m:
-        return False
+        return None
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=_make, disable_env_checker=True,
                      kwargs={"inner": m[2], "delay_ms": float(m[1])})
-    return True
+    return m[2]

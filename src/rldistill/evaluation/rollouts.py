@@ -17,7 +17,8 @@ import torch
 
 from rldistill.core.signals import raise_pending
 from rldistill.envs.recipe import game_scores
-from rldistill.envs.make import Variant, check_env_id, make_env, teacher_env
+from rldistill.envs.make import (Variant, action_masks, check_env_id, has_masks, make_env,
+                                 teacher_env)
 from rldistill.envs.views import teacher_obs
 from rldistill.heads import ActionHead, env_rows
 
@@ -141,8 +142,10 @@ class Agreement:
         self.head, self.reference = head, reference
         self.agree, self.distance, self.kl = 0.0, 0.0, 0.0
 
-    def add(self, out: torch.Tensor, ref_obs: torch.Tensor) -> None:
+    def add(self, out: torch.Tensor, ref_obs: torch.Tensor,
+            masks: torch.Tensor | None = None) -> None:
         ref = self.reference.outputs(ref_obs)
+        ref = ref if masks is None else self.head.mask(ref, masks)
         self.agree += float(self.head.agreement(out, ref).sum())
         self.distance += float(self.head.distance(out, ref).sum())
         self.kl += float(self.head.divergence(ref, out, self.reference.kind).sum())
@@ -153,16 +156,23 @@ class Agreement:
 
 
 def _act(policy: Any, obs: torch.Tensor, active: list[int], memory: torch.Tensor | None,
-         want_outputs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+         want_outputs: bool, masks: torch.Tensor | None = None
+         ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The greedy actions for the ``active`` envs' observations, and the head's outputs where
     they were computed: always for a recurrent policy (whose ``memory`` rows step along),
-    else where ``want_outputs``."""
+    else where ``want_outputs`` or where the env masks actions (``masks``: the outputs are
+    masked; the random baseline draws among the valid actions)."""
     out = None
     if memory is not None:
         rows = torch.tensor(active)
         out, memory[rows] = policy.step(obs, memory[rows])
-    elif want_outputs:
+    elif want_outputs or (masks is not None and hasattr(policy, "outputs")):
         out = policy.outputs(obs)
+    if masks is not None:
+        if out is None:  # the random baseline
+            uniform = policy.head.mask(torch.zeros(masks.shape), masks)
+            return policy.head.act(uniform, policy.gen), None
+        out = policy.head.mask(out, masks)
     return (policy.act(obs) if out is None else policy.head.act(out)), out
 
 
@@ -185,15 +195,19 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     play = Episodes([make_env(env_id, variant) for _ in range(n)], episodes, seed)
     memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
     metrics = None if reference is None else Agreement(policy.head, reference)
+    masked = has_masks(play.envs[0])
     steps = 0
     try:
         while active := play.active():
             raise_pending()  # SIGINT during a final evaluation: here, between two env steps
+            masks = torch.from_numpy(np.stack([action_masks(play.envs[i]) for i in active])) \
+                if masked else None
             actions, out = _act(policy, _batch([play.obs[i] for i in active]), active, memory,
-                                metrics is not None)
+                                metrics is not None, masks)
             if metrics is not None:
                 assert out is not None
-                metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]))
+                metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]),
+                            masks)
             steps += len(active)
             for a, i in zip(env_rows(policy.head.to_env(actions)), active):
                 if play.step(i, a) and memory is not None:

@@ -13,6 +13,9 @@ from rldistill.core.errors import UserError
 from rldistill.heads.losses import LOSSES, Loss, default_temperature
 
 
+MASKED = -1e8  # the logit of an invalid action (sb3-contrib's MaskableCategorical uses -1e8)
+
+
 class CategoricalHead:
     """A categorical distribution over ``n`` actions.
 
@@ -74,6 +77,11 @@ class CategoricalHead:
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if entropy(mid) < target else (lo, mid)
         return hi
+
+    def mask(self, out: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``out`` with the actions ``mask`` (rows of bools: valid) rules out at MASKED (as
+        MaskablePPO's distribution does): no greedy or sampled action, no probability."""
+        return out.masked_fill(~mask.bool(), MASKED)
 
     def act(self, out: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         if gen is None:
