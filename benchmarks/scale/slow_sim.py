@@ -2,8 +2,8 @@
 :mod:`rldistill.envs.slow`), so the CPUs stay free and N actors may give close to N x even on
 2 cores. Labelled steps per second of the loop's collect_round calls (updates excluded), 8 envs,
 the default driver, for each N, ``--repeats`` runs each; the median against the ideal
-``max(N, 1) x`` the rate without collectors; the student the same bit for bit for every N
-(checked).
+``max(N, 1) x`` the rate without collectors; whether the student is the same bit for bit for
+every N (it is for the same N: engine/ahead.py).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scale/slow_sim.py [--delay-ms 5]
         [--collectors 0,1,2,4,8] [--repeats 3] [--steps 8000] [--label L]

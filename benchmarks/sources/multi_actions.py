@@ -3,6 +3,7 @@ default hyperparameters on the envs of multi_envs.py, saved as SB3 saves, then d
 no flag but ``--env`` (5 seeds, 100 evaluation episodes each).
 
     .venv/bin/python benchmarks/sources/multi_actions.py [--steps 500000] [--seeds 5]
+        [--param-ratio R]
 
 Teachers in teachers/ (git-ignored zips), rows in results/multi_actions.jsonl.
 """
@@ -40,7 +41,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=500_000)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--param-ratio", type=float, help="a smaller student than the default")
     a = ap.parse_args()
+    extra = ["--param-ratio", str(a.param_ratio)] if a.param_ratio else []
     (HERE / "teachers").mkdir(exist_ok=True)
     out = HERE / "results" / "multi_actions.jsonl"
     env = {**os.environ, "PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}
@@ -57,7 +60,7 @@ def main() -> None:
         env_id, path, wall, seed = job
         cmd = [str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher", str(path), "--env",
                f"multi_envs:{env_id}", "--seed", str(seed), "--out",
-               str(ROOT / f"runs/multi-{env_id}-{seed}"), "--overwrite", "--json"]
+               str(ROOT / f"runs/multi-{env_id}-{seed}"), "--overwrite", "--json", *extra]
         p = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if p.returncode:
             return {"env": env_id, "seed": seed, "error": p.stderr.strip()[-300:]}

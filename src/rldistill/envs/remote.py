@@ -1,13 +1,15 @@
 """``--collectors N``: the loop's envs stepped by N Ray actors (each a contiguous slice of the
-envs, in its own process), for envs whose stepping dominates a run (Atari, slow simulators).
+envs, in its own process), for envs whose stepping dominates a run (slow simulators). Where the
+actors may play a round on their own (:mod:`rldistill.engine.ahead`) they do; this module's
+lockstep stepping is for recurrent students and student views, and for replaying a checkpoint.
 
 :class:`RemoteVecEnv` has :class:`rldistill.envs.make.BatchEnv`'s interface and semantics: env ``i``
 is first reset with ``seed + i`` and resets itself at an episode's end, whichever actor holds
-it; the learner still chooses every action and labels every step with the teacher (one batched
-call). So a run with ``--collectors N`` is the same run, bit for bit, as one without, for every
-N; a checkpoint replays its logged actions through the actors as through local envs. Each
-step is one round trip to every actor (about a millisecond with Ray on one machine), so
-collectors pay off where a step of an actor's envs costs more than that.
+it. Stepped in lock, the learner chooses every action and labels every step with the teacher
+(one batched call): such a run is the same run, bit for bit, as one without collectors, for
+every N; a checkpoint replays its logged actions through the actors as through local envs.
+Each lockstep step is one round trip to every actor (about a millisecond with Ray on one
+machine).
 """
 
 from __future__ import annotations
