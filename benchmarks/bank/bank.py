@@ -70,6 +70,10 @@ CONFIGS = {  # extra distill flags per config
                        "--beta", "exp:0"],
     "hard-default": ["--budget", "20000", "--eval-episodes", "30"],
     "hard-default-50k": ["--budget", "50000", "--eval-episodes", "30"],
+    # levers for a student that underfits (MinAtar Asterix): a larger one, more updates
+    "hard-default-r25": ["--budget", "20000", "--eval-episodes", "30", "--param-ratio", "0.25"],
+    "hard-default-u32k": ["--budget", "20000", "--eval-episodes", "30", "--min-updates",
+                          "32000"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                       "--dart", "0.1"],
 }
