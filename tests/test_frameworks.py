@@ -59,6 +59,46 @@ class CleanRLContinuousAgent(nn.Module):  # cleanrl/ppo_continuous_action.py
         self.actor_logstd = nn.Parameter(torch.zeros(1, n_act))
 
 
+def _nature(out=None):  # cleanrl's *_atari.py: NatureCNN on x / 255 of 4 stacked frames
+    layers = [nn.Conv2d(4, 32, 8, stride=4), nn.ReLU(), nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+              nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(), nn.Flatten(), nn.Linear(3136, 512),
+              nn.ReLU()]
+    return nn.Sequential(*layers, *([nn.Linear(512, out)] if out else []))
+
+
+class CleanRLAtariQNetwork(nn.Module):  # cleanrl/dqn_atari.py
+    def __init__(self, n_actions):
+        super().__init__()
+        self.network = _nature(n_actions)
+
+    def forward(self, x):
+        return self.network(x / 255.0)
+
+
+class CleanRLAtariC51(nn.Module):  # cleanrl/c51_atari.py
+    def __init__(self, n_actions, n_atoms=51, v_min=-10, v_max=10):
+        super().__init__()
+        self.n, self.n_atoms = n_actions, n_atoms
+        self.register_buffer("atoms", torch.linspace(v_min, v_max, steps=n_atoms))
+        self.network = _nature(n_actions * n_atoms)
+
+    def q_values(self, x):
+        logits = self.network(x / 255.0)
+        pmfs = torch.softmax(logits.view(len(x), self.n, self.n_atoms), dim=2)
+        return (pmfs * self.atoms).sum(2)
+
+
+class CleanRLAtariAgent(nn.Module):  # cleanrl/ppo_atari.py
+    def __init__(self, n_actions):
+        super().__init__()
+        self.network = _nature()
+        self.actor = nn.Linear(512, n_actions)
+        self.critic = nn.Linear(512, 1)
+
+    def logits(self, x):
+        return self.actor(self.network(x / 255.0))
+
+
 def _randomise(module, seed=0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -90,6 +130,31 @@ def test_cleanrl_agents_act_as_their_forward(tmp_path, name):
     assert t.kind == {"dqn": "q", "c51": "q", "ppo": "logits", "ppo_continuous": "gaussian"}[name]
     assert t.source["format"] == {"dqn": "cleanrl-dqn", "c51": "cleanrl-c51"}.get(
         name, "cleanrl-ppo")
+
+
+@pytest.mark.parametrize("name", ["dqn_atari", "c51_atari", "ppo_atari"])
+def test_cleanrl_atari_agents_act_as_their_forward(tmp_path, name):
+    """CleanRL's Atari agents: NatureCNN read off the tensors, on the frames AtariWrapper and a
+    4-frame stack give (CleanRL's wrappers are the same), a CNN student by default."""
+    pytest.importorskip("ale_py")
+    from rldistill.students.convs import teacher_layout
+
+    agent = {"dqn_atari": lambda: CleanRLAtariQNetwork(4), "c51_atari": lambda:
+             CleanRLAtariC51(4), "ppo_atari": lambda: CleanRLAtariAgent(4)}[name]()
+    with torch.no_grad():
+        for p in agent.parameters():
+            p.mul_(3.0)  # larger than the init, so the outputs differ between frames
+    path = tmp_path / f"{name}.cleanrl_model"
+    torch.save(agent.state_dict(), path)
+    t = load_teacher(str(path), env="BreakoutNoFrameskip-v4")
+    assert t.spec.obs_shape == (4, 84, 84) and t.spec.obs_dtype == "uint8"
+    x = torch.randint(0, 256, (16, 4, 84, 84), generator=torch.Generator().manual_seed(0),
+                      dtype=torch.uint8)
+    with torch.no_grad():
+        want = {"dqn_atari": lambda: agent(x.float()), "c51_atari": lambda: agent.q_values(
+            x.float()), "ppo_atari": lambda: agent.logits(x.float())}[name]()
+    torch.testing.assert_close(t.outputs(x), want, rtol=1e-4, atol=1e-4)
+    assert teacher_layout(t) == (((32, 8, 4), (64, 4, 2), (64, 3, 1)), 512, False)
 
 
 def test_rsl_rl_5_actor_with_its_normaliser_acts_as_rsl_rl(tmp_path):
@@ -167,13 +232,13 @@ def test_framework_files_errors_are_one_line_and_nothing_runs(tmp_path, capsys):
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"network.0.weight": Evil()}))
     agent = CleanRLQNetwork(4, 2)
     torch.save(agent.state_dict(), tmp_path / "dqn.cleanrl_model")
-    conv = {"network.0.weight": torch.zeros(32, 4, 8, 8), "network.0.bias": torch.zeros(32)}
+    conv = {"network.0.weight": torch.zeros(32, 4, 5, 5), "network.0.bias": torch.zeros(32)}
     torch.save(conv, tmp_path / "atari.cleanrl_model")
     torch.save({"encoder.0.weight": torch.zeros(2, 4)}, tmp_path / "other.pt")
     cases = [("evil.pt", "CartPole-v1", "pass --teacher-kind"),
              ("dqn.cleanrl_model", "Pendulum-v1", "pass the env it was trained on"),
              ("dqn.cleanrl_model", "Acrobot-v1", "does not fit env Acrobot-v1"),
-             ("atari.cleanrl_model", "CartPole-v1", "convolutional agent's checkpoint"),
+             ("atari.cleanrl_model", "CartPole-v1", "not CleanRL's NatureCNN"),
              ("other.pt", "CartPole-v1", "not one rldistill reads")]
     for name, env, msg in cases:
         assert main(["distill", "--teacher", str(tmp_path / name), "--env", env, "--budget",

@@ -17,9 +17,15 @@ nothing in the file runs, so no ``--trust-teacher``), the framework detected fro
   ``obs_norm_state_dict``) and rsl-rl 5's ``actor_state_dict`` (``mlp.*``,
   ``distribution.std_param`` / ``log_std_param``, ``obs_normalizer.*``).
 
+- **CleanRL's Atari agents** (``dqn_atari.py``, ``c51_atari.py``, ``ppo_atari.py``): NatureCNN
+  under ``network.*`` (convolutions 0, 2, 4, their strides from their kernels as in
+  :mod:`rldistill.sources.sb3_cnn`; the dense layer 7), on ``x / 255`` of 4 stacked 84 x 84
+  frames, then the Q-values (``network.9``; C51: its atoms) or the policy's logits (``actor``).
+  CleanRL's Atari wrappers are SB3's AtariWrapper's, so the env gets AtariWrapper and a 4-frame
+  stack, as for an SB3 Atari teacher.
+
 None of these files names its env: ``--env`` gives it, and the network's input and output
-widths are checked against the env's spaces. Convolutional agents (CleanRL's Atari ones) are not
-read yet: a one-line error says so.
+widths are checked against the env's spaces.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import torch
 from torch import nn
 
 from rldistill.core.errors import UserError
+from rldistill.core.spaces import SpaceSpec
 from rldistill.sources.base import NetTeacher
 from rldistill.sources.normalize import NormStats, ObsNorm
 
@@ -121,9 +128,7 @@ def detect(state: dict[str, Any]) -> tuple[str, str, nn.Module, Any]:
             state.get("obs_norm_state_dict") or {}, "")
         return "rsl-rl", "gaussian", GaussianNet(mlp(linears(model, "actor"), "elu"), std), norm
     if any(isinstance(v, torch.Tensor) and v.dim() == 4 for v in state.values()):
-        raise UserError("a convolutional agent's checkpoint (CleanRL's Atari agents) is not read "
-                        "yet: export the agent to TorchScript and pass --teacher-kind and "
-                        "--trust-teacher, or distil from an SB3 model")
+        return _cleanrl_atari(state)
     if linears(state, "actor_mean") and "actor_logstd" in state:  # CleanRL continuous PPO
         net = GaussianNet(mlp(linears(state, "actor_mean"), "tanh"), state["actor_logstd"])
         return "cleanrl-ppo", "gaussian", net, None
@@ -137,6 +142,38 @@ def detect(state: dict[str, Any]) -> tuple[str, str, nn.Module, Any]:
     raise UserError("a checkpoint of tensors, but not one rldistill reads (CleanRL's DQN / C51 "
                     "/ PPO agents, rsl-rl's PPO): pass an SB3 zip, or a TorchScript file with "
                     "--teacher-kind and --trust-teacher")
+
+
+def _cleanrl_atari(state: dict[str, Any]) -> tuple[str, str, nn.Module, Any]:
+    """CleanRL's Atari DQN / C51 / PPO agents (the module's text)."""
+    from rldistill.sources.sb3_cnn import STRIDES, Features
+
+    convs = sorted(int(m[1]) for k, v in state.items()
+                   if (m := re.fullmatch(r"network\.(\d+)\.weight", k)) and v.dim() == 4)
+    dense = linears(state, "network")
+    layers: list[nn.Module] = []
+    for i in convs:
+        w = state[f"network.{i}.weight"]
+        if int(w.shape[-1]) not in STRIDES or not dense:
+            raise UserError("a convolutional checkpoint, but not CleanRL's NatureCNN (8x8, 4x4, "
+                            "3x3 convolutions, then dense layers): export the agent to "
+                            "TorchScript and pass --teacher-kind and --trust-teacher")
+        conv = nn.Conv2d(int(w.shape[1]), int(w.shape[0]), int(w.shape[-1]),
+                         STRIDES[int(w.shape[-1])])
+        conv.load_state_dict({"weight": w.float(), "bias": state[f"network.{i}.bias"].float()})
+        layers += [conv, nn.ReLU()]
+    feats = Features(nn.Sequential(*layers), nn.Sequential(mlp(dense[:1], "relu"), nn.ReLU()),
+                     True, False)
+    if isinstance(state.get("actor.weight"), torch.Tensor):  # ppo_atari.py
+        head = mlp([(state["actor.weight"].float(), state["actor.bias"].float())], "relu")
+        return "cleanrl-ppo", "logits", nn.Sequential(feats, head), None
+    if len(dense) < 2:
+        raise UserError("a CleanRL Atari checkpoint without its output layer (network.9 or "
+                        "actor): pass the agent's whole state_dict()")
+    head = mlp(dense[1:], "relu")
+    if "atoms" in state:  # c51_atari.py
+        return "cleanrl-c51", "q", C51Net(nn.Sequential(feats, head), state["atoms"]), None
+    return "cleanrl-dqn", "q", nn.Sequential(feats, head), None
 
 
 def _rsl_std(state: dict[str, Any], std_key: str, log_key: str) -> torch.Tensor:
@@ -170,19 +207,24 @@ def load_state_teacher(path: Path, state: dict[str, Any], env_id: str | None) ->
         raise UserError(f"teacher {path} is a {framework} checkpoint, which names no env: pass "
                         "--env ID")
     spec = env_spec(env_id)
+    feats = next((m for m in net.modules() if type(m).__name__ == "Features"), None)
+    if feats is not None:  # CleanRL's Atari agents: 84 x 84 frames, stacked as many as it takes
+        c_in = int(next(m for m in net.modules() if isinstance(m, nn.Conv2d)).in_channels)
+        spec = SpaceSpec((c_in, 84, 84), spec.action, "uint8")
     if (kind in ("q", "logits")) != (spec.action.kind == "discrete"):
         raise UserError(f"teacher {path} is a {framework} agent with "
                         f"{'discrete' if kind in ('q', 'logits') else 'continuous'} actions; "
                         f"env {env_id} has {spec.action.describe()}: pass the env it was "
                         "trained on")
     width = head_for(spec.action, kind).target_shape()[0]
-    n_in = int(np.prod(spec.obs_shape))
+    shape = spec.obs_shape if feats is not None else (int(np.prod(spec.obs_shape)),)
     try:
         with torch.inference_mode():
-            out = net.eval()(torch.zeros(2, n_in))
+            out = net.eval()(torch.zeros(2, *shape))
     except RuntimeError:
         out = None
-    if out is None or tuple(out.shape) != (2, width) or len(spec.obs_shape) != 1:
+    if out is None or tuple(out.shape) != (2, width) or (len(spec.obs_shape) != 1
+                                                          and feats is None):
         raise UserError(f"teacher {path} ({framework}) does not fit env {env_id} (observations "
                         f"{spec.obs_shape}, {spec.action.describe()}): pass the env it was "
                         "trained on")
