@@ -36,10 +36,19 @@ def _timing(call: Callable[[np.ndarray], Any], x: np.ndarray, batches: tuple[int
     return out
 
 
-def _feed(session: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """What the ONNX graph takes: (batch, obs_dim) or (batch, *frame) float32."""
-    shape = tuple(int(d) for d in session.get_inputs()[0].shape[1:])
-    return lambda a: a.reshape(len(a), *shape).astype(np.float32, copy=False)
+def _feed(session: Any) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """What the ONNX graph takes: (batch, obs_dim) or (batch, *frame) float32, and a mask with
+    every action valid where the env masks actions."""
+    inputs = session.get_inputs()
+    shape = tuple(int(d) for d in inputs[0].shape[1:])
+    mask = next((i for i in inputs if i.name == "mask"), None)
+    n = int(session.get_outputs()[0].shape[1]) if mask is not None else 0
+
+    def feed(a: np.ndarray) -> dict[str, np.ndarray]:
+        x = a.reshape(len(a), *shape).astype(np.float32, copy=False)
+        return {"obs": x, **({"mask": np.ones((len(a), n), bool)} if mask is not None else {})}
+
+    return feed
 
 
 def _teacher_file(spec: str) -> Path | None:
@@ -94,10 +103,14 @@ def _table(run: SavedRun, t: Teacher, spec: str, task: int, x: np.ndarray,
     from rldistill.deploy.onnx import export_onnx
     from rldistill.deploy.runtime import session
 
+    from rldistill.students.convs import atari_sized
+
     student = run.student
+    # static int8 where it is faster: Atari-sized convolutions (benchmarks/pixels/README.md)
+    mode = "static" if student.arch.conv and atari_sized(student.arch.frame) else "dynamic"
     with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
         onnx = Path(tmp) / "student.onnx"
-        report = export_onnx(run, onnx, task, int8="dynamic")
+        report = export_onnx(run, onnx, task, int8=mode)
         float_s, int8_s = (session(p, threads) for p in (onnx, onnx.with_suffix(".int8.onnx")))
         feed_f, feed_q = _feed(float_s), _feed(int8_s)
         tfile = _teacher_file(spec)
@@ -108,9 +121,9 @@ def _table(run: SavedRun, t: Teacher, spec: str, task: int, x: np.ndarray,
              (run.dir / "student.safetensors").stat().st_size,
              lambda a: student(torch.from_numpy(a), task)),
             ("student", "onnx float", report["params"], report["bytes"],
-             lambda a: float_s.run(None, {"obs": feed_f(a)})),
+             lambda a: float_s.run(None, feed_f(a))),
             ("student", "onnx int8", report["params"], report["int8"]["bytes"],
-             lambda a: int8_s.run(None, {"obs": feed_q(a)})),
+             lambda a: int8_s.run(None, feed_q(a))),
         ]
         return [{"who": who, "runtime": rt, "params": params, "bytes": size,
                  "batch": _timing(call, x, batches)}
