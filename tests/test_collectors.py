@@ -82,5 +82,6 @@ def test_slow_env_ids_wait_at_every_step():
         env.step(0)
     assert time.perf_counter() - t0 >= 0.1
     assert env.observation_space.shape == (4,)
-    with pytest.raises(UserError, match="unknown env id"):
-        make_env("Slow1ms/MinAtar/Breakout-v1")
+    for bad in ("Slow1ms/MinAtar/Breakout-v1", "Slow0.5ms/CartPole-v1", "Slow5ms/Acrobat-v1"):
+        with pytest.raises(UserError, match="unknown env id"):
+            make_env(bad)

@@ -385,6 +385,10 @@ def test_maskable_ppo_teacher_and_student_act_within_the_masks(tmp_path, capsys)
     np.testing.assert_array_equal(policy.act(x, mask=m), acts.numpy())
     assert (policy.outputs(x, m)[~m] <= -1e7).all()  # the graph masks the logits
     base = ["distill", "--budget", "200", "--student-hidden", "8", "--eval-episodes", "1"]
+    assert json.loads((out / "student.json").read_text())["action_masks"] is True  # export
+    assert main([*base, "--teacher-train", "ppo", "--env", "MaskedPickTest-v0",
+                 "--out", str(tmp_path / "t")]) == 2
+    assert "and --teacher-train does not mask them yet" in capsys.readouterr().err
     assert main([*base, "--teacher", str(tmp_path / "m.zip"), "--env", "MaskedPickTest-v0",
                  "--loss", "mse",
                  "--out", str(tmp_path / "b")]) == 2

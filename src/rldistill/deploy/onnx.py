@@ -133,14 +133,8 @@ def _build(run: SavedRun, task: int) -> _Graph:
 
 
 def _masks_actions(run: SavedRun, task: int) -> bool:
-    """Whether the student's env masks actions (``action_masks()``)."""
-    from rldistill.envs.make import has_masks, make_env
-
-    env = make_env(run.env(task))
-    try:
-        return has_masks(env)
-    finally:
-        env.close()
+    """Whether the student's env masks actions (``action_masks()``), as its run recorded."""
+    return bool(run.task(task).get("action_masks"))
 
 
 def _feed(x: np.ndarray, g: _Graph | None = None, masked: bool = False) -> dict[str, np.ndarray]:

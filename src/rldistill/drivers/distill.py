@@ -222,17 +222,21 @@ def resume_config(out: str | Path, changes: dict[str, Any], cls: type = DistillC
 def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
     """What student.json holds besides the architecture and spaces: env(s), teacher(s), config."""
     if len(tasks) == 1:
-        return {"env": tasks[0].env, **_recipe_meta(tasks[0].env),
+        return {"env": tasks[0].env, **_recipe_meta(tasks[0]),
                 "teacher": _teacher_meta(tasks[0].teacher), "config": cfg.to_dict()}
     return {"env": [t.env for t in tasks],
-            "tasks": [{"env": t.env, **_recipe_meta(t.env), "teacher": _teacher_meta(t.teacher)}
+            "tasks": [{"env": t.env, **_recipe_meta(t), "teacher": _teacher_meta(t.teacher)}
                       for t in tasks],
             "config": cfg.to_dict()}
 
 
-def _recipe_meta(env: str) -> dict[str, Any]:
-    """``env_recipe`` for student.json where the env is more than ``gym.make(id)``."""
-    return {"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}
+def _recipe_meta(task: Task) -> dict[str, Any]:
+    """``env_recipe`` for student.json where the env is more than ``gym.make(id)``, and
+    ``action_masks`` where it masks actions (the exported graph then takes a mask)."""
+    env = task.env
+    return {**({"env_recipe": env.to_json()} if isinstance(env, EnvRecipe) else {}),
+            **({"action_masks": True} if getattr(task.venv, "masks", None) is not None
+               else {})}
 
 
 def _teacher_meta(t: Teacher) -> dict[str, Any]:

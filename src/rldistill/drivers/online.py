@@ -29,7 +29,7 @@ from rldistill.core.config import DistillConfig
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.state import Hook
-from rldistill.envs.make import env_spec, spec_of, task_env
+from rldistill.envs.make import check_masks, env_spec, spec_of, task_env
 from rldistill.core.errors import UserError
 from rldistill.evaluation import seeds
 from rldistill.evaluation.rollouts import evaluate_policy
@@ -83,6 +83,7 @@ def train_online(cfg: DistillConfig, progress: Progress | None = None, resume: b
                         f"{', '.join(ALGOS)}")
     env_id = cfg.tasks[0][1]
     env_spec(env_id)  # unknown ids and spaces without a head: one-line errors before SB3 asserts
+    check_masks(cfg, None, env_id)  # the SB3 teacher would learn, and relabel, unmasked
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     # the teacher's envs as the loop's: --env-wrapper, --frame-stack and --env-module

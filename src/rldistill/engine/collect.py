@@ -64,6 +64,8 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
                                    if s_out is None else s_out, masks)
             if s_out is None:
                 rows.setdefault("s_act", []).append(s_act[:k])
+            elif "s_out" in row:  # a recurrent student's held-out metrics: masked too
+                rows["s_out"][-1] = s_act[:k]
         elif s_out is None and share < 1.0:  # the student acts: its outputs serve the held-out
             s_act = loop.student.outputs(row["obs"], i)  # metrics too (no second forward)
             rows.setdefault("s_act", []).append(s_act)

@@ -106,9 +106,9 @@ class Loop:
             variants = [{name: v} for v in values]
         if cfg.collectors:
             from rldistill.envs.remote import remote_vec_env
-
+            cpus = cfg.collectors * len(env_ids) + 1  # a local Ray: every task's actors
             return [remote_vec_env(env_id, self.n_envs, cfg.seed + i, variants, cfg.collectors,
-                                   cfg.ray_address) for i, env_id in enumerate(env_ids)]
+                                   cfg.ray_address, cpus) for i, env_id in enumerate(env_ids)]
         return [make_vec_env(env_id, self.n_envs, cfg.seed + i, variants)
                 for i, env_id in enumerate(env_ids)]
 

@@ -344,7 +344,7 @@ def fit_frames(recipe: EnvRecipe, teacher: SpaceSpec, cfg: Any) -> EnvRecipe:
     return recipe
 
 
-def check_masks(cfg: Any, teacher: Any, env_id: str) -> None:
+def check_masks(cfg: Any, teacher: Any | None, env_id: str) -> None:
     """On an env with action masks (``action_masks()``, sb3-contrib's convention) the teacher's
     outputs and every policy's actions are masked (a MaskablePPO teacher's, or any Discrete
     teacher's); the options that do not mask yet are refused in one line."""
@@ -355,7 +355,7 @@ def check_masks(cfg: Any, teacher: Any, env_id: str) -> None:
         env.close()
     if not masked:
         return
-    if teacher.spec.action.kind != "discrete":
+    if teacher is not None and teacher.spec.action.kind != "discrete":
         raise UserError(f"env {env_id} masks actions (action_masks()): rldistill masks Discrete "
                         f"actions only, this teacher has {teacher.spec.action.describe()}")
     for flag, on in (("--collectors", cfg.collectors), ("--perturb", cfg.perturb),

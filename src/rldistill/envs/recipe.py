@@ -47,13 +47,14 @@ def register_namespace(env_id: str) -> None:
     """Register the ids of ``env_id``'s namespace (MinAtar/..., ALE/... and Atari's
     NoFrameskip ids, and ``Slow<N>ms/<EnvId>`` of :mod:`rldistill.envs.slow`) where they are
     not yet."""
-    from rldistill.envs.slow import register_slow
+    from rldistill.envs.slow import PATTERN, register_slow
 
     if env_id in gym.registry:
         return
-    inner = register_slow(env_id)
-    if inner is not None:
-        return register_namespace(inner)
+    if m := PATTERN.match(env_id):  # the inner id's namespace first
+        register_namespace(m[2])
+        register_slow(env_id)
+        return
     ns = env_id.split("/")[0] if "/" in env_id else "ALE" if "NoFrameskip" in env_id else ""
     if ns not in NAMESPACES:
         return

@@ -60,9 +60,10 @@ class RemoteVecEnv:
     (spaces, frame stack)."""
 
     def __init__(self, env_id: str, n_envs: int, n_actors: int,
-                 variants: list[Variant] | None = None, address: str | None = None) -> None:
-        self._stack = contextlib.ExitStack()
-        ray = self._stack.enter_context(ray_session(address, cpus=n_actors + 1))
+                 variants: list[Variant] | None = None, address: str | None = None,
+                 cpus: int | None = None) -> None:
+        self._stack = contextlib.ExitStack()  # a local Ray: ``cpus`` (every task's actors)
+        ray = self._stack.enter_context(ray_session(address, cpus=cpus or n_actors + 1))
         self.num_envs, vs = n_envs, variants or [{}]
         self.envs = [make_env(env_id, vs[0])]
         n_actors = max(1, min(n_actors, n_envs))
@@ -102,9 +103,9 @@ class RemoteVecEnv:
 
 
 def remote_vec_env(env_id: str, n_envs: int, seed: int, variants: Any, collectors: int,
-                   address: str | None) -> Any:
+                   address: str | None, cpus: int | None = None) -> Any:
     """``--collectors N``: the envs stepped by N Ray actors, reset as
     :func:`~rldistill.envs.make.make_vec_env` resets local ones."""
-    venv = RemoteVecEnv(env_id, n_envs, collectors, variants, address)
+    venv = RemoteVecEnv(env_id, n_envs, collectors, variants, address, cpus)
     venv.reset(seed=seed)
     return venv

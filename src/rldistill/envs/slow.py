@@ -12,7 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
-PATTERN = re.compile(r"Slow(\d+(?:\.\d+)?)ms/([^/]+)$")  # Gymnasium ids: one namespace
+PATTERN = re.compile(r"Slow(\d+)ms/([^/]+)$")  # Gymnasium ids: one namespace, no dots in it
 
 
 class SlowStep(gym.Wrapper):
@@ -32,10 +32,10 @@ def _make(inner: str, delay_ms: float, **kwargs: Any) -> gym.Env:
 
 
 def register_slow(env_id: str) -> str | None:
-    """Register ``env_id`` if it is a ``Slow<N>ms/<EnvId>`` id and return the inner id (whose
-    namespace the caller registers), else None."""
+    """Register ``env_id`` if it is a ``Slow<N>ms/<EnvId>`` id of a registered inner id (the
+    caller registers its namespace first) and return that inner id, else None."""
     m = PATTERN.match(env_id)
-    if not m:
+    if not m or m[2] not in gym.registry:  # an unknown inner id stays an unknown id
         return None
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=_make, disable_env_checker=True,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rldistill.envs.make import make_env, teacher_env
+from rldistill.envs.make import action_masks, has_masks, make_env, teacher_env
 from rldistill.core.errors import UserError
 from rldistill.heads import env_rows
 
@@ -38,10 +38,14 @@ def episode_frames(policy: Any, env_id: str, seed: int) -> tuple[list[np.ndarray
         state = policy.initial_state(1) if getattr(policy, "recurrent", False) else None
         for _ in range(MAX_STEPS):
             x = torch.as_tensor(np.asarray(obs)[None])
-            if state is None:
+            if state is None and not has_masks(env):
                 action = policy.act(x)
             else:
-                out, state = policy.step(x, state)
+                out = policy.outputs(x) if state is None else None
+                if state is not None:
+                    out, state = policy.step(x, state)
+                if has_masks(env):  # as the scored episodes act
+                    out = policy.head.mask(out, torch.from_numpy(action_masks(env))[None])
                 action = policy.head.act(out)
             (a,) = env_rows(policy.head.to_env(action))
             obs, r, term, trunc, _ = env.step(a)

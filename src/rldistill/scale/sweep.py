@@ -198,7 +198,7 @@ def run_sweep(path: str | Path, out: str | Path = "runs/sweep", address: str | N
     trials, failures = plan(path, root, overwrite)
     start = time.perf_counter()
     # a local Ray gets a CPU for each trial and each of its collectors (at least one trial's)
-    per_trial = 1 + max(t.cfg.collectors for t, _ in trials)
+    per_trial = 1 + max(t.cfg.collectors * len(t.cfg.tasks) for t, _ in trials)
     cpus = max_concurrent * per_trial if max_concurrent else max(os.cpu_count() or 1, per_trial)
     with ray_session(address, cpus):
         results = ray_trials.run_trials([t for t, _ in trials], root, "tune", max_concurrent,

@@ -83,10 +83,12 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
 
 
 def _resources(config: dict[str, Any]) -> Any:
-    """A CPU for the trial and one for each of its --collectors actors (placed with it)."""
+    """A CPU for the trial and one for each of its --collectors actors (of every task), placed
+    with it."""
     from ray import tune
 
-    return tune.PlacementGroupFactory([{"CPU": 1}] * (1 + config["trial"]["cfg"]["collectors"]))
+    cfg = DistillConfig(**config["trial"]["cfg"])
+    return tune.PlacementGroupFactory([{"CPU": 1}] * (1 + cfg.collectors * len(cfg.tasks)))
 
 
 def _tune_name(trial: Any) -> str:
