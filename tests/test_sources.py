@@ -273,12 +273,53 @@ def test_sb3_contrib_teachers_act_as_sb3_predicts(tmp_path, algo, env, kind):
                                np.asarray(want, float).reshape(256, -1), atol=1e-5)
 
 
-def test_recurrent_ppo_is_a_one_line_error(tmp_path):
+def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path):
+    """RecurrentPPO read from its weights: its steps (state zeroed at episode starts) are SB3's
+    own to the bit; a distill run labels with the state carried per env (its evaluation too)
+    and resumes with the teacher's state from its checkpoint: the same student."""
     from sb3_contrib import RecurrentPPO
 
-    RecurrentPPO("MlpLstmPolicy", "CartPole-v1", seed=0).save(tmp_path / "r.zip")
-    with pytest.raises(UserError, match="RecurrentPPO .LSTM. model"):
-        load_teacher(str(tmp_path / "r.zip"))
+    from rldistill.api import train
+    from rldistill.core.config import DistillConfig
+
+    model = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", n_steps=64, seed=0,
+                         policy_kwargs={"lstm_hidden_size": 32})
+    model.learn(256)
+    model.save(tmp_path / "r.zip")
+    t = load_teacher(str(tmp_path / "r.zip"))
+    assert t.recurrent and t.kind == "logits"
+    pol = model.policy.eval()
+    x = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(0))
+    starts = torch.zeros(8, 3)
+    starts[0], starts[3, 1], starts[5, 0] = 1.0, 1.0, 1.0
+    mine, theirs = t.initial_state(3), (torch.zeros(1, 3, 32), torch.zeros(1, 3, 32))
+    for i in range(8):
+        out, mine = t.step(x[i], mine * (1 - starts[i]).unsqueeze(1))
+        with torch.no_grad():
+            feats = pol.extract_features(x[i], pol.pi_features_extractor)
+            latent, theirs = pol._process_sequence(feats, theirs, starts[i], pol.lstm_actor)
+            want = pol.action_net(pol.mlp_extractor.forward_actor(latent))
+        torch.testing.assert_close(out, want, rtol=0, atol=0)
+    base = DistillConfig(teacher=str(tmp_path / "r.zip"), env="CartPole-v1", budget=300,
+                         rounds=3, min_updates=30, student_hidden="8", driver="student",
+                         n_envs=4)  # envs mid-episode at the checkpoint: the state matters
+
+    class Stop(Exception):
+        pass
+
+    def stop(loop, m):
+        if m.round == 2:
+            raise Stop
+
+    a = train(base.replace(out=str(tmp_path / "a")))
+    with pytest.raises(Stop):
+        train(base.replace(out=str(tmp_path / "b")), callbacks=(stop,))
+    b = train(base.replace(out=str(tmp_path / "b")), resume=True)
+    assert a.loop.tasks[0].t_memory is not None and a.loop.teacher_queries == 300
+    for k, v in a.student.state_dict().items():
+        assert v.equal(b.student.state_dict()[k]), k
+    assert main(["distill", "--teacher", str(tmp_path / "r.zip"), "--env", "CartPole-v1",
+                 "--budget", "200", "--perturb", "0.1", "--out", str(tmp_path / "p")]) == 2
 
 
 def test_env_recipe_round_trips_through_json_and_pickle():

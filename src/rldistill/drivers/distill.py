@@ -81,6 +81,7 @@ def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]
         env = task_env(env_id, t, cfg)
         check_match(t.spec, env_spec(teacher_env(env)), t.name, env_id)
         check_masks(cfg, t, env)
+        _check_recurrent(cfg, members)
         teachers.append(t)
         env_ids.append(env_id)
         envs.append(env)
@@ -217,6 +218,20 @@ def resume_config(out: str | Path, changes: dict[str, Any], cls: type = DistillC
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{**{k: v for k, v in saved.items() if k in names}, **changes,
                   "out": str(out)}).validate()
+
+
+def _check_recurrent(cfg: DistillConfig, members: list[Teacher]) -> None:
+    """A recurrent teacher (RecurrentPPO) labels as it steps through episodes; what queries it
+    on states out of their episodes is refused in one line."""
+    if not any(getattr(m, "recurrent", False) for m in members):
+        return
+    if len(members) > 1:
+        raise UserError("a RecurrentPPO teacher in an ensemble: distil it alone")
+    for flag, on in (("--perturb", cfg.perturb), ("--sobolev", cfg.sobolev)):
+        if on:
+            raise UserError(f"teacher {members[0].name} is a RecurrentPPO (its outputs depend "
+                            f"on the episode so far) and {flag} queries it on states out of "
+                            f"their episodes: drop {flag}")
 
 
 def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:

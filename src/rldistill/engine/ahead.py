@@ -30,7 +30,8 @@ IN_FLIGHT = 2  # segments asked of each actor before the first comes back
 
 def plays_ahead(task: Task) -> bool:
     """Whether ``task``'s envs are Ray actors that may play a round on their own."""
-    return hasattr(task.venv, "actors") and task.memory is None and task.tobs is None
+    return hasattr(task.venv, "actors") and task.memory is None and task.tobs is None \
+        and task.t_memory is None
 
 
 def collect_ahead(loop: Loop, i: int, task: Task, progress: Progress | None,

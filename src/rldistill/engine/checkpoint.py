@@ -128,7 +128,9 @@ def loop_state(loop: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
                **optimizer_tensors(loop.opt), "rng.torch": loop.gen.get_state(),
                "rng.act": loop.act_gen.get_state(), "rng.noise": loop.noise_gen.get_state(),
                **{f"memory.{i}": t.memory for i, t in enumerate(loop.tasks)
-                  if t.memory is not None}}
+                  if t.memory is not None},
+               **{f"teacher_memory.{i}": t.t_memory for i, t in enumerate(loop.tasks)
+                  if t.t_memory is not None}}
     state = {"format": FORMAT, "round": loop.round, "phase": loop.phase,
              "labelled": loop.labelled, "updates": loop.updates, "wall_s": loop.wall_s,
              "teacher_queries": loop.teacher_queries,
@@ -169,6 +171,8 @@ def load_loop_state(loop: Any, tensors: dict[str, torch.Tensor], state: dict[str
         task.fresh = Fresh(*ts.get("fresh", (0.0, 0.0, 0.0)))
         if task.memory is not None:
             task.memory, task.gap = tensors[f"memory.{i}"].clone(), np.array(ts["gap"])
+        if task.t_memory is not None:  # a recurrent teacher's state where the envs are
+            task.t_memory = tensors[f"teacher_memory.{i}"].clone()
 
 
 def save_loop(loop: Any, run_dir: Path, extra: dict[str, Any] | None = None) -> None:

@@ -53,7 +53,13 @@ def collect(loop: Loop, i: int, task: Task, progress: Progress | None,
             row["mask"] = masks[:k]
         for key, value in row.items():
             rows.setdefault(key, []).append(value)
-        t_out = task.teacher.outputs(t_in) if loop.driver.teacher_may_act else None
+        if task.t_memory is not None:  # a recurrent teacher labels as it steps, on every env
+            keep = torch.from_numpy(~task.starts).unsqueeze(1).float()
+            t_all, task.t_memory = task.teacher.step(torch.from_numpy(task.teacher_obs),
+                                                     task.t_memory * keep)
+            t_out = t_all[:k]
+        else:
+            t_out = task.teacher.outputs(t_in) if loop.driver.teacher_may_act else None
         if t_out is not None:
             t_out = t_out if masks is None else task.head.mask(t_out, masks[:k])
             labels.append(t_out)

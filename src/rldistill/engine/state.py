@@ -62,6 +62,12 @@ class Task:
     # a recurrent student's acting state per env, and which envs' last step was not stored
     memory: torch.Tensor | None = None
     gap: np.ndarray | None = None
+    # a recurrent teacher's state per env (RecurrentPPO), stepped on every env at every step
+    t_memory: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if getattr(self.teacher, "recurrent", False):
+            self.t_memory = self.teacher.initial_state(len(self.starts))
 
     def observe(self, obs: np.ndarray, terms: np.ndarray, truncs: np.ndarray) -> None:
         """The envs' new observations (both views) after a step."""

@@ -138,13 +138,20 @@ class Agreement:
     """Agreement (greedy actions alike), action distance and KL(reference || policy), summed
     over the visited states (the head's measures); their means per step at the end."""
 
-    def __init__(self, head: ActionHead, reference: Any) -> None:
+    def __init__(self, head: ActionHead, reference: Any, n: int) -> None:
         self.head, self.reference = head, reference
         self.agree, self.distance, self.kl = 0.0, 0.0, 0.0
+        # a recurrent reference (RecurrentPPO) carries its state per env, as the policy does
+        self.memory = reference.initial_state(n) if getattr(reference, "recurrent", False) \
+            else None
 
-    def add(self, out: torch.Tensor, ref_obs: torch.Tensor,
-            masks: torch.Tensor | None = None) -> None:
-        ref = self.reference.outputs(ref_obs)
+    def add(self, out: torch.Tensor, ref_obs: torch.Tensor, masks: torch.Tensor | None = None,
+            active: list[int] | None = None) -> None:
+        if self.memory is not None and active is not None:
+            rows = torch.tensor(active)
+            ref, self.memory[rows] = self.reference.step(ref_obs, self.memory[rows])
+        else:
+            ref = self.reference.outputs(ref_obs)
         ref = ref if masks is None else self.head.mask(ref, masks)
         self.agree += float(self.head.agreement(out, ref).sum())
         self.distance += float(self.head.distance(out, ref).sum())
@@ -194,7 +201,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     n = max(1, min(n_parallel, episodes))
     play = Episodes([make_env(env_id, variant) for _ in range(n)], episodes, seed)
     memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
-    metrics = None if reference is None else Agreement(policy.head, reference)
+    metrics = None if reference is None else Agreement(policy.head, reference, n)
     masked = has_masks(play.envs[0])
     steps = 0
     try:
@@ -207,11 +214,13 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
             if metrics is not None:
                 assert out is not None
                 metrics.add(out, _batch([teacher_obs(play.envs[i], play.obs[i]) for i in active]),
-                            masks)
+                            masks, active)
             steps += len(active)
             for a, i in zip(env_rows(policy.head.to_env(actions)), active):
-                if play.step(i, a) and memory is not None:
-                    memory[i] = 0.0
+                if play.step(i, a):
+                    for m in (memory, metrics and metrics.memory):
+                        if m is not None:
+                            m[i] = 0.0
     finally:
         play.close()
     return EvalResult(returns=play.returns, **(metrics.means(steps) if metrics else {}),

@@ -64,6 +64,21 @@ class NetTeacher:
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.teacher_act(self.outputs(obs))
 
+    @property
+    def recurrent(self) -> bool:
+        """A teacher with a state (RecurrentPPO's LSTM: ``net`` is features, then a module
+        with ``step``); its outputs depend on the episode so far."""
+        return isinstance(self.net, nn.Sequential) and hasattr(self.net[-1], "state_size")
+
+    def initial_state(self, n: int) -> torch.Tensor:
+        return torch.zeros(n, self.net[-1].state_size)  # type: ignore[index]
+
+    @torch.inference_mode()
+    def step(self, obs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A recurrent teacher's outputs and next state (rows zeroed where episodes start)."""
+        x = self.net[0](obs if self.obs_norm is None else self.obs_norm(obs))  # type: ignore[index]
+        return self.net[-1].step(x, state)  # type: ignore[index,operator]
+
 
 def all_members(teacher: Any) -> list[Any]:
     """The teacher itself, or an ensemble's members."""

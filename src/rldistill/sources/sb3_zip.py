@@ -33,8 +33,9 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "ReLU": nn.ReLU, "Tanh": nn.Tanh, "ELU": nn.ELU, "LeakyReLU": nn.LeakyReLU,
     "SiLU": nn.SiLU, "GELU": nn.GELU, "Sigmoid": nn.Sigmoid,
 }
-_KNOWN_KEYS = ("q_net.q_net.", "q_net_target.q_net.", "quantile_net.quantile_net.",
-               "quantile_net_target.quantile_net.", "mlp_extractor.", "action_net.", "value_net.",
+_KNOWN_KEYS = ("lstm_actor.", "lstm_critic.", "q_net.q_net.", "q_net_target.q_net.",
+               "quantile_net.quantile_net.", "quantile_net_target.quantile_net.",
+               "mlp_extractor.", "action_net.", "value_net.",
                "log_std", "actor.latent_pi.", "actor.mu.", "actor.log_std", "actor_target.",
                "critic.", "critic_target.", "features_extractor.", "pi_features_extractor.",
                "vf_features_extractor.", "q_net.features_extractor.",
@@ -60,10 +61,6 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
                         "copy it again") from None
     spec = _spaces_from_data(data, path)
     algo = algorithm(data)
-    if algo == "recurrentppo":
-        raise UserError(f"teacher {path} is a RecurrentPPO (LSTM) model: rldistill does not yet "
-                        "carry a teacher's hidden state through collection; distil an MLP "
-                        "teacher of the task instead")
     module = _readable(data.get("policy_class"), "__module__") or ""
     trusted = False
     try:
@@ -258,6 +255,14 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
         return QuantileMean(body, spec.action.n), "q"
     if any(k.startswith("action_net.0.") for k in keys):  # ARS: action_net is the policy
         return _ars(state, spec, activation, options)
+    if any(k.startswith("lstm_actor.") for k in keys):  # RecurrentPPO
+        if spec.action.kind != "discrete":
+            raise UserError(f"teacher {path} is a RecurrentPPO with {spec.action.describe()}: "
+                            "rldistill reads RecurrentPPO teachers of Discrete actions")
+        from rldistill.sources.sb3_recurrent import lstm_policy
+
+        body, head = _actor_critic(state, activation)
+        return lstm_policy(state, body, head, path), "logits"
     if spec.action.kind == "box":
         return _build_continuous(state, activation, options, path)
     if "action_net.weight" in keys:  # PPO / A2C actor-critic

@@ -287,6 +287,9 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
             if not specs:
                 raise UserError(f"{cfg.student} names no teacher: pass --anchor student or none")
             teacher = setup.start.load_teacher(specs, setup.env_id, trust=cfg.trust_teacher)
+            if getattr(teacher, "recurrent", False):
+                raise UserError("the run's teacher is a RecurrentPPO, which cannot anchor SB3's "
+                                "batches out of their episodes: pass --anchor student")
         policy = None if teacher is not None else copy.deepcopy(model.policy).eval()
         anchor = Anchor(setup.algo, setup.head, policy, teacher,
                         model.get_vec_normalize_env() if teacher is not None else None)

@@ -185,6 +185,10 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
     check_sb3_version()
     lam = parse_lambda(cfg.lambda_schedule)
     teacher = load_teacher(cfg.teacher, trust=cfg.trust_teacher)
+    if getattr(teacher, "recurrent", False):
+        raise UserError(f"teacher {teacher.name} is a RecurrentPPO: kickstart queries it on SB3's "
+                        "rollout batches, out of their episodes; distil it (rldistill distill) "
+                        "and kick-start from an MLP teacher")
     env = recipe_of(cfg, teacher)
     check_match(teacher.spec, env_spec(env), teacher.name, cfg.env)
     if len(teacher.spec.obs_shape) != 1:
