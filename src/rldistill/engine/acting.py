@@ -72,6 +72,14 @@ class Driver:
                                actions)
         return actions
 
+    def all_actions(self, head: ActionHead, k: int, n: int, t_out: torch.Tensor | None,
+                    share: float, student: Callable[[int, int], torch.Tensor],
+                    rng: np.random.Generator, noise_gen: torch.Generator) -> np.ndarray:
+        """Env actions for ``n`` envs: :meth:`actions` for the first ``k`` (the labelled ones;
+        0 for none), the student's for the others (they act unlabelled)."""
+        parts = [self.actions(head, k, t_out, share, student, rng, noise_gen)] if k else []
+        return np.concatenate(parts + ([head.to_env(student(k, n))] if k < n else []))
+
     def teacher_actions(self, head: ActionHead, t_out: torch.Tensor | None,
                         noise_gen: torch.Generator) -> torch.Tensor:
         assert t_out is not None

@@ -128,9 +128,8 @@ def play(c: Any, first_step: int, end_step: int) -> dict[str, np.ndarray | None]
         def student(a: int, b: int) -> torch.Tensor:
             return head.act(s_out[a:b], r["act_gen"])
 
-        acts = [driver.actions(head, k, None if t_out is None else t_out[:k], r["share"],
-                               student, r["rng"], r["noise_gen"])] if k else []
-        actions = np.concatenate(acts + ([head.to_env(student(k, n))] if k < n else []))
+        actions = driver.all_actions(head, k, n, None if t_out is None else t_out[:k],
+                                     r["share"], student, r["rng"], r["noise_gen"])
         for key, value in (("obs", c.obs), ("starts", c.starts.copy()), ("s_act", s_out),
                            ("t_out", t_out), ("actions", actions)):
             out[key].append(value)

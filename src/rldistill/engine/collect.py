@@ -149,10 +149,8 @@ def _actions(loop: Loop, i: int, task: Task, k: int, t_out: torch.Tensor | None,
             return head.act(s_out[lo:hi], gen)
         return policy.act(torch.from_numpy(obs_np[lo:hi]), gen)
 
-    actions = loop.driver.actions(head, k, t_out, share, student, loop.rng, loop.noise_gen)
-    if k < obs_np.shape[0]:  # the last partial batch: the remaining envs act, unlabelled
-        actions = np.concatenate([actions, head.to_env(student(k, obs_np.shape[0]))])
-    return actions
+    return loop.driver.all_actions(head, k, obs_np.shape[0], t_out, share, student, loop.rng,
+                                   loop.noise_gen)
 
 
 def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -115,7 +115,7 @@ class BatchEnv:
         self.teacher_obs = _obs_array(first.teacher_space, self.num_envs) if views else None
         # envs with action_masks() (sb3-contrib's convention): each env's valid actions now
         self.masks = np.ones((self.num_envs, int(first.action_space.n)), bool) \
-            if has_masks(first) else None
+            if has_masks(first) and isinstance(first.action_space, gym.spaces.Discrete) else None
 
     def _mask(self, i: int, env: Any) -> None:
         if self.masks is not None:
@@ -355,7 +355,7 @@ def check_masks(cfg: Any, teacher: Any | None, env_id: str) -> None:
         env.close()
     if not masked:
         return
-    if teacher is not None and teacher.spec.action.kind != "discrete":
+    if teacher is not None and not hasattr(teacher.head, "mask"):  # the head masks, or not
         raise UserError(f"env {env_id} masks actions (action_masks()): rldistill masks Discrete "
                         f"actions only, this teacher has {teacher.spec.action.describe()}")
     for flag, on in (("--collectors", cfg.collectors), ("--perturb", cfg.perturb),

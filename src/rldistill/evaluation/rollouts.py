@@ -202,7 +202,7 @@ def evaluate_policy(policy: Actor, env_id: str, episodes: int, seed: int,
     play = Episodes([make_env(env_id, variant) for _ in range(n)], episodes, seed)
     memory = policy.initial_state(n) if getattr(policy, "recurrent", False) else None  # type: ignore[attr-defined]
     metrics = None if reference is None else Agreement(policy.head, reference, n)
-    masked = has_masks(play.envs[0])
+    masked = has_masks(play.envs[0]) and hasattr(policy.head, "mask")  # Discrete actions
     steps = 0
     try:
         while active := play.active():

@@ -38,13 +38,14 @@ def episode_frames(policy: Any, env_id: str, seed: int) -> tuple[list[np.ndarray
         state = policy.initial_state(1) if getattr(policy, "recurrent", False) else None
         for _ in range(MAX_STEPS):
             x = torch.as_tensor(np.asarray(obs)[None])
-            if state is None and not has_masks(env):
+            masked = has_masks(env) and hasattr(policy.head, "mask")
+            if state is None and not masked:
                 action = policy.act(x)
             else:
                 out = policy.outputs(x) if state is None else None
                 if state is not None:
                     out, state = policy.step(x, state)
-                if has_masks(env):  # as the scored episodes act
+                if masked:  # as the scored episodes act
                     out = policy.head.mask(out, torch.from_numpy(action_masks(env))[None])
                 action = policy.head.act(out)
             (a,) = env_rows(policy.head.to_env(action))

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rldistill.core.config import FEW_ROWS, MANY_ROWS
 from rldistill.core.errors import UserError
+from rldistill.heads.categorical import CategoricalHead
 from rldistill.heads.losses import LOSSES, Loss, _scale, default_temperature
 
 
@@ -39,15 +39,13 @@ class _Multi:
     ensemble_modes: tuple[str, ...] = ("mean",)
     derivatives_match = False
     out_dim: int
+    # as the categorical head's: the same temperatures, update floor and hint
+    default_temperature = CategoricalHead.default_temperature
+    update_rows = CategoricalHead.update_rows
+    weak_student_hint = CategoricalHead.weak_student_hint
 
     def target_shape(self) -> tuple[int, ...]:
         return (self.out_dim,)
-
-    def default_temperature(self, teacher_kind: str) -> float:
-        return default_temperature(teacher_kind)
-
-    def update_rows(self, teacher_kind: str) -> int:
-        return MANY_ROWS if teacher_kind == "q" else FEW_ROWS
 
     def teacher_act(self, t_out: torch.Tensor) -> torch.Tensor:
         return self.act(t_out)
@@ -57,9 +55,6 @@ class _Multi:
 
     def distance(self, s_out: torch.Tensor, t_out: torch.Tensor) -> torch.Tensor:
         return (self.act(s_out) != self.act(t_out)).float().mean(-1)
-
-    def weak_student_hint(self, driver: str | None, min_updates: int | None) -> str | None:
-        return None if driver == "mix" else "--driver mix"
 
     def export(self, out: torch.Tensor) -> torch.Tensor:
         return self.act(out).float()
@@ -104,53 +99,44 @@ class MultiLoss:
 
 
 class MultiCategoricalHead(_Multi):
-    """One categorical distribution per component of ``nvec`` (see the module's text)."""
+    """One categorical distribution per component of ``nvec`` (see the module's text): a
+    :class:`~rldistill.heads.categorical.CategoricalHead` per component, on its slice."""
 
     kind = "multi_discrete"
     name = "multi_categorical"
 
     def __init__(self, nvec: Sequence[int]) -> None:
         self.nvec = [int(n) for n in nvec]
+        self.parts = [CategoricalHead(n) for n in self.nvec]
         self.out_dim = sum(self.nvec)
+
+    def _each(self, *outs: torch.Tensor) -> Any:
+        """(component head, its slice of each of ``outs``) per component."""
+        return zip(self.parts, *(o.split(self.nvec, -1) for o in outs))
 
     def loss(self, name: str, temperature: float | None, teacher_kind: str,
              centred: bool = False) -> MultiLoss:
         if name not in self.losses:
             raise UserError(f"--loss {name} does not apply to MultiDiscrete actions: choose one "
                             f"of {', '.join(self.losses)}")
-        t = temperature or default_temperature(teacher_kind)
-        return MultiLoss([Loss(name, t, teacher_kind, centred) for _ in self.nvec], self.nvec)
+        return MultiLoss([p.loss(name, temperature, teacher_kind, centred) for p in self.parts],
+                         self.nvec)
 
     def act(self, out: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
-        parts = out.split(self.nvec, -1)
-        if gen is None:
-            return torch.stack([p.argmax(-1) for p in parts], -1)
-        return torch.stack([torch.multinomial(torch.softmax(p, -1), 1, generator=gen)
-                            .squeeze(-1) for p in parts], -1)
+        return torch.stack([p.act(o, gen) for p, o in self._each(out)], -1)
 
     def divergence(self, t_out: torch.Tensor, s_out: torch.Tensor,
                    teacher_kind: str) -> torch.Tensor:
-        total = torch.zeros(len(s_out))
-        for t, s in zip(t_out.split(self.nvec, -1), s_out.split(self.nvec, -1)):
-            logq = torch.log_softmax(s, -1)
-            if teacher_kind == "q":
-                total += -logq.gather(-1, t.argmax(-1, keepdim=True)).squeeze(-1)
-            else:
-                logp = torch.log_softmax(t, -1)
-                total += (logp.exp() * (logp - logq)).sum(-1)
-        return total
+        return sum(p.divergence(t, s, teacher_kind) for p, t, s in self._each(t_out, s_out))
 
     def random_actions(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        return torch.stack([torch.randint(k, (n,), generator=gen) for k in self.nvec], -1)
+        return torch.stack([p.random_actions(n, gen) for p in self.parts], -1)
 
     def mix(self, outs: Sequence[torch.Tensor], kinds: Sequence[str], mode: str) -> torch.Tensor:
         """Per component, the members' averaged distribution (as log-probabilities)."""
-        parts = []
-        for i in range(len(self.nvec)):
-            probs = torch.stack([torch.softmax(o.split(self.nvec, -1)[i] / default_temperature(k),
-                                               -1) for o, k in zip(outs, kinds)])
-            parts.append(torch.log(probs.mean(0).clamp_min(1e-12)))
-        return torch.cat(parts, -1)
+        split = [o.split(self.nvec, -1) for o in outs]
+        return torch.cat([p.mix([s[i] for s in split], kinds, "mean")
+                          for i, p in enumerate(self.parts)], -1)
 
     def sb3_student_out(self, distribution: Any) -> torch.Tensor:
         return torch.cat([d.logits for d in distribution.distribution], -1)

@@ -207,7 +207,9 @@ def load_state_teacher(path: Path, state: dict[str, Any], env_id: str | None) ->
         raise UserError(f"teacher {path} is a {framework} checkpoint, which names no env: pass "
                         "--env ID")
     spec = env_spec(env_id)
-    feats = next((m for m in net.modules() if type(m).__name__ == "Features"), None)
+    from rldistill.sources.sb3_cnn import Features
+
+    feats = next((m for m in net.modules() if isinstance(m, Features)), None)
     if feats is not None:  # CleanRL's Atari agents: 84 x 84 frames, stacked as many as it takes
         c_in = int(next(m for m in net.modules() if isinstance(m, nn.Conv2d)).in_channels)
         spec = SpaceSpec((c_in, 84, 84), spec.action, "uint8")
