@@ -13,7 +13,8 @@ from rldistill.core.spaces import SpaceSpec
 from rldistill.core.errors import UserError
 from rldistill.evaluation.rollouts import mean_ci95, normalized_score
 from rldistill.core.schedules import parse_schedule
-from rldistill.students.network import StudentArch, arch_for_ratio, build_student, parse_hidden
+from rldistill.core.options import parse_hidden
+from rldistill.students.network import StudentArch, arch_for_ratio, build_student
 
 
 def test_schedules():

@@ -300,6 +300,18 @@ def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path):
             latent, theirs = pol._process_sequence(feats, theirs, starts[i], pol.lstm_actor)
             want = pol.action_net(pol.mlp_extractor.forward_actor(latent))
         torch.testing.assert_close(out, want, rtol=0, atol=0)
+    box = RecurrentPPO("MlpLstmPolicy", "Pendulum-v1", n_steps=64, seed=0,
+                       policy_kwargs={"lstm_hidden_size": 16})
+    box.save(tmp_path / "box.zip")  # Box actions: a Gaussian after the LSTM
+    tb = load_teacher(str(tmp_path / "box.zip"))
+    assert tb.recurrent and tb.kind == "gaussian" and tb.head.name == "gaussian"
+    obs = np.random.default_rng(0).uniform(-1, 1, (5, 3)).astype(np.float32)
+    mine, theirs, first = tb.initial_state(5), None, np.ones(5, bool)
+    for _ in range(3):  # SB3's predict carries its state; rldistill's step too
+        want, theirs = box.predict(obs, theirs, episode_start=first, deterministic=True)
+        out, mine = tb.step(torch.from_numpy(obs), mine)
+        np.testing.assert_allclose(tb.head.to_env(tb.head.act(out)), want, atol=1e-5)
+        first[:] = False
     base = DistillConfig(teacher=str(tmp_path / "r.zip"), env="CartPole-v1", budget=300,
                          rounds=3, min_updates=30, student_hidden="8", driver="student",
                          n_envs=4)  # envs mid-episode at the checkpoint: the state matters

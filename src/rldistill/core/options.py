@@ -183,3 +183,19 @@ def require(cfg: Any, names: tuple[str, ...], rule: str) -> None:
         value = getattr(cfg, name)
         if value is not None and not RULES[rule](value):
             raise UserError(f"{flag(name)} must be {rule}, got {value}")
+
+
+def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    """'32,32' -> (32, 32); '' or 'none' -> () (a linear student)."""
+    if isinstance(text, (list, tuple)):
+        sizes = tuple(int(x) for x in text)
+    else:
+        parts = [p for p in str(text).replace(" ", "").split(",") if p and p.lower() != "none"]
+        try:
+            sizes = tuple(int(p) for p in parts)
+        except ValueError:
+            raise UserError(f"--student-hidden {text!r} is not a comma-separated list of layer "
+                            "widths: write e.g. 32,32") from None
+    if any(s <= 0 for s in sizes):
+        raise UserError(f"--student-hidden {text!r} has a width <= 0: widths must be positive")
+    return sizes

@@ -10,6 +10,7 @@ timed blocks after a warm-up (:func:`rldistill.evaluation.rollouts.best_us`).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from rldistill.core.errors import UserError
+from rldistill.core.spaces import ObsKey, key_arrays
 from rldistill.sources import Teacher
 from rldistill.students.saved import SavedRun
 
@@ -44,9 +46,15 @@ def _feed(session: Any) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     mask = next((i for i in inputs if i.name == "mask"), None)
     n = int(session.get_outputs()[0].shape[1]) if mask is not None else 0
 
+    spaces = json.loads(session.get_modelmeta().custom_metadata_map.get("spaces", "{}"))
+    keys = tuple(ObsKey.from_json(k) for k in spaces.get("obs_keys", ()))  # a Dict space
+
     def feed(a: np.ndarray) -> dict[str, np.ndarray]:
-        x = a.reshape(len(a), *shape).astype(np.float32, copy=False)
-        return {"obs": x, **({"mask": np.ones((len(a), n), bool)} if mask is not None else {})}
+        if keys:
+            obs = key_arrays(a.reshape(len(a), -1).astype(np.float32, copy=False), keys)
+        else:
+            obs = {"obs": a.reshape(len(a), *shape).astype(np.float32, copy=False)}
+        return {**obs, **({"mask": np.ones((len(a), n), bool)} if mask is not None else {})}
 
     return feed
 
@@ -106,8 +114,11 @@ def _table(run: SavedRun, t: Teacher, spec: str, task: int, x: np.ndarray,
     from rldistill.students.convs import atari_sized
 
     student = run.student
-    # static int8 where it is faster: Atari-sized convolutions (benchmarks/pixels/README.md)
-    mode = "static" if student.arch.conv and atari_sized(student.arch.frame) else "dynamic"
+    # static int8 where it is faster: Atari-sized convolutions (benchmarks/pixels/README.md);
+    # not a multi-input student's (its calibration mixes pixels and vectors: 0.64 agreement)
+    arch = student.arch
+    mode = "static" if arch.conv and not arch.key_frames and atari_sized(arch.frame) \
+        else "dynamic"
     with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
         onnx = Path(tmp) / "student.onnx"
         report = export_onnx(run, onnx, task, int8=mode)

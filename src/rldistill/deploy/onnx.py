@@ -32,6 +32,7 @@ from torch import nn
 
 from rldistill.engine.checkpoint import buffer_obs
 from rldistill.core.errors import UserError
+from rldistill.core.spaces import ObsKey, key_arrays
 from rldistill.evaluation.rollouts import best_us
 from rldistill.core.files import atomic_write
 from rldistill.deploy.runtime import session
@@ -60,6 +61,21 @@ class _OneTask(nn.Module):
         return head.export(out) if state is None else (head.export(out), state)
 
 
+class _FromKeys(nn.Module):
+    """A Dict space's keys, one input each as the env gives them, -> the flat vector the
+    student takes (:mod:`rldistill.envs.keys`)."""
+
+    def __init__(self, inner: nn.Module, keys: tuple[ObsKey, ...]) -> None:
+        super().__init__()
+        self.inner, self.keys = inner, keys
+
+    def forward(self, *args: torch.Tensor) -> Any:
+        n = len(self.keys)
+        flat = [(a.permute(0, 3, 1, 2) if k.channels_last else a).reshape(a.shape[0], -1)
+                for a, k in zip(args[:n], self.keys)]
+        return self.inner(torch.cat(flat, 1), *args[n:])
+
+
 class _Calibration:
     """onnxruntime's CalibrationDataReader over the check states, in batches of 256."""
 
@@ -85,10 +101,12 @@ class _Graph:
     head: Any
     output: str
     masked: bool = False  # the env masks actions: a "mask" input
+    keys: tuple[ObsKey, ...] = ()  # a Dict space: one input per key instead of "obs"
 
     @property
     def inputs(self) -> list[str]:
-        return ["obs"] + (["state"] if self.n_state else []) + (["mask"] if self.masked else [])
+        return ([k.name for k in self.keys] or ["obs"]) + (["state"] if self.n_state else []) \
+            + (["mask"] if self.masked else [])
 
     @property
     def outputs(self) -> list[str]:
@@ -101,6 +119,8 @@ def _build(run: SavedRun, task: int) -> _Graph:
 
     student = run.student
     obs_dim = student.arch.tasks[task][0] if student.arch.tasks else student.arch.obs_dim
+    if student.specs[task].keys:  # a Dict space: its keys' flat size, not the vector keys'
+        obs_dim = int(student.specs[task].obs_shape[0])
     in_shape = tuple(student.specs[task].obs_shape) if student.arch.conv else (obs_dim,)
     view = student.for_task(task)
     head = view.head
@@ -108,19 +128,25 @@ def _build(run: SavedRun, task: int) -> _Graph:
     masked = _masks_actions(run, task)
     module = _OneTask(student, task, masked).eval()
     n_state = int(student.initial_state(1).shape[1])
+    keys = student.specs[task].keys
     g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output,
-               masked)
+               masked, keys)
+    if {"state", "mask"} & {k.name for k in keys}:
+        raise UserError("the env's Dict observation space has a key named state or mask, the "
+                        "names of the graph's other inputs: rename the key in a wrapper")
     info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
             "out_dim": out_dim, "output": g.output, "greedy_action": head.greedy_rule,
             "spaces": view.spec.to_json(), **_task_meta(run, task),
             **({"state_size": n_state} if n_state else {}),
             **({"action_masks": True} if masked else {})}
-    args = (torch.zeros(1, *in_shape), *([torch.zeros(1, n_state)] if n_state else []),
+    obs_in = [torch.zeros(1, *k.env_shape) for k in keys] or [torch.zeros(1, *in_shape)]
+    args = (*obs_in, *([torch.zeros(1, n_state)] if n_state else []),
             *([torch.ones(1, out_dim, dtype=torch.bool)] if masked else []))
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter warns that it is not
         traced = str(Path(tmp) / "student.onnx")  # the default; it needs no onnxscript
-        torch.onnx.export(module, args, traced, dynamo=False, input_names=g.inputs,
+        torch.onnx.export(_FromKeys(module, keys) if keys else module, tuple(args), traced,
+                          dynamo=False, input_names=g.inputs,
                           output_names=g.outputs, opset_version=OPSET,
                           dynamic_axes={k: {0: "batch"} for k in g.inputs + g.outputs})
         model = onnx.load(traced)
@@ -141,7 +167,8 @@ def _feed(x: np.ndarray, g: _Graph | None = None, masked: bool = False) -> dict[
     """A graph's inputs for observations ``x``: every action valid where it takes a mask."""
     masked = masked or bool(g and g.masked)
     n = g.out_dim if g else 0
-    return {"obs": x, **({"mask": np.ones((len(x), n), bool)} if masked else {})}
+    obs = key_arrays(x, g.keys) if g and g.keys else {"obs": x}
+    return {**obs, **({"mask": np.ones((len(x), n), bool)} if masked else {})}
 
 
 def _task_meta(run: SavedRun, task: int) -> dict[str, Any]:

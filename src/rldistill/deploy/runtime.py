@@ -42,6 +42,8 @@ class Policy:
         self.output = str(self.meta["output"])
         spaces = self.meta["spaces"]
         self.obs_shape = tuple(spaces["obs_shape"])
+        # a Dict space: one input per key, (name, shape as the env gives it)
+        self.keys = [(str(k[0]), _env_shape(k)) for k in spaces.get("obs_keys", ())]
         self.action_kind = spaces["action"]["kind"]
         self.env = self.meta.get("env")
         # what the graph takes per row: flat observations, or whole frames (CNN students)
@@ -68,14 +70,22 @@ class Policy:
         return build_env(EnvRecipe.from_json(recipe, "the ONNX metadata") if isinstance(
             recipe, dict) else str(self.env))
 
-    def outputs(self, obs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def outputs(self, obs: Any, mask: np.ndarray | None = None) -> np.ndarray:
         """The graph's output for a batch (or one) of raw observations (a recurrent student
         steps its state: one call per env step); ``mask``: the valid actions, for a graph of
-        an env that masks them (default: all valid)."""
-        x = np.asarray(obs, dtype=np.float32)
-        single = x.shape == self.obs_shape
-        x = x.reshape(1 if single else x.shape[0], *self.in_shape)
-        feed = {"obs": x}
+        an env that masks them (default: all valid). A student of a Dict space takes a dict
+        of arrays, one per key, as the env (or a vector env) gives them."""
+        if self.keys:
+            first = np.asarray(obs[self.keys[0][0]])
+            single = first.shape == self.keys[0][1]
+            feed = {name: np.asarray(obs[name], np.float32).reshape(-1, *shape)
+                    for name, shape in self.keys}
+            x = feed[self.keys[0][0]]
+        else:
+            x = np.asarray(obs, dtype=np.float32)
+            single = x.shape == self.obs_shape
+            x = x.reshape(1 if single else x.shape[0], *self.in_shape)
+            feed = {"obs": x}
         if self.masked:
             m = np.ones((len(x), int(self.meta["out_dim"])), bool) if mask is None else mask
             feed["mask"] = np.asarray(m, bool).reshape(len(x), -1)
@@ -88,7 +98,7 @@ class Policy:
                                          {**feed, "state": self.state})
         return y[0] if single else y
 
-    def act(self, obs: np.ndarray, mask: np.ndarray | None = None) -> Any:
+    def act(self, obs: Any, mask: np.ndarray | None = None) -> Any:
         """Greedy env actions for a batch of observations, or one action for one observation;
         with ``mask`` (Discrete actions: the env's ``action_masks()``, True where valid, per
         row) the best valid one."""
@@ -101,6 +111,13 @@ class Policy:
         if self.action_kind in ("multi_discrete", "multi_binary"):  # the graph's output acts
             return np.rint(y).astype(np.int64)
         return y
+
+
+def _env_shape(key: list[Any]) -> tuple[int, ...]:
+    """A Dict space key's shape as the env gives it (rldistill.core.spaces.ObsKey's JSON:
+    name, shape, dtype, channels_last)."""
+    shape = tuple(int(d) for d in key[1])
+    return (shape[1], shape[2], shape[0]) if key[3] else shape
 
 
 def _value(text: str) -> Any:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from rldistill.core.errors import UserError
+from rldistill.core.spaces import key_arrays
 from rldistill.core.files import atomic_write
 from rldistill.students.saved import SavedRun
 from rldistill.sources.sb3_cnn import is_image
@@ -204,15 +205,17 @@ def _check_states(run: SavedRun, task: int, rows: int, seed: int) -> tuple[torch
 
 
 def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: str | None = None,
-               check_rows: int = 4096, seed: int = 0, own_critic_cnn: bool = False
-               ) -> dict[str, Any]:
+               check_rows: int = 4096, seed: int = 0, own_critic_cnn: bool = False,
+               flat: bool = False) -> dict[str, Any]:
     """Write the student (task ``task``) as an SB3 zip at ``out``, reload it with SB3 and check
     its deterministic actions against the student's greedy ones on ``check_rows`` states of the
     run's buffer (random normal ones when the run kept no checkpoint). Returns the report.
 
     ``own_critic_cnn`` (``finetune``): a CNN student's PPO / A2C critic gets its own (fresh)
     features extractor instead of sharing the student's, so that the value loss cannot move
-    the convolutions the student acts through."""
+    the convolutions the student acts through. ``flat`` (``finetune``): a student of a Dict
+    space as an ``MlpPolicy`` on the env's keys flattened (:mod:`rldistill.envs.keys`), not a
+    ``MultiInputPolicy`` on its dicts."""
     from rldistill.zoo.sb3 import sb3_class
     from rldistill.envs.make import make_env
 
@@ -239,12 +242,17 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     pairs, note = _pairs(run, task, algo, calib)
     hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
     cnn = bool(student.arch.conv)
-    env = make_env(run.env(task))
+    keys = () if flat else student.specs[task].keys  # a Dict space: SB3's MultiInputPolicy
+    if any(k.image for k in keys):
+        raise UserError("a student of a Dict observation space with image keys has no SB3 "
+                        f"policy to hold it yet: {onnx_hint(student_dir, out)}")
+    policy = "MultiInputPolicy" if keys else "CnnPolicy" if cnn else "MlpPolicy"
+    env = make_env(run.env(task), flat=not keys)
     kwargs = _model_kwargs(run, task, algo, env, env_id, pairs, student_dir, out)
     if cnn and own_critic_cnn and algo in ("ppo", "a2c"):
         kwargs["policy_kwargs"]["share_features_extractor"] = False
     cls = sb3_class(algo)
-    model = cls("CnnPolicy" if cnn else "MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    model = cls(policy, env, seed=seed, device="cpu", **kwargs)
     from rldistill.sources.sb3_policy import set_student_layers
 
     layers: list[Any] = [m for m in student.convs if isinstance(m, torch.nn.Conv2d)] if cnn \
@@ -260,7 +268,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
         else None
     report: dict[str, Any] = {"sb3": str(out), "algo": algo, "bytes": out.stat().st_size,
                               "env": env_id, "task": task, "hidden": list(hidden),
-                              "policy": "CnnPolicy" if cnn else "MlpPolicy", **note}
+                              "policy": policy, **note}
     if norm is not None:
         vn_path = out.with_name(out.stem + ".vecnormalize.pkl")
         _vecnormalize(norm, env, vn_path)
@@ -269,7 +277,7 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     # reloaded only to act: no replay buffer (DQN's on Atari frames: 2 x 2.8 GB, allocated lazily)
     loaded = cls.load(str(out), device="cpu", custom_objects={"buffer_size": 1})
     report.update(check_rows=len(calib), check_states=source,
-                  action_agreement=_agreement(loaded, student, task, norm, calib))
+                  action_agreement=_agreement(loaded, student, task, norm, calib, keys))
     return report
 
 
@@ -304,7 +312,8 @@ def _model_kwargs(run: SavedRun, task: int, algo: str, env: Any, env_id: str,
     return kwargs
 
 
-def _agreement(loaded: Any, student: Any, task: int, norm: Any, calib: torch.Tensor) -> float:
+def _agreement(loaded: Any, student: Any, task: int, norm: Any, calib: torch.Tensor,
+               keys: tuple[Any, ...]) -> float:
     """The share of ``calib``'s states on which the reloaded model's deterministic actions are
     the student's greedy ones."""
     head = student.action_heads[task]
@@ -314,7 +323,8 @@ def _agreement(loaded: Any, student: Any, task: int, norm: Any, calib: torch.Ten
         with torch.inference_mode():
             want = head.to_env(student.act(x, task))
             seen = norm(x) if norm is not None else x
-        got, _ = loaded.predict(seen.numpy(), deterministic=True)
+        got, _ = loaded.predict(key_arrays(seen.numpy(), keys) if keys else seen.numpy(),
+                                deterministic=True)
         matches.append(np.isclose(np.asarray(got, dtype=np.float64).reshape(len(x), -1),
                                   np.asarray(want, dtype=np.float64).reshape(len(x), -1),
                                   rtol=0.0, atol=1e-4).all(-1))

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.config import DistillConfig
-from rldistill.students.network import Student, arch_for_ratio, parse_hidden
+from rldistill.core.options import parse_hidden
+from rldistill.students.network import Student, arch_for_ratio
 
 KEYS = ("normalized_score", "agreement", "kl_to_teacher", "labelled_steps", "wall_s")
 

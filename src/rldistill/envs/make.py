@@ -11,7 +11,8 @@ import numpy as np
 from rldistill.envs.recipe import EnvRecipe, import_env_module, register_namespace
 from rldistill.core.errors import UserError
 from rldistill.heads import HEADS, env_rows
-from rldistill.core.spaces import ActionSpec, SpaceSpec
+from rldistill.core.spaces import ActionSpec, SpaceSpec, dict_spec
+from rldistill.envs.keys import FlatKeys, keys_of, obs_keys
 from rldistill.envs.views import TwoViews
 
 __all__ = ["EnvRecipe", "import_env_module"]
@@ -38,12 +39,13 @@ def check_env_id(env_id: str) -> None:
 Variant = dict[str, float]
 
 
-def make_env(env_id: str, variant: Variant | None = None, render_mode: str | None = None
-             ) -> gym.Env:
+def make_env(env_id: str, variant: Variant | None = None, render_mode: str | None = None,
+             flat: bool = True) -> gym.Env:
     """``gym.make(env_id)`` with physical parameters changed: constructor arguments where the env
     takes them (LunarLander gravity, wind_power), attributes of the unwrapped env otherwise
     (CartPole length, masspole, gravity; Acrobot LINK_MASS_1, ...). An :class:`EnvRecipe` adds
-    its constructor arguments, wrappers and frame stack."""
+    its constructor arguments, wrappers and frame stack. A Dict observation space comes as
+    one vector (:mod:`rldistill.envs.keys`) unless ``flat`` is False (SB3's own env)."""
     check_env_id(env_id)
     variant = dict(variant or {})
     ctor = _ctor_params(env_id) if variant else set()  # building an env to ask costs one more
@@ -52,6 +54,8 @@ def make_env(env_id: str, variant: Variant | None = None, render_mode: str | Non
         kwargs["render_mode"] = render_mode
     env = _set_variant(gym.make(str(env_id), **{**getattr(env_id, "kwargs", {}), **kwargs}),
                        env_id, variant, ctor)
+    if flat and isinstance(env.observation_space, gym.spaces.Dict):  # rldistill.envs.keys
+        env = FlatKeys(env, f"env {env_id}")
     return env_id.wrap(env) if isinstance(env_id, EnvRecipe) else env
 
 
@@ -210,7 +214,11 @@ def env_spec(env_id: str) -> SpaceSpec:
     """The :class:`SpaceSpec` of ``env_id`` (one instance is built and closed)."""
     env = make_env(env_id)
     try:
-        return spec_of(env.observation_space, env.action_space, f"env {env_id}")
+        flat = keys_of(env)
+        space = env.observation_space
+        if flat and space.shape == (sum(k.size for k in flat),):  # a Dict space, flattened
+            return dict_spec(flat, spec_of(space, env.action_space, f"env {env_id}").action)
+        return spec_of(space, env.action_space, f"env {env_id}")
     finally:
         env.close()
 
@@ -233,11 +241,14 @@ def spec_of(obs_space: gym.Space, act_space: gym.Space, who: str) -> SpaceSpec:
         raise UserError(f"{who} has action space {act_space}; rldistill distils Discrete, Box, "
                         "MultiDiscrete (1-d, from 0) and MultiBinary (1-d) action spaces: use "
                         "an env with one of those")
-    if not isinstance(obs_space, gym.spaces.Box):
-        raise UserError(f"{who} has observation space {obs_space}; only Box observations are "
-                        "supported: wrap the env with a FlattenObservation wrapper")
     if not any(kind == action.kind for kind, _ in HEADS.values()):
         raise UserError(f"{who}: no action head for {action.describe()} yet")
+    if isinstance(obs_space, gym.spaces.Dict):
+        return dict_spec(obs_keys(obs_space, who), action)
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise UserError(f"{who} has observation space {obs_space}; rldistill reads Box and Dict "
+                        "(of Box keys) observations: wrap the env with a FlattenObservation "
+                        "wrapper")
     dtype = "uint8" if obs_space.dtype == np.uint8 else "float32"
     return SpaceSpec(tuple(int(d) for d in obs_space.shape), action, dtype)
 

@@ -14,12 +14,13 @@ was built with ``normalize_images=False``, for MLP policies too.
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 import torch
 from torch import nn
 
 from rldistill.core.errors import UserError
-from rldistill.core.spaces import SpaceSpec
+from rldistill.core.spaces import SpaceSpec, split_keys
 
 STRIDES = {8: 4, 4: 2, 3: 1}  # kernel -> stride in NatureCNN and the MinAtar network
 # the prefix of the features extractor on each policy's acting path
@@ -53,22 +54,55 @@ def is_image(spec: SpaceSpec) -> bool:
 
 
 def features(state: dict[str, torch.Tensor], spec: SpaceSpec, normalize_images: bool,
-             path: object) -> Features:
-    """The acting path's features extractor: a CNN where its keys hold one, else flattening."""
-    scale = normalize_images and is_image(spec)
+             path: object) -> nn.Module:
+    """The acting path's features extractor: a CNN where its keys hold one, else flattening;
+    for a Dict space (``spec.keys``), SB3's ``CombinedExtractor``: each image key through its
+    CNN, the others flattened, concatenated in the keys' order."""
     prefix = next((p for p in PREFIXES if any(k.startswith(p) for k in state)), None)
+    if spec.keys:
+        cnns = {k.name: f"{prefix}extractors.{k.name}." for k in spec.keys if k.image and prefix}
+        stray = [k for k in state if prefix and k.startswith(prefix)
+                 and not k.startswith(tuple(cnns.values()))]
+        if stray:  # parameters that are no image key's CNN
+            _custom(path, stray[0])
+        return KeyFeatures(spec, [_cnn(state, cnns[k.name], k.shape, normalize_images, path)
+                                  if k.name in cnns else None for k in spec.keys])
+    scale = normalize_images and is_image(spec)
     if prefix is None:
         return Features(None, None, scale, False)
+    return _cnn(state, prefix, spec.obs_shape, scale, path)
+
+
+class KeyFeatures(nn.Module):
+    """SB3's ``CombinedExtractor`` over the flat vector of a Dict space
+    (:mod:`rldistill.envs.keys`): image keys through their CNN, the others as they are."""
+
+    def __init__(self, spec: SpaceSpec, cnns: list[Features | None]) -> None:
+        super().__init__()
+        self.keys = spec.keys
+        self.cnns = nn.ModuleList(c or nn.Flatten() for c in cnns)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.cat([net(x) for net, x in zip(self.cnns, split_keys(obs.float(),
+                                                                            self.keys))], 1)
+
+
+def _custom(path: object, key: str) -> NoReturn:
+    raise UserError(f"teacher {path} has a custom policy (a features extractor with "
+                    f"parameters such as {key}) that rldistill cannot rebuild without running "
+                    "code from the file: pass --trust-teacher if you trust its source")
+
+
+def _cnn(state: dict[str, torch.Tensor], prefix: str, shape: tuple[int, ...], scale: bool,
+         path: object) -> Features:
+    """NatureCNN or the MinAtar network under ``prefix`` (``cnn.{i}``, ``linear.0``), loaded."""
     keys = sorted(k[len(prefix):] for k in state if k.startswith(prefix))
     convs = sorted({int(m[1]) for k in keys if (m := re.fullmatch(r"cnn\.(\d+)\.weight", k))})
     known = {f"cnn.{i}.{w}" for i in convs for w in ("weight", "bias")} | {
         "linear.0.weight", "linear.0.bias"}
     extra = [k for k in keys if k not in known]
     if not convs or extra or "linear.0.weight" not in keys:
-        raise UserError(f"teacher {path} has a custom policy (a features extractor with "
-                        f"parameters such as {prefix}{(extra or keys)[0]}) that rldistill "
-                        "cannot rebuild without running code from the file: pass "
-                        "--trust-teacher if you trust its source")
+        _custom(path, prefix + (extra or keys or ["?"])[0])
     layers: list[nn.Module] = []
     for i in convs:
         w = state[f"{prefix}cnn.{i}.weight"]
@@ -80,7 +114,6 @@ def features(state: dict[str, torch.Tensor], spec: SpaceSpec, normalize_images: 
         conv.load_state_dict({"weight": w, "bias": state[f"{prefix}cnn.{i}.bias"]})
         layers += [conv, nn.ReLU()]
     convs_net = nn.Sequential(*layers)
-    shape = spec.obs_shape
     c_in = int(state[f"{prefix}cnn.{convs[0]}.weight"].shape[1])
     if len(shape) != 3 or c_in not in (shape[0], shape[-1]):
         raise UserError(f"teacher {path}: its CNN takes {c_in} channels, its observations are "

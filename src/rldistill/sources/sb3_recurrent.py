@@ -1,5 +1,6 @@
-"""sb3-contrib's RecurrentPPO (``MlpLstmPolicy``, Discrete actions), read from its weights: the
-features, the actor's LSTM (``lstm_actor.*``), the policy MLP and ``action_net``. Its state (the
+"""sb3-contrib's RecurrentPPO (``MlpLstmPolicy``, Discrete or Box actions), read from its
+weights: the features, the actor's LSTM (``lstm_actor.*``), the policy MLP and ``action_net``
+(with ``log_std``: a Gaussian for Box actions). Its state (the
 LSTM's h and c, one row per env) is carried by whoever acts or labels with it
 (:class:`rldistill.sources.base.NetTeacher` ``step``): collection, evaluation and checkpoints;
 zeroed at an episode's start, as RecurrentPPO's ``episode_starts`` do.

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from rldistill.core.errors import UserError
-from rldistill.core.spaces import ActionSpec, SpaceSpec
+from rldistill.core.spaces import ActionSpec, ObsKey, SpaceSpec, dict_spec
 from rldistill.sources.base import NetTeacher
 from rldistill.sources.sb3_cnn import features
 
@@ -195,11 +195,30 @@ def _spaces_from_data(data: dict[str, Any], path: Path) -> SpaceSpec:
         raise UserError(f"teacher {path} has a {kind or 'unknown'} action space; rldistill "
                         "distils Discrete, Box, MultiDiscrete and MultiBinary action spaces: pass "
                         "a model of an env with one of those")
+    if "spaces.dict.Dict" in obs_type:
+        return dict_spec(_dict_keys(_readable(obs, "spaces") or "", path), action)
     if "Box" not in obs_type:
-        raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; only Box "
-                        "observations are supported")
+        raise UserError(f"teacher {path} has observation space {obs_type or 'unknown'}; "
+                        "rldistill reads Box and Dict (of Box keys) observations")
     dtype = _readable(obs, "dtype") or "float32"
     return SpaceSpec(_shape(obs), action, "uint8" if "uint8" in dtype else "float32")
+
+
+def _dict_keys(text: str, path: Path) -> tuple[ObsKey, ...]:
+    """The keys of a Dict space from its readable text ("{'goal': Box(-inf, inf, (2,),
+    float32), ...}"), in order; a one-line error for keys that are not Boxes."""
+    found = re.findall(r"'([^']*)': (\w+)\(((?:[^()]|\([^()]*\))*)\)", text)
+    if not found or any(kind != "Box" for _, kind, _ in found):
+        bad = next((f"{n!r} is a {kind}" for n, kind, _ in found if kind != "Box"), "none read")
+        raise UserError(f"teacher {path} has a Dict observation space whose keys rldistill "
+                        f"cannot read ({bad}): it reads Dict spaces of Box keys")
+    keys = []
+    for name, _, inner in found:
+        shape = re.findall(r"\(([\d, ]*)\)", inner)
+        dtype = inner.rsplit(",", 1)[-1].strip()
+        keys.append(ObsKey(name, tuple(_ints(shape[-1] if shape else "")),
+                           "uint8" if dtype == "uint8" else "float32"))
+    return tuple(keys)
 
 
 def _ints(text: str | None) -> list[int]:
@@ -256,12 +275,18 @@ def _build_net(state: dict[str, torch.Tensor], spec: SpaceSpec,
     if any(k.startswith("action_net.0.") for k in keys):  # ARS: action_net is the policy
         return _ars(state, spec, activation, options)
     if any(k.startswith("lstm_actor.") for k in keys):  # RecurrentPPO
-        if spec.action.kind != "discrete":
-            raise UserError(f"teacher {path} is a RecurrentPPO with {spec.action.describe()}: "
-                            "rldistill reads RecurrentPPO teachers of Discrete actions")
         from rldistill.sources.sb3_recurrent import lstm_policy
 
         body, head = _actor_critic(state, activation)
+        if spec.action.kind == "box" and "log_std" in keys:  # a Gaussian after the LSTM
+            from rldistill.sources.sb3_nets import GaussianActor
+
+            actor = GaussianActor(body, head, state["log_std"], **_sde(options))
+            kind = "squashed" if options.get("squash_output") else "gaussian"
+            return lstm_policy(state, nn.Identity(), actor, path), kind
+        if spec.action.kind != "discrete":
+            raise UserError(f"teacher {path} is a RecurrentPPO with {spec.action.describe()}: "
+                            "rldistill reads RecurrentPPO teachers of Discrete and Box actions")
         return lstm_policy(state, body, head, path), "logits"
     if spec.action.kind == "box":
         return _build_continuous(state, activation, options, path)
@@ -305,6 +330,12 @@ def _actor_critic(state: dict[str, torch.Tensor], activation: type[nn.Module] | 
     return nn.Sequential(*parts), _linear(state, "action_net.")
 
 
+def _sde(options: dict[str, Any]) -> dict[str, bool]:
+    """gSDE's options (where the policy uses it)."""
+    return dict(full_std=bool(options.get("full_std", True)),
+                use_expln=bool(options.get("use_expln", False)))
+
+
 def _build_continuous(state: dict[str, torch.Tensor], activation: type[nn.Module] | None,
                       options: dict[str, Any], path: Path) -> tuple[nn.Module, str]:
     """Box actions: SAC / TQC / CrossQ (squashed), TD3 / DDPG (deterministic), PPO / A2C
@@ -312,8 +343,7 @@ def _build_continuous(state: dict[str, torch.Tensor], activation: type[nn.Module
     from rldistill.sources.sb3_nets import GaussianActor, SquashedActor
 
     keys = set(state)
-    sde = dict(full_std=bool(options.get("full_std", True)),
-               use_expln=bool(options.get("use_expln", False)))
+    sde = _sde(options)
     if "actor.latent_pi.0.ra_mean" in keys:  # CrossQ: BatchRenorm layers in the actor
         from rldistill.sources.sb3_nets import sequential_with_renorm
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
-from rldistill.core.options import ArchSpec, parse_arch
+from rldistill.core.options import ArchSpec, parse_arch, parse_hidden
 from rldistill.core.spaces import SpaceSpec
 from rldistill.heads import head_for
 from rldistill.sources.sb3_cnn import is_image
 from rldistill.students.convs import (Conv, Layout, conv_out, convs_for, frame_of, scaled,
                                       teacher_layout)
-from rldistill.students.network import (Student, StudentArch, arch_for_ratio, parse_hidden,
+from rldistill.students.network import (Student, StudentArch, arch_for_ratio,
                                         student_arch)
 
 CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu et al.'s 25 %
@@ -27,6 +27,13 @@ CNN_DEFAULT_RATIO = 0.25  # a CNN teacher's student without a size given: Rusu e
 
 def cnn_arch(spec: SpaceSpec, head: str | None, convs: tuple[Conv, ...],
              hidden: tuple[int, ...], channels_last: bool) -> StudentArch:
+    if spec.keys:  # a multi-input student: a CNN per image key, the vector keys beside
+        frames = tuple((k.shape[0], k.shape[1], k.shape[2]) for k in spec.keys if k.image)
+        arch = StudentArch(sum(k.size for k in spec.keys if not k.image), hidden,
+                           head_for(spec.action, name=head).out_dim, conv=convs,
+                           frame=frame_of(spec, False), image_scale=True, key_frames=frames)
+        arch.features  # noqa: B018 - convolutions that do not fit a frame: a one-line error
+        return arch
     frame = frame_of(spec, channels_last)
     return StudentArch(conv_out(frame, convs), hidden, head_for(spec.action, name=head).out_dim,
                        conv=convs, frame=frame, channels_last=channels_last,

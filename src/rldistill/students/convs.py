@@ -20,8 +20,8 @@ Layout = tuple[tuple[Conv, ...], int, bool]  # a CNN teacher's: convolutions, de
 
 
 def frame_of(spec: SpaceSpec, channels_last: bool) -> tuple[int, int, int]:
-    """(C, H, W) the convolutions see."""
-    s = spec.obs_shape
+    """(C, H, W) the convolutions see (a Dict space: its first image key's)."""
+    s = next((k.shape for k in spec.keys if k.image), spec.obs_shape)
     if len(s) != 3:
         raise UserError(f"a CNN student needs image observations (3 dims), these are {s}: use "
                         "--student-hidden for an MLP student")

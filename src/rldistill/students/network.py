@@ -23,7 +23,7 @@ from rldistill.core.errors import UserError
 from rldistill.heads import ActionHead, head_for
 from rldistill.students.memory import Cell, cell_params, unroll
 from rldistill.sources.normalize import ObsNorm
-from rldistill.core.spaces import ActionSpec, SpaceSpec, flat_dim
+from rldistill.core.spaces import ActionSpec, SpaceSpec, flat_dim, split_keys
 from rldistill.sources.sb3_cnn import is_image
 
 FORMAT = "rldistill-student/2"
@@ -51,9 +51,15 @@ class StudentArch:
     # a recurrent student (one task, rldistill.students.memory): obs -> hidden MLP -> cell -> out
     cell: str = ""  # gru | lstm
     cell_size: int = 0
+    # a multi-input student (a Dict space, rldistill.envs.keys): each image key's (C, H, W)
+    # through its own CNN of layout ``conv``, the other keys (obs_dim in all) as they are
+    key_frames: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def params(self) -> int:
+        if self.key_frames:
+            return sum(conv_params(f, self.conv) for f in self.key_frames) + _mlp_params(
+                [self.features, *self.hidden, self.out_dim])
         if self.cell:
             inputs = self.hidden[-1] if self.hidden else self.obs_dim
             return (_mlp_params([self.obs_dim, *self.hidden]) + _mlp_params(
@@ -67,6 +73,12 @@ class StudentArch:
         h = self.hidden
         return (sum(_mlp_params([o, h[0]]) + _mlp_params([h[-1], a]) for o, a in self.tasks)
                 + _mlp_params(list(h)))
+
+
+    @property
+    def features(self) -> int:
+        """A multi-input student's features: the vector keys and each image key's CNN out."""
+        return self.obs_dim + sum(conv_out(f, self.conv) for f in self.key_frames)
 
 
 def _mlp_params(sizes: list[int]) -> int:
@@ -99,6 +111,10 @@ class Student(nn.Module):
         if any(arch.obs_norm):
             self.obs_norms = nn.ModuleList(ObsNorm(s.obs_shape) if on else nn.Identity()
                                            for s, on in zip(self.specs, arch.obs_norm))
+        if arch.key_frames:
+            self.key_convs = nn.ModuleList(build_convs(f, arch.conv) for f in arch.key_frames)
+            self.net = _mlp([arch.features, *arch.hidden, arch.out_dim], False)
+            return
         if arch.conv:
             frame = (arch.frame[0], arch.frame[1], arch.frame[2])
             self.convs = build_convs(frame, arch.conv)
@@ -152,11 +168,21 @@ class Student(nn.Module):
             obs = self.obs_norms[task](obs)
         if not obs.is_floating_point():
             obs = obs.float()
+        if self.arch.key_frames:
+            return self._key_features(obs, task)
         if self.arch.image_scale:
             obs = obs / 255.0
         if self.arch.conv:
             obs = self.convs(obs.permute(0, 3, 1, 2) if self.arch.channels_last else obs)
         return obs.flatten(1) if obs.dim() > 2 else obs
+
+    def _key_features(self, obs: torch.Tensor, task: int) -> torch.Tensor:
+        """A Dict space's flat vector split into its keys: images (/255) through their CNNs,
+        the rest as they are, concatenated in the keys' order (as SB3's CombinedExtractor)."""
+        convs = iter(self.key_convs)
+        parts = [next(convs)(x / 255.0).flatten(1) if k.image else x.flatten(1)
+                 for k, x in zip(self.specs[task].keys, split_keys(obs, self.specs[task].keys))]
+        return torch.cat(parts, 1)
 
     @property
     def params(self) -> int:
@@ -242,22 +268,6 @@ class TaskView:
         return self.student.step(obs, state, self.task)
 
 
-def parse_hidden(text: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
-    """'32,32' -> (32, 32); '' or 'none' -> () (a linear student)."""
-    if isinstance(text, (list, tuple)):
-        sizes = tuple(int(x) for x in text)
-    else:
-        parts = [p for p in str(text).replace(" ", "").split(",") if p and p.lower() != "none"]
-        try:
-            sizes = tuple(int(p) for p in parts)
-        except ValueError:
-            raise UserError(f"--student-hidden {text!r} is not a comma-separated list of layer "
-                            "widths: write e.g. 32,32") from None
-    if any(s <= 0 for s in sizes):
-        raise UserError(f"--student-hidden {text!r} has a width <= 0: widths must be positive")
-    return sizes
-
-
 def arch_for_ratio(spec: SpaceSpec | list[SpaceSpec], teacher_params: int, ratio: float,
                    depth: int = 2, heads: Sequence[str | None] | None = None) -> StudentArch:
     """The largest ``depth``-layer MLP of equal widths with params <= ratio x teacher_params
@@ -338,7 +348,8 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                        tuple((int(c), int(k), int(s)) for c, k, s in a.get("conv", ())),
                        tuple(a.get("frame", ())), bool(a.get("channels_last", False)),
                        bool(a.get("image_scale", False)), str(a.get("cell", "")),
-                       int(a.get("cell_size", 0)))
+                       int(a.get("cell_size", 0)),
+                       tuple((int(c), int(h), int(w)) for c, h, w in a.get("key_frames", ())))
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     student.eval()

@@ -120,7 +120,7 @@ class Setup:
         with warnings.catch_warnings():  # SB3 on the export's one env: PPO's batch warning
             warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
             self.export = export_sb3(cfg.student, self.zip, algo=self.algo,
-                                     own_critic_cnn=True)
+                                     own_critic_cnn=True, flat=True)
         arch = self.student.arch
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
         # PPO / A2C on heads that have a floor (categorical ones); DQN explores by epsilon

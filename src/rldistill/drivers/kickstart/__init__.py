@@ -30,7 +30,8 @@ from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
 from rldistill.envs.recipe import EnvRecipe
 from rldistill.evaluation import seeds
-from rldistill.students.network import Student, build_student, parse_hidden, save_student
+from rldistill.core.options import parse_hidden
+from rldistill.students.network import Student, build_student, save_student
 from rldistill.zoo.sb3 import sb3_kwargs
 
 # files and dirs a kick-start run writes in its --out dir (all replaced by --overwrite)
