@@ -16,14 +16,14 @@ pip_install() {
 pip_install --upgrade pip
 # torch before anything that depends on it, or pip pulls a multi-GB CUDA build
 pip_install torch==2.13.0
-pip_install -e ".[dev,export,hub,pixels,stats,ray,frameworks]"
+pip_install -e ".[dev,export,hub,pixels,stats,ray,frameworks,docs]"
 .venv/bin/python - <<'PY'
 import importlib
 import torch
 assert torch.__version__.startswith("2.13.0"), f"torch {torch.__version__}, expected 2.13.0"
-# every extra installed above: dev, export, hub, pixels, stats, ray, frameworks
+# every extra installed above: dev, export, hub, pixels, stats, ray, frameworks, docs
 for name in ("rldistill", "pytest", "sklearn", "hypothesis", "onnx", "onnxruntime",
              "huggingface_hub", "minatar", "ale_py", "cv2", "rliable", "ray", "ray.tune",
-             "rsl_rl"):
+             "rsl_rl", "mkdocs", "material", "mkdocstrings"):
     importlib.import_module(name)
 PY

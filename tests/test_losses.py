@@ -73,3 +73,27 @@ def test_bad_temperature_and_unknown_loss():
         losses.kl(S0, T3, temperature=0.0)
     with pytest.raises(UserError, match="unknown loss"):
         losses.Loss("hinge")
+
+
+def test_masked_targets_mask_the_student_too():
+    """A teacher label masked at MASKED (an invalid action) takes the student's logit of that
+    action out of the loss: KL((1/4, 3/4) || (1/2, 1/2)) over the two valid actions, whatever
+    the student says of the third (its logit 5 would otherwise dominate), and no gradient to it;
+    NLL likewise over the valid actions."""
+    quarter = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    teacher = torch.tensor([[0.0, math.log(3), losses.MASKED], [0.0, math.log(3), 0.0]])
+    student = torch.tensor([[0.0, 0.0, 5.0], [0.0, 0.0, 0.0]], requires_grad=True)
+    fn = losses.Loss("kl")
+    prepared = fn.prepare(teacher)
+    assert prepared.shape == (2, 3 + 1 + 3) and prepared[:, -3:].tolist() == [[1, 1, 0], [1] * 3]
+    loss = fn(student, prepared)
+    p = torch.tensor([1.0, 3.0, 1.0]) / 5  # the second row, unmasked: softmax(0, ln 3, 0)
+    second = float((p * (p * 3).log()).sum())  # KL(p || uniform over 3)
+    assert float(loss) == pytest.approx((quarter + second) / 2, abs=1e-6)
+    loss.backward()
+    assert student.grad[0, 2] == 0.0 and student.grad[1, 2] != 0.0
+    nll = losses.Loss("nll")
+    assert float(nll(student[:1], nll.prepare(teacher[:1]))) == pytest.approx(math.log(2),
+                                                                             abs=1e-6)
+    unmasked = losses.Loss("kl").prepare(teacher[1:])
+    assert unmasked.shape == (1, 4)  # no mask, no extra columns

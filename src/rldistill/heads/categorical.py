@@ -10,10 +10,7 @@ import torch
 
 from rldistill.core.config import FEW_ROWS, MANY_ROWS
 from rldistill.core.errors import UserError
-from rldistill.heads.losses import LOSSES, Loss, default_temperature
-
-
-MASKED = -1e8  # the logit of an invalid action (sb3-contrib's MaskableCategorical uses -1e8)
+from rldistill.heads.losses import LOSSES, MASKED, Loss, default_temperature
 
 
 class CategoricalHead:

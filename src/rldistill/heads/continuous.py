@@ -240,7 +240,8 @@ class GaussianHead(_BoxHead):
 
     def mse_action(self, out: torch.Tensor, teacher: bool = False) -> torch.Tensor:
         """The mean in unit-box coordinates, not clipped: beyond the bounds a clipped target
-        gives no gradient (measured: MSE on the clipped action 0.981, unclipped see README)."""
+        gives no gradient (measured: MSE on the clipped action 0.981, unclipped better:
+        benchmarks/continuous/README.md)."""
         mean = out[..., : self.dim]
         if not self.bounded:
             return mean

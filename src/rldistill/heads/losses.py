@@ -14,6 +14,7 @@ from rldistill.core.errors import UserError
 Metrics = dict[str, float]
 
 LOSSES = ("kl", "ce", "nll", "mse")
+MASKED = -1e8  # the logit of an invalid action (sb3-contrib's MaskableCategorical uses -1e8)
 
 
 def default_temperature(teacher_kind: str) -> float:
@@ -34,6 +35,12 @@ class Loss:
     kl/ce with a policy teacher (Hinton et al. 2015): teacher and student both softened at T,
     times T^2. With a Q teacher (Rusu et al. 2015): softmax(Q / tau) against the student's own
     softmax at temperature 1, no rescaling.
+
+    Targets masked at MASKED (an env with action masks: :mod:`rldistill.heads.categorical`) mask
+    the student too: kl / ce / nll compare the two distributions over the valid actions, as both
+    act. The mask is not in the observation, so fitting the student's unmasked distribution to
+    a masked target would push an action down in every state that looks like one where it was
+    invalid. Prepared rows then carry the valid actions as n more columns.
     """
 
     def __init__(self, name: str, temperature: float = 1.0, teacher_kind: str = "logits",
@@ -46,15 +53,25 @@ class Loss:
 
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
+        if self.name == "mse":
+            return teacher - teacher.mean(-1, keepdim=True) if self.centred else teacher
         if self.name in ("kl", "ce"):
             p = torch.softmax(teacher / self.t, dim=-1)
             neg_entropy = (p * torch.log(p.clamp_min(1e-30))).sum(-1, keepdim=True)
-            return torch.cat([p, neg_entropy], -1)  # (rows, n_actions + 1)
-        if self.name == "nll":
-            return teacher.argmax(-1, keepdim=True).float()
-        return teacher - teacher.mean(-1, keepdim=True) if self.centred else teacher
+            out = torch.cat([p, neg_entropy], -1)  # (rows, n_actions + 1)
+        else:
+            out = teacher.argmax(-1, keepdim=True).float()
+        valid = teacher > MASKED / 2
+        return out if bool(valid.all()) else torch.cat([out, valid.float()], -1)
+
+    def _base_width(self, n: int) -> int:
+        return n + 1 if self.name in ("kl", "ce") else 1 if self.name == "nll" else n
 
     def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        n = student.shape[-1]
+        if prepared.shape[-1] == self._base_width(n) + n:  # masked targets: the valid actions
+            student = student.masked_fill(prepared[:, -n:] == 0, MASKED)
+            prepared = prepared[:, :-n]
         if self.name in ("kl", "ce"):  # few autograd nodes: this runs every minibatch
             if self.kind != "q" and self.t != 1.0:
                 student = student / self.t

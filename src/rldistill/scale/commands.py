@@ -23,7 +23,7 @@ def _ray_flags(p: argparse.ArgumentParser) -> None:
 def add_sweep(p: argparse.ArgumentParser, func: Callable[[Any], int]) -> None:
     p.add_argument("file", metavar="SWEEP.yaml",
                    help="base: a distill config (keys as distill --config); grid: / random: "
-                        "values of any option, seed included (see the README)")
+                        "values of any option, seed included (see docs/scale.md)")
     p.add_argument("--out", default="runs/sweep",
                    help="OUT/trials/NAME/ per trial; OUT/results.md, .csv, .png, sweep.json "
                         "(default runs/sweep)")
