@@ -202,3 +202,51 @@ def test_crafted_dict_zip_is_refused_and_runs_no_code(teachers, tmp_path):
         load_teacher(str(bad))
     assert not marker.exists()
     assert ObsKey("x", (2,)) == ObsKey("x", (2,), channels_last=True)  # compare ignores it
+
+
+def test_buffer_keeps_image_keys_as_uint8():
+    """A Dict space's image columns are stored as uint8 beside the float ones; rows come back
+    whole, through a checkpoint chunk too (rows_since -> load_rows, stored_obs)."""
+    from rldistill.engine.buffer import Buffer, stored_obs
+
+    keys = (ObsKey("a", (2,)), ObsKey("img", (1, 2, 2), "uint8"), ObsKey("z", (1,)))
+    obs = torch.tensor([[0.5, -1.0, 0, 255, 7, 9, 3.25], [1.5, 2.0, 1, 2, 3, 4, -0.5]])
+    buf = Buffer(4, (7,), torch.float32, (2,), keys=keys)
+    plain = Buffer(4, (7,), torch.float32, (2,))
+    for b in (buf, plain):
+        b.add(obs, torch.zeros(2, 2))
+    assert buf.pix.dtype == torch.uint8 and buf.pix.shape == (4, 4) and buf.obs.shape == (4, 3)
+    assert torch.equal(buf.observations(slice(0, 2)), obs)
+    assert torch.equal(buf.observations(torch.tensor([1])), obs[1:])
+    assert plain.bytes_per_row() - buf.bytes_per_row() == 7 * 4 - (3 * 4 + 4)
+    rows = buf.rows_since(0)
+    again = Buffer(4, (7,), torch.float32, (2,), keys=keys)
+    again.load_rows(rows)
+    assert torch.equal(again.observations(slice(0, 2)), obs)
+    assert torch.equal(stored_obs([rows]), obs)
+
+
+def test_multi_input_run_resumes_to_the_same_student(teachers, tmp_path):
+    """Stopped after round 2 and resumed (the uint8 image columns read back from the
+    checkpoint's chunks): the same student, bit for bit."""
+    from rldistill.api import train
+    from rldistill.core.config import DistillConfig
+
+    base = DistillConfig(teacher=str(teachers["RldistillKeysView-v0"][0]),
+                         env="RldistillKeysView-v0", budget=300, rounds=3, min_updates=20,
+                         eval_episodes=2)
+
+    class Stop(Exception):
+        pass
+
+    def stop(loop, m):
+        if m.round == 2:
+            raise Stop
+
+    a = train(base.replace(out=str(tmp_path / "a")))
+    with pytest.raises(Stop):
+        train(base.replace(out=str(tmp_path / "b")), callbacks=(stop,))
+    b = train(base.replace(out=str(tmp_path / "b")), resume=True)
+    assert a.loop.tasks[0].buf.pix is not None
+    for k, v in a.student.state_dict().items():
+        assert v.equal(b.student.state_dict()[k]), k

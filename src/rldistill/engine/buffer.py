@@ -9,6 +9,10 @@ With ``stack=(n, axis)`` (the env stacks its last ``n`` frames on ``axis``) each
 once (:mod:`rldistill.engine.frames`); such a buffer keeps every row and turns into a plain one
 if it ever has to overwrite.
 
+A Dict observation space with image keys (``keys``, :mod:`rldistill.envs.keys`) keeps its
+image columns as uint8 (``pix``) beside the float ones (``obs``): an 84 x 84 image key takes
+7 KiB a row, not 28.
+
 Where the student sees a view of the teacher's observation (:mod:`rldistill.envs.views`), ``obs`` is
 the student's and ``tobs`` the teacher's (relabelling reads it). For recurrent students ``cut``
 marks the rows whose env's previous step is not stored before them (an episode's first step, or
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 
 import torch
 
+from rldistill.core.spaces import ObsKey
 from rldistill.engine.frames import FrameStore, stack
 from rldistill.students.memory import sequence_windows
 
@@ -29,11 +34,17 @@ class Buffer:
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype,
                  target_shape: tuple[int, ...], stack: tuple[int, int] | None = None,
                  teacher_obs: tuple[tuple[int, ...], torch.dtype] | None = None,
-                 sequences: bool = False) -> None:
+                 sequences: bool = False, keys: tuple[ObsKey, ...] = ()) -> None:
         self.frames = (FrameStore(capacity, obs_shape, obs_dtype, *stack)
                        if stack and stack[0] > 1 else None)
         self.obs_shape = obs_shape
-        if self.frames is None:
+        self.pix_cols = image_columns(keys) if self.frames is None else None
+        self.split = ("pix",) if self.pix_cols is not None else ()
+        if self.pix_cols is not None:  # the float columns in obs, the image ones in pix
+            self.vec_cols = _others(self.pix_cols, obs_shape[0])
+            self.obs = torch.empty(capacity, len(self.vec_cols), dtype=torch.float32)
+            self.pix = torch.empty(capacity, len(self.pix_cols), dtype=torch.uint8)
+        elif self.frames is None:
             self.obs = torch.empty(capacity, *obs_shape, dtype=obs_dtype)
         else:  # the indices of each row's frames in the store
             self.fidx = torch.zeros(capacity, self.frames.n, dtype=torch.int64)
@@ -53,10 +64,12 @@ class Buffer:
     @property
     def fields(self) -> tuple[str, ...]:
         return ("obs" if self.frames is None else "fidx", "targets", "starts", "env",
-                *self.optional)
+                *self.split, *self.optional)
 
     def observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
         """The stored observations at positions ``idx``, in their full shape."""
+        if self.pix_cols is not None:
+            return join_pix(self.obs[idx], self.pix[idx], self.pix_cols)
         if self.frames is None:  # index_select: a minibatch's gather on the update path
             return self.obs.index_select(0, idx) if isinstance(idx, torch.Tensor) else self.obs[idx]
         return self.frames.stacked(self.fidx[idx])
@@ -92,7 +105,10 @@ class Buffer:
             n = self.capacity
         idx = (torch.arange(n) + self.pos) % self.capacity if self.pos + n > self.capacity \
             else slice(self.pos, self.pos + n)
-        if self.frames is None:
+        if self.pix_cols is not None:
+            self.obs[idx], self.pix[idx] = obs[:, self.vec_cols], obs[:, self.pix_cols].to(
+                torch.uint8)
+        elif self.frames is None:
             self.obs[idx] = obs.reshape(n, *self.obs.shape[1:])
         else:
             self.fidx[idx] = self.frames.add(obs.reshape(n, *self.obs_shape), starts, env)
@@ -122,6 +138,8 @@ class Buffer:
         n = min(self.total - total, self.size)
         idx = torch.arange(self.pos - n, self.pos) % self.capacity
         rows = {name: getattr(self, name)[idx] for name in self.fields}
+        if self.pix_cols is not None:
+            rows["pix_cols"] = self.pix_cols
         if self.frames is not None:  # rows are never overwritten: position == row number
             first = int(self.fidx[total - 1, -1]) + 1 if total else 1
             rows["frames"] = self.frames.frames[first:self.frames.count]
@@ -131,7 +149,9 @@ class Buffer:
     def load_rows(self, rows: dict[str, torch.Tensor]) -> None:
         """Append rows as :meth:`rows_since` gave them (a checkpoint's chunk)."""
         if "fidx" not in rows:
-            self.add(rows["obs"], rows["targets"], rows["starts"], rows["env"],
+            obs = join_pix(rows["obs"], rows["pix"], rows["pix_cols"]) if "pix" in rows \
+                else rows["obs"]
+            self.add(obs, rows["targets"], rows["starts"], rows["env"],
                      **{k: rows[k] for k in self.optional})
             return
         if self.frames is None or self.size + len(rows["fidx"]) > self.capacity:
@@ -194,13 +214,37 @@ def stored_obs(rows: list[dict[str, torch.Tensor]]) -> torch.Tensor:
     frames: list[torch.Tensor] = []
     for r in rows:
         if "fidx" not in r:
-            out.append(r["obs"])
+            out.append(join_pix(r["obs"], r["pix"], r["pix_cols"]) if "pix" in r else r["obs"])
             continue
         if not frames:  # frame 0: zeros
             frames.append(torch.zeros(1, *r["frames"].shape[1:], dtype=r["frames"].dtype))
         frames.append(r["frames"])
         out.append(stack(torch.cat(frames), r["fidx"], int(r["frame_axis"][0])))
     return torch.cat(out)
+
+
+def image_columns(keys: tuple[ObsKey, ...]) -> torch.Tensor | None:
+    """The columns of a Dict space's flat vector that hold image keys; None without any."""
+    cols, at = [], 0
+    for k in keys:
+        if k.image:
+            cols.append(torch.arange(at, at + k.size))
+        at += k.size
+    return torch.cat(cols) if cols else None
+
+
+def _others(cols: torch.Tensor, width: int) -> torch.Tensor:
+    keep = torch.ones(width, dtype=torch.bool)
+    keep[cols] = False
+    return keep.nonzero().squeeze(1)
+
+
+def join_pix(vec: torch.Tensor, pix: torch.Tensor, pix_cols: torch.Tensor) -> torch.Tensor:
+    """Flat float observations from the float columns and the uint8 image columns."""
+    out = torch.empty(len(vec), vec.shape[1] + pix.shape[1])
+    out[:, _others(pix_cols, out.shape[1])] = vec
+    out[:, pix_cols] = pix.float()
+    return out
 
 
 def torch_dtype(name: str) -> torch.dtype:

@@ -147,7 +147,7 @@ class Loop:
         views = venv.teacher_obs is not None
         buf = Buffer(size, spec.obs_shape, torch_dtype(spec.obs_dtype),
                      teacher.head.target_shape(), frame_layout(venv.envs[0]),
-                     sequences=self.student.recurrent,
+                     sequences=self.student.recurrent, keys=spec.keys,
                      teacher_obs=(teacher.spec.obs_shape, torch_dtype(teacher.spec.obs_dtype))
                      if views else None)
         task = Task(env_id, teacher, teacher.head, buf, venv,
@@ -202,7 +202,7 @@ class Loop:
                    for t, fn in zip(self.tasks, self.loss_fns)]
         for around, t in zip(self.around, self.tasks):
             for term in around:
-                term.set_spread(t.buf.obs[: t.buf.size])
+                term.set_spread(t.buf.observations(slice(0, t.buf.size)))
         self.student.train()
         for _ in range(n_updates):
             terms = [self._terms(i, x, y) for i, (x, y) in enumerate(next(b) for b in batches)]
