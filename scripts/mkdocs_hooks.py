@@ -4,11 +4,13 @@
   tables on the site are the ones the benchmarks wrote, naming their scripts; its plots are
   copied beside it (``results/img/...``).
 - ``{{ cli_reference }}`` in a page: every command's ``--help``, from the parser itself.
+- The API pages: the Sphinx roles of the docstrings (``:class:`X```) shown as plain code.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if "{{ cli_reference }}" in markdown:
         markdown = markdown.replace("{{ cli_reference }}", cli_reference())
     return markdown
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    return re.sub(r":(?:class|func|mod|meth|data|attr|exc):(<code>)", r"\1", html)
