@@ -1,10 +1,13 @@
 """--collectors N: the envs stepped by Ray actors give the same run, bit for bit, as local envs."""
 
+import os
+import signal
+
 import pytest
 
 from rldistill.api import train
 from rldistill.core.config import DistillConfig
-from rldistill.core.errors import UserError
+from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.ray import ray_session
 from rldistill.scale.sweep import run_sweep
 from rldistill.students.network import load_student
@@ -52,12 +55,28 @@ def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp
         if m.round == 2:
             raise _Stop
 
+    # rounds of 2 100 rows on 8 envs: two segments each; a Ctrl-C after round 0's first
+    big = base.replace(budget=4200, n_envs=8, rounds=2)
+    sent: list[int] = []
+
+    def ctrl_c(k):
+        if not sent:
+            sent.append(k)
+            os.kill(os.getpid(), signal.SIGINT)
+
     with ray_session(None, 3):
         a = train(base.replace(out=str(tmp_path / "a")))
         s = run_sweep(sweep, tmp_path / "sw")
         with pytest.raises(_Stop):
             train(base.replace(out=str(tmp_path / "c")), callbacks=(stop,))
         c = train(base.replace(out=str(tmp_path / "c")), resume=True)
+        with pytest.raises(Interrupted):  # the actors end the round; then the checkpoint
+            train(big.replace(out=str(tmp_path / "d")), progress=ctrl_c)
+        d = train(big.replace(out=str(tmp_path / "d")), resume=True)
+        e = train(big.replace(out=str(tmp_path / "e")))
+    assert sent == [2048]  # the first segment: 256 steps of the 8 envs
+    for k, v in e.student.state_dict().items():
+        assert v.equal(d.student.state_dict()[k]), k
     # rounds of 100, 100 and 101 labelled steps: 34 steps of the 3 envs each, as in one process
     assert a.loop.labelled == 301 and a.loop.env_steps == 306
     assert a.loop.teacher_queries == 301

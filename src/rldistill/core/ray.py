@@ -89,8 +89,19 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
                             f"one with {start_command(host, port)}, or drop --address for a "
                             "local Ray") from None
     else:
-        ray.init(address="local", num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", object_store_memory=200 * 2**20, **quiet)
+        import logging
+
+        # a local Ray notes on stderr that it enabled token authentication (it stays enabled):
+        # a line in every run's output, as if something were wrong
+        note = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = note.level
+        note.setLevel(logging.ERROR)
+        try:
+            ray.init(address="local", num_cpus=cpus or os.cpu_count() or 1,
+                     include_dashboard=False, _node_ip_address="127.0.0.1",
+                     object_store_memory=200 * 2**20, **quiet)
+        finally:
+            note.setLevel(level)
     try:
         yield ray
     finally:
