@@ -115,6 +115,9 @@ class Setup:
         if self.student.arch.cell:
             raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
                             "keep no state between steps")
+        if self.student.arch.key_frames:
+            raise UserError("finetune cannot train a student of a Dict observation space with "
+                            "image keys yet: SB3 has no policy that holds its CNN per image key")
         self.returns = reference_returns(self.start)
         self.zip = tmp / "start.zip"
         with warnings.catch_warnings():  # SB3 on the export's one env: PPO's batch warning
