@@ -162,7 +162,8 @@ def test_multi_input_student_distils_and_deploys(teachers, tmp_path, capsys):
 
         export_sb3(out, tmp_path / "s.zip")
     assert main(["finetune", "--student", str(out), "--steps", "64",  # one line, nothing run
-                 "--out", str(tmp_path / "ft")]) == 2 and not (tmp_path / "ft").exists()
+                 "--out", str(tmp_path / "ft")]) == 2
+    assert not (tmp_path / "ft" / "result.json").exists()
 
 
 def test_vector_keys_student_exports_to_sb3_multi_input(teachers, tmp_path, capsys):
