@@ -149,10 +149,14 @@ def test_multi_input_student_distils_and_deploys(teachers, tmp_path, capsys):
         str(teachers[env_id][0])).params
     assert main(["export", "--student", str(out), "--out", str(tmp_path / "s.onnx")]) == 0
     policy = Policy(tmp_path / "s.onnx")
-    assert [i.name for i in policy.session.get_inputs()] == ["goal", "pos", "view"]
+    assert [(i.name, i.shape[1:]) for i in policy.session.get_inputs()] == [
+        ("goal", [3]), ("pos", [2]), ("view", [36, 36, 3])]  # as the env gives them
     venv = gym.make_vec(env_id, 4)  # the env's own dicts, batched
     obs, _ = venv.reset(seed=3)
     mine = make_vec_env(env_id, 4, 3).reset(seed=3)[0]  # the same states, flat
+    with torch.no_grad():
+        np.testing.assert_allclose(policy.outputs(obs), student(torch.from_numpy(mine)),
+                                   atol=1e-5)
     want = student.act(torch.from_numpy(mine)).numpy()
     np.testing.assert_array_equal(policy.act(obs), want)
     one = {k: v[0] for k, v in obs.items()}
@@ -253,3 +257,46 @@ def test_multi_input_run_resumes_to_the_same_student(teachers, tmp_path):
     assert a.loop.tasks[0].buf.pix is not None
     for k, v in a.student.state_dict().items():
         assert v.equal(b.student.state_dict()[k]), k
+
+
+def test_spaces_around_dict_envs():
+    """A teacher of the flat vector (trained by rldistill) matches its Dict env; a recipe's
+    FlattenObservation (named wrappers see the Dict) gives a plain vector; gym 0.21's
+    OrderedDict text is read; uint8 keys outside [0, 255] are numbers, not images (SB3's
+    rule)."""
+    from pathlib import Path
+
+    from rldistill.envs.make import check_match
+    from rldistill.envs.recipe import EnvRecipe
+    from rldistill.sources.sb3_zip import _dict_keys
+
+    env = env_spec("RldistillKeys-v0")
+    check_match(SpaceSpec((5,), 3), env, "flat", "RldistillKeys-v0")  # no error
+    with pytest.raises(UserError, match="has obs"):
+        check_match(SpaceSpec((6,), 3), env, "flat", "RldistillKeys-v0")
+    flat = env_spec(EnvRecipe("RldistillKeys-v0", wrappers=(("FlattenObservation", {}),)))
+    assert flat == SpaceSpec((5,), 3) and not flat.keys
+    old = ("OrderedDict([('goal', Box(-1.0, 1.0, (3,), float32)), "
+           "('view', Box(0, 255, (3, 8, 8), uint8))])")
+    assert _dict_keys(old, Path("t.zip")) == (ObsKey("goal", (3,)),
+                                              ObsKey("view", (3, 8, 8), "uint8"))
+    odd = spaces.Dict({"n": spaces.Box(0, 9, (8, 8, 3), np.uint8)})
+    assert obs_keys(odd, "env") == (ObsKey("n", (8, 8, 3), "float32"),)
+
+
+def test_trusted_dict_teacher_is_fed_its_keys(teachers):
+    """--trust-teacher (SB3's own loader) on a Dict teacher: its spaces from SB3, and the flat
+    vector split back into the dict its policy takes: the same outputs as the zip read
+    without unpickling."""
+    from rldistill.sources.sb3_zip import _load_trusted
+
+    path = teachers["RldistillKeysView-v0"][0]
+    net, kind, spec = _load_trusted(path, None)
+    plain = load_teacher(str(path))
+    assert spec == plain.spec and kind == plain.kind
+    states = _states("RldistillKeysView-v0", 32)
+    flat = torch.from_numpy(np.stack([flatten_keys(s, spec.keys) for s in states]))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.log_softmax(net(flat), -1),
+                                   torch.log_softmax(plain.outputs(flat), -1), atol=1e-5,
+                                   rtol=0)

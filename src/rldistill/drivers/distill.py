@@ -79,7 +79,10 @@ def load_task_teachers(cfg: DistillConfig) -> tuple[DistillConfig, list[Teacher]
         t = members[0] if len(members) == 1 else EnsembleTeacher(members, cfg.ensemble)
         env_id = map_env_id(env_id, t.spec)
         env = task_env(env_id, t, cfg)
-        check_match(t.spec, env_spec(teacher_env(env)), t.name, env_id)
+        found = env_spec(teacher_env(env))
+        check_match(t.spec, found, t.name, env_id)
+        if t.spec.keys:  # the env's image layout: a zip saves its images channels first
+            t.spec = dataclasses.replace(t.spec, keys=found.keys)
         check_masks(cfg, t, env)
         _check_recurrent(cfg, members)
         teachers.append(t)

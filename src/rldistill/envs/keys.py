@@ -29,7 +29,9 @@ def obs_keys(space: gym.spaces.Dict, who: str) -> tuple[ObsKey, ...]:
                             "rldistill reads Dict spaces of Box keys: wrap the env so that "
                             "each key is a Box")
         shape = tuple(int(d) for d in sub.shape)
-        dtype = "uint8" if sub.dtype == np.uint8 else "float32"
+        # SB3's is_image_space: uint8 in [0, 255] (other uint8 keys are flattened as numbers)
+        image = sub.dtype == np.uint8 and bool(np.all(sub.low == 0) and np.all(sub.high == 255))
+        dtype = "uint8" if image else "float32"
         # SB3's is_image_space_channels_first: the smallest dimension first, else moved there
         last = dtype == "uint8" and len(shape) == 3 and int(np.argmin(shape)) != 0
         keys.append(ObsKey(str(name), (shape[2], shape[0], shape[1]) if last else shape, dtype,

@@ -3,6 +3,7 @@ an env."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
@@ -54,9 +55,10 @@ def make_env(env_id: str, variant: Variant | None = None, render_mode: str | Non
         kwargs["render_mode"] = render_mode
     env = _set_variant(gym.make(str(env_id), **{**getattr(env_id, "kwargs", {}), **kwargs}),
                        env_id, variant, ctor)
-    if flat and isinstance(env.observation_space, gym.spaces.Dict):  # rldistill.envs.keys
-        env = FlatKeys(env, f"env {env_id}")
-    return env_id.wrap(env) if isinstance(env_id, EnvRecipe) else env
+    if isinstance(env_id, EnvRecipe):  # its named wrappers see the env's own (Dict) space
+        return env_id.wrap(env, flat=flat)
+    return FlatKeys(env, f"env {env_id}") if flat and isinstance(
+        env.observation_space, gym.spaces.Dict) else env
 
 
 def _set_variant(env: gym.Env, env_id: str, variant: Variant, ctor: set[str]) -> gym.Env:
@@ -379,8 +381,11 @@ def check_masks(cfg: Any, teacher: Any | None, env_id: str) -> None:
 
 
 def check_match(teacher: SpaceSpec, env: SpaceSpec, teacher_name: str, env_id: str) -> None:
-    """One-line error naming both spaces when the teacher was trained on other spaces."""
-    if teacher != env:
+    """One-line error naming both spaces when the teacher was trained on other spaces. A
+    teacher of the flat vector of a Dict env (one trained by rldistill, on :class:`FlatKeys`)
+    matches it."""
+    flat = not teacher.keys and dataclasses.replace(env, keys=()) == teacher
+    if teacher != env and not flat:
         hint = ("pass the env the teacher was trained on" if len(teacher.obs_shape) != 3
                 or teacher.obs_shape == env.obs_shape else
                 "add the wrappers it was trained with (e.g. --env-wrapper AtariWrapper "

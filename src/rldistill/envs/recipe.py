@@ -226,7 +226,10 @@ class EnvRecipe(str):
                   "origin": self.origin, "transpose": self.transpose, "view": self.view}
         return EnvRecipe(**{**fields, **changes})
 
-    def wrap(self, env: gym.Env) -> gym.Env:
+    def wrap(self, env: gym.Env, flat: bool = False) -> gym.Env:
+        """The recipe's wrappers around ``env``; with ``flat``, a Dict space still left after
+        the named wrappers (which see the env's own space, as in the teacher's training)
+        becomes one vector (:mod:`rldistill.envs.keys`) before the frame stack and the view."""
         for name, kwargs in self.wrappers:
             module, cls = WRAPPERS[name]
             env = GameScore(env) if cls == "AtariWrapper" else env
@@ -235,6 +238,10 @@ class EnvRecipe(str):
             except TypeError as e:
                 raise UserError(f"env wrapper {name} does not take {kwargs} ({e}): give its "
                                 f"keywords as --env-wrapper {name}:KEY=VALUE,...") from None
+        if flat and isinstance(env.observation_space, gym.spaces.Dict):
+            from rldistill.envs.keys import FlatKeys
+
+            env = FlatKeys(env, f"env {self}")
         env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
         env = TransposeImage(env) if self.transpose else env
         return apply_view(env, self.view, str(self)) if self.view else env

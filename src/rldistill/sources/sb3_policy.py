@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from rldistill.core.spaces import split_keys
+
 
 class PolicyOutputs(nn.Module):
     """An actor-critic SB3 policy as ``obs -> student-style outputs`` (logits for Discrete,
@@ -26,6 +28,18 @@ class PolicyOutputs(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.sb3_student_out(self.policy.get_distribution(obs))  # type: ignore[operator]
+
+
+class KeysToDict(nn.Module):
+    """A live SB3 policy of a Dict space fed the flat vector (:mod:`rldistill.envs.keys`):
+    the keys split back (images channels first, as SB3 saw them)."""
+
+    def __init__(self, net: nn.Module, spec: Any) -> None:
+        super().__init__()
+        self.net, self.keys = net, spec.keys
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net({k.name: x for k, x in zip(self.keys, split_keys(obs, self.keys))})
 
 
 class ActorOutputs(nn.Module):

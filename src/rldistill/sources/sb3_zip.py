@@ -59,11 +59,18 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
     except (OSError, ValueError, EOFError) as e:
         raise UserError(f"teacher {path} could not be read ({e}): the file may be truncated; "
                         "copy it again") from None
-    spec = _spaces_from_data(data, path)
+    try:
+        spec: SpaceSpec | None = _spaces_from_data(data, path)
+    except UserError:
+        if not trust:
+            raise
+        spec = None  # SB3's own loader reads the spaces (below)
     algo = algorithm(data)
     module = _readable(data.get("policy_class"), "__module__") or ""
     trusted = False
     try:
+        if spec is None:
+            raise UserError(f"teacher {path}: its spaces cannot be read from the zip's data")
         if module and not module.startswith(("stable_baselines3.", "sb3_contrib.")):
             # its keys may look like SB3's, its forward pass need not be
             raise UserError(f"teacher {path} has a custom policy class ({module}."
@@ -81,13 +88,16 @@ def load_sb3_zip(path: Path, name: str, trust: bool = False) -> NetTeacher:
     except UserError:
         if not trust:
             raise
-        (net, kind), trusted = _load_trusted(path, spec), True
+        net, kind, spec = _load_trusted(path, spec)
+        trusted = True
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad pickles
         if not trust:
             raise UserError(f"teacher {path}: policy.pth holds more than tensors "
                             f"({type(e).__name__}); loading it would run code from the file: "
                             "pass --trust-teacher if you trust its source") from None
-        (net, kind), trusted = _load_trusted(path, spec), True
+        net, kind, spec = _load_trusted(path, spec)
+        trusted = True
+    assert spec is not None
     return NetTeacher(name=name, kind=kind, spec=spec, net=net,
                       source={"file": str(path), "format": "sb3-zip", "algorithm": algo,
                               "policy": _policy_name(data),
@@ -117,11 +127,13 @@ def algorithm(data: dict[str, Any]) -> str:
     return "ppo" if "clip_range" in data else "a2c" if "policies" in parts else "?"
 
 
-def _load_trusted(path: Path, spec: SpaceSpec) -> tuple[nn.Module, str]:
-    """Full SB3 unpickling (runs code from the file): only with --trust-teacher."""
+def _load_trusted(path: Path, spec: SpaceSpec | None) -> tuple[nn.Module, str, SpaceSpec]:
+    """Full SB3 unpickling (runs code from the file): only with --trust-teacher. The spaces
+    come from SB3's where the zip's readable data did not give them; a Dict space's policy
+    gets its keys back from the flat vector (:class:`KeysToDict`)."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
-    from rldistill.sources.sb3_policy import acting_net
+    from rldistill.sources.sb3_policy import KeysToDict, acting_net
 
     try:
         with warnings.catch_warnings():  # SB3 warns where it cannot unpickle an entry
@@ -136,7 +148,12 @@ def _load_trusted(path: Path, spec: SpaceSpec) -> tuple[nn.Module, str]:
                         f"{str(e).splitlines()[0] if str(e) else ''}): make the module that "
                         "defines its policy importable (PYTHONPATH), with the package versions "
                         "it was saved with") from None
-    return acting_net(policy, spec.action)
+    if spec is None:
+        from rldistill.envs.make import spec_of
+
+        spec = spec_of(data["observation_space"], data["action_space"], f"teacher {path}")
+    net, kind = acting_net(policy, spec.action)
+    return (KeysToDict(net, spec) if spec.keys else net), kind, spec
 
 
 def _readable(item: object, key: str) -> str | None:
@@ -207,7 +224,9 @@ def _spaces_from_data(data: dict[str, Any], path: Path) -> SpaceSpec:
 def _dict_keys(text: str, path: Path) -> tuple[ObsKey, ...]:
     """The keys of a Dict space from its readable text ("{'goal': Box(-inf, inf, (2,),
     float32), ...}"), in order; a one-line error for keys that are not Boxes."""
-    found = re.findall(r"'([^']*)': (\w+)\(((?:[^()]|\([^()]*\))*)\)", text)
+    # {'goal': Box(..), ...}, or OrderedDict([('goal', Box(..)), ...]) (gym 0.21's Dict)
+    found = [(a or b, kind, inner) for a, b, kind, inner in re.findall(
+        r"(?:'([^']*)': |\('([^']*)', )(\w+)\(((?:[^()]|\([^()]*\))*)\)", text)]
     if not found or any(kind != "Box" for _, kind, _ in found):
         bad = next((f"{n!r} is a {kind}" for n, kind, _ in found if kind != "Box"), "none read")
         raise UserError(f"teacher {path} has a Dict observation space whose keys rldistill "
@@ -216,8 +235,9 @@ def _dict_keys(text: str, path: Path) -> tuple[ObsKey, ...]:
     for name, _, inner in found:
         shape = re.findall(r"\(([\d, ]*)\)", inner)
         dtype = inner.rsplit(",", 1)[-1].strip()
+        image = dtype == "uint8" and re.match(r"\s*0,\s*255,", inner)  # SB3's image bounds
         keys.append(ObsKey(name, tuple(_ints(shape[-1] if shape else "")),
-                           "uint8" if dtype == "uint8" else "float32"))
+                           "uint8" if image else "float32"))
     return tuple(keys)
 
 

@@ -192,9 +192,9 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
                         "and kick-start from an MLP teacher")
     env = recipe_of(cfg, teacher)
     check_match(teacher.spec, env_spec(env), teacher.name, cfg.env)
-    if len(teacher.spec.obs_shape) != 1:
-        raise UserError(f"env {cfg.env} has observations of shape {teacher.spec.obs_shape}; "
-                        "kickstart needs flat (1-D) observations")
+    if len(teacher.spec.obs_shape) != 1 or any(k.image for k in teacher.spec.keys):
+        raise UserError(f"env {cfg.env} has observations {teacher.spec.describe()}; kickstart "
+                        "needs flat (1-D) observations (a Dict space: vector keys only)")
     from rldistill.deploy.sb3 import ALGOS_FOR_HEAD  # the heads an SB3 model of algo holds
 
     wanted = [head for head, algos in ALGOS_FOR_HEAD.items() if cfg.algo in algos]
