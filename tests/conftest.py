@@ -64,3 +64,26 @@ def sb3_zips(tmp_path_factory):
         model.save(d / f"{name}.zip")
         out[name] = d / f"{name}.zip"
     return out
+
+
+@pytest.fixture
+def stopped_and_resumed(tmp_path):
+    """``run(cfg)``: the run of ``cfg`` alone, and the same run stopped (a callback raising)
+    after round ``at`` and resumed from its checkpoint, as (alone, resumed) outcomes for a
+    resume test to compare."""
+    from rldistill.api import train
+
+    class Stop(Exception):
+        pass
+
+    def run(cfg, at=2):
+        def stop(loop, m):
+            if m.round == at:
+                raise Stop
+
+        alone = train(cfg.replace(out=str(tmp_path / "alone")))
+        with pytest.raises(Stop):
+            train(cfg.replace(out=str(tmp_path / "stopped")), callbacks=(stop,))
+        return alone, train(cfg.replace(out=str(tmp_path / "stopped")), resume=True)
+
+    return run

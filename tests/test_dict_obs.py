@@ -233,27 +233,14 @@ def test_buffer_keeps_image_keys_as_uint8():
     assert torch.equal(stored_obs([rows]), obs)
 
 
-def test_multi_input_run_resumes_to_the_same_student(teachers, tmp_path):
+def test_multi_input_run_resumes_to_the_same_student(teachers, stopped_and_resumed):
     """Stopped after round 2 and resumed (the uint8 image columns read back from the
     checkpoint's chunks): the same student, bit for bit."""
-    from rldistill.api import train
     from rldistill.core.config import DistillConfig
 
-    base = DistillConfig(teacher=str(teachers["RldistillKeysView-v0"][0]),
-                         env="RldistillKeysView-v0", budget=300, rounds=3, min_updates=20,
-                         eval_episodes=2)
-
-    class Stop(Exception):
-        pass
-
-    def stop(loop, m):
-        if m.round == 2:
-            raise Stop
-
-    a = train(base.replace(out=str(tmp_path / "a")))
-    with pytest.raises(Stop):
-        train(base.replace(out=str(tmp_path / "b")), callbacks=(stop,))
-    b = train(base.replace(out=str(tmp_path / "b")), resume=True)
+    a, b = stopped_and_resumed(DistillConfig(
+        teacher=str(teachers["RldistillKeysView-v0"][0]), env="RldistillKeysView-v0",
+        budget=300, rounds=3, min_updates=20, eval_episodes=2))
     assert a.loop.tasks[0].buf.pix is not None
     for k, v in a.student.state_dict().items():
         assert v.equal(b.student.state_dict()[k]), k

@@ -273,13 +273,12 @@ def test_sb3_contrib_teachers_act_as_sb3_predicts(tmp_path, algo, env, kind):
                                np.asarray(want, float).reshape(256, -1), atol=1e-5)
 
 
-def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path):
+def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path, stopped_and_resumed):
     """RecurrentPPO read from its weights: its steps (state zeroed at episode starts) are SB3's
     own to the bit; a distill run labels with the state carried per env (its evaluation too)
     and resumes with the teacher's state from its checkpoint: the same student."""
     from sb3_contrib import RecurrentPPO
 
-    from rldistill.api import train
     from rldistill.core.config import DistillConfig
 
     model = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", n_steps=64, seed=0,
@@ -315,18 +314,7 @@ def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path):
     base = DistillConfig(teacher=str(tmp_path / "r.zip"), env="CartPole-v1", budget=300,
                          rounds=3, min_updates=30, student_hidden="8", driver="student",
                          n_envs=4)  # envs mid-episode at the checkpoint: the state matters
-
-    class Stop(Exception):
-        pass
-
-    def stop(loop, m):
-        if m.round == 2:
-            raise Stop
-
-    a = train(base.replace(out=str(tmp_path / "a")))
-    with pytest.raises(Stop):
-        train(base.replace(out=str(tmp_path / "b")), callbacks=(stop,))
-    b = train(base.replace(out=str(tmp_path / "b")), resume=True)
+    a, b = stopped_and_resumed(base)
     assert a.loop.tasks[0].t_memory is not None and a.loop.teacher_queries == 300
     for k, v in a.student.state_dict().items():
         assert v.equal(b.student.state_dict()[k]), k
