@@ -69,7 +69,7 @@ class Buffer:
     def observations(self, idx: torch.Tensor | slice) -> torch.Tensor:
         """The stored observations at positions ``idx``, in their full shape."""
         if self.pix_cols is not None:
-            return join_pix(self.obs[idx], self.pix[idx], self.pix_cols)
+            return join_pix(self.obs[idx], self.pix[idx], self.pix_cols, self.vec_cols)
         if self.frames is None:  # index_select: a minibatch's gather on the update path
             return self.obs.index_select(0, idx) if isinstance(idx, torch.Tensor) else self.obs[idx]
         return self.frames.stacked(self.fidx[idx])
@@ -239,10 +239,12 @@ def _others(cols: torch.Tensor, width: int) -> torch.Tensor:
     return keep.nonzero().squeeze(1)
 
 
-def join_pix(vec: torch.Tensor, pix: torch.Tensor, pix_cols: torch.Tensor) -> torch.Tensor:
-    """Flat float observations from the float columns and the uint8 image columns."""
+def join_pix(vec: torch.Tensor, pix: torch.Tensor, pix_cols: torch.Tensor,
+             vec_cols: torch.Tensor | None = None) -> torch.Tensor:
+    """Flat float observations from the float columns (at ``vec_cols``: all the others) and
+    the uint8 image columns."""
     out = torch.empty(len(vec), vec.shape[1] + pix.shape[1])
-    out[:, _others(pix_cols, out.shape[1])] = vec
+    out[:, _others(pix_cols, out.shape[1]) if vec_cols is None else vec_cols] = vec
     out[:, pix_cols] = pix.float()
     return out
 
