@@ -4,9 +4,12 @@ The floor is what collection cannot avoid: stepping the envs (8, one process, as
 and one batched teacher forward per step (plus the student's, for the default mix driver). The
 loop's figure is the time of its collect_round calls per labelled step (updates excluded).
 
-    .venv/bin/python benchmarks/pixels/throughput.py TEACHER ENV [--steps 20000]
+    .venv/bin/python benchmarks/pixels/throughput.py TEACHER ENV [--steps 20000] [--device cuda]
 
-Prints one JSON line; results/throughput.jsonl collects them.
+With ``--device cuda`` the floor's and the loop's networks run on the GPU (the envs on the CPU);
+``update_s`` and ``with_updates_labelled_steps_per_s`` add the student's updates (what a run
+takes end to end, evaluation aside). Prints one JSON line; results/throughput.jsonl (or
+``--rows``) collects them.
 """
 
 from __future__ import annotations
@@ -27,15 +30,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--param-ratio", type=float, default=0.25)
     ap.add_argument("--label", default="", help="what code was measured (kept in the row)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch's CPU threads")
+    ap.add_argument("--rows", default=str(Path(__file__).resolve().parent / "results"
+                                          / "throughput.jsonl"))
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     from rldistill.api import load_task_teachers
     from rldistill.core.config import DistillConfig
     from rldistill.engine.loop import Loop
     from rldistill.envs.make import make_vec_env
 
     cfg = DistillConfig(teacher=a.teacher, env=a.env, param_ratio=a.param_ratio,
-                        budget=a.steps, n_envs=8, out="/tmp/throughput-run")
+                        budget=a.steps, n_envs=8, out="/tmp/throughput-run", device=a.device)
     cfg, teachers, _ = load_task_teachers(cfg)
     loop = Loop(cfg, teachers)
     task = loop.tasks[0]
@@ -55,23 +62,28 @@ def main() -> None:
     for _ in range(a.steps // 8):
         obs, *_ = venv.step(rng.integers(0, n, 8))
     env_rate = a.steps / (time.perf_counter() - env_only)
-    collect = 0.0
+    collect = update = 0.0
     while loop.round < loop.n_rounds:
         t0 = time.perf_counter()
         loop.collect_round()
-        collect += time.perf_counter() - t0
+        t1 = time.perf_counter()
         loop.update_round()
+        if loop.device.type == "cuda":
+            torch.cuda.synchronize()
+        collect, update = collect + t1 - t0, update + time.perf_counter() - t1
     row = {"teacher": a.teacher, "env": a.env, "driver": loop.driver.name, "steps": loop.labelled,
            "env_steps_per_s": round(env_rate), "floor_steps_per_s": round(floor),
            "rldistill_labelled_steps_per_s": round(loop.labelled / collect),
            "ratio_to_floor": round(loop.labelled / collect / floor, 3),
            "bytes_per_transition": round(task.buf.bytes_per_row()),
            "frames_stored_once": task.buf.frames is not None,
+           "device": a.device, "threads": a.threads, "updates": loop.updates,
+           "update_s": round(update, 1),
+           "with_updates_labelled_steps_per_s": round(loop.labelled / (collect + update)),
            **({"label": a.label} if a.label else {})}
     print(json.dumps(row))
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    with (out / "throughput.jsonl").open("a") as f:
+    Path(a.rows).parent.mkdir(parents=True, exist_ok=True)
+    with Path(a.rows).open("a") as f:
         f.write(json.dumps(row) + "\n")
 
 

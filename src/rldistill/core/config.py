@@ -157,6 +157,10 @@ class DistillConfig:
     student views step in lock with this process: the same run for every N)."""
     ray_address: str | None = None
     """With --collectors: the Ray cluster to run them on (HOST:PORT); default a local Ray."""
+    device: str = "cpu"
+    """Where the student and the teachers compute: cpu, cuda or cuda:N (worth it for CNNs on
+    Atari-sized frames; the envs, buffer and checkpoints stay on the CPU). A GPU's float
+    results differ from the CPU's: a run is reproduced bit for bit on the device it ran on."""
     frame_stack: int | None = None
     """Stack the last N observations (as SB3's VecFrameStack), replacing the teacher's
     config.yml frame_stack; 0 for none."""
@@ -276,6 +280,11 @@ class DistillConfig:
                             "one: use --driver student or mix (the default), or give a number")
         if not 0 < self.target <= 1.5:
             raise UserError(f"--target {self.target} is outside (0, 1.5]: e.g. 0.98")
+        if self.device != "cpu" and (self.collectors or self.teacher_train):
+            raise UserError(f"--device {self.device} runs the networks in this process, and "
+                            + ("--collectors' actors run theirs on their own CPUs"
+                               if self.collectors else "--teacher-train's teacher learns with "
+                               "SB3 on the CPU") + ": drop one of them")
 
     @property
     def envs(self) -> int:

@@ -90,7 +90,7 @@ def optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     out = {}
     for idx, st in opt.state_dict()["state"].items():
         for key, value in st.items():
-            out[f"opt.{idx}.{key}"] = torch.as_tensor(value)
+            out[f"opt.{idx}.{key}"] = torch.as_tensor(value).cpu()  # --device cuda
     return out
 
 
@@ -124,7 +124,7 @@ def loop_state(loop: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """A :class:`~rldistill.engine.loop.Loop`'s student, optimizer, RNGs (and recurrent acting
     states) as tensors; its counters, plan and config as JSON. The buffers' rows are not in it:
     :func:`save_loop` writes them as chunks."""
-    tensors = {**{f"student.{k}": v for k, v in loop.student.state_dict().items()},
+    tensors = {**{f"student.{k}": v.cpu() for k, v in loop.student.state_dict().items()},
                **optimizer_tensors(loop.opt), "rng.torch": loop.gen.get_state(),
                "rng.act": loop.act_gen.get_state(), "rng.noise": loop.noise_gen.get_state(),
                **{f"memory.{i}": t.memory for i, t in enumerate(loop.tasks)

@@ -33,12 +33,12 @@ from rldistill.engine.state import Fresh, Hook, RoundMetrics, Task
 from rldistill.envs.recipe import frame_layout
 from rldistill.envs.make import (BatchEnv, make_vec_env, parse_variants, student_view,
                                  task_env)
+from rldistill.core.device import resolve_device, to_device
 from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.signals import sigint_flag
 from rldistill.heads import TrainLoss
-from rldistill.students.build import make_student
+from rldistill.students.build import make_optimizer, make_student
 from rldistill.students.convs import atari_sized
-from rldistill.students.network import Student
 from rldistill.sources.base import Teacher, all_members, has_q_teacher
 
 AUTO_PLAN = 10_000  # with --budget auto: rounds, envs, batch and update floor as for this budget
@@ -73,6 +73,11 @@ class Loop:
         self.student = make_student(planned, teachers, [student_view(v, t.spec)
                                                         for v, t in zip(venvs, teachers)])
         self.student.reset_parameters(torch.Generator().manual_seed(cfg.seed))
+        self.device = resolve_device(cfg.device)  # where the networks compute: core/device.py
+        if self.device.type != "cpu":  # on the CPU nothing moves
+            self.student.to(self.device)
+            for teacher in teachers:
+                teacher.to_device(self.device)
         self.plan = self._plan(planned, has_q_teacher(teachers), teachers)
         self.budget = self.base_budget = planned.budget  # base: what the plan comes from
         self.tasks = [self._task(i, t, venv, env_id)
@@ -290,9 +295,10 @@ class Loop:
         """Minibatches of (inputs, prepared targets): rows, or sequences for a recurrent
         student (``bptt`` steps after a ``burn_in``, as many rows as a minibatch)."""
         if not self.student.recurrent:
-            return task.buf.endless_batches(self.batch, self.gen, targets)
+            return (to_device(b, self.device)
+                    for b in task.buf.endless_batches(self.batch, self.gen, targets))
         n_seq = max(1, self.batch // self.cfg.bptt)
-        return (((x, r), y) for x, r, y in task.buf.sequence_batches(
+        return (to_device(((x, r), y), self.device) for x, r, y in task.buf.sequence_batches(
             n_seq, self.cfg.bptt, self.cfg.burn_in, self.gen, targets))
 
     def _terms(self, i: int, x: Any, y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -342,8 +348,9 @@ class Loop:
             task.ends = task.ends[: self.round]
 
     def close(self) -> None:
-        """Close the envs and stop the clock."""
+        """Close the envs, stop the clock, bring the student to the CPU (for saving, export)."""
         self._stopped = self._stopped or time.perf_counter()
+        self.student.cpu()
         for task in self.tasks:
             task.venv.close()
 
@@ -391,10 +398,3 @@ class Loop:
         loop.cfg = cfg
         return loop
 
-
-def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
-    """Adam, fused where torch has it (about 20 % faster updates on CPU: benchmarks/README.md)."""
-    try:
-        return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(student.parameters(), lr=lr)

@@ -66,7 +66,8 @@ class Perturbation(Neighbourhood):
     def terms(self, student: Any, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``loss_perturbed``: the student (``student(x)``: its outputs) against the teacher on
         noisy copies of the minibatch ``x``."""
-        noisy = x + self.scale * self.spread * torch.randn(x.shape, generator=self.gen)
+        noise = torch.randn(x.shape, generator=self.gen).to(x.device)  # drawn on the CPU
+        noisy = x + self.scale * self.spread.to(x.device) * noise
         with torch.no_grad():
             target = self.loss.prepare(self.teacher.outputs(noisy).clone())
         return {"loss_perturbed": self.loss(student(noisy), target)}
@@ -79,7 +80,7 @@ class Sobolev(Neighbourhood):
 
     def terms(self, student: Any, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``loss_sobolev``: WEIGHT x mean (J_S v - J_T v)^2 along a random direction ``v``."""
-        v = self.spread * torch.randn(x.shape, generator=self.gen)
+        v = (self.spread * torch.randn(x.shape, generator=self.gen)).to(x.device)
         s_dir = torch.func.jvp(student, (x,), (v,))[1]
         with torch.no_grad():  # any teacher is a black box: central differences
             h = FD_STEP

@@ -29,6 +29,11 @@ class Teacher(Protocol):
         """Greedy actions."""
         ...
 
+    def to_device(self, device: torch.device) -> None:
+        """Compute on ``device`` from now on (outputs still come back on the inputs' device:
+        :mod:`rldistill.core.device`)."""
+        ...
+
 
 @dataclass
 class NetTeacher:
@@ -57,9 +62,18 @@ class NetTeacher:
         if self.params < 0:
             self.params = sum(p.numel() for p in self.net.parameters())
 
+    device: torch.device = torch.device("cpu")  # where it computes (--device)
+
+    def to_device(self, device: torch.device) -> None:
+        self.net.to(device)
+        if self.obs_norm is not None:
+            self.obs_norm.to(device)
+        self.device = device
+
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs if self.obs_norm is None else self.obs_norm(obs))
+        x = obs.to(self.device)
+        return self.net(x if self.obs_norm is None else self.obs_norm(x)).to(obs.device)
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.teacher_act(self.outputs(obs))
@@ -76,8 +90,10 @@ class NetTeacher:
     @torch.inference_mode()
     def step(self, obs: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A recurrent teacher's outputs and next state (rows zeroed where episodes start)."""
-        x = self.net[0](obs if self.obs_norm is None else self.obs_norm(obs))  # type: ignore[index]
-        return self.net[-1].step(x, state)  # type: ignore[index,operator]
+        x = obs.to(self.device)
+        x = self.net[0](x if self.obs_norm is None else self.obs_norm(x))  # type: ignore[index]
+        out, state = self.net[-1].step(x, state.to(self.device))  # type: ignore[index,operator]
+        return out.to(obs.device), state.to(obs.device)
 
 
 def all_members(teacher: Any) -> list[Any]:

@@ -39,6 +39,10 @@ class EnsembleTeacher:
         self.name = "+".join(m.name for m in members)
         self.params = sum(m.params for m in members)
 
+    def to_device(self, device: torch.device) -> None:
+        for m in self.members:
+            m.to_device(device)
+
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head.mix([m.outputs(obs) for m in self.members],

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
 from rldistill.core.options import ArchSpec, parse_arch, parse_hidden
@@ -144,3 +146,11 @@ def make_student(cfg: DistillConfig, teachers: Sequence[Any],
         if on:
             student.copy_obs_norm(i, teachers[i].obs_norm)
     return student
+
+
+def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where torch has it (about 20 % faster updates on CPU: benchmarks/README.md)."""
+    try:
+        return torch.optim.Adam(student.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(student.parameters(), lr=lr)

@@ -86,12 +86,9 @@ def _mlp_params(sizes: list[int]) -> int:
 
 
 def _mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if final_relu or i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return nn.Sequential(*[m for i, (a, b) in enumerate(pairs) for m in (
+        [nn.Linear(a, b), nn.ReLU()] if final_relu or i < len(pairs) - 1 else [nn.Linear(a, b)])])
 
 
 class Student(nn.Module):
@@ -152,9 +149,11 @@ class Student(nn.Module):
 
     def step(self, obs: torch.Tensor, state: torch.Tensor, task: int = 0
              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A recurrent student's outputs and next state for one step of ``obs``."""
-        h, state = self.cell(self.encoder(self._features(obs, task)), state)
-        return self.net(h), state
+        """A recurrent student's outputs and next state for one step of ``obs`` (on the
+        device of ``obs``, computed on the student's)."""
+        x, state = obs.to(self.device), state.to(self.device)
+        h, state = self.cell(self.encoder(self._features(x, task)), state)
+        return self.net(h).to(obs.device), state.to(obs.device)
 
     def unroll(self, obs: torch.Tensor, resets: torch.Tensor, burn_in: int) -> torch.Tensor:
         """Outputs over sequences ``obs`` (T, N, ...) after ``burn_in`` steps (see
@@ -204,9 +203,15 @@ class Student(nn.Module):
                 for w in m.parameters():
                     nn.init.uniform_(w, -bound, bound, generator=gen)
 
+    @property
+    def device(self) -> torch.device:
+        """Where it computes (``--device``; :mod:`rldistill.core.device`)."""
+        return next(self.parameters()).device
+
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
-        return self(obs, task)
+        """The outputs for ``obs``, on the device of ``obs``."""
+        return self(obs.to(self.device), task).to(obs.device)
 
     def act(self, obs: torch.Tensor, task: int = 0,
             gen: torch.Generator | None = None) -> torch.Tensor:
@@ -318,7 +323,7 @@ def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: st
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().contiguous() for k, v in student.state_dict().items()}
+    weights = {k: v.detach().cpu().contiguous() for k, v in student.state_dict().items()}
     atomic_write(out_dir / f"{stem}.safetensors", lambda tmp: save_file(weights, str(tmp)))
     doc = {"format": FORMAT, "arch": asdict(student.arch),
            "spaces": [s.to_json() for s in student.specs],
