@@ -61,7 +61,7 @@ def test_cuda_run_resumes_bit_for_bit_and_saves_a_cpu_student(stopped_and_resume
     for k, v in a.student.state_dict().items():
         assert v.device.type == "cpu"
         assert v.equal(b.student.state_dict()[k]), k
-    assert a.result["labelled_steps"] == 1500
+    assert a.loop.labelled == b.loop.labelled == 1500
 
 
 @CUDA
