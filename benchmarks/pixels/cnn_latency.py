@@ -3,11 +3,12 @@ student as ONNX float (onnxruntime), one thread each, batch 1 and 1024, for the 
 ``--param-ratio`` builds (the defaults of the day) and any layouts named on the command line.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pixels/cnn_latency.py TEACHER ENV
-        [--ratios 0.25,0.07,0.04] [--layout 16x8x8,32x4x2:128 ...] [--label L]
+        [--ratios 0.25,0.07,0.04] [--layout 16x8x8,32x4x2:128 ...] [--mlp 14 ...] [--label L]
 
 TEACHER ``atari-untrained`` makes an untrained SB3 PPO CnnPolicy for BreakoutNoFrameskip-v4
 (NatureCNN, 1.69 M parameters; time does not depend on the weights) in /tmp. A layout is
-``CxKxS,...:DENSE`` (channels x kernel x stride per convolution). The inputs are random frames
+``CxKxS,...:DENSE`` (channels x kernel x stride per convolution); ``--mlp WIDTHS`` an MLP
+student on the flattened frame (``--student-hidden WIDTHS``). The inputs are random frames
 of the env's dtype. Each figure is the best of 5 timed blocks after a warm-up. Appends one JSON
 line per student to results/cnn_latency.jsonl.
 """
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("env")
     ap.add_argument("--ratios", default="0.25,0.07,0.04")
     ap.add_argument("--layout", action="append", default=[])
+    ap.add_argument("--mlp", action="append", default=[])
     ap.add_argument("--label", default="")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -90,6 +92,8 @@ def main() -> None:
         c = tuple(tuple(int(v) for v in part.split("x")) for part in convs.split(","))
         arch = cnn_arch(t.spec, t.head.name, c, (int(dense),), channels_last)
         students.append((text, Student(arch, [t.spec], [t.head.name])))
+    students += [(f"--student-hidden {h}", make_student(cfg.replace(student_hidden=h), [t]))
+                 for h in a.mlp]
     out = HERE / "results" / "cnn_latency.jsonl"
     for name, s in students:
         sess = onnx_session(s.eval())
