@@ -208,6 +208,32 @@ def test_rsl_rl_2_layout_with_obs_norm_state_dict(tmp_path):
     torch.testing.assert_close(t.outputs(x)[:, 1:], torch.full((64, 1), float(np.log(0.3))))
 
 
+def test_rsl_rl_activation_from_isaac_labs_agent_yaml(tmp_path):
+    """The checkpoint does not hold the actor's activation: Isaac Lab's params/agent.yaml
+    beside it does (tuples as !!python/tuple, read without running anything); without it ELU,
+    said in the teacher's source; a name rsl-rl does not define is a one-line error."""
+    actor = _randomise(nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 1)))
+    state = {f"actor.{k}": v for k, v in actor.state_dict().items()} | {"std": torch.ones(1)}
+    run = tmp_path / "2026-12-04_12-00-00"
+    (run / "params").mkdir(parents=True)
+    torch.save({"model_state_dict": state, "iter": 1, "infos": None}, run / "model_1.pt")
+    x = _obs(64, 3)
+    elu = load_teacher(str(run / "model_1.pt"), env="Pendulum-v1")  # no agent.yaml: ELU
+    assert elu.source["activation"] == "elu"
+    assert elu.source["activation_from"].startswith("rsl-rl's default")
+    assert not torch.allclose(elu.outputs(x)[:, :1], actor(x).detach())
+    (run / "params" / "agent.yaml").write_text(
+        "seed: 42\npolicy:\n  class_name: ActorCritic\n  actor_hidden_dims: !!python/tuple\n"
+        "  - 16\n  activation: tanh\nalgorithm:\n  class_name: PPO\n")
+    t = load_teacher(str(run / "model_1.pt"), env="Pendulum-v1")
+    assert (t.source["activation"], t.source["activation_from"]) == (
+        "tanh", str(run / "params" / "agent.yaml"))
+    torch.testing.assert_close(t.outputs(x)[:, :1], actor(x).detach())
+    (run / "params" / "agent.yaml").write_text("actor:\n  activation: sinus\n")
+    with pytest.raises(UserError, match="names the activation 'sinus', which rsl-rl does not"):
+        load_teacher(str(run / "model_1.pt"), env="Pendulum-v1")
+
+
 def test_a_cleanrl_teacher_distils_with_no_extra_flags(tmp_path, capsys):
     agent = _randomise(CleanRLQNetwork(4, 2))
     path = tmp_path / "dqn.cleanrl_model"

@@ -181,19 +181,25 @@ def print_teacher_info(info: dict[str, Any]) -> None:
     action = (f"{act['n']} discrete" if act["kind"] == "discrete"
               else f"box {act['shape']} in [{min(act['low'])}, {max(act['high'])}]"
               if act["kind"] == "box" else f"{act['kind']} {act.get('nvec') or act['n']}")
+    # an SB3 zip says its algorithm and spaces; other frameworks' files take them from --env
+    spaces = "the zip's data" if info["algorithm"] else "--env, checked against its network"
+    activation = info.get("activation")
     rows = [("file", str(info["file"]), info["format"] or ""),
-            ("algorithm", f"{info['algorithm']} ({info['policy']})", "the zip's data"),
+            *([("algorithm", f"{info['algorithm']} ({info['policy']})", "the zip's data")]
+              if info["algorithm"] else []),
             ("outputs", f"{info['kind']} -> {info['head']} head", "its policy's weights"),
+            *([("activation", activation["name"], activation["from"])] if activation else []),
             ("observation", f"{info['observation']['shape']} {info['observation']['dtype']}",
-             "the zip's data"),
-            ("action", action, "the zip's data"),
+             spaces),
+            ("action", action, spaces),
             ("acting params", str(info["acting_params"]), "its acting path")]
     norm = info["normalize"]
     rows.append(("normalize", "none" if norm is None else f"clip {norm['clip']}",
                  "" if norm is None else str(norm["file"])))
     env = info["env"]
     if env is None:
-        rows.append(("env", "not named: pass --env", ""))
+        given = info.get("env_given")
+        rows.append(("env", given, "--env") if given else ("env", "not named: pass --env", ""))
     else:
         rows.append(("env", env["id"], origin.get("env", "")))
         for key, label in (("kwargs", "env_kwargs"), ("wrappers", "env_wrapper"),

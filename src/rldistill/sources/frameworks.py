@@ -9,10 +9,12 @@ nothing in the file runs, so no ``--trust-teacher``), the framework detected fro
   gymnasium's ``NormalizeObservation``, whose statistics the file does not hold: such a teacher
   acts on raw observations (distil it on an env that normalises as it was trained, or retrain
   without the wrapper).
-- **rsl-rl** (``model_*.pt``, what legged-robot projects train): the actor MLP (ELU, rsl-rl's
-  default activation), its state-independent std (``std`` / ``log_std``), and its empirical
-  observation normaliser where it has one, ``(x - mean) / (std + 0.01)``, which the student
-  copies as it does a VecNormalize teacher's. Both checkpoint layouts: rsl-rl 2-4's
+- **rsl-rl** (``model_*.pt``, what legged-robot projects train): the actor MLP (its
+  activation, which the file does not hold, from the run's ``params/agent.yaml`` beside it as
+  Isaac Lab writes it, else rsl-rl's default ELU: :func:`rsl_activation`), its
+  state-independent std (``std`` / ``log_std``), and its empirical observation normaliser where
+  it has one, ``(x - mean) / (std + 0.01)``, which the student copies as it does a VecNormalize
+  teacher's. Both checkpoint layouts: rsl-rl 2-4's
   ``model_state_dict`` (``actor.*``; the normaliser as ``actor_obs_normalizer.*`` or in
   ``obs_norm_state_dict``) and rsl-rl 5's ``actor_state_dict`` (``mlp.*``,
   ``distribution.std_param`` / ``log_std_param``, ``obs_normalizer.*``).
@@ -45,7 +47,11 @@ from rldistill.sources.base import NetTeacher
 from rldistill.sources.normalize import NormStats, ObsNorm
 
 RSL_EPS = 1e-2  # rsl-rl's EmpiricalNormalization: (x - mean) / (std + eps)
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU,  # rsl-rl's names for the rest:
+               "selu": nn.SELU, "crelu": nn.CELU, "lrelu": nn.LeakyReLU, "sigmoid": nn.Sigmoid,
+               "softplus": nn.Softplus, "gelu": nn.GELU, "swish": nn.SiLU, "mish": nn.Mish,
+               "identity": nn.Identity}
+RSL_DEFAULT = "rsl-rl's default (no params/agent.yaml beside the checkpoint names one)"
 
 
 def read_state(path: Path) -> dict[str, Any] | None:
@@ -113,20 +119,44 @@ class C51Net(nn.Module):
         return (torch.softmax(logits, -1) * self.atoms).sum(-1)
 
 
-def detect(state: dict[str, Any]) -> tuple[str, str, nn.Module, Any]:
-    """(framework, kind, network, normaliser statistics or None) of a checkpoint's tensors."""
+def rsl_activation(path: Path) -> tuple[str, str]:
+    """An rsl-rl actor's activation, which its checkpoint does not hold, and where it was read:
+    the run's config beside the file (Isaac Lab's ``params/agent.yaml``, or ``agent.yaml``:
+    ``actor.activation`` in rsl-rl 5, ``policy.activation`` before), else rsl-rl's ELU."""
+    from rldistill.sources.resolve import read_zoo_yaml  # plain YAML: nothing in it runs
+
+    for cfg_path in (path.parent / "params" / "agent.yaml", path.parent / "agent.yaml"):
+        if not cfg_path.is_file():
+            continue
+        cfg = read_zoo_yaml(cfg_path)
+        for section in ("actor", "policy"):
+            name = cfg.get(section, {}).get("activation") if isinstance(
+                cfg.get(section), dict) else None
+            if name is None:
+                continue
+            if str(name).lower() not in ACTIVATIONS:
+                raise UserError(f"{cfg_path} names the activation {name!r}, which rsl-rl does "
+                                f"not define: fix the file (one of {', '.join(ACTIVATIONS)})")
+            return str(name).lower(), str(cfg_path)
+    return "elu", RSL_DEFAULT
+
+
+def detect(state: dict[str, Any], activation: str = "elu") -> tuple[str, str, nn.Module, Any]:
+    """(framework, kind, network, normaliser statistics or None) of a checkpoint's tensors
+    (``activation``: an rsl-rl actor's, which the tensors do not say)."""
     if isinstance(state.get("actor_state_dict"), dict):  # rsl-rl 5
         actor = state["actor_state_dict"]
         pairs = linears(actor, "mlp")
         std = _rsl_std(actor, "distribution.std_param", "distribution.log_std_param")
         norm = _rsl_norm(actor, "obs_normalizer")
-        return "rsl-rl", "gaussian", GaussianNet(mlp(pairs, "elu"), std), norm
+        return "rsl-rl", "gaussian", GaussianNet(mlp(pairs, activation), std), norm
     model = state.get("model_state_dict")
     if isinstance(model, dict) and linears(model, "actor"):  # rsl-rl 2-4
         std = _rsl_std(model, "std", "log_std")
         norm = _rsl_norm(model, "actor_obs_normalizer") or _rsl_norm(
             state.get("obs_norm_state_dict") or {}, "")
-        return "rsl-rl", "gaussian", GaussianNet(mlp(linears(model, "actor"), "elu"), std), norm
+        net = GaussianNet(mlp(linears(model, "actor"), activation), std)
+        return "rsl-rl", "gaussian", net, norm
     if any(isinstance(v, torch.Tensor) and v.dim() == 4 for v in state.values()):
         return _cleanrl_atari(state)
     if linears(state, "actor_mean") and "actor_logstd" in state:  # CleanRL continuous PPO
@@ -202,7 +232,8 @@ def load_state_teacher(path: Path, state: dict[str, Any], env_id: str | None) ->
     from rldistill.envs.make import env_spec
     from rldistill.heads import head_for
 
-    framework, kind, net, norm = detect(state)
+    activation, activation_from = rsl_activation(path)
+    framework, kind, net, norm = detect(state, activation)
     if not env_id:
         raise UserError(f"teacher {path} is a {framework} checkpoint, which names no env: pass "
                         "--env ID")
@@ -232,6 +263,8 @@ def load_state_teacher(path: Path, state: dict[str, Any], env_id: str | None) ->
                         "trained on")
     teacher = NetTeacher(name=path.name, kind=kind, spec=spec, net=net,
                          source={"file": str(path), "format": framework})
+    if framework == "rsl-rl":  # shown by `teacher info`: the one thing the file does not say
+        teacher.source |= {"activation": activation, "activation_from": activation_from}
     if norm is not None:
         teacher.obs_norm = ObsNorm(spec.obs_shape, norm).eval()
         teacher.source["normalize"] = norm.source

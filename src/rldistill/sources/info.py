@@ -25,11 +25,13 @@ def teacher_info(spec: str, trust: bool = False, kind: str | None = None,
         "spec": spec, "name": t.name, "format": src.get("format"),
         "file": src.get("file"), "algorithm": src.get("algorithm"),
         "policy": src.get("policy"), "kind": t.kind, "head": t.head.name,
+        "activation": None if "activation" not in src else {
+            "name": src["activation"], "from": src["activation_from"]},
         "observation": {"shape": list(t.spec.obs_shape), "dtype": t.spec.obs_dtype},
         "action": t.spec.action.to_json(), "acting_params": t.params,
         "normalize": None if norm is None else {
             "file": src.get("normalize"), "clip": float(norm.clip),
             "mean_abs_max": round(float(norm.mean.abs().max()), 4)},
-        "env": None if recipe is None else recipe.to_json(),
+        "env": None if recipe is None else recipe.to_json(), "env_given": env,
         "origin": src.get("origin", {}), "notes": src.get("notes", []),
     }
