@@ -4,6 +4,11 @@ network) distilled into CNN students of about 25 %, 7 % and 4 % of their paramet
 
     .venv/bin/python benchmarks/pixels/rusu_minatar.py [--games Breakout,SpaceInvaders]
         [--budget 50000] [--seeds 5] [--config NAME] [--ratios 0.25,0.07,0.04]
+        [--teacher benchmarks/bank/teachers/MinAtar-{game}-v1-ppo-s0.zip]
+
+``--teacher`` names each game's teacher (``{game}`` is replaced; default the zoo's): the bank's
+MinAtar teachers (``benchmarks/bank/bank.py train --bank hard``) for the games the zoo has none
+of.
 
 ``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
 defaults of the day: rows made before a default changed keep the label they were run under).
@@ -45,6 +50,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--config", default="default", choices=list(CONFIGS))
     ap.add_argument("--ratios", default=",".join(map(str, RUSU)))
+    ap.add_argument("--teacher", default="zoo:MinAtar-{game}-v1-ppo")
     a = ap.parse_args()
     res = HERE / "results"
     res.mkdir(exist_ok=True)
@@ -58,7 +64,7 @@ def main() -> None:
                     continue
                 run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}-{a.config}-{a.budget}"
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
-                                    f"zoo:MinAtar-{game}-v1-ppo", "--param-ratio", str(ratio),
+                                    a.teacher.format(game=game), "--param-ratio", str(ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
                                     str(run), "--overwrite", "--json", *CONFIGS[a.config]],
                                    capture_output=True, text=True, check=True)
