@@ -66,7 +66,9 @@ def main() -> None:
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
                                     a.teacher.format(game=game), "--param-ratio", str(ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
-                                    str(run), "--overwrite", "--json", *CONFIGS[a.config]],
+                                    str(run), "--overwrite", "--json", *CONFIGS[a.config],
+                                    *([] if a.teacher.startswith("zoo:")
+                                      else ["--env", f"MinAtar/{game}-v1"])],
                                    capture_output=True, text=True, check=True)
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 row = {"game": game, "ratio": ratio, "seed": seed, "budget": a.budget,
