@@ -45,6 +45,7 @@ from rldistill.core.errors import UserError
 from rldistill.core.spaces import SpaceSpec
 from rldistill.sources.base import NetTeacher
 from rldistill.sources.normalize import NormStats, ObsNorm
+from rldistill.sources.plain_yaml import read_zoo_yaml  # plain data: nothing in it runs
 
 RSL_EPS = 1e-2  # rsl-rl's EmpiricalNormalization: (x - mean) / (std + eps)
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU,  # rsl-rl's names for the rest:
@@ -123,8 +124,6 @@ def rsl_activation(path: Path) -> tuple[str, str]:
     """An rsl-rl actor's activation, which its checkpoint does not hold, and where it was read:
     the run's config beside the file (Isaac Lab's ``params/agent.yaml``, or ``agent.yaml``:
     ``actor.activation`` in rsl-rl 5, ``policy.activation`` before), else rsl-rl's ELU."""
-    from rldistill.sources.resolve import read_zoo_yaml  # plain YAML: nothing in it runs
-
     for cfg_path in (path.parent / "params" / "agent.yaml", path.parent / "agent.yaml"):
         if not cfg_path.is_file():
             continue

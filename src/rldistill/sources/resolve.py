@@ -13,8 +13,9 @@ and the env it names (an :class:`~rldistill.envs.recipe.EnvRecipe`), with the fi
 
 The YAML files hold Python tags (``!!python/object/apply:collections.OrderedDict``): they are
 read with a loader that knows plain types, that tag and ``!!python/tuple`` only; any other tag
-is a one-line error and nothing is constructed. Env modules named in ``args.yml``
-(``gym_packages``) are not imported: the user names them with ``--env-module``.
+is a one-line error and nothing is constructed (:mod:`rldistill.sources.plain_yaml`). Env
+modules named in ``args.yml`` (``gym_packages``) are not imported: the user names them with
+``--env-module``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
 
 from rldistill.envs.recipe import EnvRecipe, wrapper_entries
 from rldistill.core.errors import UserError
+from rldistill.sources.plain_yaml import read_zoo_yaml
 from rldistill.sources.torch_file import SUFFIXES
 
 
@@ -39,49 +39,6 @@ class Source:
     env: EnvRecipe | None = None  # the env the source names, with its wrappers
     origin: dict[str, str] = field(default_factory=dict)  # what was read from which file
     notes: list[str] = field(default_factory=list)  # e.g. normalize: true without statistics
-
-
-class _ZooLoader(yaml.SafeLoader):
-    """Plain YAML plus the two Python tags RL Zoo writes (an OrderedDict, a tuple)."""
-
-
-def _ordered_dict(loader: yaml.SafeLoader, node: yaml.Node) -> dict[Any, Any]:
-    if not isinstance(node, yaml.SequenceNode):
-        raise yaml.constructor.ConstructorError(None, None, "an OrderedDict given other than "
-                                                "as a list of pairs", node.start_mark)
-    args = loader.construct_sequence(node, deep=True)
-    pairs = args[0] if args else []
-    if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-        raise yaml.constructor.ConstructorError(None, None, "an OrderedDict entry that is not "
-                                                "a [key, value] pair", node.start_mark)
-    return {k: v for k, v in pairs}
-
-
-_ZooLoader.add_constructor("tag:yaml.org,2002:python/object/apply:collections.OrderedDict",
-                           _ordered_dict)
-_ZooLoader.add_constructor("tag:yaml.org,2002:python/tuple",
-                           lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
-
-
-def read_zoo_yaml(path: Path) -> dict[str, Any]:
-    """An RL Zoo ``config.yml`` / ``args.yml`` / ``env_kwargs.yml`` as a dict, read without
-    constructing any Python object but an OrderedDict or a tuple."""
-    try:
-        doc = yaml.load(path.read_text(), Loader=_ZooLoader)  # noqa: S506 - restricted loader
-    except yaml.YAMLError as e:
-        what = str(e).splitlines()[0] if str(e) else type(e).__name__
-        tag = getattr(e, "problem", "") or what
-        raise UserError(f"{path} is not a plain RL Zoo YAML file ({tag}); rldistill reads plain "
-                        "values and OrderedDicts only, so that nothing in it runs: fix or "
-                        "remove the file") from None
-    except OSError as e:
-        raise UserError(f"{path} cannot be read ({e.strerror}): check the file") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise UserError(f"{path} holds {type(doc).__name__}, not a mapping of names to values: "
-                        "pass the file RL Zoo wrote")
-    return doc
 
 
 def resolve(spec: str) -> Source:
