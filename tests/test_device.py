@@ -32,6 +32,16 @@ def test_to_device_moves_nothing_on_the_cpu():
     assert out[0][0] is x and out[0][1] is r and out[1]["y"] is y and out[2] == 7
 
 
+def test_student_device_follows_its_parameters():
+    """Student.device is kept by .to() (outputs() asks it at every step, not the parameters)."""
+    from rldistill.students.network import build_student
+    from rldistill.core.spaces import ActionSpec, SpaceSpec
+
+    student = build_student(SpaceSpec((4,), ActionSpec("discrete", 2)), (8,))
+    assert student.device == torch.device("cpu")
+    assert student.to("meta").device == torch.device("meta")
+
+
 def test_device_refused_beside_collectors_and_a_learning_teacher():
     for extra in ({"collectors": 2, "teacher": "zoo:CartPole-v1-ppo"},
                   {"teacher_train": "ppo", "env": "CartPole-v1"}):

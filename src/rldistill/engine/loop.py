@@ -63,6 +63,7 @@ class Loop:
                  envs: Sequence[str] | None = None) -> None:
         cfg.validate()
         self.cfg, self.callbacks = cfg, list(callbacks)
+        self.device = resolve_device(cfg.device)  # where the networks compute: core/device.py
         # --budget auto: planned as the default budget, then extended to the cap
         planned = cfg.replace(budget=min(cfg.budget, AUTO_PLAN)) if cfg.auto_budget else cfg
         # each task's env with the wrappers the teacher's source names (unless given)
@@ -73,7 +74,6 @@ class Loop:
         self.student = make_student(planned, teachers, [student_view(v, t.spec)
                                                         for v, t in zip(venvs, teachers)])
         self.student.reset_parameters(torch.Generator().manual_seed(cfg.seed))
-        self.device = resolve_device(cfg.device)  # where the networks compute: core/device.py
         if self.device.type != "cpu":  # on the CPU nothing moves
             self.student.to(self.device)
             for teacher in teachers:

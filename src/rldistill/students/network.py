@@ -74,7 +74,6 @@ class StudentArch:
         return (sum(_mlp_params([o, h[0]]) + _mlp_params([h[-1], a]) for o, a in self.tasks)
                 + _mlp_params(list(h)))
 
-
     @property
     def features(self) -> int:
         """A multi-input student's features: the vector keys and each image key's CNN out."""
@@ -102,6 +101,7 @@ class Student(nn.Module):
     def __init__(self, arch: StudentArch, specs: list[SpaceSpec],
                  heads: Sequence[str | None] | None = None) -> None:
         super().__init__()
+        self._device = torch.device("cpu")  # kept by _apply: outputs() asks it at every step
         self.arch, self.specs = arch, list(specs)
         self.action_heads: list[ActionHead] = [
             head_for(s.action, name=h) for s, h in zip(self.specs, heads or [None] * len(specs))]
@@ -149,8 +149,7 @@ class Student(nn.Module):
 
     def step(self, obs: torch.Tensor, state: torch.Tensor, task: int = 0
              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A recurrent student's outputs and next state for one step of ``obs`` (on the
-        device of ``obs``, computed on the student's)."""
+        """A recurrent student's outputs and next state for ``obs`` (on its device)."""
         x, state = obs.to(self.device), state.to(self.device)
         h, state = self.cell(self.encoder(self._features(x, task)), state)
         return self.net(h).to(obs.device), state.to(obs.device)
@@ -204,9 +203,13 @@ class Student(nn.Module):
                     nn.init.uniform_(w, -bound, bound, generator=gen)
 
     @property
-    def device(self) -> torch.device:
-        """Where it computes (``--device``; :mod:`rldistill.core.device`)."""
-        return next(self.parameters()).device
+    def device(self) -> torch.device:  # where it computes: --device, rldistill.core.device
+        return self._device
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Student:  # .to(), .cpu(), .cuda()
+        super()._apply(fn, recurse)
+        self._device = next(self.parameters()).device
+        return self
 
     @torch.inference_mode()
     def outputs(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
@@ -357,8 +360,7 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                        tuple((int(c), int(h), int(w)) for c, h, w in a.get("key_frames", ())))
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
-    student.eval()
-    return student, meta
+    return student.eval(), meta
 
 
 def task_meta(meta: dict[str, Any], task: int = 0) -> dict[str, Any]:
