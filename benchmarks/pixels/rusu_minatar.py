@@ -12,6 +12,8 @@ of.
 
 ``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
 defaults of the day: rows made before a default changed keep the label they were run under).
+A config ``cnn:...`` is a ``--student-arch`` in place of ``--param-ratio`` (its rows keep the
+size of ``--ratios`` they stand for, e.g. ``--ratios 0.07 --config cnn:8x3x2:64``).
 
 Reports, per game and size, the student's return as % of the teacher's (Rusu's measure: 108 /
 102 / 84 % at 25 / 7 / 4 %) with a 95 % t-interval over seeds, and the normalized score.
@@ -43,15 +45,24 @@ def ci(values: list[float]) -> tuple[float, float]:
     return m, T95.get(len(values), 1.96) * statistics.stdev(values) / math.sqrt(len(values))
 
 
+def size(config: str, ratio: float) -> list[str]:
+    """The flags of a config: its student's size and extras."""
+    if config.startswith("cnn:"):
+        return ["--student-arch", config]
+    return ["--param-ratio", str(ratio), *CONFIGS[config]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--games", default="Breakout,SpaceInvaders")
     ap.add_argument("--budget", type=int, default=50_000)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--config", default="default", choices=list(CONFIGS))
+    ap.add_argument("--config", default="default")
     ap.add_argument("--ratios", default=",".join(map(str, RUSU)))
     ap.add_argument("--teacher", default="zoo:MinAtar-{game}-v1-ppo")
     a = ap.parse_args()
+    if a.config not in CONFIGS and not a.config.startswith("cnn:"):
+        ap.error(f"--config: one of {', '.join(CONFIGS)} or cnn:LAYOUT")
     res = HERE / "results"
     res.mkdir(exist_ok=True)
     out = res / "rusu.jsonl"
@@ -64,9 +75,9 @@ def main() -> None:
                     continue
                 run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}-{a.config}-{a.budget}"
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
-                                    a.teacher.format(game=game), "--param-ratio", str(ratio),
+                                    a.teacher.format(game=game), *size(a.config, ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
-                                    str(run), "--overwrite", "--json", *CONFIGS[a.config],
+                                    str(run), "--overwrite", "--json",
                                     *([] if a.teacher.startswith("zoo:")
                                       else ["--env", f"MinAtar/{game}-v1"])],
                                    capture_output=True, text=True, check=True)
