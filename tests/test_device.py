@@ -84,3 +84,26 @@ def test_cuda_outputs_come_back_on_the_inputs_device():
     teacher.to_device(torch.device("cuda"))
     gpu = teacher.outputs(obs)
     assert gpu.device.type == "cpu" and torch.allclose(cpu, gpu, atol=1e-5)
+
+
+def test_ray_trials_on_cuda_ask_for_a_gpu_or_say_why_not():
+    """A sweep or compress trial of --device cuda asks Ray for a GPU (one per trial, Ray shows
+    it that one); cuda:N, or a cluster without a GPU, is a one-line error before anything waits."""
+    from types import SimpleNamespace
+
+    from rldistill.core.ray import check_gpus, trial_gpus
+    from rldistill.scale.trials import _resources
+
+    assert (trial_gpus("cpu"), trial_gpus("cuda")) == (0, 1)
+    with pytest.raises(UserError, match="--device cuda:1 in a Ray trial: write --device cuda"):
+        trial_gpus("cuda:1")
+    no_gpu = SimpleNamespace(cluster_resources=lambda: {"CPU": 16.0})
+    with pytest.raises(UserError, match="this Ray cluster has no GPU: drop --device"):
+        check_gpus(no_gpu, True)
+    check_gpus(no_gpu, False)
+    check_gpus(SimpleNamespace(cluster_resources=lambda: {"CPU": 2.0, "GPU": 1.0}), True)
+    pytest.importorskip("ray")
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", device="cuda").to_dict()
+    assert _resources({"trial": {"cfg": cfg}}).bundles == [{"CPU": 1, "GPU": 1}]
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-ppo", collectors=2).to_dict()
+    assert _resources({"trial": {"cfg": cfg}}).bundles == [{"CPU": 1}] * 3

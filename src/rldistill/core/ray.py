@@ -110,3 +110,22 @@ def ray_session(address: str | None = None, cpus: int | None = None) -> Iterator
 
 def cluster_cpus(ray: Any) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def trial_gpus(device: str) -> int:
+    """GPUs a Ray trial of ``--device`` asks for: one for ``cuda`` (Ray shows the trial that one
+    GPU, as ``cuda``), none for the CPU; ``cuda:N`` is a one-line error (which GPU a trial gets
+    is Ray's to choose)."""
+    if device == "cpu":
+        return 0
+    if device != "cuda":
+        raise UserError(f"--device {device} in a Ray trial: write --device cuda (Ray gives "
+                        "each trial one GPU of its own)")
+    return 1
+
+
+def check_gpus(ray: Any, need: bool) -> None:
+    """One line, before any trial waits forever, where trials need a GPU the cluster lacks."""
+    if need and ray.cluster_resources().get("GPU", 0) < 1:
+        raise UserError("--device cuda: this Ray cluster has no GPU: drop --device (trials run "
+                        "on the CPU), or join a cluster with GPUs (--address)")

@@ -115,7 +115,7 @@ def compress(cfg: DistillConfig, seeds: int = 3, depth: int = 2, address: str | 
     with ray_session(address, max_concurrent) as ray:
         cpus = max_concurrent or cluster_cpus(ray)
         parallel = max(1, math.ceil(cpus / seeds))
-        pool = TrialPool(ray, min(cpus, parallel * seeds))  # its workers start once
+        pool = TrialPool(ray, min(cpus, parallel * seeds), device=cfg.device)  # starts once
 
         def probe(widths: list[int]) -> dict[int, bool]:
             sizes.update(_evaluate(cfg, root, widths, seeds, depth, pool))

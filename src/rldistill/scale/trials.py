@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.config import DistillConfig
+from rldistill.core.ray import check_gpus, trial_gpus
 from rldistill.engine.checkpoint import CKPT_NAME
 from rldistill.engine.rundir import differences, finished_result
 from rldistill.report.runlog import read_rounds, round_row
@@ -57,7 +58,10 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
     trials = [t for t in trials if t.name not in out]
     if not trials:
         return out
+    import ray
     from ray import tune
+
+    check_gpus(ray, any(trial_gpus(t.cfg.device) for t in trials))
 
     shutil.rmtree(storage / label, ignore_errors=True)  # Tune's records of an earlier call
     space = {"trial": tune.grid_search([{"name": t.name, "cfg": t.cfg.to_dict()}
@@ -83,12 +87,14 @@ def run_trials(trials: Sequence[Trial], storage: Path, label: str,
 
 
 def _resources(config: dict[str, Any]) -> Any:
-    """A CPU for the trial and one for each of its --collectors actors (of every task), placed
-    with it."""
+    """A CPU for the trial (and a GPU where it runs on CUDA) and one CPU for each of its
+    --collectors actors (of every task), placed with it."""
     from ray import tune
 
     cfg = DistillConfig(**config["trial"]["cfg"])
-    return tune.PlacementGroupFactory([{"CPU": 1}] * (1 + cfg.collectors * len(cfg.tasks)))
+    gpu = {"GPU": trial_gpus(cfg.device)} if cfg.device != "cpu" else {}
+    return tune.PlacementGroupFactory([{"CPU": 1, **gpu}]
+                                      + [{"CPU": 1}] * (cfg.collectors * len(cfg.tasks)))
 
 
 def _tune_name(trial: Any) -> str:
@@ -146,9 +152,14 @@ class TrialPool:
     step, so its workers start once). A trial whose worker dies is given to a new worker and
     resumes from its checkpoint, up to ``max_failures`` times, as Tune restarts a trial."""
 
-    def __init__(self, ray: Any, size: int, max_failures: int = MAX_FAILURES) -> None:
+    def __init__(self, ray: Any, size: int, max_failures: int = MAX_FAILURES,
+                 device: str = "cpu") -> None:
+        gpus = trial_gpus(device)  # a worker per GPU where the trials run on CUDA
+        check_gpus(ray, gpus > 0)
+        if gpus:
+            size = min(size, int(ray.cluster_resources()["GPU"]))
         self._ray, self.size, self.max_failures = ray, size, max_failures
-        self._remote = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        self._remote = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=0)(_Worker)
         self._idle: list[Any] = []
 
     def run(self, trials: Sequence[Trial]) -> dict[str, dict[str, Any] | str]:
