@@ -151,6 +151,22 @@ def test_qrdqn_teacher_train(tmp_path, capsys):
     assert json.loads(out.with_suffix(".json").read_text())["algo"] == "qrdqn"
 
 
+def test_teacher_train_stops_at_max_seconds_and_checks_its_device(tmp_path, capsys):
+    """--max-seconds stops SB3's learning (the record gives the steps trained and those asked);
+    a --device that is not there is one line, exit 2."""
+    out = tmp_path / "p.zip"
+    assert main(["teacher", "train", "--algo", "ppo", "--env", "CartPole-v1", "--steps",
+                 "1000000", "--max-seconds", "0.5", "--eval-episodes", "1", "--out",
+                 str(out)]) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert 0 < record["steps"] < 1_000_000 and record["steps_asked"] == 1_000_000
+    assert "device" not in record and rldistill.load_teacher(str(out)).kind == "logits"
+    capsys.readouterr()
+    assert main(["teacher", "train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "10",
+                 "--device", "tpu", "--out", str(tmp_path / "x.zip")]) == 2
+    assert "unknown --device 'tpu'" in capsys.readouterr().err
+
+
 def test_a_run_extended_twice_keeps_its_first_envs_and_batch(tmp_path):
     """Defaults derived from the budget (2 envs at 1000, 4 at 2000) stay those of the first
     run: the logged actions replay on the same envs at every resume."""

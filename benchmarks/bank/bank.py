@@ -50,6 +50,11 @@ BANK = {
     "Hopper-v5-sac-s0": ("sac", "Hopper-v5", 150_000, 0, "hard"),
     "Walker2d-v5-sac-s0": ("sac", "Walker2d-v5", 150_000, 0, "hard"),
     "Ant-v5-sac-s0": ("sac", "Ant-v5", 150_000, 0, "hard"),
+    # trained on a lent GPU machine (device_run_mujoco.sh: SB3 on CUDA, stopped by
+    # --max-seconds; the record gives the steps trained, the zoo's 1M asked)
+    "HalfCheetah-v5-sac-s0": ("sac", "HalfCheetah-v5", 1_000_000, 0, "hard"),
+    "HalfCheetah-v5-td3-s0": ("td3", "HalfCheetah-v5", 1_000_000, 0, "hard"),
+    "Ant-v5-td3-s0": ("td3", "Ant-v5", 1_000_000, 0, "hard"),
     # MinAtar games beside the zoo's Breakout and SpaceInvaders (the zoo's recipe: PPO with
     # the MinAtar network, 3M steps, ~25 min each on one core)
     "MinAtar-Asterix-v1-ppo-s0": ("ppo", "MinAtar/Asterix-v1", 3_000_000, 0, "hard"),
@@ -94,7 +99,7 @@ def call(cmd: list[str]) -> subprocess.CompletedProcess | None:
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def train(out: Path, jobs: int, only: list[str]) -> None:
+def train(out: Path, jobs: int, only: list[str], extra: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     def one(name: str) -> None:
@@ -103,7 +108,7 @@ def train(out: Path, jobs: int, only: list[str]) -> None:
             return
         cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
                "--steps", str(steps), "--seed", str(seed), "--out", str(out / f"{name}.zip"),
-               "--eval-episodes", "20"]
+               "--eval-episodes", "20", *extra]
         p = call(cmd)
         if p is not None:
             print(name, p.returncode, (p.stdout or p.stderr).strip()[-300:], flush=True)
@@ -209,6 +214,9 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--bank", choices=["classic", "hard"], default="classic",
                     help="classic: issue 19's teachers; hard: issue 27's MuJoCo teachers")
+    ap.add_argument("--device", default="cpu", help="train: where SB3 learns (cuda on a GPU)")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="train: stop each teacher after this much wall time")
     ap.add_argument("--deadline", type=float, default=float("inf"),
                     help="seconds from now after which runs are killed and no more start")
     a = ap.parse_args()
@@ -218,7 +226,9 @@ def main() -> None:
     BANK.update(chosen)
     only = [x for x in a.only.split(",") if x]
     if a.mode == "train":
-        train(a.out, a.jobs, only)
+        extra = ["--device", a.device] + (["--max-seconds", str(a.max_seconds)]
+                                          if a.max_seconds else [])
+        train(a.out, a.jobs, only, extra)
     elif a.mode == "distill":
         distill(a.teachers, a.out, a.jobs, a.configs.split(","), a.seeds, only)
     else:

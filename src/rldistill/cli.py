@@ -157,7 +157,8 @@ def _teacher_train(args: argparse.Namespace) -> int:
     from rldistill.drivers.teacher_train import train_and_record
 
     record = train_and_record(args.algo, args.env, args.steps, args.seed, Path(args.out),
-                              args.eval_episodes, "rldistill " + shlex.join(sys.argv[1:]))
+                              args.eval_episodes, "rldistill " + shlex.join(sys.argv[1:]),
+                              args.device, args.max_seconds)
     print(json.dumps(record))
     return 0
 
@@ -250,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--env-module", action="append",
                     help="import PKG first, to register its env ids (repeatable)")
     tt.add_argument("--eval-episodes", type=int, default=100)
+    tt.add_argument("--device", default="cpu", help="where SB3 learns: cpu (default), cuda, "
+                    "cuda:N")
+    tt.add_argument("--max-seconds", type=float, default=None,
+                    help="stop after this much wall time (the record gives the steps trained)")
     tt.set_defaults(func=_teacher_train)
 
     ti = cmd(teacher, "info", "what rldistill reads from a teacher source, and from where")

@@ -12,11 +12,12 @@ from rldistill.zoo.hyperparams import lookup
 from rldistill.zoo.sb3 import sb3_class
 
 
-def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
+def make_model(algo: str, env_id: str, seed: int,
+               device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     """A fresh SB3 model of ``algo`` on ``env_id`` (an id, or an
     :class:`~rldistill.envs.recipe.EnvRecipe` whose wrappers and frame stack its envs get) with
-    the zoo's hyperparameters (and those); ``normalize`` wraps the env in VecNormalize,
-    ``noise_std`` adds Gaussian action noise."""
+    the zoo's hyperparameters (and those), learning on ``device``; ``normalize`` wraps the env
+    in VecNormalize, ``noise_std`` adds Gaussian action noise."""
     import numpy as np
 
     from rldistill.envs.make import check_env_id, sb3_vec_env
@@ -36,25 +37,39 @@ def make_model(algo: str, env_id: str, seed: int) -> tuple[Any, dict[str, Any]]:
         dim = int(np.prod(venv.action_space.shape or (1,)))
         std = args.pop("noise_std")
         args["action_noise"] = NormalActionNoise(np.zeros(dim), std * np.ones(dim))
-    return cls("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **args), kwargs
+    return cls("MlpPolicy", venv, seed=seed, verbose=0, device=device, **args), kwargs
 
 
-def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> dict[str, Any]:
-    """Train ``algo`` on ``env_id`` for ``steps`` env steps, save an SB3 zip at ``out``.
+def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
+                  device: str = "cpu", seconds: float | None = None) -> dict[str, Any]:
+    """Train ``algo`` on ``env_id`` for ``steps`` env steps (or until ``seconds`` of wall time
+    have passed, where given), on ``device``; save an SB3 zip at ``out``.
 
-    Returns a record (algo, env, steps, seed, hyperparameters, wall time) for the zoo index.
-    """
+    Returns a record (algo, env, steps trained, seed, hyperparameters, wall time) for the zoo
+    index."""
     import json
 
     import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from rldistill.core.device import resolve_device
 
     if steps <= 0:
         raise UserError(f"--steps must be positive, got {steps}")
+    if seconds is not None and seconds <= 0:
+        raise UserError(f"--max-seconds must be positive, got {seconds}")
+    dev = str(resolve_device(device))
     torch.set_num_threads(1)
-    model, kwargs = make_model(algo, env_id, seed)
+    model, kwargs = make_model(algo, env_id, seed, dev)
     venv = model.get_env()
     t0 = time.perf_counter()
-    model.learn(total_timesteps=steps)
+    end = t0 + seconds if seconds else float("inf")
+
+    class Deadline(BaseCallback):
+        def _on_step(self) -> bool:
+            return time.perf_counter() < end
+
+    model.learn(total_timesteps=steps, callback=Deadline())
     wall = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -65,12 +80,19 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path) -> d
     # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
     shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
                                   else "linear schedule"))
-    return {"algo": algo, "env": env_id, "steps": steps, "seed": seed, "n_envs": venv.num_envs,
-            "hyperparams": shown, "train_wall_s": round(wall, 1), "file": str(out)}
+    record = {"algo": algo, "env": env_id, "steps": int(model.num_timesteps), "seed": seed,
+              "n_envs": venv.num_envs, "hyperparams": shown, "train_wall_s": round(wall, 1),
+              "file": str(out)}
+    if model.num_timesteps < steps:  # stopped by --max-seconds
+        record["steps_asked"] = steps
+    if dev != "cpu":
+        record["device"] = dev
+    return record
 
 
 def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
-                     eval_episodes: int, command: str) -> dict[str, Any]:
+                     eval_episodes: int, command: str, device: str = "cpu",
+                     seconds: float | None = None) -> dict[str, Any]:
     """Train a teacher, evaluate it with rldistill's safe loader, and write ``out`` with its
     record (``out.json``: the command, hyperparameters, return with 95 % CI, acting params)."""
     import json
@@ -79,7 +101,7 @@ def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
     from rldistill.core.files import write_text
     from rldistill.sources import load_teacher
 
-    record = train_teacher(algo, env_id, steps, seed, out)
+    record = train_teacher(algo, env_id, steps, seed, out, device, seconds)
     record["command"] = command
     record["file"] = out.name
     teacher = load_teacher(str(out))
