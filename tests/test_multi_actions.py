@@ -32,6 +32,9 @@ def test_multi_categorical_head_by_hand():
     nll = head.loss("nll", None, "logits")  # -ln(1/2) for the first, -ln softmax for the second
     second = -math.log(math.exp(5) / (math.exp(1) + math.exp(5) + math.exp(1)))
     assert float(nll(s, nll.prepare(t))) == pytest.approx(math.log(2) + second, abs=1e-6)
+    # a fresh loss reads targets another one prepared (a resumed run, a collector's labels)
+    fresh = head.loss("nll", None, "logits")
+    assert float(fresh(s, nll.prepare(t))) == pytest.approx(math.log(2) + second, abs=1e-6)
     assert head.act(t).tolist() == [[1, 1]] and head.act(s).tolist() == [[0, 1]]
     assert head.agreement(s, t).tolist() == [0.0] and head.distance(s, t).tolist() == [0.5]
     assert head.export(t).tolist() == [[1.0, 1.0]]

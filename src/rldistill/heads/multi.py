@@ -78,17 +78,18 @@ class _Multi:
 
 
 class MultiLoss:
-    """A categorical loss per component (``splits``: the components' logit widths), summed."""
+    """A categorical loss per component (``splits``: the components' logit widths), summed;
+    ``widths``: each component's width once prepared (fixed by its loss: KL's probabilities and
+    entropy, NLL's action), so a loss reads targets prepared by another process or run."""
 
     def __init__(self, parts: list[Loss], splits: list[int]) -> None:
         self.parts, self.splits, self.name = parts, splits, parts[0].name
-        self.widths: list[int] = []
+        self.widths = [p.prepare(torch.zeros(1, n)).shape[-1] for p, n in zip(parts, splits)]
 
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
-        prepared = [p.prepare(t) for p, t in zip(self.parts, teacher.split(self.splits, -1))]
-        self.widths = [x.shape[-1] for x in prepared]
-        return torch.cat(prepared, -1)
+        return torch.cat([p.prepare(t) for p, t in zip(self.parts,
+                                                        teacher.split(self.splits, -1))], -1)
 
     def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
         parts = zip(self.parts, student.split(self.splits, -1), prepared.split(self.widths, -1))
