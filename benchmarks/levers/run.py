@@ -68,7 +68,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     "teacher": dict(driver="teacher"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
-    "mix": dict(driver="mix"),
+    "mix": dict(driver="mix"),  # its rows (seeds 0-9) ran when beta was 0.5^round for every head
     # the teacher's share per round: exp:0 (the teacher drives round 0 only), exp:0.25
     **{f"mix-beta{d}": dict(driver="mix", beta=f"exp:{d}") for d in (0, 0.25)},
     "teacher+perturb0.1": dict(driver="teacher", perturb=0.1),
