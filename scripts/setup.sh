@@ -22,7 +22,7 @@ import importlib
 import torch
 assert torch.__version__.startswith("2.13.0"), f"torch {torch.__version__}, expected 2.13.0"
 # every extra installed above: dev, export, hub, pixels, stats, ray, frameworks, docs
-for name in ("rldistill", "pytest", "sklearn", "hypothesis", "onnx", "onnxruntime",
+for name in ("rldistill", "pytest", "xdist", "sklearn", "hypothesis", "onnx", "onnxruntime",
              "huggingface_hub", "minatar", "ale_py", "cv2", "rliable", "ray", "ray.tune",
              "rsl_rl", "mkdocs", "material", "mkdocstrings"):
     importlib.import_module(name)

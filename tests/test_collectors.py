@@ -12,6 +12,9 @@ from rldistill.core.ray import ray_session
 from rldistill.scale.sweep import run_sweep
 from rldistill.students.network import load_student
 
+# one pytest-xdist worker runs every test that starts a Ray (the README's test command: -n)
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 @pytest.mark.slow
 def test_collectors_give_the_same_student_bit_for_bit(tmp_path, monkeypatch):

@@ -62,6 +62,7 @@ def _tiny_teacher(path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # with the other tests that start a Ray, on one xdist worker
 def test_compress_picks_the_smallest_passing_width_it_tried(tmp_path, capsys):
     pytest.importorskip("ray")
     teacher = _tiny_teacher(tmp_path / "t.zip")

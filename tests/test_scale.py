@@ -22,6 +22,9 @@ from rldistill.scale.sweep import load_sweep, run_sweep
 from rldistill.evaluation.stats import aggregate
 from rldistill.students.network import load_student
 
+# one pytest-xdist worker runs every test that starts a Ray (the README's test command: -n)
+pytestmark = pytest.mark.xdist_group("ray")
+
 BASE = "base:\n  teacher: zoo:CartPole-v1-ppo\n  env: CartPole-v1\n  budget: 400\n" \
        "  eval_episodes: 5\n"
 

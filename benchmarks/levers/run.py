@@ -65,6 +65,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     # package unless the table says it wins
     **{f"ema{d}": dict(_patch="ema", _value=d) for d in (0.99, 0.998)},
     **{f"prio{a}": dict(_patch="prio", _value=a) for a in (0.5, 1.0)},
+    **{f"clampmean{m}": dict(_patch="clampmean", _value=m) for m in (0.1, 0.5)},
     "teacher": dict(driver="teacher"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
@@ -148,7 +149,31 @@ def patch_prioritized(alpha: float, every: int = 50) -> None:
     Loop._batches = _batches  # type: ignore[method-assign]
 
 
-PATCHES = {"ema": patch_ema, "prio": patch_prioritized}
+def patch_clamp_mean(margin: float) -> None:
+    """A Gaussian teacher's means clamped to the bounds +- ``margin`` x the half range in the
+    targets (the env clips every action to the bounds: a mean at 10 x the range acts as one at
+    the bound, and a small student need not spend itself on fitting it)."""
+    import torch
+
+    from rldistill.heads.continuous import ContinuousLoss, GaussianHead
+
+    plain = ContinuousLoss.prepare
+
+    @torch.no_grad()
+    def prepare(self, teacher):  # type: ignore[no-untyped-def]
+        out = plain(self, teacher)
+        h = self.head
+        if self.name != "kl" or not isinstance(h, GaussianHead) or not h.bounded:
+            return out
+        mu, log_std = out.chunk(2, -1)
+        half = (h.high - h.low) / 2
+        return torch.cat([torch.maximum(torch.minimum(mu, h.high + margin * half),
+                                        h.low - margin * half), log_std], -1)
+
+    ContinuousLoss.prepare = prepare  # type: ignore[method-assign]
+
+
+PATCHES = {"ema": patch_ema, "prio": patch_prioritized, "clampmean": patch_clamp_mean}
 
 
 def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
