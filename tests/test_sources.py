@@ -322,6 +322,26 @@ def test_recurrent_ppo_teacher_carries_its_lstm_state(tmp_path, stopped_and_resu
                  "--budget", "200", "--perturb", "0.1", "--out", str(tmp_path / "p")]) == 2
 
 
+def test_mujoco_warnings_come_once_per_process(monkeypatch):
+    """MuJoCo's compiler warns at every model it builds: a MuJoCo env routes its warnings
+    through one handler that shows each distinct one once (a RuntimeWarning)."""
+    import warnings
+
+    mujoco = pytest.importorskip("mujoco")
+    from rldistill.envs import sim_warnings
+
+    monkeypatch.setattr(sim_warnings, "_SEEN", set())
+    if mujoco.get_mju_user_warning() is None:
+        make_env("Hopper-v5")
+    assert mujoco.get_mju_user_warning() is sim_warnings._once
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for message in ("a", "a", "b"):
+            sim_warnings._once(message)
+    assert [str(w.message) for w in seen] == ["a", "b"]
+    assert {w.category for w in seen} == {RuntimeWarning}
+
+
 def test_env_recipe_round_trips_through_json_and_pickle():
     import pickle
 

@@ -14,6 +14,7 @@ from rldistill.core.errors import UserError
 from rldistill.heads import HEADS, env_rows
 from rldistill.core.spaces import ActionSpec, SpaceSpec, dict_spec
 from rldistill.envs.keys import FlatKeys, keys_of, obs_keys
+from rldistill.envs.sim_warnings import mujoco_warnings_once
 from rldistill.envs.views import TwoViews
 
 __all__ = ["EnvRecipe", "import_env_module"]
@@ -48,6 +49,7 @@ def make_env(env_id: str, variant: Variant | None = None, render_mode: str | Non
     its constructor arguments, wrappers and frame stack. A Dict observation space comes as
     one vector (:mod:`rldistill.envs.keys`) unless ``flat`` is False (SB3's own env)."""
     check_env_id(env_id)
+    mujoco_warnings_once(env_id)
     variant = dict(variant or {})
     ctor = _ctor_params(env_id) if variant else set()  # building an env to ask costs one more
     kwargs: dict[str, Any] = {k: v for k, v in variant.items() if k in ctor}
