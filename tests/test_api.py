@@ -165,6 +165,9 @@ def test_teacher_train_stops_at_max_seconds_and_checks_its_device(tmp_path, caps
     assert main(["teacher", "train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "10",
                  "--device", "tpu", "--out", str(tmp_path / "x.zip")]) == 2
     assert "unknown --device 'tpu'" in capsys.readouterr().err
+    assert main(["teacher", "train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "10",
+                 "--max-seconds", "0", "--out", str(tmp_path / "x.zip")]) == 2
+    assert "--max-seconds must be positive" in capsys.readouterr().err
 
 
 def test_a_run_extended_twice_keeps_its_first_envs_and_batch(tmp_path):

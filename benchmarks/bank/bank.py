@@ -226,8 +226,8 @@ def main() -> None:
     BANK.update(chosen)
     only = [x for x in a.only.split(",") if x]
     if a.mode == "train":
-        extra = ["--device", a.device] + (["--max-seconds", str(a.max_seconds)]
-                                          if a.max_seconds else [])
+        extra = ((["--device", a.device] if a.device != "cpu" else [])
+                 + (["--max-seconds", str(a.max_seconds)] if a.max_seconds else []))
         train(a.out, a.jobs, only, extra)
     elif a.mode == "distill":
         distill(a.teachers, a.out, a.jobs, a.configs.split(","), a.seeds, only)

@@ -92,8 +92,8 @@ def _resources(config: dict[str, Any]) -> Any:
     from ray import tune
 
     cfg = DistillConfig(**config["trial"]["cfg"])
-    gpu = {"GPU": trial_gpus(cfg.device)} if cfg.device != "cpu" else {}
-    return tune.PlacementGroupFactory([{"CPU": 1, **gpu}]
+    gpus = trial_gpus(cfg.device)
+    return tune.PlacementGroupFactory([{"CPU": 1, **({"GPU": gpus} if gpus else {})}]
                                       + [{"CPU": 1}] * (cfg.collectors * len(cfg.tasks)))
 
 
