@@ -98,6 +98,28 @@ def atari_teacher(tmp_path_factory):
     return path
 
 
+def test_teacher_train_on_atari_takes_rl_zoos_frames_policy_and_hyperparameters(atari_teacher):
+    """``teacher train`` on an Atari id: AtariWrapper's frames, 4 stacked (the frames a teacher
+    made by SB3's own make_atari_env sees), a CNN policy and RL Zoo's Atari values."""
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+    from rldistill.drivers.teacher_train import make_model, training_env
+    from rldistill.zoo.hyperparams import lookup
+
+    model, _ = make_model("ppo", training_env("BreakoutNoFrameskip-v4"), seed=0)
+    zoo_made = PPO.load(atari_teacher, device="cpu")
+    assert model.observation_space == zoo_made.observation_space
+    assert model.observation_space.shape == (4, 84, 84) and model.n_envs == 8
+    assert type(model.policy) is type(zoo_made.policy) and (model.n_steps, model.batch_size,
+                                                           model.ent_coef) == (128, 256, 0.01)
+    model.get_env().close()
+    n_envs, kwargs = lookup("a2c", "ALE/Pong-v5")
+    assert n_envs == 16 and kwargs["policy_kwargs"]["optimizer_class"] is RMSpropTFLike
+    assert lookup("ppo", "CartPole-v1")[0] == 8 and lookup("a2c", "Pendulum-v1") == (8, {})
+    assert training_env("CartPole-v1") == "CartPole-v1"
+    assert training_env("ALE/Pong-v5").wrappers == (("AtariWrapper", {"frame_skip": 1}),)
+
+
 def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path, capsys,
                                                                        atari_teacher):
     out = tmp_path / "run"

@@ -60,6 +60,9 @@ BANK = {
     "MinAtar-Asterix-v1-ppo-s0": ("ppo", "MinAtar/Asterix-v1", 3_000_000, 0, "hard"),
     "MinAtar-Freeway-v1-ppo-s0": ("ppo", "MinAtar/Freeway-v1", 3_000_000, 0, "hard"),
     "MinAtar-Seaquest-v1-ppo-s0": ("ppo", "MinAtar/Seaquest-v1", 3_000_000, 0, "hard"),
+    # an Atari teacher (RL Zoo's Atari PPO, its frames; the zoo trains 10M steps): what one
+    # core of this machine makes in ~45 min (~190 steps/s), for the CNN students of issue 31
+    "BreakoutNoFrameskip-v4-ppo-s0": ("ppo", "BreakoutNoFrameskip-v4", 500_000, 0, "hard"),
 }
 Q_ALGOS = ("dqn", "qrdqn")
 CONFIGS = {  # extra distill flags per config

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.errors import UserError
+from rldistill.envs.recipe import EnvRecipe, atari_recipe, is_atari
 from rldistill.zoo.hyperparams import lookup
 from rldistill.zoo.sb3 import sb3_class
 
@@ -25,6 +26,7 @@ def make_model(algo: str, env_id: str, seed: int,
     check_env_id(env_id)
     cls = sb3_class(algo)
     n_envs, kwargs = lookup(algo, str(env_id))
+    policy = "CnnPolicy" if is_atari(env_id) else "MlpPolicy"
     args = dict(kwargs)
     venv = sb3_vec_env(env_id, n_envs, seed)
     if args.pop("normalize", False):
@@ -37,7 +39,14 @@ def make_model(algo: str, env_id: str, seed: int,
         dim = int(np.prod(venv.action_space.shape or (1,)))
         std = args.pop("noise_std")
         args["action_noise"] = NormalActionNoise(np.zeros(dim), std * np.ones(dim))
-    return cls("MlpPolicy", venv, seed=seed, verbose=0, device=device, **args), kwargs
+    return cls(policy, venv, seed=seed, verbose=0, device=device, **args), kwargs
+
+
+def training_env(env_id: str) -> str:
+    """The env a teacher trains on: RL Zoo's Atari frames (84 x 84 grey, 4 stacked) for an
+    Atari id that names no wrappers, the id itself otherwise."""
+    plain = not isinstance(env_id, EnvRecipe) or not env_id.wrappers
+    return atari_recipe(env_id) if is_atari(env_id) and plain else env_id
 
 
 def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
@@ -101,10 +110,13 @@ def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
     from rldistill.core.files import write_text
     from rldistill.sources import load_teacher
 
+    env_id = training_env(env_id)
     record = train_teacher(algo, env_id, steps, seed, out, device, seconds)
     record["command"] = command
     record["file"] = out.name
     teacher = load_teacher(str(out))
+    if isinstance(env_id, EnvRecipe) and env_id.frame_stack:  # SB3's policy: channels first
+        env_id = env_id.evolve(transpose=True)
     ev = evaluate_policy(teacher, env_id, episodes=eval_episodes, seed=10_000)
     record["return_mean"] = round(ev.mean, 2)
     record["return_ci95"] = [round(ev.ci95[0], 2), round(ev.ci95[1], 2)]

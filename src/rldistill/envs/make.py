@@ -9,7 +9,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rldistill.envs.recipe import EnvRecipe, import_env_module, register_namespace
+from rldistill.envs.recipe import (EnvRecipe, atari_recipe, import_env_module, is_atari,
+                                   register_namespace)
 from rldistill.core.errors import UserError
 from rldistill.heads import HEADS, env_rows
 from rldistill.core.spaces import ActionSpec, SpaceSpec, dict_spec
@@ -348,11 +349,9 @@ def fit_frames(recipe: EnvRecipe, teacher: SpaceSpec, cfg: Any) -> EnvRecipe:
     --frame-stack say otherwise; ALE/ ids skip frames themselves (AtariWrapper's frame_skip 1)."""
     t = teacher.obs_shape
     got = env_spec(recipe).obs_shape
-    atari = "NoFrameskip" in recipe or recipe.startswith("ALE/")
-    if got != t and atari and not recipe.wrappers and t[1:] == (84, 84) \
+    if got != t and is_atari(recipe) and not recipe.wrappers and t[1:] == (84, 84) \
             and not cfg.env_wrapper and cfg.frame_stack is None:
-        kwargs = {"frame_skip": 1} if recipe.startswith("ALE/") else {}
-        recipe = recipe.evolve(wrappers=(("AtariWrapper", kwargs),), frame_stack=t[0])
+        recipe = atari_recipe(recipe, t[0])
         got = env_spec(recipe).obs_shape
     if got != t and len(got) == 3 and (got[2], got[0], got[1]) == t and not recipe.transpose:
         recipe = recipe.evolve(transpose=True)

@@ -190,6 +190,19 @@ def game_scores(env: gym.Env) -> list[float] | None:
     return None
 
 
+def is_atari(env_id: str) -> bool:
+    """An Atari id of ALE (``BreakoutNoFrameskip-v4``, ``ALE/Breakout-v5``)."""
+    return "NoFrameskip" in env_id or env_id.startswith("ALE/")
+
+
+def atari_recipe(env_id: str, stack: int = 4) -> EnvRecipe:
+    """The frames RL Zoo trains Atari policies on: AtariWrapper's 84 x 84 grey frames (ALE/ ids
+    skip frames themselves: its frame_skip 1), ``stack`` of them stacked."""
+    recipe = env_id if isinstance(env_id, EnvRecipe) else EnvRecipe(env_id)
+    kwargs = {"frame_skip": 1} if recipe.startswith("ALE/") else {}
+    return recipe.evolve(wrappers=(("AtariWrapper", kwargs),), frame_stack=stack)
+
+
 class EnvRecipe(str):
     """An env id with the constructor arguments, wrappers, frame stack, channel order and
     modules (imported to register the id) its env needs; ``str(recipe)`` is the id."""

@@ -145,9 +145,14 @@ OFF_POLICY = ("dqn", "qrdqn", "sac", "td3", "ddpg", "tqc")  # one env by default
 
 
 def lookup(algo: str, env_id: str) -> tuple[int, dict[str, Any]]:
-    """(n_envs, constructor kwargs) for ``algo`` on ``env_id``; SB3 defaults for unknown envs."""
+    """(n_envs, constructor kwargs) for ``algo`` on ``env_id``: RL Zoo's Atari values for
+    Atari ids, SB3 defaults for other unknown envs."""
+    from rldistill.envs.recipe import is_atari
+
     table = HYPERPARAMS.get(algo, {})
-    n_envs, kwargs = table.get(env_id, (1 if algo in OFF_POLICY else 8, {}))
+    default = ATARI.get(algo, {}) if is_atari(str(env_id)) else {}
+    n_envs = 1 if algo in OFF_POLICY else 16 if algo == "a2c" and default else 8
+    n_envs, kwargs = table.get(env_id, (n_envs, default))
     return n_envs, {k: _schedule(v) for k, v in kwargs.items()}
 
 
@@ -161,6 +166,10 @@ def _schedule(value: Any) -> Any:
         from rldistill.zoo.minatar import MinAtarCNN
 
         return MinAtarCNN
+    if value == "rmsprop_tf_like":  # RL Zoo's A2C optimizer on Atari
+        from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+        return dict(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(eps=1e-5))
     if value == "relu":
         from torch import nn
 
