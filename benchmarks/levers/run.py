@@ -72,6 +72,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     "mix": dict(driver="mix"),  # its rows (seeds 0-9) ran when beta was 0.5^round for every head
     # the teacher's share per round: exp:0 (the teacher drives round 0 only), exp:0.25
     **{f"mix-beta{d}": dict(driver="mix", beta=f"exp:{d}") for d in (0, 0.25)},
+    # the student samples its actions where it drives (--explore), with either driver
+    "explore": dict(explore=True),
+    "student-explore": dict(driver="student", explore=True),
     "teacher+perturb0.1": dict(driver="teacher", perturb=0.1),
     "default+perturb0.1": dict(perturb=0.1),
     "mse": dict(loss="mse"),

@@ -8,7 +8,9 @@ network) distilled into CNN students of about 25 %, 7 % and 4 % of their paramet
 
 ``--teacher`` names each game's teacher (``{game}`` is replaced; default the zoo's): the bank's
 MinAtar teachers (``benchmarks/bank/bank.py train --bank hard``) for the games the zoo has none
-of.
+of. ``--env`` names its env (default ``MinAtar/{game}-v1``; ``{game}NoFrameskip-v4`` for the
+bank's Atari teacher, whose rows name the env id as their game); ``--eval-episodes`` is passed
+on where given (Atari: whole games, fewer of them).
 
 ``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
 defaults of the day: rows made before a default changed keep the label they were run under).
@@ -32,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUSU = {0.25: 108, 0.07: 102, 0.04: 84}
+MINATAR = "MinAtar/{game}-v1"
 # name -> extra `rldistill distill` flags
 CONFIGS = {"default": [], "updates16k": ["--min-updates", "16000"],
            "teacher": ["--driver", "teacher"], "t0.3": ["--temperature", "0.3"]}
@@ -60,6 +63,8 @@ def main() -> None:
     ap.add_argument("--config", default="default")
     ap.add_argument("--ratios", default=",".join(map(str, RUSU)))
     ap.add_argument("--teacher", default="zoo:MinAtar-{game}-v1-ppo")
+    ap.add_argument("--env", default=MINATAR)
+    ap.add_argument("--eval-episodes", type=int, default=None)
     a = ap.parse_args()
     if a.config not in CONFIGS and not a.config.startswith("cnn:"):
         ap.error(f"--config: one of {', '.join(CONFIGS)} or cnn:LAYOUT")
@@ -68,18 +73,21 @@ def main() -> None:
     out = res / "rusu.jsonl"
     done = {(r["game"], r["ratio"], r["seed"], r.get("config", "default"), r["budget"])
             for r in map(json.loads, out.open())} if out.exists() else set()
-    for game in a.games.split(","):
+    for name in a.games.split(","):
+        env = a.env.format(game=name)
+        game = name if a.env == MINATAR else env
         for ratio in map(float, a.ratios.split(",")):
             for seed in range(a.seeds):
                 if (game, ratio, seed, a.config, a.budget) in done:
                     continue
                 run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}-{a.config}-{a.budget}"
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
-                                    a.teacher.format(game=game), *size(a.config, ratio),
+                                    a.teacher.format(game=name), *size(a.config, ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
                                     str(run), "--overwrite", "--json",
-                                    *([] if a.teacher.startswith("zoo:")
-                                      else ["--env", f"MinAtar/{game}-v1"])],
+                                    *([] if a.teacher.startswith("zoo:") else ["--env", env]),
+                                    *([] if a.eval_episodes is None
+                                      else ["--eval-episodes", str(a.eval_episodes)])],
                                    capture_output=True, text=True, check=True)
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 row = {"game": game, "ratio": ratio, "seed": seed, "budget": a.budget,
