@@ -128,16 +128,13 @@ def _cnn_defaults(algo: str, env_id: str, kwargs: dict[str, Any]) -> None:
     the zoo table has none for the env."""
     from stable_baselines3.common.utils import LinearSchedule
 
-    from rldistill.zoo.hyperparams import ATARI, HYPERPARAMS
+    from rldistill.zoo.hyperparams import ATARI, HYPERPARAMS, rmsprop_tf_like
 
     if env_id in HYPERPARAMS.get(algo, {}):
         return
     for k, v in ATARI.get(algo, {}).items():
         if v == "rmsprop_tf_like":
-            from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
-
-            kwargs["policy_kwargs"].update(optimizer_class=RMSpropTFLike,
-                                           optimizer_kwargs=dict(eps=1e-5))
+            kwargs["policy_kwargs"].update(rmsprop_tf_like())
         elif isinstance(v, tuple):
             kwargs[k] = LinearSchedule(float(v[1]), 0.0, 1.0)
         else:

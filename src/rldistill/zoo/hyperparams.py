@@ -156,6 +156,13 @@ def lookup(algo: str, env_id: str) -> tuple[int, dict[str, Any]]:
     return n_envs, {k: _schedule(v) for k, v in kwargs.items()}
 
 
+def rmsprop_tf_like() -> dict[str, Any]:
+    """RL Zoo's A2C optimizer on Atari, as policy_kwargs."""
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+    return dict(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(eps=1e-5))
+
+
 def _schedule(value: Any) -> Any:
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "lin":
         start = float(value[1])
@@ -166,10 +173,8 @@ def _schedule(value: Any) -> Any:
         from rldistill.zoo.minatar import MinAtarCNN
 
         return MinAtarCNN
-    if value == "rmsprop_tf_like":  # RL Zoo's A2C optimizer on Atari
-        from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
-
-        return dict(optimizer_class=RMSpropTFLike, optimizer_kwargs=dict(eps=1e-5))
+    if value == "rmsprop_tf_like":
+        return rmsprop_tf_like()
     if value == "relu":
         from torch import nn
 
