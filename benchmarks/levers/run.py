@@ -66,7 +66,17 @@ CONFIGS: dict[str, dict[str, object]] = {
     **{f"ema{d}": dict(_patch="ema", _value=d) for d in (0.99, 0.998)},
     **{f"prio{a}": dict(_patch="prio", _value=a) for a in (0.5, 1.0)},
     **{f"clampmean{m}": dict(_patch="clampmean", _value=m) for m in (0.1, 0.5)},
+    # round 0 shared between the teacher and the untrained student, the student alone after:
+    # per step (each env's actor drawn at every step) or per env (the first envs the teacher's)
+    **{f"r0step{v}": dict(driver="mix", _patch="r0step", _value=v) for v in (0.25, 0.5)},
+    **{f"r0envs{v}": dict(driver="mix", _patch="r0envs", _value=v) for v in (0.25, 0.5)},
+    # the default driver; round 0's rows (the teacher's play) left out of the updates from
+    # round K on: the student then learns from its own states only
+    **{f"drop-r0-from{k}": dict(_patch="dropr0", _value=k) for k in (1, 3, 5)},
+    # the untrained student drives round 0, the teacher round R, the student every other round
+    **{f"teacher-round{r}": dict(driver="mix", _patch="teacherround", _value=r) for r in (1, 2)},
     "teacher": dict(driver="teacher"),
+    "student": dict(driver="student"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
     **{f"mix+dart{s}": dict(driver="mix", dart=s) for s in (0.1, 0.2)},
     "mix": dict(driver="mix"),  # its rows (seeds 0-9) ran when beta was 0.5^round for every head
@@ -152,6 +162,60 @@ def patch_prioritized(alpha: float, every: int = 50) -> None:
     Loop._batches = _batches  # type: ignore[method-assign]
 
 
+def patch_round0(share: float, per_env: bool) -> None:
+    """The teacher's share ``share`` in round 0 and 0 after; ``per_env``: the first
+    round(share x k) envs are the teacher's for the whole round (else a draw per step)."""
+    import numpy as np
+
+    from rldistill.engine.acting import Driver
+
+    Driver.teacher_share = lambda self, progress, r: share if r == 0 else 0.0  # type: ignore
+    if not per_env:
+        return
+    plain = Driver.actions
+
+    def actions(self, head, k, t_out, s, student, rng, noise_gen):  # type: ignore
+        if not 0.0 < s < 1.0:
+            return plain(self, head, k, t_out, s, student, rng, noise_gen)
+        out = head.to_env(student(0, k))
+        mask = (np.arange(len(out)) < round(s * len(out))).reshape(-1, *[1] * (out.ndim - 1))
+        return np.where(mask, head.to_env(self.teacher_actions(head, t_out, noise_gen)), out)
+
+    Driver.actions = actions  # type: ignore[method-assign]
+
+
+def patch_teacher_round(teacher_round: int) -> None:
+    """The teacher drives round ``teacher_round`` only; the student every other round (round 0:
+    the untrained student's play, labelled)."""
+    from rldistill.engine.acting import Driver
+
+    Driver.teacher_share = lambda self, p, r: 1.0 if r == teacher_round else 0.0  # type: ignore
+
+
+def patch_drop_round0(from_round: int) -> None:
+    """Round 0's rows left out of the minibatches from round ``from_round`` on."""
+    import torch
+
+    from rldistill.engine.loop import Loop
+
+    plain = Loop._batches
+
+    def _batches(self, task, targets):  # type: ignore[no-untyped-def]
+        n0, buf = task.ends[0], task.buf
+        if self.round < from_round or self.student.recurrent or buf.size <= n0:
+            return plain(self, task, targets)
+
+        def gen():  # type: ignore[no-untyped-def]
+            while True:
+                perm = n0 + torch.randperm(buf.size - n0, generator=self.gen)
+                for b in perm.split(self.batch):
+                    yield buf.observations(b), targets.index_select(0, b)
+
+        return gen()
+
+    Loop._batches = _batches  # type: ignore[method-assign]
+
+
 def patch_clamp_mean(margin: float) -> None:
     """A Gaussian teacher's means clamped to the bounds +- ``margin`` x the half range in the
     targets (the env clips every action to the bounds: a mean at 10 x the range acts as one at
@@ -176,7 +240,10 @@ def patch_clamp_mean(margin: float) -> None:
     ContinuousLoss.prepare = prepare  # type: ignore[method-assign]
 
 
-PATCHES = {"ema": patch_ema, "prio": patch_prioritized, "clampmean": patch_clamp_mean}
+PATCHES = {"ema": patch_ema, "prio": patch_prioritized, "clampmean": patch_clamp_mean,
+           "r0step": lambda v: patch_round0(v, False), "r0envs": lambda v: patch_round0(v, True),
+           "teacherround": lambda r: patch_teacher_round(int(r)),
+           "dropr0": lambda k: patch_drop_round0(int(k))}
 
 
 def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
