@@ -19,8 +19,8 @@ from rldistill.core.options import ArchSpec, parse_arch, parse_hidden
 from rldistill.core.spaces import SpaceSpec
 from rldistill.heads import head_for
 from rldistill.sources.sb3_cnn import is_image
-from rldistill.students.convs import (Conv, Layout, atari_sized, conv_out, convs_for,
-                                      fast_layout, frame_of, scaled, teacher_layout)
+from rldistill.students.convs import (Conv, Layout, conv_out, convs_for, frame_of, scaled,
+                                      teacher_layout)
 from rldistill.students.network import (Student, StudentArch, arch_for_ratio,
                                         student_arch)
 
@@ -106,13 +106,10 @@ def _recurrent(plan: Plan, t: Tasks) -> StudentArch:
 
 
 def _layout_cnn(plan: Plan, t: Tasks) -> StudentArch:
-    """The teacher's layout scaled to the ratio; below the default size on Atari-sized frames,
-    its :func:`fast_layout`."""
+    """The teacher's layout scaled to the ratio (its kernels and strides kept: a first kernel cut
+    to its stride buys speed with fidelity, as a smaller student does; benchmarks/pixels)."""
     assert t.layout is not None and plan.ratio is not None
-    layout = t.layout
-    if plan.ratio < CNN_DEFAULT_RATIO and atari_sized(frame_of(t.specs[0], layout[2])):
-        layout = fast_layout(layout)
-    return cnn_for_ratio(t.specs[0], t.heads[0], layout, t.teachers[0].params, plan.ratio)
+    return cnn_for_ratio(t.specs[0], t.heads[0], t.layout, t.teachers[0].params, plan.ratio)
 
 
 def _arch_cnn(plan: Plan, t: Tasks) -> StudentArch:

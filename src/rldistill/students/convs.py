@@ -96,21 +96,6 @@ def teacher_layout(teacher: Any) -> Layout | None:
     return convs, dense, feats.channels_last
 
 
-def fast_layout(layout: Layout) -> Layout:
-    """A small student's layout on Atari-sized frames: the teacher's, with the first
-    convolution's kernel cut to its stride (NatureCNN's 8x8 stride 4 reads each pixel four
-    times, 4x4 stride 4 once, at the same stride: a 21 x 21 grid for its 20 x 20). That layer
-    reads the whole frame for every filter, so it dominates a small student's time whatever its
-    width; cut, a 7 % student of a NatureCNN teacher is ~10x faster than it at batch 1024 in
-    ONNX instead of ~7x, at a score not lower on average over 5 seeds
-    (``benchmarks/pixels/README.md``)."""
-    convs, dense, channels_last = layout
-    (c, k, s), rest = convs[0], convs[1:]
-    if not 1 < s < k:  # stride 1 (a 1x1 kernel would see no neighbours), or no overlap
-        return layout
-    return ((c, s, s), *rest), dense, channels_last
-
-
 def scaled(convs: tuple[Conv, ...], dense: int, f: float) -> tuple[tuple[Conv, ...], int]:
     """Channels and dense width times ``f`` (at least 1 each), kernels and strides kept."""
     return (tuple((max(1, round(c * f)), k, s) for c, k, s in convs),
