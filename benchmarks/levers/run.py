@@ -162,14 +162,15 @@ def patch_prioritized(alpha: float, every: int = 50) -> None:
     Loop._batches = _batches  # type: ignore[method-assign]
 
 
-def patch_round0(share: float, per_env: bool) -> None:
-    """The teacher's share ``share`` in round 0 and 0 after; ``per_env``: the first
-    round(share x k) envs are the teacher's for the whole round (else a draw per step)."""
+def patch_round_shares(shares: dict[int, float], per_env: bool = False) -> None:
+    """The teacher's share of each round from ``shares`` (0 for the rounds it leaves out);
+    ``per_env``: the first round(share x k) envs are the teacher's for the whole round (else a
+    draw per step, as the engine's mix driver does)."""
     import numpy as np
 
     from rldistill.engine.acting import Driver
 
-    Driver.teacher_share = lambda self, progress, r: share if r == 0 else 0.0  # type: ignore
+    Driver.teacher_share = lambda self, progress, r: shares.get(r, 0.0)  # type: ignore
     if not per_env:
         return
     plain = Driver.actions
@@ -184,16 +185,9 @@ def patch_round0(share: float, per_env: bool) -> None:
     Driver.actions = actions  # type: ignore[method-assign]
 
 
-def patch_teacher_round(teacher_round: int) -> None:
-    """The teacher drives round ``teacher_round`` only; the student every other round (round 0:
-    the untrained student's play, labelled)."""
-    from rldistill.engine.acting import Driver
-
-    Driver.teacher_share = lambda self, p, r: 1.0 if r == teacher_round else 0.0  # type: ignore
-
-
 def patch_drop_round0(from_round: int) -> None:
-    """Round 0's rows left out of the minibatches from round ``from_round`` on."""
+    """Round 0's planned rows (all but the few it overshoots its end by) left out of the
+    minibatches from round ``from_round`` on."""
     import torch
 
     from rldistill.engine.loop import Loop
@@ -241,8 +235,9 @@ def patch_clamp_mean(margin: float) -> None:
 
 
 PATCHES = {"ema": patch_ema, "prio": patch_prioritized, "clampmean": patch_clamp_mean,
-           "r0step": lambda v: patch_round0(v, False), "r0envs": lambda v: patch_round0(v, True),
-           "teacherround": lambda r: patch_teacher_round(int(r)),
+           "r0step": lambda v: patch_round_shares({0: v}),
+           "r0envs": lambda v: patch_round_shares({0: v}, per_env=True),
+           "teacherround": lambda r: patch_round_shares({int(r): 1.0}),
            "dropr0": lambda k: patch_drop_round0(int(k))}
 
 
