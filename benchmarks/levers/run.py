@@ -75,6 +75,10 @@ CONFIGS: dict[str, dict[str, object]] = {
     **{f"drop-r0-from{k}": dict(_patch="dropr0", _value=k) for k in (1, 3, 5)},
     # the untrained student drives round 0, the teacher round R, the student every other round
     **{f"teacher-round{r}": dict(driver="mix", _patch="teacherround", _value=r) for r in (1, 2)},
+    # early stopping on held-out states: the round's student with the lowest KL on the next
+    # round's new states (before it trained on them) is the one handed back
+    "pickfresh": dict(_patch="pickfresh", _value=0),
+    "pickfresh-agree": dict(_patch="pickfresh", _value=1),
     "teacher": dict(driver="teacher"),
     "student": dict(driver="student"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
@@ -122,6 +126,36 @@ def patch_ema(decay: float) -> None:
         finally:
             self.opt.step = step
         self.student.load_state_dict(ema)
+        return metrics
+
+    Loop.update_round = update_round  # type: ignore[method-assign]
+
+
+def patch_pick_fresh(by_agreement: bool = False) -> None:
+    """Early stopping on held-out states: the student handed back is the round's whose KL to
+    the teacher on the next round's new states (measured before it trained on them: the run's
+    ``fresh_kl``) was lowest, or (``by_agreement``) whose agreement there was highest. The last
+    round's student has no such measure and is not a candidate."""
+    import copy
+
+    from rldistill.engine.loop import Loop
+
+    plain = Loop.update_round
+
+    def update_round(self):  # type: ignore[no-untyped-def]
+        fresh = [m for m in (t.fresh.means() for t in self.tasks) if m is not None]
+        best = getattr(self, "_best_fresh", None)
+        if self.round >= 1 and fresh:
+            kl = -min(a for a, _ in fresh) if by_agreement else max(k for _, k in fresh)
+            if best is None or kl < best[0]:
+                self._best_fresh = (kl, copy.deepcopy(self.student.state_dict()), self.round)
+        metrics = plain(self)
+        if self.round >= self.n_rounds and getattr(self, "_best_fresh", None):
+            kl, state, picked = self._best_fresh
+            self.student.load_state_dict(state)
+            what = "agreement" if by_agreement else "KL"
+            print(f"pickfresh: round {picked}'s student (fresh {what} {abs(kl):.4f}) of "
+                  f"{self.round}", flush=True)
         return metrics
 
     Loop.update_round = update_round  # type: ignore[method-assign]
@@ -238,7 +272,8 @@ PATCHES = {"ema": patch_ema, "prio": patch_prioritized, "clampmean": patch_clamp
            "r0step": lambda v: patch_round_shares({0: v}),
            "r0envs": lambda v: patch_round_shares({0: v}, per_env=True),
            "teacherround": lambda r: patch_round_shares({int(r): 1.0}),
-           "dropr0": lambda k: patch_drop_round0(int(k))}
+           "dropr0": lambda k: patch_drop_round0(int(k)),
+           "pickfresh": lambda v: patch_pick_fresh(bool(v))}
 
 
 def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
