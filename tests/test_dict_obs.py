@@ -287,3 +287,39 @@ def test_trusted_dict_teacher_is_fed_its_keys(teachers):
         torch.testing.assert_close(torch.log_softmax(net(flat), -1),
                                    torch.log_softmax(plain.outputs(flat), -1), atol=1e-5,
                                    rtol=0)
+
+
+def test_frame_stacks_of_dict_spaces_stack_each_key_as_sb3_does(tmp_path, capsys):
+    """``--frame-stack`` on a Dict env stacks every key on its own axis (SB3's
+    ``VecFrameStack``: images on their channels, vectors end to end), so a teacher trained on
+    SB3's stacked dicts sees in rldistill's env what it saw in SB3's."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
+
+    from rldistill.envs.recipe import EnvRecipe
+
+    env_id = "RldistillKeysView-v0"
+    sb3 = VecFrameStack(DummyVecEnv([lambda: gym.make(env_id)]), 3)
+    model = PPO("MultiInputPolicy", sb3, n_steps=64, batch_size=64, seed=0)
+    model.save(tmp_path / "t.zip")
+    assert sb3.observation_space["view"].shape == (36, 36, 9)
+    mine = EnvRecipe(env_id, frame_stack=3).wrap(gym.make(env_id), flat=True)
+    keys = obs_keys(sb3.observation_space, "SB3's stack")
+    sb3.seed(5)
+    want, got = [sb3.reset()], [mine.reset(seed=5)[0]]
+    for a in (0, 2, 1, 1):
+        want.append(sb3.step(np.array([a]))[0])
+        got.append(mine.step(a)[0])
+    flat_want = np.stack([flatten_keys({k: v[0] for k, v in w.items()}, keys) for w in want])
+    np.testing.assert_array_equal(np.stack(got), flat_want)
+    t = load_teacher(str(tmp_path / "t.zip"))
+    with torch.no_grad():
+        sb3_logits = torch.cat([model.policy.get_distribution(model.policy.obs_to_tensor(w)[0])
+                                .distribution.logits for w in want])
+        np.testing.assert_allclose(torch.log_softmax(t.outputs(torch.from_numpy(
+            np.stack(got))), -1), sb3_logits, atol=1e-5)
+    out = tmp_path / "run"
+    assert main(["distill", "--teacher", str(tmp_path / "t.zip"), "--env", env_id,
+                 "--frame-stack", "3", "--budget", "300", "--eval-episodes", "2",
+                 "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["labelled_steps"] == 300

@@ -152,6 +152,8 @@ def frame_layout(env: gym.Env) -> tuple[int, int] | None:
         if isinstance(env, TransposeImage):
             transposed = True
         if isinstance(env, FrameStack):
+            if isinstance(env.axis, dict):  # a Dict space's keys: its rows are stored whole
+                return None
             ndim = len(env.observation_space.shape or ())
             return env.n, 0 if transposed else env.axis % ndim
         env = env.env
@@ -241,8 +243,9 @@ class EnvRecipe(str):
 
     def wrap(self, env: gym.Env, flat: bool = False) -> gym.Env:
         """The recipe's wrappers around ``env``; with ``flat``, a Dict space still left after
-        the named wrappers (which see the env's own space, as in the teacher's training)
-        becomes one vector (:mod:`rldistill.envs.keys`) before the frame stack and the view."""
+        the named wrappers and the frame stack (each key stacked on its own, as SB3's
+        ``VecFrameStack`` does) becomes one vector (:mod:`rldistill.envs.keys`) before the
+        view."""
         for name, kwargs in self.wrappers:
             module, cls = WRAPPERS[name]
             env = GameScore(env) if cls == "AtariWrapper" else env
@@ -251,11 +254,11 @@ class EnvRecipe(str):
             except TypeError as e:
                 raise UserError(f"env wrapper {name} does not take {kwargs} ({e}): give its "
                                 f"keywords as --env-wrapper {name}:KEY=VALUE,...") from None
+        env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
         if flat and isinstance(env.observation_space, gym.spaces.Dict):
             from rldistill.envs.keys import FlatKeys
 
             env = FlatKeys(env, f"env {self}")
-        env = FrameStack(env, self.frame_stack) if self.frame_stack > 1 else env
         env = TransposeImage(env) if self.transpose else env
         return apply_view(env, self.view, str(self)) if self.view else env
 

@@ -244,25 +244,42 @@ class Pixels(gym.ObservationWrapper):  # type: ignore[misc]
 class FrameStack(gym.ObservationWrapper):  # type: ignore[misc]
     """SB3's ``VecFrameStack`` for one env: the last ``n`` observations concatenated on the
     channel axis (the last one, or the first for channel-first images), zeros before the
-    first observation of an episode."""
+    first observation of an episode. A Dict space's keys are stacked each on its own axis, as
+    SB3 stacks them (``axis`` is then a dict: 0 for channel-first image keys, else -1)."""
 
     def __init__(self, env: gym.Env, n: int) -> None:
         super().__init__(env)
         space: Any = env.observation_space
+        self.n = n
+        self.frames: deque[Any] = deque(maxlen=n)
+        if isinstance(space, gym.spaces.Dict):
+            from rldistill.envs.keys import obs_keys
+
+            keys = obs_keys(space, "the env")  # Box keys only, else its one-line error
+            self.axis: Any = {k.name: 0 if k.image and not k.channels_last else -1
+                              for k in keys}
+            self.observation_space = gym.spaces.Dict(
+                {k: _stacked(space[k], n, a) for k, a in self.axis.items()})
+            self._zero: Any = {k: np.zeros(space[k].shape, space[k].dtype) for k in self.axis}
+            return
         shape = tuple(space.shape)
         self.axis = 0 if len(shape) == 3 and shape[0] < shape[-1] and shape[0] in (1, 3) else -1
-        self.n = n
-        self.frames: deque[np.ndarray] = deque(maxlen=n)
-        self.observation_space = gym.spaces.Box(np.repeat(space.low, n, self.axis),
-                                                np.repeat(space.high, n, self.axis),
-                                                dtype=space.dtype)
-        self._zero: np.ndarray = np.zeros(shape, dtype=space.dtype)
+        self.observation_space = _stacked(space, n, self.axis)
+        self._zero = np.zeros(shape, dtype=space.dtype)
 
-    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
+    def reset(self, **kwargs: Any) -> tuple[Any, dict]:
         obs, info = self.env.reset(**kwargs)
         self.frames.extend([self._zero] * self.n)
         return self.observation(obs), info
 
-    def observation(self, obs: np.ndarray) -> np.ndarray:
+    def observation(self, obs: Any) -> Any:
         self.frames.append(obs)
+        if isinstance(self.axis, dict):
+            return {k: np.concatenate([f[k] for f in self.frames], a)
+                    for k, a in self.axis.items()}
         return np.concatenate(list(self.frames), self.axis)
+
+
+def _stacked(space: Any, n: int, axis: int) -> gym.spaces.Box:
+    return gym.spaces.Box(np.repeat(space.low, n, axis), np.repeat(space.high, n, axis),
+                          dtype=space.dtype)
