@@ -15,6 +15,7 @@ from rldistill.cli import main
 from rldistill.deploy.sb3 import export_sb3
 from rldistill.core.spaces import ActionSpec, SpaceSpec
 from rldistill.students.network import Student, StudentArch, build_student, save_student
+from rldistill.sources import load_teacher
 
 PENDULUM = SpaceSpec((3,), ActionSpec("box", shape=(1,), low=(-2.0,), high=(2.0,)))
 
@@ -106,6 +107,13 @@ def test_a_gaussian_student_gets_its_mean_log_std_and_its_vecnormalize(tmp_path,
     stats = load_vecnormalize(tmp_path / "s.vecnormalize.pkl")
     assert stats is not None
     np.testing.assert_allclose(np.sqrt(stats.var + stats.epsilon), [2.0, 3.0, 4.0], rtol=1e-6)
+    # the exported zip is a teacher again (a larger student teaching a smaller one), with the
+    # statistics written beside it: it acts on raw observations as the student does
+    teacher = load_teacher(str(tmp_path / "s.zip"))
+    assert teacher.obs_norm is not None
+    with torch.no_grad():
+        np.testing.assert_allclose(teacher.outputs(x)[:, 0], load_student(tmp_path / "run")[0]
+                                   .outputs(x)[:, 0], atol=1e-5)
 
 
 def test_sb3_export_bad_input_is_one_line_exit_2(tmp_path, capsys):

@@ -107,10 +107,13 @@ def load_vecnormalize(path: Path) -> NormStats | None:
 
 
 def find_vecnormalize(zip_path: Path) -> Path | None:
-    """``vecnormalize.pkl`` beside a teacher zip: in its folder, or in RL Zoo's layout
-    (``logs/ALGO/ENV_1/ENV.zip`` with ``logs/ALGO/ENV_1/ENV/vecnormalize.pkl``)."""
+    """The VecNormalize statistics beside a teacher zip: ``NAME.vecnormalize.pkl`` (what
+    ``rldistill export --format sb3`` writes beside ``NAME.zip``), ``vecnormalize.pkl`` in its
+    folder, or RL Zoo's layout (``logs/ALGO/ENV_1/ENV.zip`` with
+    ``logs/ALGO/ENV_1/ENV/vecnormalize.pkl``)."""
     folder = zip_path.parent
-    for candidate in (folder / "vecnormalize.pkl", folder / zip_path.stem / "vecnormalize.pkl"):
+    for candidate in (folder / f"{zip_path.stem}.vecnormalize.pkl", folder / "vecnormalize.pkl",
+                      folder / zip_path.stem / "vecnormalize.pkl"):
         if candidate.is_file():
             return candidate
     return None
