@@ -336,12 +336,17 @@ def cmd_table(args: argparse.Namespace) -> None:
             f"| {task} | {config} | {len(rs)} | {iqm['value']:.3f} [{iqm['ci95'][0]:.3f}, "
             f"{iqm['ci95'][1]:.3f}] | {mean['value']:.3f} [{mean['ci95'][0]:.3f}, "
             f"{mean['ci95'][1]:.3f}] | {min(s[0] for s in scores):.3f} | "
-            f"{sum(r['agreement'] for r in rs) / len(rs):.3f} | {rs[0]['env_steps']} | "
+            f"{_mean([r['agreement'] for r in rs if 'agreement' in r])} | {rs[0]['env_steps']} | "
             f"{round(sum(r['teacher_queries'] for r in rs) / len(rs))} | "
             f"{sum(r['train_s'] for r in rs) / len(rs):.1f} |")
     text = "\n".join(lines) + "\n"
     (RESULTS / "table.md").write_text(text)
     print(text)
+
+
+def _mean(values: list[float]) -> str:
+    """The mean to 3 places; "-" for none (born_again.py's rows: agreement with stage 1 only)."""
+    return f"{sum(values) / len(values):.3f}" if values else "-"
 
 
 def _rows(path: Path) -> list[dict]:
