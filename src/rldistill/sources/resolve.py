@@ -2,7 +2,8 @@
 and the env it names (an :class:`~rldistill.envs.recipe.EnvRecipe`), with the file each came from.
 
 - ``zoo:NAME``: a zip shipped with rldistill (``rldistill zoo list``).
-- ``PATH.zip``: an SB3 zip, ``vecnormalize.pkl`` beside it or in RL Zoo's layout; where the zip
+- ``PATH.zip``: an SB3 zip, ``PATH.vecnormalize.pkl`` (what ``export --format sb3`` writes) or
+  ``vecnormalize.pkl`` beside it, or in RL Zoo's layout; where the zip
   lies in an RL Zoo experiment folder, that folder's files are read as below.
 - an RL Zoo experiment folder (``logs/ppo/Acrobot-v1_1``): ``ENV.zip`` (else ``best_model.zip``),
   ``ENV/vecnormalize.pkl``, ``ENV/config.yml`` (``env_wrapper``, ``frame_stack``,
