@@ -79,6 +79,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     # round's new states (before it trained on them) is the one handed back
     "pickfresh": dict(_patch="pickfresh", _value=0),
     "pickfresh-agree": dict(_patch="pickfresh", _value=1),
+    # progressive shrinking (born_again.py): a 25 % student with half the env steps teaches
+    # the 10 % one with the other half
+    "shrink25": dict(_shrink=0.25),
     "teacher": dict(driver="teacher"),
     "student": dict(driver="student"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
@@ -282,6 +285,11 @@ def run_one(task: str, config: str, seed: int, episodes: int) -> dict:
     import rldistill
 
     torch.set_num_threads(1)
+    if "_shrink" in CONFIGS[config]:
+        from born_again import run_shrunk
+
+        return {**run_shrunk(task, TASKS[task], seed, episodes,
+                             float(CONFIGS[config]["_shrink"])), "config": config}  # type: ignore
     options = {"param_ratio": 0.1, **TASKS[task], **CONFIGS[config]}
     if "_patch" in options:
         PATCHES[str(options.pop("_patch"))](float(options.pop("_value")))  # type: ignore
@@ -315,7 +323,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             with rows_path.open("a") as out:
                 out.write(json.dumps(row) + "\n")
             print(f"{row['task']} {row['config']} seed {row['seed']}: "
-                  f"{row['normalized_score']} (agreement {row['agreement']}, "
+                  f"{row['normalized_score']} (agreement {row.get('agreement', '-')}, "
                   f"{row['train_s']} s)", flush=True)
 
 
@@ -345,7 +353,7 @@ def cmd_table(args: argparse.Namespace) -> None:
 
 
 def _mean(values: list[float]) -> str:
-    """The mean to 3 places; "-" for none (born_again.py's rows: agreement with stage 1 only)."""
+    """The mean to 3 places; "-" for none (shrink25's rows: agreement with stage 1 only)."""
     return f"{sum(values) / len(values):.3f}" if values else "-"
 
 

@@ -14,6 +14,9 @@ A layout is ``[PRE|]CxKxS,...:DENSE``; PRE is ``pool-P`` (P x P average pooling 
 stride S convolution, M filters per frame, then 1x1 to C channels). Appends one JSON line per
 layout to results/layout_proxy.jsonl. A proxy: ten passes train less than a distill run does
 (the default 7 % student agrees 0.922 here, 0.96 in its run), so only the order counts.
+It trains offline, beside the engine, because these layouts (pooling, depthwise, frame mixing)
+are not students ``rldistill`` builds: a layout that won would be built into
+``rldistill.students`` and measured with ``rusu_minatar.py`` as the others were.
 """
 
 from __future__ import annotations
