@@ -7,7 +7,7 @@
 Every run is `rldistill distill` (``rldistill.run``) with ``--param-ratio 0.1`` unless the task
 says otherwise, scored on ``--eval-episodes`` episodes on the final-evaluation seeds; a row per
 run is appended to ``results/rows.jsonl`` (an interrupted table resumes: finished rows are kept);
-``table`` writes ``results/table.md``: per task and config the IQM and mean of the normalized
+``table`` writes ``results/table.md`` (``--rows rows_100ep.jsonl``: ``table_100ep.md``): per task and config the IQM and mean of the normalized
 score over seeds with rliable's 95 % stratified-bootstrap CIs, the worst seed, env steps,
 teacher queries and training seconds.
 """
@@ -348,7 +348,9 @@ def cmd_table(args: argparse.Namespace) -> None:
             f"{round(sum(r['teacher_queries'] for r in rs) / len(rs))} | "
             f"{sum(r['train_s'] for r in rs) / len(rs):.1f} |")
     text = "\n".join(lines) + "\n"
-    (RESULTS / "table.md").write_text(text)
+    # beside its rows: rows.jsonl -> table.md, rows_100ep.jsonl -> table_100ep.md
+    Path(args.rows).with_name(Path(args.rows).stem.replace("rows", "table", 1) + ".md"
+                              ).write_text(text)
     print(text)
 
 
