@@ -63,8 +63,19 @@ BANK = {
     # an Atari teacher (RL Zoo's Atari PPO, its frames; the zoo trains 10M steps): what one
     # core of this machine makes in ~45 min (~190 steps/s), for the CNN students of issue 31
     "BreakoutNoFrameskip-v4-ppo-s0": ("ppo", "BreakoutNoFrameskip-v4", 500_000, 0, "hard"),
+    # trained outside the project, by RL Zoo's own ``rl_zoo3.train`` (its hyperparameters, its
+    # log folder: config.yml, args.yml, vecnormalize.pkl), in a venv of its own (--zoo-python)
+    "rlzoo-HalfCheetah-v4-ppo-s0": ("ppo", "HalfCheetah-v4", 1_000_000, 0, "hard"),
+    "rlzoo-Hopper-v4-ppo-s0": ("ppo", "Hopper-v4", 1_000_000, 0, "hard"),
 }
 Q_ALGOS = ("dqn", "qrdqn")
+
+
+def teacher_path(teachers: Path, name: str) -> Path:
+    """A bank teacher's zip, or for ``rlzoo-`` teachers the RL Zoo log folder (run 1)."""
+    algo, env, *_ = BANK[name]
+    return (teachers / "rlzoo" / algo / f"{env}_1" if name.startswith("rlzoo-")
+            else teachers / f"{name}.zip")
 CONFIGS = {  # extra distill flags per config
     "student": ["--driver", "student"],  # the default before issue 19 ("before")
     "mix": ["--driver", "mix"],  # the default after it, for discrete actions ("after")
@@ -102,16 +113,27 @@ def call(cmd: list[str]) -> subprocess.CompletedProcess | None:
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def train(out: Path, jobs: int, only: list[str], extra: list[str]) -> None:
+def trained(teachers: Path, name: str) -> bool:
+    path = teacher_path(teachers, name)
+    return (path / f"{BANK[name][1]}.zip" if path.is_dir() else path).exists()
+
+
+def train(out: Path, jobs: int, only: list[str], extra: list[str], zoo_python: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     def one(name: str) -> None:
         algo, env, steps, seed, _ = BANK[name]
-        if (out / f"{name}.json").exists():
+        if (out / f"{name}.json").exists() or trained(out, name):
             return
-        cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
-               "--steps", str(steps), "--seed", str(seed), "--out", str(out / f"{name}.zip"),
-               "--eval-episodes", "20", *extra]
+        if name.startswith("rlzoo-"):  # RL Zoo's own command, its own folder layout
+            (out / "rlzoo").mkdir(exist_ok=True)
+            cmd = [zoo_python, "-m", "rl_zoo3.train", "--algo", algo, "--env", env, "-n",
+                   str(steps), "-f", str(out / "rlzoo"), "--seed", str(seed), "--eval-freq",
+                   "-1", "--num-threads", "1", "--vec-env", "dummy"]
+        else:
+            cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
+                   "--steps", str(steps), "--seed", str(seed), "--out", str(out / f"{name}.zip"),
+                   "--eval-episodes", "20", *extra]
         p = call(cmd)
         if p is not None:
             print(name, p.returncode, (p.stdout or p.stderr).strip()[-300:], flush=True)
@@ -124,7 +146,7 @@ def distill(teachers: Path, out: Path, jobs: int, configs: list[str], seeds: int
             only: list[str]) -> None:
     done = {(r["teacher"], r["config"], r["seed"]) for r in rows(out)}
     todo = [(n, c, s) for c in configs for n in BANK for s in range(seeds)
-            if (n, c, s) not in done and (teachers / f"{n}.zip").exists()
+            if (n, c, s) not in done and trained(teachers, n)
             and (not only or n in only)]
 
     def one(key: tuple[str, str, int]) -> None:
@@ -132,7 +154,7 @@ def distill(teachers: Path, out: Path, jobs: int, configs: list[str], seeds: int
         algo, env, *_ = BANK[name]
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [PY, "-m", "rldistill.cli", "distill", "--teacher",
-                   str(teachers / f"{name}.zip"), "--env", env, "--param-ratio", "0.1",
+                   str(teacher_path(teachers, name)), "--env", env, "--param-ratio", "0.1",
                    "--seed", str(seed), "--out", tmp, "--overwrite", "--json",
                    *CONFIGS[config]]
             p = call(cmd)
@@ -220,6 +242,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="train: where SB3 learns (cuda on a GPU)")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="train: stop each teacher after this much wall time")
+    ap.add_argument("--zoo-python", default="python",
+                    help="train: the Python with rl_zoo3 for the rlzoo- teachers")
     ap.add_argument("--deadline", type=float, default=float("inf"),
                     help="seconds from now after which runs are killed and no more start")
     a = ap.parse_args()
@@ -231,7 +255,7 @@ def main() -> None:
     if a.mode == "train":
         extra = ((["--device", a.device] if a.device != "cpu" else [])
                  + (["--max-seconds", str(a.max_seconds)] if a.max_seconds else []))
-        train(a.out, a.jobs, only, extra)
+        train(a.out, a.jobs, only, extra, a.zoo_python)
     elif a.mode == "distill":
         distill(a.teachers, a.out, a.jobs, a.configs.split(","), a.seeds, only)
     else:

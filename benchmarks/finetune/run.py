@@ -59,7 +59,9 @@ CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "pl
            "soft-t3": {}, "soft-t10": {},
            # --entropy-floor (a share of ln n; off by default: these rows showed no gain)
            "entfloor0.5": dict(entropy_floor=0.5), "nofloor": dict(entropy_floor=0.0),
-           "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True)}
+           "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True),
+           # the anchor follows the best-evaluated policy (patched in run_one: an experiment)
+           "ratchet": {}, "ratchet-scratch": dict(compare_scratch=True)}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 
@@ -96,6 +98,8 @@ def run_one(task: str, config: str, seed: int) -> dict:
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
         if config.startswith("soft-t"):
             _soften(finetune, float(config[6:]))
+        if config.startswith("ratchet"):
+            _ratchet(finetune)
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -108,6 +112,32 @@ def run_one(task: str, config: str, seed: int) -> dict:
             **{k: r[k] for k in ("start_normalized_score", "lowest_normalized_score",
                                  "lowest_over_start", "normalized_score", "final_return_mean",
                                  "train_wall_s", "curve")}}
+
+
+def _ratchet(finetune: object) -> None:
+    """The fine-tuning callback with the anchor moved to the policy of each evaluation that
+    beats every earlier one (the start's included): a guard that keeps what RL found."""
+    import copy
+
+    make = finetune._callback  # type: ignore[attr-defined]
+
+    def callback(cfg, setup, out, phase, curve, done, flag):  # type: ignore[no-untyped-def]
+        cb = make(cfg, setup, out, phase, curve, done, flag)
+        evaluate = cb.evaluate
+
+        def ratcheted() -> None:
+            evaluate()
+            anchor = getattr(cb.model, "ks_teacher", None)
+            if phase != "student" or getattr(anchor, "policy", None) is None:
+                return
+            if len(curve) > 1 and curve[-1]["return"] > max(p["return"] for p in curve[:-1]):
+                anchor.policy = copy.deepcopy(cb.model.policy).eval()
+                curve[-1]["anchor_moved"] = True
+
+        cb.evaluate = ratcheted
+        return cb
+
+    finetune._callback = callback  # type: ignore[attr-defined]
 
 
 def _soften(finetune: object, temperature: float) -> None:

@@ -7,9 +7,9 @@
 Every run is `rldistill distill` (``rldistill.run``) with ``--param-ratio 0.1`` unless the task
 says otherwise, scored on ``--eval-episodes`` episodes on the final-evaluation seeds; a row per
 run is appended to ``results/rows.jsonl`` (an interrupted table resumes: finished rows are kept);
-``table`` writes ``results/table.md`` (``--rows rows_100ep.jsonl``: ``table_100ep.md``): per task and config the IQM and mean of the normalized
-score over seeds with rliable's 95 % stratified-bootstrap CIs, the worst seed, env steps,
-teacher queries and training seconds.
+``table`` writes ``results/table.md`` (``--rows results/rows_100ep.jsonl``: ``table_100ep.md``):
+per task and config the IQM and mean of the normalized score over seeds with rliable's 95 %
+stratified-bootstrap CIs, the worst seed, env steps, teacher queries and training seconds.
 """
 
 from __future__ import annotations
