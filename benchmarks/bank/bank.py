@@ -67,14 +67,16 @@ BANK = {
     # log folder: config.yml, args.yml, vecnormalize.pkl), in a venv of its own (--zoo-python)
     "rlzoo-HalfCheetah-v4-ppo-s0": ("ppo", "HalfCheetah-v4", 1_000_000, 0, "hard"),
     "rlzoo-Hopper-v4-ppo-s0": ("ppo", "Hopper-v4", 1_000_000, 0, "hard"),
+    "rlzoo-Hopper-v4-ppo-s1": ("ppo", "Hopper-v4", 1_000_000, 1, "hard"),
 }
 Q_ALGOS = ("dqn", "qrdqn")
 
 
 def teacher_path(teachers: Path, name: str) -> Path:
-    """A bank teacher's zip, or for ``rlzoo-`` teachers the RL Zoo log folder (run 1)."""
-    algo, env, *_ = BANK[name]
-    return (teachers / "rlzoo" / algo / f"{env}_1" if name.startswith("rlzoo-")
+    """A bank teacher's zip, or for ``rlzoo-`` teachers the RL Zoo log folder (run 1 of a
+    folder per seed)."""
+    algo, env, _, seed, _ = BANK[name]
+    return (teachers / "rlzoo" / f"s{seed}" / algo / f"{env}_1" if name.startswith("rlzoo-")
             else teachers / f"{name}.zip")
 CONFIGS = {  # extra distill flags per config
     "student": ["--driver", "student"],  # the default before issue 19 ("before")
@@ -126,9 +128,10 @@ def train(out: Path, jobs: int, only: list[str], extra: list[str], zoo_python: s
         if (out / f"{name}.json").exists() or trained(out, name):
             return
         if name.startswith("rlzoo-"):  # RL Zoo's own command, its own folder layout
-            (out / "rlzoo").mkdir(exist_ok=True)
+            (out / "rlzoo" / f"s{seed}").mkdir(parents=True, exist_ok=True)
             cmd = [zoo_python, "-m", "rl_zoo3.train", "--algo", algo, "--env", env, "-n",
-                   str(steps), "-f", str(out / "rlzoo"), "--seed", str(seed), "--eval-freq",
+                   str(steps), "-f", str(out / "rlzoo" / f"s{seed}"), "--seed", str(seed),
+                   "--eval-freq",
                    "-1", "--num-threads", "1", "--vec-env", "dummy"]
         else:
             cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
