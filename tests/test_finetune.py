@@ -5,6 +5,7 @@ the SB3 model and the rldistill student acting alike after the write-back, the r
 SIGINT + --resume, and the one-line errors. How well RL fine-tunes is measured in
 ``benchmarks/finetune/``, not here."""
 
+import copy
 import json
 import signal
 import subprocess
@@ -57,6 +58,54 @@ def test_floor_temperature_by_hand():
                                                                                       abs=1e-4)
     assert head.floor_temperature(torch.tensor([[0.0, 0.0]]), 0.5) == 1.0
     assert head.floor_temperature(torch.tensor([[10.0, 0.0]]), 0.0) == 1.0
+
+
+def test_anchor_best_moves_only_past_every_earlier_evaluation():
+    """--anchor best: the anchor takes a copy of the policy's weights where the last evaluation
+    beats every earlier one (not at the start alone, not on a tie); a teacher anchor stays."""
+    from types import SimpleNamespace
+
+    from rldistill.drivers.finetune.anchor import Anchor, move_anchor
+
+    policy = torch.nn.Linear(2, 2)
+    model = SimpleNamespace(policy=policy, ks_teacher=Anchor("ppo", None, copy.deepcopy(policy)))
+    with torch.no_grad():
+        policy.weight.add_(1.0)
+    start = model.ks_teacher.policy.weight.clone()
+    assert not move_anchor(model, [{"return": 5.0}])
+    assert not move_anchor(model, [{"return": 5.0}, {"return": 4.0}, {"return": 5.0}])
+    assert torch.equal(model.ks_teacher.policy.weight, start)
+    assert move_anchor(model, [{"return": 5.0}, {"return": 4.0}, {"return": 5.5}])
+    assert torch.equal(model.ks_teacher.policy.weight, policy.weight)
+    with torch.no_grad():  # a copy, not the policy itself
+        policy.weight.add_(1.0)
+    assert torch.equal(model.ks_teacher.policy.weight, start + 1.0)
+    teacher = SimpleNamespace(policy=policy, ks_teacher=Anchor("ppo", None, None, object()))
+    assert not move_anchor(teacher, [{"return": 0.0}, {"return": 1.0}])
+
+
+def test_a_moved_anchor_is_checkpointed_and_restored():
+    """The anchor's weights travel in the checkpoint's tensors (``anchor/...``) and come back
+    on --resume, where they differ from the start's and the policy's."""
+    from stable_baselines3 import PPO
+
+    from rldistill.drivers.finetune.anchor import Anchor
+    from rldistill.drivers.finetune.sb3_state import restore, torch_state
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, seed=0, device="cpu")
+    model.ks_teacher = Anchor("ppo", None, copy.deepcopy(model.policy))
+    with torch.no_grad():
+        for p in model.ks_teacher.policy.parameters():
+            p.add_(0.5)
+    saved = {k: v.clone() for k, v in model.ks_teacher.policy.state_dict().items()}
+    tensors = torch_state(model)
+    assert {k[7:] for k in tensors if k.startswith("anchor/")} == set(saved)
+    fresh = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, seed=1, device="cpu")
+    fresh.ks_teacher = Anchor("ppo", None, copy.deepcopy(fresh.policy))
+    restore(fresh, tensors, {})
+    got = fresh.ks_teacher.policy.state_dict()
+    assert all(torch.equal(got[k], saved[k]) for k in saved)
+    assert not torch.equal(got["action_net.weight"], fresh.policy.action_net.weight)
 
 
 @pytest.fixture(scope="module")

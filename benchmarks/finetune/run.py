@@ -50,18 +50,25 @@ TASKS = {
 # (at 100k it scored -175, the random policy's return: no teacher to normalize by)
 EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--steps", "300000",
          "--out", str(TEACHERS / "LunarLander-v3-ppo-300k.zip")]
-CONFIGS = {"finetune": {}, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
-           "finetune-dqn": dict(algo="dqn"), "scratch": dict(compare_scratch=True),
-           "anchor-ratio": dict(anchor_lambda="return-ratio"),
-           "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True),
+# every config before --anchor best was the default ran with the anchor on the start ("student")
+START = dict(anchor="student")
+CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
+           "finetune-dqn": dict(algo="dqn", **START),
+           "scratch": dict(compare_scratch=True, **START),
+           "anchor-ratio": dict(anchor_lambda="return-ratio", **START),
+           "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True,
+                                      **START),
            # exploration experiments: the student's logits divided by T at the start (its greedy
            # actions unchanged, its entropy raised), patched in run_one
-           "soft-t3": {}, "soft-t10": {},
+           "soft-t3": START, "soft-t10": START,
            # --entropy-floor (a share of ln n; off by default: these rows showed no gain)
-           "entfloor0.5": dict(entropy_floor=0.5), "nofloor": dict(entropy_floor=0.0),
-           "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True),
-           # the anchor follows the best-evaluated policy (patched in run_one: an experiment)
-           "ratchet": {}, "ratchet-scratch": dict(compare_scratch=True)}
+           "entfloor0.5": dict(entropy_floor=0.5, **START),
+           "nofloor": dict(entropy_floor=0.0, **START),
+           "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True, **START),
+           # --anchor best (the default since): the anchor follows the best-evaluated policy;
+           # "ratchet" rows were first run as a patch of the callback, the same rule
+           "ratchet": dict(anchor="best"), "ratchet-scratch": dict(anchor="best",
+                                                                   compare_scratch=True)}
 PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
 
 
@@ -98,8 +105,6 @@ def run_one(task: str, config: str, seed: int) -> dict:
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
         if config.startswith("soft-t"):
             _soften(finetune, float(config[6:]))
-        if config.startswith("ratchet"):
-            _ratchet(finetune)
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -112,32 +117,6 @@ def run_one(task: str, config: str, seed: int) -> dict:
             **{k: r[k] for k in ("start_normalized_score", "lowest_normalized_score",
                                  "lowest_over_start", "normalized_score", "final_return_mean",
                                  "train_wall_s", "curve")}}
-
-
-def _ratchet(finetune: object) -> None:
-    """The fine-tuning callback with the anchor moved to the policy of each evaluation that
-    beats every earlier one (the start's included): a guard that keeps what RL found."""
-    import copy
-
-    make = finetune._callback  # type: ignore[attr-defined]
-
-    def callback(cfg, setup, out, phase, curve, done, flag):  # type: ignore[no-untyped-def]
-        cb = make(cfg, setup, out, phase, curve, done, flag)
-        evaluate = cb.evaluate
-
-        def ratcheted() -> None:
-            evaluate()
-            anchor = getattr(cb.model, "ks_teacher", None)
-            if phase != "student" or getattr(anchor, "policy", None) is None:
-                return
-            if len(curve) > 1 and curve[-1]["return"] > max(p["return"] for p in curve[:-1]):
-                anchor.policy = copy.deepcopy(cb.model.policy).eval()
-                curve[-1]["anchor_moved"] = True
-
-        cb.evaluate = ratcheted
-        return cb
-
-    finetune._callback = callback  # type: ignore[attr-defined]
 
 
 def _soften(finetune: object, temperature: float) -> None:

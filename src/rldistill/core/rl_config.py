@@ -12,7 +12,7 @@ from rldistill.core.options import flag, one_of, require
 
 KICKSTART_ALGOS = ("ppo", "a2c", "dqn", "sac")
 FINETUNE_ALGOS = ("ppo", "a2c", "sac", "td3", "dqn")
-ANCHORS = ("student", "teacher", "none")
+ANCHORS = ("best", "student", "teacher", "none")
 
 
 def _check_curve(cfg: Any) -> None:
@@ -91,8 +91,10 @@ class FinetuneConfig:
     """Env steps at the start during which the actor stays frozen and only the critic / value
     function learns (PPO: in whole rollouts, at least one; SAC; default: a tenth of
     --steps)."""
-    anchor: str = "student"
-    """What the fine-tuned policy is pulled toward: student (the distilled start), teacher
+    anchor: str = "best"
+    """What the fine-tuned policy is pulled toward: best (the default: the distilled start,
+    then the policy of each evaluation that beats every earlier one, so that what RL finds is
+    kept; benchmarks/finetune/README.md), student (the distilled start throughout), teacher
     (the run's teacher) or none."""
     anchor_lambda: str = ""
     """Weight of the anchor term over env steps (the kickstart schedules: constant:L,

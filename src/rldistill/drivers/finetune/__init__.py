@@ -10,7 +10,8 @@ fine-tune" recipe; DQfD for Q-values):
 - **critic warm-up**: for the first ``--warmup-steps`` the actor stays as distilled and only the
   value function (PPO) or the critics (SAC) learn, so that a fresh critic cannot steer it away;
 - **an anchor**: ``lambda_t * KL(anchor || policy)`` on each batch (the anchor: the start
-  student, or the run's teacher), lambda on a decaying schedule; for DQN the large-margin loss
+  student, moved to the policy of each evaluation that beats every earlier one; or the start
+  throughout, or the run's teacher), lambda on a decaying schedule; for DQN the large-margin loss
   on the anchor's greedy action (:class:`~rldistill.heads.losses.LargeMargin`);
 - **DQN explores at its final epsilon** from the start (a distilled student is not a random one).
 
@@ -47,7 +48,7 @@ from rldistill.core.rl_config import FINETUNE_ALGOS
 from rldistill.core.errors import Interrupted, UserError
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import parse_lambda
-from rldistill.drivers.finetune.anchor import Anchor, anchor_loss
+from rldistill.drivers.finetune.anchor import Anchor, anchor_loss, move_anchor
 from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.evaluation import seeds
@@ -211,6 +212,8 @@ def _callback(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str,
             curve.append(point)
             if len(curve) == 1 and phase == "student":  # --anchor-lambda return-ratio's G_ref
                 setattr(self.model, "ks_returns", (ret, setup.returns[1]))  # noqa: B010
+            if phase == "student" and cfg.anchor == "best" and move_anchor(self.model, curve):
+                point["anchor_moved"] = True
             self.logger.record("eval/mean_return", ret)
             self.logger.record("eval/normalized_score", point["normalized_score"])
             save_checkpoint(out, cfg, self.model, phase, curve, done)
@@ -302,7 +305,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
         model.ks_frozen_until = warm
     curve: list[dict[str, Any]] = []
     if ckpt is not None and ckpt[1]["phase"] == phase:
-        restore(model, ckpt[0], ckpt[1]["counters"])
+        restore(model, ckpt[0], ckpt[1]["counters"])  # --anchor best's anchor included
         curve = list(ckpt[1]["curve"])
         if phase == "student":
             model.ks_returns = (curve[0]["return"], setup.returns[1])

@@ -36,6 +36,17 @@ class Anchor:
         return self.head.sb3_student_out(self.policy.get_distribution(obs))
 
 
+def move_anchor(model: Any, curve: list[dict[str, Any]]) -> bool:
+    """``--anchor best``: where the curve's last evaluation beats every earlier one, the
+    anchor becomes the model's policy as it is now (its weights copied); whether it moved."""
+    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    if anchor is None or len(curve) < 2 or \
+            curve[-1]["return"] <= max(p["return"] for p in curve[:-1]):
+        return False
+    anchor.load_state_dict(model.policy.state_dict())
+    return True
+
+
 def anchor_loss(cfg: FinetuneConfig, algo: str, head: Any, teacher: Any) -> Any:
     from rldistill.heads.losses import ActionMSE, LargeMargin
 

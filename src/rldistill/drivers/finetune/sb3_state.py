@@ -1,6 +1,7 @@
 """An SB3 model's state as tensors (safetensors, nothing pickled), for ``rldistill finetune``'s
 checkpoints: the weights, the optimizer states and torch variables SB3 itself saves
-(``_get_torch_save_params``), an off-policy model's replay buffer and the counters."""
+(``_get_torch_save_params``), the anchor's weights (``--anchor best`` moves it), an off-policy
+model's replay buffer and the counters."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def torch_state(model: Any) -> dict[str, torch.Tensor]:
             out |= {f"{name}/{k}": v.clone() for k, v in obj.state_dict().items()}
     for name in variables:
         out[f"var/{name}"] = recursive_getattr(model, name).detach()
+    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    if anchor is not None:  # --anchor best moves it: its weights, as the policy's
+        out |= {f"anchor/{k}": v.clone() for k, v in anchor.state_dict().items()}
     buf = getattr(model, "replay_buffer", None)
     if buf is not None:
         for key in ("observations", "next_observations", "actions", "rewards", "dones",
@@ -55,6 +59,9 @@ def restore(model: Any, tensors: dict[str, torch.Tensor], counters: dict[str, An
     with torch.no_grad():
         for name in variables:
             recursive_getattr(model, name).copy_(tensors[f"var/{name}"])
+    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    if anchor is not None and any(k.startswith("anchor/") for k in tensors):
+        anchor.load_state_dict({k[7:]: v for k, v in tensors.items() if k.startswith("anchor/")})
     buf = getattr(model, "replay_buffer", None)
     if buf is not None:
         for k, v in tensors.items():
