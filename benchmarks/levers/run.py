@@ -51,6 +51,8 @@ CONFIGS: dict[str, dict[str, object]] = {
     "perturb0.1": dict(perturb=0.1),
     "perturb0.2": dict(perturb=0.2),
     "perturb0.3": dict(perturb=0.3),
+    "clip10": dict(grad_clip=10.0),  # gradient-norm clipping (first run as a trial patch)
+    "clip100": dict(grad_clip=100.0),  # the default since
     "updates4096": dict(min_updates=4096),
     "perturb0.1+updates4096": dict(perturb=0.1, min_updates=4096),
     "perturb0.2+updates4096": dict(perturb=0.2, min_updates=4096),

@@ -110,6 +110,12 @@ class DistillConfig:
     (chosen from measurement: benchmarks/README.md)."""
     lr: float = 3e-3
     """Adam learning rate."""
+    grad_clip: float = 100.0
+    """Each update's gradient is clipped to this global norm (0: not clipped): above the norms
+    of normal updates (medians 10-40, 99th percentiles under 100 after round 0 on MuJoCo), it
+    catches the spikes with which a few states of extreme targets (a falling Hopper's PPO
+    teacher: means to 8 at std 0.04; norms to 1e14) undo a student in one round
+    (benchmarks/bank/README.md)."""
     perturb: float = 0.0
     """At every update the teacher also labels a noisy copy of each state (SIGMA x spread)."""
     sobolev: float = 0.0
@@ -237,6 +243,7 @@ class DistillConfig:
         require(self, ("budget", "epochs", "rounds", "min_updates", "n_envs", "batch_size",
                        "eval_episodes"), "positive")
         require(self, ("temperature", "lr"), "> 0")
+        require(self, ("grad_clip",), ">= 0")
         require(self, ("collectors", "frame_stack", "perturb", "sobolev"), ">= 0")
         require(self, ("dart",), "in [0, 1]")
 

@@ -55,8 +55,7 @@ class Loop:
     ``state_dict`` / ``load_state_dict`` and ``save`` / ``resume`` make it restartable, bit for
     bit (the envs are restored by replaying the logged actions from the seed). Values that
     defaults derive from the budget (envs, batch, rounds, update floor) are resolved once here,
-    so that a resumed run whose budget grew keeps them.
-    """
+    so that a resumed run whose budget grew keeps them."""
 
     def __init__(self, cfg: DistillConfig, teachers: list[Teacher],
                  callbacks: list[Callback] | tuple[Callback, ...] = (),
@@ -93,8 +92,8 @@ class Loop:
                        for t, fn in zip(self.tasks, self.loss_fns)]
         self.opt = make_optimizer(self.student, cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)  # beta-mix draws
-        self.gen = torch.Generator().manual_seed(cfg.seed)  # minibatch order
-        self.act_gen = torch.Generator().manual_seed(cfg.seed + 1)  # --explore samples
+        self.gen, self.act_gen = (torch.Generator().manual_seed(cfg.seed),  # minibatch order,
+                                  torch.Generator().manual_seed(cfg.seed + 1))  # --explore
         self.round, self.phase, self.updates, self.teacher_queries = 0, "collect", 0, 0
         self.losses: list[float] = []
         self.notes: dict[str, Any] = {}  # a driver's own state, checkpointed with the loop
@@ -126,9 +125,8 @@ class Loop:
         self.batch = cfg.batch_size or (min(cfg.batch, CNN_BATCH) if self.student.arch.conv
                                         else cfg.batch)
         rows = max(t.head.update_rows(m.kind) for t in teachers for m in all_members(t))
-        # recurrent students and CNNs on small frames underfit at the few rows MLPs of policy
-        # teachers need: as many as Q-value teachers (benchmarks/views/, benchmarks/pixels/;
-        # not measured on Atari-sized frames, where 16 000 updates would take about an hour)
+        # recurrent students and CNNs on small frames underfit at an MLP's rows: as many as for
+        # Q-value teachers (benchmarks/views/, pixels/; not on Atari frames: 16k updates ~ 1 h)
         arch = self.student.arch
         if self.student.recurrent or (arch.conv and not atari_sized(arch.frame)):
             rows = max(rows, MANY_ROWS)
@@ -215,6 +213,8 @@ class Loop:
             loss = functools.reduce(operator.add, task_losses)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
+            if self.cfg.grad_clip:  # a few extreme targets cannot undo the student in a round
+                torch.nn.utils.clip_grad_norm_(self.student.parameters(), self.cfg.grad_clip)
             self.opt.step()
         self.student.eval()
         last = float(loss.detach())
