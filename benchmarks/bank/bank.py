@@ -94,6 +94,8 @@ CONFIGS = {  # extra distill flags per config
     # gradient-norm clipping at 10 (run as a trial patch), at 100 (the default since)
     "hard-default-clip10": ["--budget", "20000", "--eval-episodes", "30", "--grad-clip", "10"],
     "hard-default-clip100": ["--budget", "20000", "--eval-episodes", "30", "--grad-clip", "100"],
+    "hard-default-r25-clip100": ["--budget", "20000", "--eval-episodes", "30", "--param-ratio",
+                                 "0.25", "--grad-clip", "100"],
     # levers for a student that underfits (MinAtar Asterix): a larger one, more updates
     "hard-default-r25": ["--budget", "20000", "--eval-episodes", "30", "--param-ratio", "0.25"],
     "hard-default-u32k": ["--budget", "20000", "--eval-episodes", "30", "--min-updates",
