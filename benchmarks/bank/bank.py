@@ -68,6 +68,7 @@ BANK = {
     "rlzoo-HalfCheetah-v4-ppo-s0": ("ppo", "HalfCheetah-v4", 1_000_000, 0, "hard"),
     "rlzoo-Hopper-v4-ppo-s0": ("ppo", "Hopper-v4", 1_000_000, 0, "hard"),
     "rlzoo-Hopper-v4-ppo-s1": ("ppo", "Hopper-v4", 1_000_000, 1, "hard"),
+    "rlzoo-Hopper-v4-ppo-s2": ("ppo", "Hopper-v4", 1_000_000, 2, "hard"),
 }
 Q_ALGOS = ("dqn", "qrdqn")
 
