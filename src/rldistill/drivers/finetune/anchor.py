@@ -36,10 +36,16 @@ class Anchor:
         return self.head.sb3_student_out(self.policy.get_distribution(obs))
 
 
+def anchor_policy(model: Any) -> Any:
+    """The SB3 policy the model is anchored to (a copy of the start's, which ``--anchor best``
+    moves); None where the anchor is the teacher or there is none."""
+    return getattr(getattr(model, "ks_teacher", None), "policy", None)
+
+
 def move_anchor(model: Any, curve: list[dict[str, Any]]) -> bool:
     """``--anchor best``: where the curve's last evaluation beats every earlier one, the
     anchor becomes the model's policy as it is now (its weights copied); whether it moved."""
-    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    anchor = anchor_policy(model)
     if anchor is None or len(curve) < 2 or \
             curve[-1]["return"] <= max(p["return"] for p in curve[:-1]):
         return False

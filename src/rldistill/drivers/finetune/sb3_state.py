@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rldistill.drivers.finetune.anchor import anchor_policy
 from rldistill.engine.checkpoint import (CKPT_NAME, FORMAT, optimizer_tensors, restore_optimizer,
                                          save_tensors)
 
@@ -32,7 +33,7 @@ def torch_state(model: Any) -> dict[str, torch.Tensor]:
             out |= {f"{name}/{k}": v.clone() for k, v in obj.state_dict().items()}
     for name in variables:
         out[f"var/{name}"] = recursive_getattr(model, name).detach()
-    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    anchor = anchor_policy(model)
     if anchor is not None:  # --anchor best moves it: its weights, as the policy's
         out |= {f"anchor/{k}": v.clone() for k, v in anchor.state_dict().items()}
     buf = getattr(model, "replay_buffer", None)
@@ -59,7 +60,7 @@ def restore(model: Any, tensors: dict[str, torch.Tensor], counters: dict[str, An
     with torch.no_grad():
         for name in variables:
             recursive_getattr(model, name).copy_(tensors[f"var/{name}"])
-    anchor = getattr(getattr(model, "ks_teacher", None), "policy", None)
+    anchor = anchor_policy(model)
     if anchor is not None and any(k.startswith("anchor/") for k in tensors):
         anchor.load_state_dict({k[7:]: v for k, v in tensors.items() if k.startswith("anchor/")})
     buf = getattr(model, "replay_buffer", None)
