@@ -149,3 +149,49 @@ def test_kickstart_yaml_and_cli_types_come_from_the_dataclass(tmp_path):
         load_yaml(p, KickstartConfig)
     with pytest.raises(UserError, match="unknown --algo 'td3'"):
         KickstartConfig(teacher="t", env="e", algo="td3", steps=1, lambda_schedule="1").validate()
+
+
+def test_a_plain_mlp_student_takes_its_teachers_activation(tmp_path):
+    """SB3's PPO / A2C teachers use tanh, DQN / SAC ReLU: --student-activation teacher (the
+    default) gives a plain MLP student its teacher's; recurrent and CNN students keep ReLU."""
+    from rldistill.sources import load_teacher
+    from rldistill.students.build import make_student
+    from rldistill.students.network import load_student, save_student
+
+    ppo, dqn = load_teacher("zoo:CartPole-v1-ppo"), load_teacher("zoo:LunarLander-v3-dqn")
+
+    def built(teacher, **options):
+        cfg = DistillConfig(teacher="t", env="e", param_ratio=0.1, **options)
+        return make_student(cfg, [teacher])
+
+    student = built(ppo)
+    assert student.arch.activation == "tanh"
+    assert [type(m).__name__ for m in student.net] == ["Linear", "Tanh", "Linear", "Tanh",
+                                                       "Linear"]
+    assert built(dqn).arch.activation == "relu"
+    assert built(ppo, student_activation="relu").arch.activation == "relu"
+    assert built(dqn, student_activation="elu").arch.activation == "elu"
+    recurrent = make_student(DistillConfig(teacher="t", env="e", student_arch="gru:8"), [ppo])
+    assert recurrent.arch.activation == "relu"
+    # saved and loaded with it; a student saved before the option (no key) is ReLU
+    save_student(student, tmp_path, {})
+    loaded, meta = load_student(tmp_path)
+    x = torch.randn(16, 4)
+    assert loaded.arch.activation == "tanh" and torch.equal(loaded.outputs(x), student.outputs(x))
+    del meta["arch"]["activation"]
+    (tmp_path / "student.json").write_text(__import__("json").dumps(meta))
+    assert load_student(tmp_path)[0].arch.activation == "relu"
+    with pytest.raises(UserError, match="--student-activation"):
+        DistillConfig(teacher="zoo:x", env="CartPole-v1", student_activation="gelu").validate()
+
+
+def test_an_option_newer_than_a_saved_run_counts_with_its_value_before_it():
+    """A run saved before --grad-clip and --student-activation existed computed with no clip
+    and a ReLU student: today's defaults are another run, not the same one resumed."""
+    from rldistill.core.config import changed_options
+
+    cfg = DistillConfig(teacher="zoo:x", env="CartPole-v1")
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("grad_clip", "student_activation")}
+    assert changed_options(old, cfg) == ["grad_clip", "student_activation"]
+    assert changed_options(old, cfg.replace(grad_clip=0.0, student_activation="relu")) == []
+    assert changed_options(cfg.to_dict(), cfg) == []

@@ -305,3 +305,21 @@ def test_dense_less_cnn_and_recurrent_students_are_one_line_errors(tmp_path, cap
         assert msg in err and len(err.splitlines()) == 1, err
         assert "Traceback" not in err and f"--out {tmp_path / 'a.onnx'}" in err
     assert not list(tmp_path.glob("a.*"))
+
+
+def test_a_tanh_student_becomes_a_tanh_policy_that_acts_alike(tmp_path, capsys):
+    """A student of a tanh teacher (SB3's PPO default) is exported with activation_fn Tanh."""
+    torch.manual_seed(0)
+    arch = StudentArch(4, (16, 16), 2, activation="tanh")
+    student = Student(arch, [SpaceSpec((4,), 2)])
+    save_student(student, tmp_path / "run", {"env": "CartPole-v1",
+                                             "teacher": {"kind": "logits"}})
+    report = _export(tmp_path, capsys)
+    assert report["action_agreement"] == 1.0
+    model = PPO.load(tmp_path / "s.zip", env=make_vec_env("CartPole-v1", 1), device="cpu")
+    assert model.policy.activation_fn is torch.nn.Tanh
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = model.policy.get_distribution(x).distribution.logits
+    torch.testing.assert_close(got, torch.log_softmax(student.outputs(x), -1))
+    assert load_teacher(str(tmp_path / "s.zip")).act(x).eq(student.act(x)).all()

@@ -17,6 +17,7 @@ from rldistill.core.options import (CELL_KINDS, one_of, parse_arch, parse_budget
 
 DRIVERS = ("teacher", "student", "mix")
 ENSEMBLES = ("mean", "confident")
+ACTIVATION_CHOICES = ("teacher", "relu", "tanh", "elu")  # core.activations, and "teacher"
 DEFAULT_ROUNDS = 10  # with a policy teacher, and for online runs
 FEW_ROWS, MANY_ROWS = 256_000, 4_096_000  # rows of training a run gets at least (min_updates)
 
@@ -35,6 +36,10 @@ class DistillConfig:
     tau = 0.01, nearly always wins against a policy teacher)."""
     student_hidden: str | None = None
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
+    student_activation: str = "teacher"
+    """The activation between an MLP student's layers: teacher (its teacher's, where that is
+    relu, tanh or elu: SB3's PPO and A2C use tanh; else relu), relu, tanh or elu. Recurrent and
+    CNN students: relu unless given."""
     student_arch: str | None = None
     """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
     and strides by frame size); or a recurrent one, gru:H or lstm:H (H units; --student-hidden
@@ -267,6 +272,7 @@ class DistillConfig:
                 raise UserError("CNN students learn one task: drop --student-arch for "
                                 "multi-task")
             parse_arch(self.student_arch)
+        one_of("--student-activation", self.student_activation, ACTIVATION_CHOICES)
         if self.bptt < 1 or self.burn_in < 0:
             raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
                             f"{self.burn_in}")
@@ -346,6 +352,9 @@ NOT_THE_RUN = ("out", "trust_teacher", "ray_address")
 # what a checkpointed run may change when it is resumed: a larger budget extends it, and what
 # comes after training (the final evaluation, the MLP baseline) is done again
 RESUMABLE = ("budget", "eval_episodes", "baseline")
+# the values options had in runs saved before they existed, where today's default computes
+# something else (no gradient clip; ReLU students)
+BEFORE = {"grad_clip": 0.0, "student_activation": "relu"}
 
 
 def changed_options(saved: dict[str, Any], cfg: Any,
@@ -353,14 +362,16 @@ def changed_options(saved: dict[str, Any], cfg: Any,
     """The one "same run?" rule (``--resume``, ``--seeds`` read-back, sweep and compress
     trials, the MLP baseline): the options of ``cfg`` whose values differ from those of the run
     whose config is ``saved`` (a result.json's or a checkpoint's), :data:`NOT_THE_RUN` and
-    ``may_differ`` aside. Options newer than the saved run count with their defaults; an empty
+    ``may_differ`` aside. Options newer than the saved run count with their defaults (or
+    their :data:`BEFORE` values, where the default computes something else); an empty
     ``env`` is the one the teacher's source names (the saved run filled it in); the sequence
     options only where the student is recurrent (their defaults change without changing MLP or
     CNN runs)."""
     want, default = cfg.to_dict(), type(cfg)().to_dict()
     skip = {*NOT_THE_RUN, *may_differ} | ({"env"} if "env" in want and not want["env"] else set())
     skip |= set() if getattr(cfg, "recurrent", True) else {"bptt", "burn_in"}
-    return sorted(k for k, v in want.items() if k not in skip and saved.get(k, default[k]) != v)
+    return sorted(k for k, v in want.items() if k not in skip
+                  and saved.get(k, BEFORE.get(k, default[k])) != v)
 
 
 def _as_tuple(value: str | tuple[str, ...]) -> tuple[str, ...]:

@@ -290,7 +290,7 @@ def _model_kwargs(run: SavedRun, task: int, algo: str, env: Any, env_id: str,
     student = run.student
     hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
     cnn = bool(student.arch.conv)
-    _, kwargs = sb3_kwargs(algo, env_id, hidden[1:] if cnn else hidden)
+    _, kwargs = sb3_kwargs(algo, env_id, hidden[1:] if cnn else hidden, student.arch.activation)
     pk = kwargs["policy_kwargs"]
     # the student's own features: a zoo network's extractor (MinAtar's) is not on its path
     pk.pop("features_extractor_class", None)

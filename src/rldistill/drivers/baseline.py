@@ -28,6 +28,7 @@ def mlp_baseline(cfg: DistillConfig, student: Student,
               arch_for_ratio(student.specs[0], student.params, 1.0, heads=[
                   h.name for h in student.action_heads]).hidden)
     base = cfg.replace(student_arch=None, student_hidden=",".join(map(str, hidden)),
+                       student_activation=student.arch.activation,
                        baseline="none", out=str(Path(cfg.out) / "baseline"))
     # its dir goes with the run's (cleared with it): whatever is there is this run's baseline,
     # read back where it finished, continued where it was checkpointed (the rule of rundir)

@@ -24,7 +24,8 @@ def score_tasks(student: Student, tasks: list[tuple[str, Teacher]], episodes: in
     for i, (env_id, teacher) in enumerate(tasks):
         view = student.for_task(i)
         block = score_student(view, teacher, env_id, episodes, seed=seed, cache=cache)
-        block["student"]["hidden"] = list(student.arch.hidden)
+        block["student"] |= {"hidden": list(student.arch.hidden),
+                             "activation": student.arch.activation}
         if isinstance(teacher, EnsembleTeacher):
             block["ensemble"] = teacher.mode
             block["members"] = []
@@ -47,7 +48,8 @@ def multitask_result(blocks: list[dict[str, Any]], tasks: list[tuple[str, Teache
     result = {"env": [e for e, _ in tasks],
               "tasks": [{"env": e, "teacher_params": t.params, **b}
                         for (e, t), b in zip(tasks, blocks)],
-              "student": {"params": student.params, "hidden": list(student.arch.hidden)},
+              "student": {"params": student.params, "hidden": list(student.arch.hidden),
+                          "activation": student.arch.activation},
               "teacher": {"name": " | ".join(t.name for _, t in tasks), "params": t_params},
               "param_ratio": round(student.params / t_params, 4),
               "normalized_score": (None if None in scores else

@@ -120,8 +120,10 @@ def acting_net(policy: Any, action: Any) -> tuple[nn.Module, str]:
 
 def acting_linears(policy: Any) -> list[nn.Linear]:
     """The Linear layers of an MLP policy's acting path, input to output; the other modules
-    must be ReLU (what an rldistill student uses), else a one-line error."""
+    must be one activation an rldistill student can have (ReLU, Tanh, ELU), else a one-line
+    error."""
     from rldistill.core.errors import UserError
+    from rldistill.core.activations import ACTIVATIONS
 
     seq: list[nn.Module] = []
     for m in acting_modules(policy):
@@ -129,11 +131,12 @@ def acting_linears(policy: Any) -> list[nn.Linear]:
         seq.extend(inner if isinstance(inner, nn.Sequential) else [inner])
     if seq and isinstance(seq[-1], nn.Tanh) and policy_kind(policy) == "deterministic":
         seq.pop()  # TD3 / DDPG's actor ends in tanh, which the deterministic head applies
-    bad = [m for m in seq if not isinstance(m, (nn.Linear, nn.ReLU))]
-    if bad:
-        raise UserError(f"the SB3 student's acting path has {type(bad[0]).__name__} layers, so it "
-                        "does not map onto an rldistill student: build it with "
-                        "activation_fn=torch.nn.ReLU")
+    acts = {type(m) for m in seq if not isinstance(m, nn.Linear)}
+    if len(acts) > 1 or not acts <= set(ACTIVATIONS.values()):
+        bad = sorted(c.__name__ for c in acts)
+        raise UserError(f"the SB3 student's acting path has {', '.join(bad)} layers, so it does "
+                        "not map onto an rldistill student: build it with one activation_fn "
+                        "of torch.nn.ReLU, Tanh or ELU")
     return [m for m in seq if isinstance(m, nn.Linear)]
 
 

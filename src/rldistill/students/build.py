@@ -18,9 +18,11 @@ from rldistill.core.errors import UserError
 from rldistill.core.options import ArchSpec, parse_arch, parse_hidden
 from rldistill.core.spaces import SpaceSpec
 from rldistill.heads import head_for
+from rldistill.sources.base import all_members
 from rldistill.sources.sb3_cnn import is_image
 from rldistill.students.convs import (Conv, Layout, conv_out, convs_for, frame_of, scaled,
                                       teacher_layout)
+from rldistill.students.layers import hidden_activation
 from rldistill.students.network import (Student, StudentArch, arch_for_ratio,
                                         student_arch)
 
@@ -142,12 +144,29 @@ def make_student(cfg: DistillConfig, teachers: Sequence[Any],
                   tuple(t.obs_norm is not None and v is None for t, v in zip(teachers, views)),
                   teacher_layout(teachers[0]) if len(teachers) == 1 and not any(views) else None)
     plan = plan_student(cfg, tasks.layout)
-    arch = BUILDERS[plan.kind](plan, tasks)
+    arch = dataclasses.replace(BUILDERS[plan.kind](plan, tasks),
+                               activation=activation(cfg, plan, teachers))
     student = Student(arch, tasks.specs, tasks.heads)
     for i, on in enumerate(arch.obs_norm):
         if on:
             student.copy_obs_norm(i, teachers[i].obs_norm)
     return student
+
+
+def activation(cfg: DistillConfig, plan: Plan, teachers: Sequence[Any]) -> str:
+    """--student-activation, where "teacher" is the teachers' own (one that every teacher
+    shares) for a plain MLP student and ReLU otherwise: a tanh student of a tanh teacher copies
+    it far more closely at 10 % of its size (LunarLanderContinuous A2C: agreement 0.95 -> 0.99,
+    benchmarks/levers/README.md); recurrent and CNN students were measured with ReLU."""
+    if cfg.student_activation != "teacher":
+        if plan.kind in ("layout", "cnn") and cfg.student_activation != "relu":
+            raise UserError("--student-activation applies to MLP and recurrent students (a CNN "
+                            "student's layers are relu): drop it")
+        return cfg.student_activation
+    found = {hidden_activation(m.net) for t in teachers for m in all_members(t)
+             if isinstance(getattr(m, "net", None), torch.nn.Module)}
+    return found.pop() if plan.kind == "mlp" and len(found) == 1 and None not in found \
+        else "relu"
 
 
 def make_optimizer(student: Student, lr: float) -> torch.optim.Optimizer:

@@ -21,6 +21,7 @@ from rldistill.core.files import atomic_write
 from rldistill.students.convs import (build_convs, conv_out, conv_params)
 from rldistill.core.errors import UserError
 from rldistill.heads import ActionHead, head_for
+from rldistill.students.layers import mlp, mlp_params
 from rldistill.students.memory import Cell, cell_params, unroll
 from rldistill.sources.normalize import ObsNorm
 from rldistill.core.spaces import ActionSpec, SpaceSpec, flat_dim, split_keys
@@ -31,7 +32,8 @@ FORMAT = "rldistill-student/2"
 
 @dataclass(frozen=True)
 class StudentArch:
-    """An MLP: obs_dim -> hidden... -> out_dim, ReLU between layers.
+    """An MLP: obs_dim -> hidden... -> out_dim, ``activation`` between layers (relu | tanh | elu:
+    a plain MLP student takes its teacher's, ``rldistill.students.build``).
 
     Multi-task (``tasks`` = ((obs_dim, out_dim), ...) per task, Rusu et al. 2015): the first
     hidden layer is a per-task input adapter (observation sizes may differ), the other hidden
@@ -54,40 +56,31 @@ class StudentArch:
     # a multi-input student (a Dict space, rldistill.envs.keys): each image key's (C, H, W)
     # through its own CNN of layout ``conv``, the other keys (obs_dim in all) as they are
     key_frames: tuple[tuple[int, int, int], ...] = ()
+    activation: str = "relu"  # between the MLP layers (a CNN's convolutions: ReLU)
 
     @property
     def params(self) -> int:
         if self.key_frames:
-            return sum(conv_params(f, self.conv) for f in self.key_frames) + _mlp_params(
+            return sum(conv_params(f, self.conv) for f in self.key_frames) + mlp_params(
                 [self.features, *self.hidden, self.out_dim])
         if self.cell:
             inputs = self.hidden[-1] if self.hidden else self.obs_dim
-            return (_mlp_params([self.obs_dim, *self.hidden]) + _mlp_params(
+            return (mlp_params([self.obs_dim, *self.hidden]) + mlp_params(
                 [self.cell_size, self.out_dim]) + cell_params(self.cell, inputs, self.cell_size))
         if self.conv:
             frame = (self.frame[0], self.frame[1], self.frame[2])
-            return conv_params(frame, self.conv) + _mlp_params(
+            return conv_params(frame, self.conv) + mlp_params(
                 [conv_out(frame, self.conv), *self.hidden, self.out_dim])
         if not self.tasks:
-            return _mlp_params([self.obs_dim, *self.hidden, self.out_dim])
+            return mlp_params([self.obs_dim, *self.hidden, self.out_dim])
         h = self.hidden
-        return (sum(_mlp_params([o, h[0]]) + _mlp_params([h[-1], a]) for o, a in self.tasks)
-                + _mlp_params(list(h)))
+        return (sum(mlp_params([o, h[0]]) + mlp_params([h[-1], a]) for o, a in self.tasks)
+                + mlp_params(list(h)))
 
     @property
     def features(self) -> int:
         """A multi-input student's features: the vector keys and each image key's CNN out."""
         return self.obs_dim + sum(conv_out(f, self.conv) for f in self.key_frames)
-
-
-def _mlp_params(sizes: list[int]) -> int:
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
-def _mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    return nn.Sequential(*[m for i, (a, b) in enumerate(pairs) for m in (
-        [nn.Linear(a, b), nn.ReLU()] if final_relu or i < len(pairs) - 1 else [nn.Linear(a, b)])])
 
 
 class Student(nn.Module):
@@ -103,6 +96,7 @@ class Student(nn.Module):
         super().__init__()
         self._device = torch.device("cpu")  # kept by _apply: outputs() asks it at every step
         self.arch, self.specs = arch, list(specs)
+        act = arch.activation
         self.action_heads: list[ActionHead] = [
             head_for(s.action, name=h) for s, h in zip(self.specs, heads or [None] * len(specs))]
         if any(arch.obs_norm):
@@ -110,28 +104,28 @@ class Student(nn.Module):
                                            for s, on in zip(self.specs, arch.obs_norm))
         if arch.key_frames:
             self.key_convs = nn.ModuleList(build_convs(f, arch.conv) for f in arch.key_frames)
-            self.net = _mlp([arch.features, *arch.hidden, arch.out_dim], False)
+            self.net = mlp([arch.features, *arch.hidden, arch.out_dim], False, act)
             return
         if arch.conv:
             frame = (arch.frame[0], arch.frame[1], arch.frame[2])
             self.convs = build_convs(frame, arch.conv)
-            self.net = _mlp([conv_out(frame, arch.conv), *arch.hidden, arch.out_dim], False)
+            self.net = mlp([conv_out(frame, arch.conv), *arch.hidden, arch.out_dim], False, act)
             return
         if arch.cell:
-            self.encoder = _mlp([arch.obs_dim, *arch.hidden], final_relu=True)
+            self.encoder = mlp([arch.obs_dim, *arch.hidden], True, act)
             self.cell = Cell(arch.cell, arch.hidden[-1] if arch.hidden else arch.obs_dim,
                              arch.cell_size)
-            self.net = _mlp([arch.cell_size, arch.out_dim], final_relu=False)
+            self.net = mlp([arch.cell_size, arch.out_dim], False, act)
             return
         if not arch.tasks:
-            self.net = _mlp([arch.obs_dim, *arch.hidden, arch.out_dim], final_relu=False)
+            self.net = mlp([arch.obs_dim, *arch.hidden, arch.out_dim], False, act)
             return
         if not arch.hidden:
             raise UserError("a multi-task student needs at least one hidden layer: pass "
                             "--student-hidden, e.g. 64,64")
         h = arch.hidden
-        self.adapters = nn.ModuleList(_mlp([o, h[0]], final_relu=True) for o, _ in arch.tasks)
-        self.trunk = _mlp(list(h), final_relu=True)
+        self.adapters = nn.ModuleList(mlp([o, h[0]], True, act) for o, _ in arch.tasks)
+        self.trunk = mlp(list(h), True, act)
         self.heads = nn.ModuleList(nn.Linear(h[-1], a) for _, a in arch.tasks)
 
     def forward(self, obs: torch.Tensor, task: int = 0) -> torch.Tensor:
@@ -228,8 +222,8 @@ class Student(nn.Module):
         return TaskView(self, task)
 
     def linears(self, task: int = 0) -> list[nn.Linear]:
-        """The Linear layers ``task``'s outputs go through, input to output (ReLU between them):
-        the plain MLP the student is for that task."""
+        """The Linear layers ``task``'s outputs go through, input to output (``arch.activation``
+        between them): the plain MLP the student is for that task."""
         parts = [self.net] if not self.arch.tasks else [
             self.adapters[task], self.trunk, self.heads[task]]
         return [m for part in parts for m in part.modules() if isinstance(m, nn.Linear)]
@@ -357,7 +351,8 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                        tuple(a.get("frame", ())), bool(a.get("channels_last", False)),
                        bool(a.get("image_scale", False)), str(a.get("cell", "")),
                        int(a.get("cell_size", 0)),
-                       tuple((int(c), int(h), int(w)) for c, h, w in a.get("key_frames", ())))
+                       tuple((int(c), int(h), int(w)) for c, h, w in a.get("key_frames", ())),
+                       str(a.get("activation", "relu")))  # students saved before it: ReLU
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     return student.eval(), meta

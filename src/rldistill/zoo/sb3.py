@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
+from rldistill.core.activations import ACTIVATIONS
 from rldistill.core.errors import UserError
 from rldistill.zoo.hyperparams import ALGOS
 
@@ -23,8 +22,10 @@ def sb3_class(algo: str) -> Any:
     return classes[algo]
 
 
-def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
-    """RL-Zoo hyperparameters (``zoo.hyperparams.lookup``) with the student's net and ReLU.
+def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...], activation: str = "relu"
+               ) -> tuple[int, dict[str, Any]]:
+    """RL-Zoo hyperparameters (``zoo.hyperparams.lookup``) with the student's net and its
+    activation (``rldistill.core.activations``; kick-starting's students: ReLU).
 
     Linear schedules become SB3's own ``LinearSchedule`` so that the saved zip pickles only SB3
     classes (the zoo's lambdas would pickle code from rldistill).
@@ -42,7 +43,7 @@ def sb3_kwargs(algo: str, env_id: str, hidden: tuple[int, ...]) -> tuple[int, di
         if isinstance(v, tuple) and len(v) == 2 and v[0] == "lin":
             kwargs[k] = LinearSchedule(float(v[1]), 0.0, 1.0)
     pk = dict(kwargs.pop("policy_kwargs", {}) or {})
-    pk["activation_fn"] = nn.ReLU
+    pk["activation_fn"] = ACTIVATIONS[activation]
     pk["net_arch"] = dict(pi=list(hidden), vf=list(hidden)) if algo == "ppo" else list(hidden)
     kwargs["policy_kwargs"] = pk
     return n_envs, kwargs

@@ -162,6 +162,7 @@ def train_one(cfg: KickstartConfig, teacher: Any, hidden: tuple[int, ...], lam: 
         with tempfile.TemporaryDirectory() as tmp:
             dcfg = DistillConfig(teacher=teacher.name, env=cfg.env, budget=pretrain,
                                  seed=cfg.seed, student_hidden=",".join(map(str, hidden)),
+                                 student_activation="relu",  # the SB3 model's (sb3_kwargs)
                                  out=tmp, temperature=cfg.temperature)
             load_into(model, train(dcfg, teachers=[teacher]).student)
     cb = _eval_callback(env, teacher, cfg.eval_every, cfg.eval_episodes, seeds.KICKSTART_CURVE,
