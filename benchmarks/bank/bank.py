@@ -82,9 +82,11 @@ def teacher_path(teachers: Path, name: str) -> Path:
 CONFIGS = {  # extra distill flags per config
     "student": ["--driver", "student"],  # the default before issue 19 ("before")
     "mix": ["--driver", "mix"],  # the default after it, for discrete actions ("after")
-    # the student's activation tanh (its rows: PPO and A2C teachers, whose own is tanh; "mix"
-    # rows ran with ReLU students, before --student-activation's default became the teacher's)
+    # the student's activation (rows of PPO and A2C teachers, whose own is tanh, retrained for
+    # them; "mix" rows ran with ReLU students, before --student-activation's default became the
+    # teacher's)
     "mix-tanh": ["--driver", "mix", "--student-activation", "tanh"],
+    "mix-relu": ["--driver", "mix", "--student-activation", "relu"],
     "auto-student": ["--budget", "auto:50000", "--driver", "student"],
     "auto": ["--budget", "auto:50000", "--driver", "mix"],
     # the hard bank (issue 27): 20k env steps, 30 evaluation episodes (1 000 steps each)

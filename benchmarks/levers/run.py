@@ -81,10 +81,12 @@ CONFIGS: dict[str, dict[str, object]] = {
     # round's new states (before it trained on them) is the one handed back
     "pickfresh": dict(_patch="pickfresh", _value=0),
     "pickfresh-agree": dict(_patch="pickfresh", _value=1),
-    # the student's shape at the same --param-ratio: 1 or 3 hidden layers (the default is 2),
-    # tanh between them (the default is ReLU; SB3's PPO and A2C teachers use tanh)
+    # the student's shape at the same --param-ratio: 1 or 3 hidden layers (the default is 2)
     **{f"depth{d}": dict(_patch="depth", _value=d) for d in (1, 3)},
-    "tanh": dict(_patch="tanh", _value=0),
+    # tanh between its layers (first run as a trial patch; the option since, whose default
+    # "teacher" gives tanh to the students of SB3's PPO and A2C teachers); relu: the old default
+    "tanh": dict(student_activation="tanh"),
+    "relu": dict(student_activation="relu"),
     # progressive shrinking (born_again.py): a 25 % student with half the env steps teaches
     # the 10 % one with the other half
     "shrink25": dict(_shrink=0.25),
@@ -286,22 +288,7 @@ def patch_depth(depth: float) -> None:
     network.arch_for_ratio.__defaults__ = tuple(defaults)
 
 
-def patch_tanh(_: float) -> None:
-    """The student's MLP with tanh between its layers instead of ReLU."""
-    from torch import nn
-
-    from rldistill.students import network
-
-    def mlp(sizes: list[int], final_relu: bool) -> nn.Sequential:
-        pairs = list(zip(sizes[:-1], sizes[1:]))
-        return nn.Sequential(*[m for i, (a, b) in enumerate(pairs) for m in (
-            [nn.Linear(a, b), nn.Tanh()] if final_relu or i < len(pairs) - 1
-            else [nn.Linear(a, b)])])
-
-    network._mlp = mlp
-
-
-PATCHES = {"ema": patch_ema, "depth": patch_depth, "tanh": patch_tanh, "prio": patch_prioritized, "clampmean": patch_clamp_mean,
+PATCHES = {"ema": patch_ema, "depth": patch_depth, "prio": patch_prioritized, "clampmean": patch_clamp_mean,
            "r0step": lambda v: patch_round_shares({0: v}),
            "r0envs": lambda v: patch_round_shares({0: v}, per_env=True),
            "teacherround": lambda r: patch_round_shares({int(r): 1.0}),
