@@ -46,6 +46,9 @@ TASKS = {
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }
+# the same tasks with students of today's default activation (--student-activation teacher:
+# tanh, as these PPO teachers); every other task's student is distilled with ReLU, as it was
+TASKS |= {f"{t}-tanh": TASKS[t] for t in ("ll-ppo", "llc-ppo", "ll-ppo-early")}
 # the early-stopped teacher: `rldistill teacher train` with RL Zoo's hyperparameters, 300k steps
 # (at 100k it scored -175, the random policy's return: no teacher to normalize by)
 EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--steps", "300000",
@@ -80,13 +83,15 @@ def student(task: str) -> Path:
     if not (out / "result.json").exists():
         env = ["--env", ENVS[task]] if task in ENVS else []
         ratio = "1.0" if task.endswith("-full") else "0.1"
-        subprocess.run([cli, "distill", "--teacher", teacher, *env, "--param-ratio", ratio,
+        act = [] if task.endswith("-tanh") else ["--student-activation", "relu"]
+        subprocess.run([cli, "distill", "--teacher", teacher, *env, "--param-ratio", ratio, *act,
                         "--out", str(out), "--overwrite", "--json"], check=True,
                        stdout=subprocess.DEVNULL)
     return out
 
 
-ENVS = {"ll-ppo-early": "LunarLander-v3", "walker-sac": "Walker2d-v5"}
+ENVS = {"ll-ppo-early": "LunarLander-v3", "ll-ppo-early-tanh": "LunarLander-v3",
+        "walker-sac": "Walker2d-v5"}
 SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo"}
 
 
