@@ -114,8 +114,10 @@ def test_refuses_to_overwrite_a_run(tmp_path, capsys):
 def test_grad_clip_binds_only_past_its_norm(tmp_path):
     """--grad-clip clips each update's gradient to a global norm: far above the gradients'
     norms it changes nothing (the same student to the bit as 0, off); at 1e-3 it binds and the
-    student differs."""
+    student differs. rounds.jsonl gives each round's largest norm and the updates clipped."""
     from safetensors.torch import load_file
+
+    from rldistill.report.runlog import read_rounds
 
     def student(clip: str) -> dict:
         out = tmp_path / clip
@@ -127,3 +129,9 @@ def test_grad_clip_binds_only_past_its_norm(tmp_path):
     off, loose, tight = student("0"), student("1e9"), student("1e-3")
     assert all(torch.equal(off[k], loose[k]) for k in off)
     assert any(not torch.equal(off[k], tight[k]) for k in off)
+    rounds = {c: read_rounds(tmp_path / c) for c in ("0", "1e9", "1e-3")}
+    assert [(r["grad_norm_max"], r["clipped"]) for r in rounds["0"]] == [(None, 0)] * 2
+    assert all(0 < r["grad_norm_max"] < 1e9 and r["clipped"] == 0 for r in rounds["1e9"])
+    per_round = [b["updates"] - a["updates"] for a, b in zip([{"updates": 0}, *rounds["1e-3"]],
+                                                             rounds["1e-3"])]
+    assert [r["clipped"] for r in rounds["1e-3"]] == per_round  # every update

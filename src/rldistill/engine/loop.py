@@ -29,7 +29,7 @@ from rldistill.engine.perturb import check_neighbourhoods, neighbourhoods
 from rldistill.engine.rundir import other_options, other_plan
 from rldistill.engine.checkpoint import (CKPT_NAME, load_checkpoint, load_loop_state, loop_state,
                                          restore_loop, save_loop)
-from rldistill.engine.state import Fresh, Hook, RoundMetrics, Task
+from rldistill.engine.state import Fresh, Hook, RoundMetrics, Task, grad_norms
 from rldistill.envs.recipe import frame_layout
 from rldistill.envs.make import (BatchEnv, make_vec_env, parse_variants, student_view,
                                  task_env)
@@ -207,14 +207,15 @@ class Loop:
             for term in around:
                 term.set_spread(t.buf.observations(slice(0, t.buf.size)))
         self.student.train()
+        clip, norms = self.cfg.grad_clip, []
         for _ in range(n_updates):
             terms = [self._terms(i, x, y) for i, (x, y) in enumerate(next(b) for b in batches)]
             task_losses = [functools.reduce(operator.add, t.values()) for t in terms]
             loss = functools.reduce(operator.add, task_losses)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            if self.cfg.grad_clip:  # a few extreme targets cannot undo the student in a round
-                torch.nn.utils.clip_grad_norm_(self.student.parameters(), self.cfg.grad_clip)
+            if clip:  # a few extreme targets cannot undo the student in a round
+                norms.append(torch.nn.utils.clip_grad_norm_(self.student.parameters(), clip))
             self.opt.step()
         self.student.eval()
         last = float(loss.detach())
@@ -235,7 +236,7 @@ class Loop:
                                max((kl for _, kl in fresh), default=math.nan),
                                {(f"task{i}/" if len(terms) > 1 else "") + k: float(v.detach())
                                 for i, t in enumerate(terms) for k, v in t.items()},
-                               self.env_steps, self.teacher_queries)
+                               self.env_steps, self.teacher_queries, *grad_norms(norms, clip))
         for cb in self.callbacks:
             cb(self, metrics)
         return metrics
@@ -311,14 +312,11 @@ class Loop:
         return terms
 
     def _forward(self, x: Any, task: int) -> torch.Tensor:
-        if not self.student.recurrent:
-            return self.student(x, task)
-        obs, resets = x
-        return self.student.unroll(obs, resets, self.cfg.burn_in)
+        return self.student.unroll(*x, self.cfg.burn_in) if self.student.recurrent \
+            else self.student(x, task)
 
     def relabel(self) -> None:
-        """Replace every stored target by the task teacher's current outputs (the teacher has
-        moved on: online distillation)."""
+        """Every stored target relabelled by its teacher now (online: the teacher moved on)."""
         for task in self.tasks:
             buf = task.buf
             for i in range(0, buf.size, LABEL_CHUNK):

@@ -104,6 +104,18 @@ class RoundMetrics:
     terms: dict[str, float] = field(default_factory=dict)
     env_steps: int = 0  # env steps of the collection so far (what a user pays for)
     teacher_queries: int = 0  # states the teacher labelled so far (relabelling included)
+    # the round's largest gradient norm before --grad-clip, and how many updates it clipped
+    grad_norm_max: float = math.nan
+    clipped: int = 0
+
+
+def grad_norms(norms: list[torch.Tensor], clip: float) -> tuple[float, int]:
+    """A round's largest gradient norm (NaN unclipped: not measured) and the updates over
+    ``clip``, from each update's norm (one sync with the device per round, not per update)."""
+    if not norms:
+        return math.nan, 0
+    norm = torch.stack(norms)
+    return float(norm.max()), int((norm > clip).sum())
 
 
 class Hook:
