@@ -61,8 +61,11 @@ def run_rldistill(method: str, env: str, teacher: str, budget: int, seed: int, t
 
     driver = method.split("-")[1]
     same = dict(batch_size=256, min_updates=1000) if method.endswith("-bs256") else {}
+    # a [32] ReLU student, as the hand-written loop's and imitation's (--student-activation's
+    # default would give this PPO teacher's student tanh)
     cfg = DistillConfig(teacher=teacher, env=env, student_hidden="32", driver=driver,
-                        budget=budget, seed=seed, out=str(tmp / method), **same)
+                        student_activation="relu", budget=budget, seed=seed,
+                        out=str(tmp / method), **same)
     t0 = time.perf_counter()
     res = rldistill.train(cfg)
     wall = time.perf_counter() - t0

@@ -375,3 +375,20 @@ def test_kickstart_and_teacher_train_use_the_env_recipe(tmp_path, capsys):
     env = model.get_env().envs[0]
     while not isinstance(env, gym.wrappers.TimeLimit) or env._max_episode_steps != 20:
         env = env.env  # AttributeError (no such wrapper) fails the test
+
+
+def test_to_student_keeps_the_sb3_policys_activation():
+    """An SB3 policy with tanh (SB3's own PPO default) becomes a tanh student that acts alike."""
+    from stable_baselines3 import PPO
+
+    from rldistill.drivers.kickstart import to_student
+
+    teacher = load_teacher("zoo:CartPole-v1-ppo")
+    model = PPO("MlpPolicy", "CartPole-v1", seed=0, device="cpu",
+                policy_kwargs=dict(net_arch=dict(pi=[8, 8], vf=[8, 8])))
+    student = to_student(model, teacher)
+    assert student.arch.activation == "tanh"
+    obs = _cartpole_states()
+    with torch.no_grad():
+        logits = model.policy.get_distribution(obs).distribution.logits
+    torch.testing.assert_close(torch.log_softmax(student.outputs(obs), -1), logits)

@@ -181,11 +181,24 @@ def test_a_plain_mlp_student_takes_its_teachers_activation(tmp_path):
     del meta["arch"]["activation"]
     (tmp_path / "student.json").write_text(__import__("json").dumps(meta))
     assert load_student(tmp_path)[0].arch.activation == "relu"
+    meta["arch"]["activation"] = "gelu"
+    (tmp_path / "student.json").write_text(__import__("json").dumps(meta))
+    with pytest.raises(UserError, match="activation 'gelu'"):
+        load_student(tmp_path)
+    # the first activation on the teacher's path decides; one that is not ours gives None
+    # (ReLU), not the tanh a TD3 actor ends in
+    from torch import nn
+
+    from rldistill.students.layers import hidden_activation
+    assert hidden_activation(nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(), nn.Linear(2, 2),
+                                           nn.Tanh())) is None
+    assert hidden_activation(nn.Sequential(nn.Linear(2, 2), nn.ELU(), nn.Linear(2, 2),
+                                           nn.Tanh())) == "elu"
     with pytest.raises(UserError, match="--student-activation"):
         DistillConfig(teacher="zoo:x", env="CartPole-v1", student_activation="gelu").validate()
 
 
-def test_an_option_newer_than_a_saved_run_counts_with_its_value_before_it():
+def test_an_option_newer_than_a_saved_run_counts_with_its_value_before_it(tmp_path):
     """A run saved before --grad-clip and --student-activation existed computed with no clip
     and a ReLU student: today's defaults are another run, not the same one resumed."""
     from rldistill.core.config import changed_options
@@ -195,3 +208,27 @@ def test_an_option_newer_than_a_saved_run_counts_with_its_value_before_it():
     assert changed_options(old, cfg) == ["grad_clip", "student_activation"]
     assert changed_options(old, cfg.replace(grad_clip=0.0, student_activation="relu")) == []
     assert changed_options(cfg.to_dict(), cfg) == []
+    from rldistill.engine.rundir import other_options
+
+    with pytest.raises(UserError, match="--grad-clip 0.0 there, 100.0 here; "
+                                        "--student-activation relu there, teacher here"):
+        other_options(tmp_path, changed_options(old, cfg), old, cfg)
+
+
+def test_grad_norms_of_a_round():
+    """rounds.jsonl's grad_norm_max and clipped: a non-finite norm is inf and counts as
+    clipped; unclipped runs measure nothing."""
+    import math
+
+    from rldistill.engine.state import grad_norms
+    from rldistill.report.runlog import round_row
+    from rldistill.engine.state import RoundMetrics
+
+    t = torch.tensor
+    assert grad_norms([t(1.0), t(150.0), t(99.0)], 100.0) == (150.0, 1)
+    assert grad_norms([t(1.0), t(float("nan")), t(200.0)], 100.0) == (math.inf, 2)
+    top, clipped = grad_norms([], 0.0)
+    assert math.isnan(top) and clipped == 0
+    row = round_row(RoundMetrics(1, 10, 5, 0.5, [0.5], 1.0, grad_norm_max=math.inf, clipped=2))
+    assert row["grad_norm_max"] == "inf" and row["clipped"] == 2
+    assert round_row(RoundMetrics(1, 10, 5, 0.5, [0.5], 1.0))["grad_norm_max"] is None

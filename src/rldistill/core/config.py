@@ -38,8 +38,8 @@ class DistillConfig:
     """Student hidden widths, e.g. '32,32' (default 64,64 unless --param-ratio is given)."""
     student_activation: str = "teacher"
     """The activation between an MLP student's layers: teacher (its teacher's, where that is
-    relu, tanh or elu: SB3's PPO and A2C use tanh; else relu), relu, tanh or elu. Recurrent and
-    CNN students: relu unless given."""
+    relu, tanh or elu: SB3's PPO and A2C use tanh; else relu), relu, tanh or elu. Recurrent
+    students: relu unless given; CNN students: relu."""
     student_arch: str | None = None
     """A CNN student for image observations, cnn:CHANNELS:DENSE, e.g. cnn:16,32:256 (kernels
     and strides by frame size); or a recurrent one, gru:H or lstm:H (H units; --student-hidden

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rldistill.core.config import (RESUMABLE, DistillConfig, FinetuneConfig, KickstartConfig,
-                                   changed_options)
+from rldistill.core.config import (BEFORE, RESUMABLE, DistillConfig, FinetuneConfig,
+                                   KickstartConfig, changed_options)
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint, remove_checkpoint
 from rldistill.core.errors import UserError, notice
 
@@ -82,7 +82,8 @@ def other_options(out: Path, diff: list[str], saved: dict[str, Any] | None, cfg:
         raise UserError(f"--resume: {out} holds a student but neither its checkpoint nor its "
                         "result.json: pass --overwrite to replace it, or another --out")
     want, default = cfg.to_dict(), type(cfg)().to_dict()
-    text = "; ".join(f"--{k.replace('_', '-')} {(saved or {}).get(k, default[k])} there, "
+    text = "; ".join(f"--{k.replace('_', '-')} {(saved or {}).get(k, BEFORE.get(k, default[k]))}"
+                     " there, "
                      f"{want[k]} here" for k in diff)
     raise UserError(f"--resume: the run in {out} was made with other options ({text}): pass "
                     "the same options, --overwrite to replace it, or another --out")

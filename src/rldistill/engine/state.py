@@ -110,11 +110,12 @@ class RoundMetrics:
 
 
 def grad_norms(norms: list[torch.Tensor], clip: float) -> tuple[float, int]:
-    """A round's largest gradient norm (NaN unclipped: not measured) and the updates over
-    ``clip``, from each update's norm (one sync with the device per round, not per update)."""
+    """A round's largest gradient norm (NaN unclipped: not measured; inf where one was not
+    finite) and the updates over ``clip`` (a non-finite norm counts), from each update's norm
+    (one sync with the device per round, not per update)."""
     if not norms:
         return math.nan, 0
-    norm = torch.stack(norms)
+    norm = torch.stack(norms).nan_to_num(nan=math.inf)
     return float(norm.max()), int((norm > clip).sum())
 
 

@@ -47,7 +47,7 @@ class RoundLog:
         step = row["env_steps"] or row["labelled"]  # what a user pays for
         for key in ("loss", "fresh_agreement", "fresh_kl", "updates", "wall_s",
                     "grad_norm_max", "clipped"):
-            if row.get(key) is not None:
+            if isinstance(row.get(key), (int, float)):
                 self.writer.add_scalar(f"distill/{key}", row[key], step)
         for name, value in row["terms"].items():  # the loss's named terms, per task
             self.writer.add_scalar(f"distill/{name}", value, step)
@@ -68,7 +68,8 @@ def round_row(m: RoundMetrics) -> dict[str, Any]:
             "task_losses": [num(x) for x in m.task_losses], "wall_s": round(m.wall_s, 3),
             "fresh_agreement": num(m.fresh_agreement), "fresh_kl": num(m.fresh_kl),
             "terms": {k: num(v) for k, v in m.terms.items()}, "env_steps": m.env_steps,
-            "teacher_queries": m.teacher_queries, "grad_norm_max": num(m.grad_norm_max),
+            "teacher_queries": m.teacher_queries,  # a non-finite norm: "inf" (strict JSON)
+            "grad_norm_max": num(m.grad_norm_max) if not math.isinf(m.grad_norm_max) else "inf",
             "clipped": m.clipped}
 
 

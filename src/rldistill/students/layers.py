@@ -22,9 +22,19 @@ def mlp_params(sizes: list[int]) -> int:
 
 def hidden_activation(net: nn.Module) -> str | None:
     """The name of the first activation in ``net`` (a teacher's acting path: the one between
-    its hidden layers; TD3's final tanh comes after it), None where it has none of ours."""
+    its hidden layers; TD3's final tanh comes after it), None where that one is not ours."""
     for m in net.modules():
-        for name, cls in ACTIVATIONS.items():
-            if type(m) is cls:
-                return name
+        if type(m).__module__ == nn.ReLU.__module__:  # torch.nn's activations
+            return next((k for k, v in ACTIVATIONS.items() if type(m) is v), None)
     return None
+
+
+def saved_activation(name: object) -> str:
+    """A saved student's activation, checked (a name this rldistill builds), else a one-line
+    error."""
+    from rldistill.core.errors import UserError
+
+    if name not in ACTIVATIONS:
+        raise UserError(f"student.json names the activation {name!r}, which this rldistill does "
+                        f"not build ({', '.join(ACTIVATIONS)}): use the rldistill that wrote it")
+    return str(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from rldistill.core.files import atomic_write
 from rldistill.students.convs import (build_convs, conv_out, conv_params)
 from rldistill.core.errors import UserError
 from rldistill.heads import ActionHead, head_for
-from rldistill.students.layers import mlp, mlp_params
+from rldistill.students.layers import mlp, mlp_params, saved_activation
 from rldistill.students.memory import Cell, cell_params, unroll
 from rldistill.sources.normalize import ObsNorm
 from rldistill.core.spaces import ActionSpec, SpaceSpec, flat_dim, split_keys
@@ -307,10 +307,11 @@ def student_arch(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
 
 
 def build_student(spec: SpaceSpec | list[SpaceSpec], hidden: tuple[int, ...],
-                  heads: Sequence[str | None] | None = None,
-                  obs_norm: tuple[bool, ...] = ()) -> Student:
+                  heads: Sequence[str | None] | None = None, obs_norm: tuple[bool, ...] = (),
+                  activation: str = "relu") -> Student:
     specs = spec if isinstance(spec, list) else [spec]
-    return Student(student_arch(specs, hidden, heads, obs_norm), specs, heads)
+    return Student(replace(student_arch(specs, hidden, heads, obs_norm), activation=activation),
+                   specs, heads)
 
 
 def save_student(student: Student, out_dir: Path, meta: dict[str, Any], stem: str = "student"
@@ -352,7 +353,7 @@ def load_student(path: str | Path) -> tuple[Student, dict[str, Any]]:
                        bool(a.get("image_scale", False)), str(a.get("cell", "")),
                        int(a.get("cell_size", 0)),
                        tuple((int(c), int(h), int(w)) for c, h, w in a.get("key_frames", ())),
-                       str(a.get("activation", "relu")))  # students saved before it: ReLU
+                       saved_activation(a.get("activation", "relu")))  # before it: ReLU
     student = Student(arch, _specs(meta, arch), meta.get("heads"))
     student.load_state_dict(load_file(str(weights)))
     return student.eval(), meta
