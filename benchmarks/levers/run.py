@@ -37,6 +37,13 @@ TASKS: dict[str, dict[str, object]] = {
                     env="LunarLanderContinuous-v3", budget=20_000),
     "llc-a2c": dict(teacher=str(OUTSIDE / "LunarLanderContinuous-v3-a2c.zip"),
                     env="LunarLanderContinuous-v3", budget=20_000),
+    # more SB3-default tanh teachers from outside (the activation's check)
+    "llc-ppo-outside": dict(teacher=str(OUTSIDE / "LunarLanderContinuous-v3-ppo.zip"),
+                            env="LunarLanderContinuous-v3", budget=20_000),
+    "pendulum-ppo-outside": dict(teacher=str(OUTSIDE / "Pendulum-v1-ppo.zip"), env="Pendulum-v1",
+                                 budget=20_000),
+    "pendulum-a2c": dict(teacher=str(OUTSIDE / "Pendulum-v1-a2c.zip"), env="Pendulum-v1",
+                         budget=20_000),
     "pendulum-ppo": dict(teacher="zoo:Pendulum-v1-ppo", env="Pendulum-v1", budget=20_000),
     "pendulum-sac": dict(teacher="zoo:Pendulum-v1-sac", env="Pendulum-v1", budget=20_000),
     "lunarlander-ppo": dict(teacher="zoo:LunarLander-v3-ppo", env="LunarLander-v3",
