@@ -196,6 +196,9 @@ def test_a_plain_mlp_student_takes_its_teachers_activation(tmp_path):
                                            nn.Tanh())) == "elu"
     with pytest.raises(UserError, match="--student-activation"):
         DistillConfig(teacher="zoo:x", env="CartPole-v1", student_activation="gelu").validate()
+    from rldistill.core.activations import ACTIVATIONS
+    from rldistill.core.config import ACTIVATION_CHOICES  # kept torch-free: the same names
+    assert ACTIVATION_CHOICES == ("teacher", *ACTIVATIONS)
 
 
 def test_an_option_newer_than_a_saved_run_counts_with_its_value_before_it(tmp_path):

@@ -7,3 +7,9 @@ from __future__ import annotations
 from torch import nn
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
+
+
+def activation_name(cls: type) -> str | None:
+    """The name of an activation class (a teacher's layer, an SB3 policy's ``activation_fn``),
+    None where it is not one of ours."""
+    return next((k for k, v in ACTIVATIONS.items() if cls is v), None)

@@ -82,9 +82,8 @@ def other_options(out: Path, diff: list[str], saved: dict[str, Any] | None, cfg:
         raise UserError(f"--resume: {out} holds a student but neither its checkpoint nor its "
                         "result.json: pass --overwrite to replace it, or another --out")
     want, default = cfg.to_dict(), type(cfg)().to_dict()
-    text = "; ".join(f"--{k.replace('_', '-')} {(saved or {}).get(k, BEFORE.get(k, default[k]))}"
-                     " there, "
-                     f"{want[k]} here" for k in diff)
+    there = {k: (saved or {}).get(k, BEFORE.get(k, default[k])) for k in diff}
+    text = "; ".join(f"--{k.replace('_', '-')} {there[k]} there, {want[k]} here" for k in diff)
     raise UserError(f"--resume: the run in {out} was made with other options ({text}): pass "
                     "the same options, --overwrite to replace it, or another --out")
 

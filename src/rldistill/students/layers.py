@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from rldistill.core.activations import ACTIVATIONS
+from rldistill.core.activations import ACTIVATIONS, activation_name
 
 
 def mlp(sizes: list[int], final_act: bool, act: str = "relu") -> nn.Sequential:
@@ -25,7 +25,7 @@ def hidden_activation(net: nn.Module) -> str | None:
     its hidden layers; TD3's final tanh comes after it), None where that one is not ours."""
     for m in net.modules():
         if type(m).__module__ == nn.ReLU.__module__:  # torch.nn's activations
-            return next((k for k, v in ACTIVATIONS.items() if type(m) is v), None)
+            return activation_name(type(m))
     return None
 
 

@@ -43,14 +43,13 @@ TARGET = 0.9  # steps_to_90: first evaluation with normalized score >= TARGET
 def to_student(model: Any, teacher: Any) -> Student:
     """The SB3 model's acting net as an rldistill :class:`Student` of the teacher's spaces and
     head (same outputs, same actions)."""
-    from rldistill.core.activations import ACTIVATIONS
+    from rldistill.core.activations import activation_name
     from rldistill.sources.sb3_policy import student_layers
 
     pairs = student_layers(model.policy)  # one activation of ACTIVATIONS, else a one-line error
-    fn = getattr(model.policy, "activation_fn", nn.ReLU)
+    act = activation_name(getattr(model.policy, "activation_fn", nn.ReLU)) or "relu"
     student = build_student(teacher.spec, tuple(w.shape[0] for w, _ in pairs[:-1]),
-                            [teacher.head.name], activation=next(
-                                k for k, v in ACTIVATIONS.items() if v is fn))
+                            [teacher.head.name], activation=act)
     with torch.no_grad():
         for layer, (w, b) in zip(student.linears(), pairs, strict=True):
             layer.weight.copy_(w)
