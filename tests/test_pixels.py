@@ -165,6 +165,28 @@ def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path,
                  "--param-ratio", "0.1", "--budget", "96", *fast, "--out", str(out),
                  "--resume"]) == 0  # extended: the frames' chunks reloaded
     capsys.readouterr()
+    # its ONNX graph takes the frames as the env gives them (uint8, the /255 folded into the
+    # first convolution), float and static int8, and acts as the torch student does
+    from rldistill.deploy.runtime import Policy
+    from rldistill.students.network import load_student
+
+    assert main(["export", "--student", str(out), "--out", str(tmp_path / "s.onnx"),
+                 "--int8", "static", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rep["check_states"] == "buffer" and rep["max_abs_diff"] < 1e-4
+    assert rep["int8"]["action_agreement_vs_float"] > 0.5  # the quantized graph runs on uint8
+    frames = buffer_obs(out, 0, 96)
+    assert frames.dtype == torch.uint8
+    student, _ = load_student(out)
+    for path in (tmp_path / "s.onnx", tmp_path / "s.int8.onnx"):
+        policy = Policy(path)
+        assert policy.session.get_inputs()[0].type == "tensor(uint8)"
+        assert policy.meta["obs_dtype"] == "uint8" and policy.meta["format"].endswith("/3")
+    policy = Policy(tmp_path / "s.onnx")
+    with torch.inference_mode():
+        want = student(frames, 0).numpy()
+    np.testing.assert_allclose(policy.outputs(frames.numpy()), want, atol=1e-4)
+    assert policy.act(frames[0].numpy()) == int(want[0].argmax())  # one frame stack
     # the teacher's frames cannot come from another stack: one line naming the wrappers
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
                  "--frame-stack", "2", "--budget", "64", "--out", str(tmp_path / "b")]) == 2

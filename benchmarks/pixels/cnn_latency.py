@@ -10,7 +10,11 @@ TEACHER ``atari-untrained`` makes an untrained SB3 PPO CnnPolicy for BreakoutNoF
 ``CxKxS,...:DENSE`` (channels x kernel x stride per convolution); ``--mlp WIDTHS`` an MLP
 student on the flattened frame (``--student-hidden WIDTHS``). The inputs are random frames
 of the env's dtype. Each figure is the best of 5 timed blocks after a warm-up. Appends one JSON
-line per student to results/cnn_latency.jsonl.
+line per student to results/cnn_latency.jsonl: ``student_onnx_us`` is the graph `export`
+writes, fed the env's frames as they come (uint8 Atari frames to a uint8 graph since issue 31's
+change; ``student_onnx_before_us``: the float32 graph of before, fed the same frames cast to
+float32, as the runtime then did; ``student_onnx_float_fed_us``: that graph fed float32 frames
+cast beforehand, what rows before the change timed).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def main() -> None:
 
     from rldistill.api import load_task_teachers
     from rldistill.core.config import DistillConfig
-    from rldistill.deploy.onnx import _OneTask
+    from rldistill.deploy.onnx import _OneTask, frames_as_uint8
     from rldistill.evaluation.rollouts import best_us
     from rldistill.students.build import cnn_arch, make_student
     from rldistill.students.convs import teacher_layout
@@ -74,9 +78,10 @@ def main() -> None:
     def us(call, b: int) -> float:
         return best_us(call, calls=max(5, 300 // b), blocks=5)
 
-    def onnx_session(student: Student) -> object:
+    def onnx_session(student: Student, u8: bool) -> object:
         f = io.BytesIO()
-        torch.onnx.export(_OneTask(student, 0).eval(), (x[:2].float(),), f, input_names=["obs"],
+        torch.onnx.export(_OneTask(student, 0, frames_u8=u8).eval(),
+                          (x[:2] if u8 else x[:2].float(),), f, input_names=["obs"],
                           output_names=["out"], dynamic_axes={"obs": {0: "b"}}, dynamo=False)
         so = ort.SessionOptions()
         so.intra_op_num_threads = so.inter_op_num_threads = 1
@@ -96,13 +101,19 @@ def main() -> None:
                  for h in a.mlp]
     out = HERE / "results" / "cnn_latency.jsonl"
     for name, s in students:
-        sess = onnx_session(s.eval())
-        xf = x.float().numpy()  # what the ONNX graph takes (float32 frames)
-        s_us = {b: us(lambda b=b: sess.run(None, {"obs": xf[:b]}), b) for b in (1, 1024)}
+        u8 = frames_as_uint8(s, 0)
+        sess, before = onnx_session(s.eval(), u8), onnx_session(s.eval(), False)
+        xe, xf = x.numpy(), x.float().numpy()  # the env's frames; float32 ones
+        s_us = {b: us(lambda b=b: sess.run(None, {"obs": xe[:b].astype(
+            np.uint8 if u8 else np.float32, copy=False)}), b) for b in (1, 1024)}
+        b_us = {b: us(lambda b=b: before.run(None, {"obs": xe[:b].astype(np.float32)}), b)
+                for b in (1, 1024)}
+        f_us = {b: us(lambda b=b: before.run(None, {"obs": xf[:b]}), b) for b in (1, 1024)}
         row = {"teacher": a.teacher, "env": a.env, "student": name, "label": a.label,
                "conv": s.arch.conv, "dense": s.arch.hidden, "params": s.arch.params,
                "param_ratio": round(s.arch.params / t.params, 4),
-               "teacher_torch_us": t_us, "student_onnx_us": s_us,
+               "teacher_torch_us": t_us, "student_onnx_us": s_us, "uint8_graph": u8,
+               "student_onnx_before_us": b_us, "student_onnx_float_fed_us": f_us,
                "speedup": {b: round(t_us[b] / s_us[b], 2) for b in (1, 1024)}}
         print(json.dumps(row), flush=True)
         with out.open("a") as f:

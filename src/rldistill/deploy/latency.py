@@ -21,6 +21,7 @@ import torch
 
 from rldistill.core.errors import UserError
 from rldistill.core.spaces import ObsKey, key_arrays
+from rldistill.deploy.runtime import input_dtype
 from rldistill.sources import Teacher
 from rldistill.students.saved import SavedRun
 
@@ -39,9 +40,10 @@ def _timing(call: Callable[[np.ndarray], Any], x: np.ndarray, batches: tuple[int
 
 
 def _feed(session: Any) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
-    """What the ONNX graph takes: (batch, obs_dim) or (batch, *frame) float32, and a mask with
-    every action valid where the env masks actions."""
+    """What the ONNX graph takes: (batch, obs_dim) or (batch, *frame) float32 (uint8 frames
+    where it takes them), and a mask with every action valid where the env masks actions."""
     inputs = session.get_inputs()
+    dtype = input_dtype(inputs[0])
     shape = tuple(int(d) for d in inputs[0].shape[1:])
     mask = next((i for i in inputs if i.name == "mask"), None)
     n = int(session.get_outputs()[0].shape[1]) if mask is not None else 0
@@ -53,7 +55,7 @@ def _feed(session: Any) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
         if keys:
             obs = key_arrays(a.reshape(len(a), -1).astype(np.float32, copy=False), keys)
         else:
-            obs = {"obs": a.reshape(len(a), *shape).astype(np.float32, copy=False)}
+            obs = {"obs": a.reshape(len(a), *shape).astype(dtype, copy=False)}
         return {**obs, **({"mask": np.ones((len(a), n), bool)} if mask is not None else {})}
 
     return feed

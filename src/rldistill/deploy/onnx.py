@@ -1,7 +1,8 @@
 """Export a saved student for deployment: ONNX, checked against onnxruntime, with its latency.
 
 The student's weights already live in ``student.safetensors``; this adds the graph. The ONNX file
-maps ``obs`` (batch, obs_dim) float32 (a CNN student: (batch, *frame shape)) to the action head's
+maps ``obs`` (batch, obs_dim) float32 (a CNN student: (batch, *frame shape); uint8 frames, as
+Atari's, stay uint8, the division by 255 folded into the first convolution) to the action head's
 output (``logits`` (batch, n_actions)
 for discrete actions, whose argmax is the greedy action: the head's ``greedy_rule``). A
 recurrent student's graph also takes its ``state`` (batch, state_size; zeros at an episode's
@@ -17,6 +18,7 @@ they are built and run in memory, then each file is written whole.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import io
 import json
@@ -43,14 +45,26 @@ OPSET = 17
 
 
 class _OneTask(nn.Module):
-    """The student as a plain ``obs -> outputs`` module for one task (what an exporter traces)."""
+    """The student as a plain ``obs -> outputs`` module for one task (what an exporter traces).
+    ``frames_u8``: it takes uint8 frames, its first convolution's weights divided by 255 (a
+    copy of the student: one pass over the frames fewer than a division)."""
 
-    def __init__(self, student: Student, task: int, masked: bool = False) -> None:
+    def __init__(self, student: Student, task: int, masked: bool = False,
+                 frames_u8: bool = False) -> None:
         super().__init__()
         self.student, self.task, self.masked = student, task, masked
+        self.frames_u8 = frames_u8
+        if frames_u8:
+            self.student = copy.deepcopy(student)
+            self.student.arch = dataclasses.replace(student.arch, image_scale=False)
+            first = next(m for m in self.student.convs.modules() if isinstance(m, nn.Conv2d))
+            with torch.no_grad():
+                first.weight.div_(255.0)
 
     def forward(self, obs: torch.Tensor, *rest: torch.Tensor) -> Any:
         head = self.student.action_heads[self.task]
+        if self.frames_u8:
+            obs = obs.float()
         state = rest[0] if rest and not (self.masked and len(rest) == 1) else None
         if state is None:
             out = self.student(obs, self.task)
@@ -102,6 +116,7 @@ class _Graph:
     output: str
     masked: bool = False  # the env masks actions: a "mask" input
     keys: tuple[ObsKey, ...] = ()  # a Dict space: one input per key instead of "obs"
+    frames_u8: bool = False  # "obs" is uint8 frames (Atari's), not float32
 
     @property
     def inputs(self) -> list[str]:
@@ -126,20 +141,23 @@ def _build(run: SavedRun, task: int) -> _Graph:
     head = view.head
     out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
     masked = _masks_actions(run, task)
-    module = _OneTask(student, task, masked).eval()
+    frames_u8 = frames_as_uint8(student, task)
+    module = _OneTask(student, task, masked, frames_u8).eval()
     n_state = int(student.initial_state(1).shape[1])
     keys = student.specs[task].keys
     g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output,
-               masked, keys)
+               masked, keys, frames_u8)
     if {"state", "mask"} & {k.name for k in keys}:
         raise UserError("the env's Dict observation space has a key named state or mask, the "
                         "names of the graph's other inputs: rename the key in a wrapper")
-    info = {"format": "rldistill-student-onnx/2", "task": task, "obs_dim": obs_dim,
+    info = {"format": "rldistill-student-onnx/3", "task": task, "obs_dim": obs_dim,
+            "obs_dtype": "uint8" if frames_u8 else "float32",
             "out_dim": out_dim, "output": g.output, "greedy_action": head.greedy_rule,
             "spaces": view.spec.to_json(), **_task_meta(run, task),
             **({"state_size": n_state} if n_state else {}),
             **({"action_masks": True} if masked else {})}
-    obs_in = [torch.zeros(1, *k.env_shape) for k in keys] or [torch.zeros(1, *in_shape)]
+    obs_in = [torch.zeros(1, *k.env_shape) for k in keys] or [
+        torch.zeros(1, *in_shape, dtype=torch.uint8 if frames_u8 else torch.float32)]
     args = (*obs_in, *([torch.zeros(1, n_state)] if n_state else []),
             *([torch.ones(1, out_dim, dtype=torch.bool)] if masked else []))
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -156,6 +174,14 @@ def _build(run: SavedRun, task: int) -> _Graph:
         entry.key, entry.value = k, v if isinstance(v, str) else json.dumps(v)
     params = sum(int(np.prod(init.dims)) for init in model.graph.initializer)
     return dataclasses.replace(g, data=model.SerializeToString(), params=params)
+
+
+def frames_as_uint8(student: Student, task: int) -> bool:
+    """Whether the graph takes ``obs`` as uint8 frames: a CNN student of uint8 images (divided
+    by 255 inside, as SB3 does; Atari's), not of a Dict space's keys."""
+    a = student.arch
+    return bool(a.conv and a.image_scale and not any(a.obs_norm) and not a.key_frames
+                and student.specs[task].obs_dtype == "uint8")
 
 
 def _masks_actions(run: SavedRun, task: int) -> bool:
@@ -182,11 +208,17 @@ def _check_states(run: SavedRun, g: _Graph, task: int, rows: int, seed: int
     """The states the graphs are checked on (the run's buffer's, else random normal ones), a
     recurrent student's states for them, and where they came from."""
     states = buffer_obs(run.dir, task, rows, seed)
-    x = states.float().reshape(-1, *g.in_shape) if states is not None else torch.randn(
-        rows, *g.in_shape, generator=torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    if g.frames_u8:  # uint8 frames: the buffer's, else random ones
+        x = states.reshape(-1, *g.in_shape).to(torch.uint8) if states is not None else \
+            torch.randint(0, 256, (rows, *g.in_shape), generator=gen, dtype=torch.uint8)
+    else:
+        x = states.float().reshape(-1, *g.in_shape) if states is not None else torch.randn(
+            rows, *g.in_shape, generator=gen)
     # a recurrent student: each state in the state range (-1, 1) of a GRU's / LSTM's h
     s = torch.rand(len(x), g.n_state, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-    return x, s, "random normal" if states is None else "buffer"
+    return x, s, "buffer" if states is not None else (
+        "random frames" if g.frames_u8 else "random normal")
 
 
 def _check_float(g: _Graph, x: torch.Tensor, s: torch.Tensor

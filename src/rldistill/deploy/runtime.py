@@ -46,8 +46,11 @@ class Policy:
         self.keys = [(str(k[0]), _env_shape(k)) for k in spaces.get("obs_keys", ())]
         self.action_kind = spaces["action"]["kind"]
         self.env = self.meta.get("env")
-        # what the graph takes per row: flat observations, or whole frames (CNN students)
-        self.in_shape = tuple(int(d) for d in self.session.get_inputs()[0].shape[1:])
+        # what the graph takes per row: flat observations, or whole frames (CNN students), as
+        # float32, or uint8 frames (Atari's; files of format /2 and before: float32 only)
+        first = self.session.get_inputs()[0]
+        self.in_shape = tuple(int(d) for d in first.shape[1:])
+        self.in_dtype = input_dtype(first)
         self.state_size = int(self.meta.get("state_size", 0))  # recurrent students
         self.state: np.ndarray | None = None
         self.masked = bool(self.meta.get("action_masks", False))  # a "mask" input
@@ -82,7 +85,7 @@ class Policy:
                     for name, shape in self.keys}
             x = feed[self.keys[0][0]]
         else:
-            x = np.asarray(obs, dtype=np.float32)
+            x = np.asarray(obs, dtype=self.in_dtype)
             single = x.shape == self.obs_shape
             x = x.reshape(1 if single else x.shape[0], *self.in_shape)
             feed = {"obs": x}
@@ -111,6 +114,11 @@ class Policy:
         if self.action_kind in ("multi_discrete", "multi_binary"):  # the graph's output acts
             return np.rint(y).astype(np.int64)
         return y
+
+
+def input_dtype(arg: Any) -> Any:
+    """The numpy dtype of a graph input (onnxruntime's NodeArg): uint8 frames or float32."""
+    return np.uint8 if arg.type == "tensor(uint8)" else np.float32
 
 
 def _env_shape(key: list[Any]) -> tuple[int, ...]:
