@@ -107,3 +107,22 @@ def test_seeds_resume_reads_finished_seeds_back(tmp_path, capsys):
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["normalized_score"] == first["normalized_score"]
     assert (tmp_path / "s" / "seed1" / "student.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_curves_add_a_gradient_panel_where_the_rounds_give_norms(tmp_path):
+    """Rounds with ``grad_norm_max`` (one of them "inf", as rounds.jsonl writes a non-finite
+    norm) get a third panel with the clip; rounds logged before it keep two."""
+    from PIL import Image
+
+    from rldistill.report.html import Run, curves_png
+
+    rounds = [{"labelled": 100 * (i + 1), "env_steps": 100 * (i + 1), "loss": 1.0 / (i + 1),
+               "fresh_agreement": 0.5, "grad_norm_max": v} for i, v in enumerate([50.0, "inf",
+                                                                                   3e4])]
+    older = [{k: v for k, v in r.items() if k != "grad_norm_max"} for r in rounds]
+    three = curves_png([Run("a", None, "distill", {"config": {"grad_clip": 100.0}}, [rounds])],
+                       tmp_path / "three.png")
+    two = curves_png([Run("b", None, "distill", {}, [older])], tmp_path / "two.png")
+    assert three and two
+    ratio = Image.open(three).size[0] / Image.open(two).size[0]
+    assert ratio == pytest.approx(13 / 9, rel=0.1), ratio

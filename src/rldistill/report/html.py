@@ -4,10 +4,10 @@ embedded as PNG, no network needed to open it) and its Markdown twin (plots besi
 kick-start runs.
 
 It shows a results table (score with CIs over seeds where there are seeds, agreement, parameters,
-latency), learning curves against env steps (loss and the agreement on each round's new
-states, from ``rounds.jsonl``), the compression frontier (score against student parameters),
-the runs' own plots (kick-start and online curves), videos of teacher and student side by side
-(``evaluate --video``) and each run's config.
+latency), learning curves against env steps (loss, the agreement on each round's new
+states and the largest gradient norm, from ``rounds.jsonl``), the compression frontier (score
+against student parameters), the runs' own plots (kick-start and online curves), videos of
+teacher and student side by side (``evaluate --video``) and each run's config.
 """
 
 from __future__ import annotations
@@ -132,13 +132,17 @@ def _figure(draw: Any, path: Path, size: tuple[float, float] = (9, 3.6)) -> Path
 
 def curves_png(runs: list[Run], path: Path) -> Path | None:
     """Loss and the agreement on each round's new states against env steps (what a user
-    pays for; labelled steps for runs logged before env steps were)."""
+    pays for; labelled steps for runs logged before env steps were); with a third panel, each
+    round's largest gradient norm and ``--grad-clip`` as a dashed line, where the rounds give
+    it (a spike, as a teacher's fall makes, shows there before it shows in the score)."""
     runs = [r for r in runs if any(r.rounds)]
     if not runs:
         return None
+    grads = any("grad_norm_max" in x for run in runs for rounds in run.rounds for x in rounds)
 
     def draw(fig: Any) -> None:
-        loss, agree = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        loss, agree = fig.add_subplot(1, 2 + grads, 1), fig.add_subplot(1, 2 + grads, 2)
+        norm = fig.add_subplot(1, 3, 3) if grads else None
         for i, run in enumerate(runs):
             color = f"C{i % 10}"
             for k, rounds in enumerate(run.rounds):
@@ -147,14 +151,25 @@ def curves_png(runs: list[Run], path: Path) -> Path | None:
                 loss.plot(x, [r["loss"] for r in rounds], color=color, lw=1, label=label)
                 agree.plot(x, [r["fresh_agreement"] for r in rounds], color=color, lw=1,
                            marker=".", label=label)
+                if norm is not None and rounds and "grad_norm_max" in rounds[0]:
+                    y = [float(r["grad_norm_max"]) for r in rounds]  # "inf": off the plot
+                    norm.plot(x, [v if v < float("inf") else float("nan") for v in y],
+                              color=color, lw=1, marker=".")
+            clip = run.result.get("config", {}).get("grad_clip")
+            if norm is not None and clip:
+                norm.axhline(float(clip), color=color, ls="--", lw=0.8)
         loss.set_yscale("log")
         loss.set_xlabel("env steps")
         loss.set_ylabel("training loss")
         agree.set_xlabel("env steps")
         agree.set_ylabel("agreement on the round's new states")
         agree.legend(fontsize=7)
+        if norm is not None:
+            norm.set_yscale("log")
+            norm.set_xlabel("env steps")
+            norm.set_ylabel("largest gradient norm (--grad-clip dashed)")
 
-    return _figure(draw, path)
+    return _figure(draw, path, (13, 3.6) if grads else (9, 3.6))
 
 
 def frontier_png(runs: list[Run], path: Path) -> Path | None:
