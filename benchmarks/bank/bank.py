@@ -53,6 +53,8 @@ BANK = {
     # a second Hopper SAC seed, trained for as long as --max-seconds 2700 allows (the zoo's 1M
     # asked): the 150k seed 0 falls within ~300 steps; a hopping teacher for the Hopper goal
     "Hopper-v5-sac-s1": ("sac", "Hopper-v5", 1_000_000, 1, "hard"),
+    # and an Ant TD3 teacher the same way (the zoo's TD3 values; seed 0 was cut at 46k steps)
+    "Ant-v5-td3-s1": ("td3", "Ant-v5", 1_000_000, 1, "hard"),
     # trained on a lent GPU machine (device_run_mujoco.sh: SB3 on CUDA, stopped by
     # --max-seconds; the record gives the steps trained, the zoo's 1M asked)
     "HalfCheetah-v5-sac-s0": ("sac", "HalfCheetah-v5", 1_000_000, 0, "hard"),
@@ -113,6 +115,8 @@ CONFIGS = {  # extra distill flags per config
     # of its argmax, or a sharper temperature on both distributions
     "hard-default-nll": ["--budget", "20000", "--eval-episodes", "30", "--loss", "nll"],
     "hard-default-t0.3": ["--budget", "20000", "--eval-episodes", "30", "--temperature", "0.3"],
+    "hard-default-t2": ["--budget", "20000", "--eval-episodes", "30", "--temperature", "2"],
+    "hard-default-t4": ["--budget", "20000", "--eval-episodes", "30", "--temperature", "4"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                       "--dart", "0.1"],
 }
