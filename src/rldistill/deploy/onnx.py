@@ -103,7 +103,8 @@ class _Calibration:
 @dataclass(frozen=True)
 class _Graph:
     """One task of a student as a float ONNX graph, in memory (``data``: the file's bytes),
-    with the torch module it was traced from."""
+    with the torch student it is checked against (``module``: for uint8 frames the graph is
+    traced from a copy whose first convolution holds the division by 255)."""
 
     module: _OneTask
     data: bytes
@@ -142,7 +143,8 @@ def _build(run: SavedRun, task: int) -> _Graph:
     out_dim = int(head.export(torch.zeros(1, head.out_dim)).shape[-1])
     masked = _masks_actions(run, task)
     frames_u8 = frames_as_uint8(student, task)
-    module = _OneTask(student, task, masked, frames_u8).eval()
+    module = _OneTask(student, task, masked).eval()  # the student, what the graph is checked on
+    traced = _OneTask(student, task, masked, frames_u8).eval() if frames_u8 else module
     n_state = int(student.initial_state(1).shape[1])
     keys = student.specs[task].keys
     g = _Graph(module, b"", 0, in_shape, n_state, obs_dim, out_dim, head, head.onnx_output,
@@ -162,12 +164,12 @@ def _build(run: SavedRun, task: int) -> _Graph:
             *([torch.ones(1, out_dim, dtype=torch.bool)] if masked else []))
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter warns that it is not
-        traced = str(Path(tmp) / "student.onnx")  # the default; it needs no onnxscript
-        torch.onnx.export(_FromKeys(module, keys) if keys else module, tuple(args), traced,
+        file = str(Path(tmp) / "student.onnx")  # the default; it needs no onnxscript
+        torch.onnx.export(_FromKeys(traced, keys) if keys else traced, tuple(args), file,
                           dynamo=False, input_names=g.inputs,
                           output_names=g.outputs, opset_version=OPSET,
                           dynamic_axes={k: {0: "batch"} for k in g.inputs + g.outputs})
-        model = onnx.load(traced)
+        model = onnx.load(file)
     onnx.checker.check_model(model)
     for k, v in info.items():
         entry = model.metadata_props.add()
