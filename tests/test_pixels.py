@@ -187,6 +187,13 @@ def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path,
         want = student(frames, 0).numpy()
     np.testing.assert_allclose(policy.outputs(frames.numpy()), want, atol=1e-4)
     assert policy.act(frames[0].numpy()) == int(want[0].argmax())  # one frame stack
+    # a run that kept no buffer: checked and timed on random uint8 frames, as the env gives
+    import shutil
+
+    from rldistill.deploy.latency import bench_latency
+
+    shutil.rmtree(out / CHUNK_DIR)
+    assert bench_latency(out, batches=(1, 4))["states"] == "random uint8"
     # the teacher's frames cannot come from another stack: one line naming the wrappers
     assert main(["distill", "--teacher", str(atari_teacher), "--env", "BreakoutNoFrameskip-v4",
                  "--frame-stack", "2", "--budget", "64", "--out", str(tmp_path / "b")]) == 2

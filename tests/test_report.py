@@ -123,6 +123,14 @@ def test_curves_add_a_gradient_panel_where_the_rounds_give_norms(tmp_path):
     three = curves_png([Run("a", None, "distill", {"config": {"grad_clip": 100.0}}, [rounds])],
                        tmp_path / "three.png")
     two = curves_png([Run("b", None, "distill", {}, [older])], tmp_path / "two.png")
-    assert three and two
-    ratio = Image.open(three).size[0] / Image.open(two).size[0]
-    assert ratio == pytest.approx(13 / 9, rel=0.1), ratio
+    # --grad-clip 0 measures no norm: rounds.jsonl writes null, and no panel is drawn
+    off = [{**r, "grad_norm_max": None} for r in rounds]
+    null = curves_png([Run("c", None, "distill", {"config": {"grad_clip": 0.0}}, [off])],
+                      tmp_path / "null.png")
+    # a run with norms beside one without: the panel, the other's line a gap
+    mixed = curves_png([Run("a", None, "distill", {}, [rounds]),
+                        Run("c", None, "distill", {}, [off])], tmp_path / "mixed.png")
+    assert three and two and null and mixed
+    width = {p: Image.open(p).size[0] for p in (three, two, null, mixed)}
+    assert width[three] / width[two] == pytest.approx(13 / 9, rel=0.1), width
+    assert width[null] == width[two] and width[mixed] == width[three]

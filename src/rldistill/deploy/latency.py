@@ -88,8 +88,13 @@ def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0
     t = run.load_teacher(specs, run.task(task).get("env"), trust, given=bool(teacher))
     states = buffer_obs(run.dir, task, max(batches), seed)
     source = "random normal" if states is None else "buffer"
-    if states is None:
-        states = torch.randn(max(batches), *run.student.for_task(task).spec.obs_shape,
+    spec = run.student.for_task(task).spec
+    if states is None and spec.obs_dtype == "uint8" and len(spec.obs_shape) == 3:
+        source = "random uint8"  # frames, as the env gives them (and the graph takes them)
+        states = torch.randint(0, 256, (max(batches), *spec.obs_shape), dtype=torch.uint8,
+                               generator=torch.Generator().manual_seed(seed))
+    elif states is None:
+        states = torch.randn(max(batches), *spec.obs_shape,
                              generator=torch.Generator().manual_seed(seed))
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

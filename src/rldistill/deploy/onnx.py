@@ -207,7 +207,8 @@ def _task_meta(run: SavedRun, task: int) -> dict[str, Any]:
 
 def _check_states(run: SavedRun, g: _Graph, task: int, rows: int, seed: int
                   ) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """The states the graphs are checked on (the run's buffer's, else random normal ones), a
+    """The states the graphs are checked on (the run's buffer's, else random normal ones or,
+    for a graph of uint8 frames, random uint8 ones), a
     recurrent student's states for them, and where they came from."""
     states = buffer_obs(run.dir, task, rows, seed)
     gen = torch.Generator().manual_seed(seed)
@@ -220,7 +221,7 @@ def _check_states(run: SavedRun, g: _Graph, task: int, rows: int, seed: int
     # a recurrent student: each state in the state range (-1, 1) of a GRU's / LSTM's h
     s = torch.rand(len(x), g.n_state, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     return x, s, "buffer" if states is not None else (
-        "random frames" if g.frames_u8 else "random normal")
+        "random uint8" if g.frames_u8 else "random normal")
 
 
 def _check_float(g: _Graph, x: torch.Tensor, s: torch.Tensor
@@ -297,7 +298,8 @@ def export_onnx(student_dir: str | Path | SavedRun, out: str | Path, task: int =
                 check_rows: int = 4096, seed: int = 0, int8: str | None = None
                 ) -> dict[str, Any]:
     """Write the student (task ``task``) as ONNX to ``out``; check onnxruntime against torch on
-    ``check_rows`` states (from the run's buffer where it kept one, else random normal) and time
+    ``check_rows`` states (from the run's buffer where it kept one, else random: normal, or
+    uint8 frames for a graph that takes them) and time
     both at batch 1. With ``int8`` (``dynamic`` or ``static``), also write ``OUT.int8.onnx``
     (onnxruntime's quantization, static calibrated on the same states) and check it against the
     float graph the same way. Nothing is written before the checks have run. Returns the

@@ -138,7 +138,8 @@ def curves_png(runs: list[Run], path: Path) -> Path | None:
     runs = [r for r in runs if any(r.rounds)]
     if not runs:
         return None
-    grads = any("grad_norm_max" in x for run in runs for rounds in run.rounds for x in rounds)
+    grads = any(x.get("grad_norm_max") is not None for run in runs for rounds in run.rounds
+                for x in rounds)  # null: --grad-clip 0 measures no norm
 
     def draw(fig: Any) -> None:
         loss, agree = fig.add_subplot(1, 2 + grads, 1), fig.add_subplot(1, 2 + grads, 2)
@@ -151,8 +152,9 @@ def curves_png(runs: list[Run], path: Path) -> Path | None:
                 loss.plot(x, [r["loss"] for r in rounds], color=color, lw=1, label=label)
                 agree.plot(x, [r["fresh_agreement"] for r in rounds], color=color, lw=1,
                            marker=".", label=label)
-                if norm is not None and rounds and "grad_norm_max" in rounds[0]:
-                    y = [float(r["grad_norm_max"]) for r in rounds]  # "inf": off the plot
+                if norm is not None:  # "inf" and null: gaps
+                    y = [float(v) if v is not None else float("nan")
+                         for v in (r.get("grad_norm_max") for r in rounds)]
                     norm.plot(x, [v if v < float("inf") else float("nan") for v in y],
                               color=color, lw=1, marker=".")
             clip = run.result.get("config", {}).get("grad_clip")
