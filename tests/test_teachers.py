@@ -257,3 +257,24 @@ def test_truncated_and_foreign_zips(sb3_zips, tmp_path):
         z.writestr("model.h5", b"\x89HDF")
     with pytest.raises(UserError, match="not a Stable-Baselines3 model"):
         load_teacher(str(foreign))
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "sac", "td3", "ddpg", "tqc"])
+def test_every_mujoco_teacher_trains_with_the_zoos_values(algo):
+    """`teacher train` on a MuJoCo env takes RL Zoo's v4 entry (not SB3's defaults, which for
+    TD3 mean no exploration noise: an Ant that learns to stand): every continuous algorithm on
+    the four locomotion envs; TD3 and DDPG with the zoo's Gaussian action noise."""
+    from rldistill.zoo.hyperparams import MUJOCO, lookup
+
+    for env in MUJOCO:
+        n_envs, kw = lookup(algo, env)
+        assert kw and n_envs == 1, (algo, env)
+        if algo in ("td3", "ddpg"):
+            assert (kw["noise_std"], kw["learning_starts"]) == (0.1, 10_000), env
+    if algo == "td3":
+        pytest.importorskip("mujoco")
+        from rldistill.drivers.teacher_train import make_model
+
+        model, _ = make_model("td3", "Ant-v5", 0)
+        assert model.action_noise is not None and model.learning_starts == 10_000
+        model.get_env().close()

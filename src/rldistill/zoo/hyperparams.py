@@ -16,6 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+MUJOCO = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5")
+# TD3's and DDPG's "mujoco-defaults" (the zoo's HalfCheetah-v4, which Ant, Hopper and Walker2d
+# take whole)
+_MUJOCO_TD3 = dict(learning_starts=10_000, noise_std=0.1, train_freq=1, gradient_steps=1,
+                   learning_rate=1e-3, batch_size=256, policy_kwargs=dict(net_arch=[400, 300]))
+
 # algo -> env id -> (n_envs, kwargs for the SB3 constructor)
 HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
     "ppo": {
@@ -101,6 +107,8 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
     },
     "tqc": {
         "Pendulum-v1": (1, dict(learning_rate=1e-3)),
+        **{env: (1, dict(learning_starts=10_000)) for env in MUJOCO},
+        "Hopper-v5": (1, dict(learning_starts=10_000, top_quantiles_to_drop_per_net=5)),
     },
     "td3": {
         "Pendulum-v1": (1, dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
@@ -110,20 +118,20 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
                                              learning_starts=10_000, noise_std=0.1,
                                              gradient_steps=1, train_freq=1, learning_rate=1e-3,
                                              policy_kwargs=dict(net_arch=[400, 300]))),
-        "HalfCheetah-v5": (1, dict(learning_starts=10_000, noise_std=0.1, train_freq=1,
-                                   gradient_steps=1, learning_rate=1e-3, batch_size=256,
-                                   policy_kwargs=dict(net_arch=[400, 300]))),
+        **{env: (1, _MUJOCO_TD3) for env in MUJOCO},
     },
     "ddpg": {
         "Pendulum-v1": (1, dict(gamma=0.98, buffer_size=200_000, learning_starts=10_000,
                                 noise_std=0.1, gradient_steps=1, train_freq=1,
                                 learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]))),
+        **{env: (1, _MUJOCO_TD3) for env in MUJOCO},
     },
     "a2c": {
         "CartPole-v1": (8, dict(ent_coef=0.0)),
         "Acrobot-v1": (16, dict(ent_coef=0.0)),
         "LunarLander-v3": (8, dict(gamma=0.995, n_steps=5, learning_rate=("lin", 8.3e-4),
                                    ent_coef=1e-5)),
+        **{env: (1, dict(normalize=True)) for env in MUJOCO},
     },
 }
 
