@@ -4,8 +4,9 @@ batch 1 (one agent acting: framework overhead dominates) and at a large batch (a
 for many agents: the network's size shows), with the files each needs.
 
 Every row runs on the same ``threads`` (torch and onnxruntime alike) and the same states: the
-run's own buffer where it kept one, else random normal ones. Each figure is the best of nine
-timed blocks after a warm-up (:func:`rldistill.evaluation.rollouts.best_us`).
+run's own buffer where it kept one, else random ones (:mod:`rldistill.deploy.states`). Each
+figure is the best of nine timed blocks after a warm-up
+(:func:`rldistill.evaluation.rollouts.best_us`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from rldistill.core.errors import UserError
 from rldistill.core.spaces import ObsKey, key_arrays
 from rldistill.deploy.runtime import input_dtype
+from rldistill.deploy.states import check_states
 from rldistill.sources import Teacher
 from rldistill.students.saved import SavedRun
 
@@ -76,8 +78,6 @@ def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0
     """Time the run's teacher and student (torch, ONNX float, ONNX int8) at each batch size.
     The teacher is ``teacher``, else the run's (an ensemble's first member), loaded as the run
     loaded it."""
-    from rldistill.engine.checkpoint import buffer_obs
-
     if not batches or min(batches) < 1:
         raise UserError(f"--batch {','.join(map(str, batches))}: give batch sizes >= 1")
     run = SavedRun(run_dir)
@@ -86,16 +86,7 @@ def bench_latency(run_dir: str | Path, teacher: str | None = None, task: int = 0
     if not specs:
         raise UserError(f"{run.path} does not name its teacher: pass --teacher SPEC")
     t = run.load_teacher(specs, run.task(task).get("env"), trust, given=bool(teacher))
-    states = buffer_obs(run.dir, task, max(batches), seed)
-    source = "random normal" if states is None else "buffer"
-    spec = run.student.for_task(task).spec
-    if states is None and spec.obs_dtype == "uint8" and len(spec.obs_shape) == 3:
-        source = "random uint8"  # frames, as the env gives them (and the graph takes them)
-        states = torch.randint(0, 256, (max(batches), *spec.obs_shape), dtype=torch.uint8,
-                               generator=torch.Generator().manual_seed(seed))
-    elif states is None:
-        states = torch.randn(max(batches), *spec.obs_shape,
-                             generator=torch.Generator().manual_seed(seed))
+    states, source = check_states(run, task, max(batches), seed)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -32,12 +32,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from rldistill.engine.checkpoint import buffer_obs
 from rldistill.core.errors import UserError
 from rldistill.core.spaces import ObsKey, key_arrays
 from rldistill.evaluation.rollouts import best_us
 from rldistill.core.files import atomic_write
 from rldistill.deploy.runtime import session
+from rldistill.deploy.states import check_states
+from rldistill.sources.sb3_cnn import is_image
 from rldistill.students.network import Student
 from rldistill.students.saved import SavedRun
 
@@ -183,7 +184,7 @@ def frames_as_uint8(student: Student, task: int) -> bool:
     by 255 inside, as SB3 does; Atari's), not of a Dict space's keys."""
     a = student.arch
     return bool(a.conv and a.image_scale and not any(a.obs_norm) and not a.key_frames
-                and student.specs[task].obs_dtype == "uint8")
+                and is_image(student.specs[task]))
 
 
 def _masks_actions(run: SavedRun, task: int) -> bool:
@@ -207,21 +208,15 @@ def _task_meta(run: SavedRun, task: int) -> dict[str, Any]:
 
 def _check_states(run: SavedRun, g: _Graph, task: int, rows: int, seed: int
                   ) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """The states the graphs are checked on (the run's buffer's, else random normal ones or,
-    for a graph of uint8 frames, random uint8 ones), a
-    recurrent student's states for them, and where they came from."""
-    states = buffer_obs(run.dir, task, rows, seed)
-    gen = torch.Generator().manual_seed(seed)
-    if g.frames_u8:  # uint8 frames: the buffer's, else random ones
-        x = states.reshape(-1, *g.in_shape).to(torch.uint8) if states is not None else \
-            torch.randint(0, 256, (rows, *g.in_shape), generator=gen, dtype=torch.uint8)
-    else:
-        x = states.float().reshape(-1, *g.in_shape) if states is not None else torch.randn(
-            rows, *g.in_shape, generator=gen)
+    """The states the graphs are checked on (:func:`~rldistill.deploy.states.check_states`),
+    as the graph takes them (uint8 frames or float32), a recurrent student's states for them,
+    and where they came from."""
+    states, source = check_states(run, task, rows, seed)
+    x = states.reshape(-1, *g.in_shape)
+    x = x.to(torch.uint8) if g.frames_u8 else x.float()
     # a recurrent student: each state in the state range (-1, 1) of a GRU's / LSTM's h
     s = torch.rand(len(x), g.n_state, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-    return x, s, "buffer" if states is not None else (
-        "random uint8" if g.frames_u8 else "random normal")
+    return x, s, source
 
 
 def _check_float(g: _Graph, x: torch.Tensor, s: torch.Tensor
@@ -298,8 +293,8 @@ def export_onnx(student_dir: str | Path | SavedRun, out: str | Path, task: int =
                 check_rows: int = 4096, seed: int = 0, int8: str | None = None
                 ) -> dict[str, Any]:
     """Write the student (task ``task``) as ONNX to ``out``; check onnxruntime against torch on
-    ``check_rows`` states (from the run's buffer where it kept one, else random: normal, or
-    uint8 frames for a graph that takes them) and time
+    ``check_rows`` states (from the run's buffer where it kept one, else random ones:
+    :mod:`rldistill.deploy.states`) and time
     both at batch 1. With ``int8`` (``dynamic`` or ``static``), also write ``OUT.int8.onnx``
     (onnxruntime's quantization, static calibrated on the same states) and check it against the
     float graph the same way. Nothing is written before the checks have run. Returns the

@@ -38,8 +38,8 @@ import torch
 from rldistill.core.errors import UserError
 from rldistill.core.spaces import key_arrays
 from rldistill.core.files import atomic_write
+from rldistill.deploy.states import check_states
 from rldistill.students.saved import SavedRun
-from rldistill.sources.sb3_cnn import is_image
 
 # which SB3 algorithms can hold which head's student, the first one by default (by teacher kind
 # for categorical heads: a Q-value teacher's student becomes a DQN)
@@ -185,22 +185,6 @@ def _vecnormalize(norm: Any, env: Any, path: Path) -> None:
     atomic_write(path, lambda tmp: vn.save(str(tmp)))
 
 
-def _check_states(run: SavedRun, task: int, rows: int, seed: int) -> tuple[torch.Tensor, str]:
-    """The states the export is checked (and a Gaussian student's log std averaged) on: the
-    run's buffer's, else random ones (uint8 frames for an image student); and their source."""
-    from rldistill.engine.checkpoint import buffer_obs
-
-    spec = run.student.specs[task]
-    calib = buffer_obs(run.dir, task, rows, seed)
-    if calib is not None:
-        return calib, "buffer"
-    gen = torch.Generator().manual_seed(seed)
-    if is_image(spec):
-        return torch.randint(0, 256, (rows, *spec.obs_shape), generator=gen,
-                             dtype=torch.uint8), "random uint8"
-    return torch.randn(rows, *spec.obs_shape, generator=gen), "random normal"
-
-
 def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: str | None = None,
                check_rows: int = 4096, seed: int = 0, own_critic_cnn: bool = False,
                flat: bool = False) -> dict[str, Any]:
@@ -235,7 +219,8 @@ def export_sb3(student_dir: str | Path, out: str | Path, task: int = 0, algo: st
     env_id = tmeta.get("env")
     if not env_id:
         raise UserError(f"{student_dir} does not name its env: it was not written by distill")
-    calib, source = _check_states(run, task, check_rows, seed)
+    # the states it is checked (and a Gaussian student's log std averaged) on
+    calib, source = check_states(run, task, check_rows, seed)
     pairs, note = _pairs(run, task, algo, calib)
     hidden = tuple(w.shape[0] for w, _ in pairs[:-1])
     cnn = bool(student.arch.conv)

@@ -152,10 +152,9 @@ def curves_png(runs: list[Run], path: Path) -> Path | None:
                 loss.plot(x, [r["loss"] for r in rounds], color=color, lw=1, label=label)
                 agree.plot(x, [r["fresh_agreement"] for r in rounds], color=color, lw=1,
                            marker=".", label=label)
-                if norm is not None:  # "inf" and null: gaps
-                    y = [float(v) if v is not None else float("nan")
-                         for v in (r.get("grad_norm_max") for r in rounds)]
-                    norm.plot(x, [v if v < float("inf") else float("nan") for v in y],
+                if norm is not None:  # "inf" (not finite) and null (not measured): gaps
+                    y = [r.get("grad_norm_max") for r in rounds]
+                    norm.plot(x, [float("nan") if v in (None, "inf") else v for v in y],
                               color=color, lw=1, marker=".")
             clip = run.result.get("config", {}).get("grad_clip")
             if norm is not None and clip:
