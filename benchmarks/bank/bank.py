@@ -65,6 +65,11 @@ BANK = {
     "MinAtar-Asterix-v1-ppo-s0": ("ppo", "MinAtar/Asterix-v1", 3_000_000, 0, "hard"),
     "MinAtar-Freeway-v1-ppo-s0": ("ppo", "MinAtar/Freeway-v1", 3_000_000, 0, "hard"),
     "MinAtar-Seaquest-v1-ppo-s0": ("ppo", "MinAtar/Seaquest-v1", 3_000_000, 0, "hard"),
+    # DQN teachers for the Rusu table (Rusu et al. distilled DQN teachers): the MinAtar paper's
+    # DQN (zoo/hyperparams.py), one update every 4 frames, 5M frames asked, stopped by
+    # --max-seconds (three at a time on the 2 cores)
+    **{f"MinAtar-{game}-v1-dqn-s0": ("dqn", f"MinAtar/{game}-v1", 5_000_000, 0, "hard")
+       for game in ("Breakout", "SpaceInvaders", "Freeway")},
     # an Atari teacher (RL Zoo's Atari PPO, its frames; the zoo trains 10M steps): what one
     # core of this machine makes in ~45 min (~190 steps/s), for the CNN students of issue 31
     "BreakoutNoFrameskip-v4-ppo-s0": ("ppo", "BreakoutNoFrameskip-v4", 500_000, 0, "hard"),

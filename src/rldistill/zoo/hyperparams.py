@@ -70,6 +70,19 @@ HYPERPARAMS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
         "Ant-v5": (1, dict(normalize=True)),  # the zoo's "mujoco-defaults": SB3's PPO defaults
     },
     "dqn": {
+        # MinAtar: the MinAtar paper's DQN (kenjyoung/MinAtar examples/dqn.py): its network,
+        # replay of 100k, batches of 32, target every 1 000 steps, centred RMSprop (lr 2.5e-4,
+        # alpha 0.95, eps 0.01), epsilon 1 -> 0.1 over the first 100k of its 5M frames (the
+        # fraction assumes --steps 5000000); one update every 4 steps where the paper makes one
+        # every step, so that a teacher sees ~4M frames in 45 min of one core
+        **{f"MinAtar/{game}-v1": (1, dict(
+            learning_rate=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5000,
+            gamma=0.99, target_update_interval=1000, train_freq=4, gradient_steps=1,
+            exploration_fraction=0.02, exploration_initial_eps=1.0, exploration_final_eps=0.1,
+            policy_kwargs=dict(features_extractor_class="minatar_cnn", net_arch=[],
+                               optimizer_class="rmsprop",
+                               optimizer_kwargs=dict(alpha=0.95, centered=True, eps=0.01))))
+           for game in ("Breakout", "SpaceInvaders", "Asterix", "Freeway", "Seaquest")},
         "CartPole-v1": (1, dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
                                 learning_starts=1000, gamma=0.99, target_update_interval=10,
                                 train_freq=256, gradient_steps=128, exploration_fraction=0.16,
@@ -181,6 +194,10 @@ def _schedule(value: Any) -> Any:
         from rldistill.zoo.minatar import MinAtarCNN
 
         return MinAtarCNN
+    if value == "rmsprop":
+        import torch
+
+        return torch.optim.RMSprop
     if value == "rmsprop_tf_like":
         return rmsprop_tf_like()
     if value == "relu":
