@@ -278,3 +278,27 @@ def test_every_mujoco_teacher_trains_with_the_zoos_values(algo):
         model, _ = make_model("td3", "Ant-v5", 0)
         assert model.action_noise is not None and model.learning_starts == 10_000
         model.get_env().close()
+
+
+def test_minatar_dqn_teachers_train_as_the_minatar_paper():
+    """`teacher train --algo dqn` on MinAtar builds the MinAtar paper's DQN (examples/dqn.py of
+    kenjyoung/MinAtar): its network (one 3x3 convolution of 16, a dense 128), centred RMSprop
+    (lr 2.5e-4, alpha 0.95, eps 0.01), a replay of 100k, targets every 1 000 steps and epsilon
+    1 -> 0.1, not SB3's defaults (a replay of a million, Adam, no MinAtar network)."""
+    pytest.importorskip("minatar")
+    import torch
+
+    from rldistill.drivers.teacher_train import make_model
+    from rldistill.zoo.minatar import MinAtarCNN
+
+    model, _ = make_model("dqn", "MinAtar/Breakout-v1", 0)
+    opt = model.policy.optimizer
+    assert isinstance(model.q_net.features_extractor, MinAtarCNN)
+    assert isinstance(opt, torch.optim.RMSprop)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["alpha"], group["eps"], group["centered"]) == (2.5e-4, 0.95,
+                                                                              0.01, True)
+    assert (model.buffer_size, model.batch_size, model.target_update_interval,
+            model.exploration_initial_eps, model.exploration_final_eps) == (100_000, 32, 1000,
+                                                                            1.0, 0.1)
+    model.get_env().close()

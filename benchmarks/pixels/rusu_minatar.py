@@ -10,7 +10,9 @@ network) distilled into CNN students of about 25 %, 7 % and 4 % of their paramet
 MinAtar teachers (``benchmarks/bank/bank.py train --bank hard``) for the games the zoo has none
 of. ``--env`` names its env (default ``MinAtar/{game}-v1``; ``{game}NoFrameskip-v4`` for the
 bank's Atari teacher, whose rows name the env id as their game); ``--eval-episodes`` is passed
-on where given (Atari: whole games, fewer of them).
+on where given (Atari: whole games, fewer of them). ``--teacher-label`` names the teachers' kind
+in the rows (default ``ppo``, what every row before it had): ``dqn`` for the bank's MinAtar DQN
+teachers (``--teacher benchmarks/bank/teachers/MinAtar-{game}-v1-dqn-s0.zip``).
 
 ``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
 defaults of the day: rows made before a default changed keep the label they were run under).
@@ -66,22 +68,25 @@ def main() -> None:
     ap.add_argument("--teacher", default="zoo:MinAtar-{game}-v1-ppo")
     ap.add_argument("--env", default=MINATAR)
     ap.add_argument("--eval-episodes", type=int, default=None)
+    ap.add_argument("--teacher-label", default="ppo")
     a = ap.parse_args()
     if a.config not in CONFIGS and not a.config.startswith("cnn:"):
         ap.error(f"--config: one of {', '.join(CONFIGS)} or cnn:LAYOUT")
     res = HERE / "results"
     res.mkdir(exist_ok=True)
     out = res / "rusu.jsonl"
-    done = {(r["game"], r["ratio"], r["seed"], r.get("config", "default"), r["budget"])
-            for r in map(json.loads, out.open())} if out.exists() else set()
+    rows = [json.loads(x) for x in out.open()] if out.exists() else []
+    done = {(r["game"], r["ratio"], r["seed"], r.get("config", "default"), r["budget"],
+             r.get("teacher", "ppo")) for r in rows}
     for name in a.games.split(","):
         env = a.env.format(game=name)
         game = name if a.env == MINATAR else env
         for ratio in map(float, a.ratios.split(",")):
             for seed in range(a.seeds):
-                if (game, ratio, seed, a.config, a.budget) in done:
+                if (game, ratio, seed, a.config, a.budget, a.teacher_label) in done:
                     continue
-                run = ROOT / f"runs/rusu-{game}-{ratio}-{seed}-{a.config}-{a.budget}"
+                tag = "" if a.teacher_label == "ppo" else f"-{a.teacher_label}"
+                run = ROOT / f"runs/rusu-{game}{tag}-{ratio}-{seed}-{a.config}-{a.budget}"
                 p = subprocess.run([str(ROOT / ".venv/bin/rldistill"), "distill", "--teacher",
                                     a.teacher.format(game=name), *size(a.config, ratio),
                                     "--budget", str(a.budget), "--seed", str(seed), "--out",
@@ -92,7 +97,7 @@ def main() -> None:
                                    capture_output=True, text=True, check=True)
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 row = {"game": game, "ratio": ratio, "seed": seed, "budget": a.budget,
-                       "config": a.config,
+                       "config": a.config, "teacher": a.teacher_label,
                        "param_ratio": r["param_ratio"], "student_params": r["student"]["params"],
                        "teacher_params": r["teacher"]["params"],
                        "student_return": r["student"]["return_mean"],
@@ -106,17 +111,20 @@ def main() -> None:
                     f.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
     rows = [json.loads(x) for x in out.open()]
-    md = ["| game | size (params) | config | env steps | % of teacher (95 % CI, seeds) "
-          "| Rusu et al. | normalized | agreement | wall s |",
-          "|---|---|---|---|---|---|---|---|---|"]
-    groups = sorted({(r["game"], -r["ratio"], r.get("config", "default"), r["budget"])
-                     for r in rows})
-    for game, neg_ratio, config, budget in groups:
-        rs = [r for r in rows if (r["game"], -r["ratio"], r.get("config", "default"),
-                                  r["budget"]) == (game, neg_ratio, config, budget)]
+    md = ["| game | teacher | size (params) | config | env steps | % of teacher (95 % CI, "
+          "seeds) | Rusu et al. | normalized | agreement | wall s |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def key(r: dict) -> tuple:
+        return (r["game"], r.get("teacher", "ppo"), -r["ratio"], r.get("config", "default"),
+                r["budget"])
+
+    for group in sorted({key(r) for r in rows}):
+        game, teacher, neg_ratio, config, budget = group
+        rs = [r for r in rows if key(r) == group]
         m, h = ci([r["pct_of_teacher"] for r in rs])
         n, nh = ci([r["normalized_score"] for r in rs])
-        md.append(f"| {game} | {-neg_ratio:.0%} ({rs[0]['student_params']} of "
+        md.append(f"| {game} | {teacher} | {-neg_ratio:.0%} ({rs[0]['student_params']} of "
                   f"{rs[0]['teacher_params']}) | {config} | {budget} | {m:.1f} ± {h:.1f} "
                   f"({len(rs)}) | {RUSU.get(-neg_ratio, '-')} | {n:.3f} ± {nh:.3f} | "
                   f"{statistics.mean(r['agreement'] for r in rs):.3f} | "
