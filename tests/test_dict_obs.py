@@ -151,6 +151,8 @@ def test_multi_input_student_distils_and_deploys(teachers, tmp_path, capsys):
     policy = Policy(tmp_path / "s.onnx")
     assert [(i.name, i.shape[1:]) for i in policy.session.get_inputs()] == [
         ("goal", [3]), ("pos", [2]), ("view", [36, 36, 3])]  # as the env gives them
+    assert [i.type for i in policy.session.get_inputs()] == ["tensor(float)"] * 2 + [
+        "tensor(uint8)"]  # the image as the env gives it, not a float copy
     venv = gym.make_vec(env_id, 4)  # the env's own dicts, batched
     obs, _ = venv.reset(seed=3)
     mine = make_vec_env(env_id, 4, 3).reset(seed=3)[0]  # the same states, flat
@@ -161,6 +163,12 @@ def test_multi_input_student_distils_and_deploys(teachers, tmp_path, capsys):
     np.testing.assert_array_equal(policy.act(obs), want)
     one = {k: v[0] for k, v in obs.items()}
     assert policy.act(one) == want[0]
+    (out / "checkpoint-buffer").rename(tmp_path / "gone")  # no buffer: random states, the
+    from rldistill.deploy.onnx import export_onnx  # image key's what a uint8 image holds
+
+    report = export_onnx(out, tmp_path / "r.onnx", int8="static")
+    assert report["check_states"] == "random normal" and report["max_abs_diff"] < 1e-4
+    assert main(["bench-latency", str(out), "--batch", "1,8", "--json"]) == 0
     with pytest.raises(UserError, match="image keys has no SB3 policy"):
         from rldistill.deploy.sb3 import export_sb3
 

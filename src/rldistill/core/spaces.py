@@ -143,6 +143,6 @@ def flat_dim(shape: tuple[int, ...]) -> int:
 
 def key_arrays(x: Any, keys: tuple[ObsKey, ...]) -> dict[str, Any]:
     """A numpy batch of flat observations as the env gives each key: {name: (batch,
-    *env_shape)} (the inputs of an exported student of a Dict space)."""
-    return {k.name: p.transpose(0, 2, 3, 1) if k.channels_last else p
-            for k, p in zip(keys, split_keys(x, keys))}
+    *env_shape)}, image keys as uint8 (the inputs of an exported student of a Dict space)."""
+    return {k.name: (p.transpose(0, 2, 3, 1) if k.channels_last else p).astype(
+        "uint8" if k.image else p.dtype, copy=False) for k, p in zip(keys, split_keys(x, keys))}

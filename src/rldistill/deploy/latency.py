@@ -52,10 +52,12 @@ def _feed(session: Any) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
 
     spaces = json.loads(session.get_modelmeta().custom_metadata_map.get("spaces", "{}"))
     keys = tuple(ObsKey.from_json(k) for k in spaces.get("obs_keys", ()))  # a Dict space
+    dtypes = {i.name: input_dtype(i) for i in inputs}  # its image keys: uint8 from format /4
 
     def feed(a: np.ndarray) -> dict[str, np.ndarray]:
         if keys:
-            obs = key_arrays(a.reshape(len(a), -1).astype(np.float32, copy=False), keys)
+            obs = {k: v.astype(dtypes[k], copy=False) for k, v in key_arrays(
+                a.reshape(len(a), -1).astype(np.float32, copy=False), keys).items()}
         else:
             obs = {"obs": a.reshape(len(a), *shape).astype(dtype, copy=False)}
         return {**obs, **({"mask": np.ones((len(a), n), bool)} if mask is not None else {})}

@@ -2,7 +2,8 @@
 
 The student's weights already live in ``student.safetensors``; this adds the graph. The ONNX file
 maps ``obs`` (batch, obs_dim) float32 (a CNN student: (batch, *frame shape); uint8 frames, as
-Atari's, stay uint8, the division by 255 folded into the first convolution) to the action head's
+Atari's, stay uint8, the division by 255 folded into the first convolution; a Dict space: one
+input per key, as the env gives it, image keys uint8) to the action head's
 output (``logits`` (batch, n_actions)
 for discrete actions, whose argmax is the greedy action: the head's ``greedy_rule``). A
 recurrent student's graph also takes its ``state`` (batch, state_size; zeros at an episode's
@@ -77,8 +78,8 @@ class _OneTask(nn.Module):
 
 
 class _FromKeys(nn.Module):
-    """A Dict space's keys, one input each as the env gives them, -> the flat vector the
-    student takes (:mod:`rldistill.envs.keys`)."""
+    """A Dict space's keys, one input each as the env gives them (image keys uint8), -> the
+    flat float vector the student takes (:mod:`rldistill.envs.keys`)."""
 
     def __init__(self, inner: nn.Module, keys: tuple[ObsKey, ...]) -> None:
         super().__init__()
@@ -87,7 +88,7 @@ class _FromKeys(nn.Module):
     def forward(self, *args: torch.Tensor) -> Any:
         n = len(self.keys)
         flat = [(a.permute(0, 3, 1, 2) if k.channels_last else a).reshape(a.shape[0], -1)
-                for a, k in zip(args[:n], self.keys)]
+                .float() for a, k in zip(args[:n], self.keys)]
         return self.inner(torch.cat(flat, 1), *args[n:])
 
 
@@ -153,13 +154,14 @@ def _build(run: SavedRun, task: int) -> _Graph:
     if {"state", "mask"} & {k.name for k in keys}:
         raise UserError("the env's Dict observation space has a key named state or mask, the "
                         "names of the graph's other inputs: rename the key in a wrapper")
-    info = {"format": "rldistill-student-onnx/3", "task": task, "obs_dim": obs_dim,
+    info = {"format": "rldistill-student-onnx/4", "task": task, "obs_dim": obs_dim,
             "obs_dtype": "uint8" if frames_u8 else "float32",
             "out_dim": out_dim, "output": g.output, "greedy_action": head.greedy_rule,
             "spaces": view.spec.to_json(), **_task_meta(run, task),
             **({"state_size": n_state} if n_state else {}),
             **({"action_masks": True} if masked else {})}
-    obs_in = [torch.zeros(1, *k.env_shape) for k in keys] or [
+    obs_in = [torch.zeros(1, *k.env_shape, dtype=torch.uint8 if k.image else torch.float32)
+              for k in keys] or [
         torch.zeros(1, *in_shape, dtype=torch.uint8 if frames_u8 else torch.float32)]
     args = (*obs_in, *([torch.zeros(1, n_state)] if n_state else []),
             *([torch.ones(1, out_dim, dtype=torch.bool)] if masked else []))

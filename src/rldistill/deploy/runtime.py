@@ -42,8 +42,11 @@ class Policy:
         self.output = str(self.meta["output"])
         spaces = self.meta["spaces"]
         self.obs_shape = tuple(spaces["obs_shape"])
-        # a Dict space: one input per key, (name, shape as the env gives it)
-        self.keys = [(str(k[0]), _env_shape(k)) for k in spaces.get("obs_keys", ())]
+        # a Dict space: one input per key, (name, shape as the env gives it, dtype the graph
+        # takes: uint8 image keys from format /4, float32 before)
+        dtypes = {i.name: input_dtype(i) for i in self.session.get_inputs()}
+        self.keys = [(str(k[0]), _env_shape(k), dtypes[str(k[0])])
+                     for k in spaces.get("obs_keys", ())]
         self.action_kind = spaces["action"]["kind"]
         self.env = self.meta.get("env")
         # what the graph takes per row: flat observations, or whole frames (CNN students), as
@@ -81,8 +84,8 @@ class Policy:
         if self.keys:
             first = np.asarray(obs[self.keys[0][0]])
             single = first.shape == self.keys[0][1]
-            feed = {name: np.asarray(obs[name], np.float32).reshape(-1, *shape)
-                    for name, shape in self.keys}
+            feed = {name: np.asarray(obs[name], dtype).reshape(-1, *shape)
+                    for name, shape, dtype in self.keys}
             x = feed[self.keys[0][0]]
         else:
             x = np.asarray(obs, dtype=self.in_dtype)
