@@ -158,7 +158,7 @@ def _teacher_train(args: argparse.Namespace) -> int:
 
     record = train_and_record(args.algo, args.env, args.steps, args.seed, Path(args.out),
                               args.eval_episodes, "rldistill " + shlex.join(sys.argv[1:]),
-                              args.device, args.max_seconds)
+                              args.device, args.max_seconds, args.resume)
     print(json.dumps(record))
     return 0
 
@@ -255,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "cuda:N")
     tt.add_argument("--max-seconds", type=float, default=None,
                     help="stop after this much wall time (the record gives the steps trained)")
+    tt.add_argument("--resume", action="store_true", help="go on from a stopped run's checkpoint")
     tt.set_defaults(func=_teacher_train)
 
     ti = cmd(teacher, "info", "what rldistill reads from a teacher source, and from where")

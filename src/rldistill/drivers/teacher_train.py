@@ -1,5 +1,13 @@
 """Train a teacher with Stable-Baselines3 and RL-Zoo-style hyperparameters
-(``rldistill teacher train``)."""
+(``rldistill teacher train``).
+
+Long trainings are checkpointed (``OUT`` + ``.checkpoint.safetensors``, tensors only, nothing
+pickled: the model, its optimizers, an off-policy replay buffer, VecNormalize's statistics and
+SB3's counters) every ``CKPT_EVERY_S`` seconds of wall time (or ten times what a save took,
+whichever is longer), on SIGINT and where ``--max-seconds`` stops the run; ``--resume`` goes on
+from there to ``--steps``. What the checkpoint does not hold: the envs' episodes in progress
+(they start again) and the random generators, so a resumed run is not the uninterrupted run to
+the bit. The checkpoint is removed once the teacher has all its steps."""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rldistill.core.errors import UserError
+from rldistill.core.errors import Interrupted, UserError, notice
 from rldistill.envs.recipe import EnvRecipe, atari_recipe, is_atari
 from rldistill.zoo.hyperparams import lookup
 from rldistill.zoo.sb3 import sb3_class
@@ -49,10 +57,41 @@ def training_env(env_id: str) -> str:
     return atari_recipe(env_id) if is_atari(env_id) and plain else env_id
 
 
+CKPT_EVERY_S = 300.0
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where ``teacher train --out OUT`` keeps what ``--resume`` goes on from."""
+    return out.with_name(out.stem + ".checkpoint.safetensors")
+
+
+def _resume(model: Any, ckpt: Path, resume: bool, who: dict[str, Any]) -> float:
+    """Restore ``model`` from ``ckpt`` where ``resume`` asks (and the checkpoint is of the same
+    run: ``who``); returns the wall time the run had taken before."""
+    from rldistill.drivers.finetune.sb3_state import restore
+    from rldistill.engine.checkpoint import load_checkpoint
+
+    if not ckpt.exists():
+        if resume:
+            notice(f"--resume: no checkpoint at {ckpt}; training from step 0")
+        return 0.0
+    if not resume:
+        raise UserError(f"{ckpt} holds a stopped training of this teacher: add --resume to go "
+                        "on from it, or delete it to start again")
+    tensors, state = load_checkpoint(ckpt)
+    if state.get("kind") != "teacher" or state.get("run") != who:
+        raise UserError(f"{ckpt} is the checkpoint of another training ({state.get('run')}): "
+                        "give its --algo, --env and --seed, or delete it to start again")
+    restore(model, tensors, state["counters"])
+    return float(state["wall_s"])
+
+
 def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
-                  device: str = "cpu", seconds: float | None = None) -> dict[str, Any]:
+                  device: str = "cpu", seconds: float | None = None,
+                  resume: bool = False) -> dict[str, Any]:
     """Train ``algo`` on ``env_id`` for ``steps`` env steps (or until ``seconds`` of wall time
-    have passed, where given), on ``device``; save an SB3 zip at ``out``.
+    have passed, where given), on ``device``; save an SB3 zip at ``out``. ``resume``: go on
+    from the checkpoint a stopped training left (module docstring).
 
     Returns a record (algo, env, steps trained, seed, hyperparameters, wall time) for the zoo
     index."""
@@ -62,6 +101,8 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
     from stable_baselines3.common.callbacks import BaseCallback
 
     from rldistill.core.device import resolve_device
+    from rldistill.core.signals import sigint_flag
+    from rldistill.drivers.finetune.sb3_state import save_model_state
 
     if steps <= 0:
         raise UserError(f"--steps must be positive, got {steps}")
@@ -71,16 +112,41 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
     torch.set_num_threads(1)
     model, kwargs = make_model(algo, env_id, seed, dev)
     venv = model.get_env()
+    ckpt, who = checkpoint_path(out), {"algo": algo, "env": str(env_id), "seed": seed}
+    before = _resume(model, ckpt, resume, who)
+    start = model.num_timesteps
+    out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     end = t0 + seconds if seconds else float("inf")
 
-    class Deadline(BaseCallback):
-        def _on_step(self) -> bool:
-            return time.perf_counter() < end
+    def save() -> None:
+        save_model_state(ckpt, model, {"kind": "teacher", "run": who, "steps": steps,
+                                       "wall_s": before + time.perf_counter() - t0})
 
-    model.learn(total_timesteps=steps, callback=Deadline())
-    wall = time.perf_counter() - t0
-    out.parent.mkdir(parents=True, exist_ok=True)
+    class Deadline(BaseCallback):
+        """Stops at --max-seconds or SIGINT; checkpoints on the way."""
+
+        next_save = t0 + CKPT_EVERY_S
+
+        def _on_step(self) -> bool:
+            now = time.perf_counter()
+            if flag or now >= end:
+                return False
+            if now >= self.next_save:
+                save()
+                self.next_save = now + max(CKPT_EVERY_S, 10 * (time.perf_counter() - now))
+            return True
+
+    with sigint_flag() as flag:
+        if start < steps:
+            model.learn(total_timesteps=steps - start, callback=Deadline(),
+                        reset_num_timesteps=start == 0)
+        if model.num_timesteps < steps:  # stopped: --max-seconds or SIGINT
+            save()
+        if flag:
+            raise Interrupted(f"interrupted at {model.num_timesteps} env steps; checkpointed in "
+                              f"{ckpt}: continue with --resume")
+    wall = before + time.perf_counter() - t0
     model.save(out)
     if hasattr(venv, "obs_rms"):  # VecNormalize: its statistics in RL Zoo's layout
         (out.parent / out.stem).mkdir(exist_ok=True)
@@ -92,8 +158,12 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
     record = {"algo": algo, "env": env_id, "steps": int(model.num_timesteps), "seed": seed,
               "n_envs": venv.num_envs, "hyperparams": shown, "train_wall_s": round(wall, 1),
               "file": str(out)}
-    if model.num_timesteps < steps:  # stopped by --max-seconds
+    if model.num_timesteps < steps:  # stopped by --max-seconds: --resume goes on
         record["steps_asked"] = steps
+    else:
+        ckpt.unlink(missing_ok=True)
+    if start:
+        record["resumed_from"] = start
     if dev != "cpu":
         record["device"] = dev
     return record
@@ -101,7 +171,7 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
 
 def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
                      eval_episodes: int, command: str, device: str = "cpu",
-                     seconds: float | None = None) -> dict[str, Any]:
+                     seconds: float | None = None, resume: bool = False) -> dict[str, Any]:
     """Train a teacher, evaluate it with rldistill's safe loader, and write ``out`` with its
     record (``out.json``: the command, hyperparameters, return with 95 % CI, acting params)."""
     import json
@@ -111,7 +181,7 @@ def train_and_record(algo: str, env_id: str, steps: int, seed: int, out: Path,
     from rldistill.sources import load_teacher
 
     env_id = training_env(env_id)
-    record = train_teacher(algo, env_id, steps, seed, out, device, seconds)
+    record = train_teacher(algo, env_id, steps, seed, out, device, seconds, resume)
     record["command"] = command
     record["file"] = out.name
     teacher = load_teacher(str(out))

@@ -1,7 +1,8 @@
-"""An SB3 model's state as tensors (safetensors, nothing pickled), for ``rldistill finetune``'s
-checkpoints: the weights, the optimizer states and torch variables SB3 itself saves
-(``_get_torch_save_params``), the anchor's weights (``--anchor best`` moves it), an off-policy
-model's replay buffer and the counters."""
+"""An SB3 model's state as tensors (safetensors, nothing pickled), for the checkpoints of
+``rldistill finetune`` and ``rldistill teacher train``: the weights, the optimizer states and
+torch variables SB3 itself saves (``_get_torch_save_params``), the anchor's weights (``--anchor
+best`` moves it), an off-policy model's replay buffer, VecNormalize's running statistics and the
+counters."""
 
 from __future__ import annotations
 
@@ -72,14 +73,35 @@ def restore(model: Any, tensors: dict[str, torch.Tensor], counters: dict[str, An
     for key in COUNTERS:
         if key in counters:
             setattr(model, key, counters[key])
+    venv = model.get_env()
+    for name in ("obs_rms", "ret_rms"):
+        if f"{name}_count" in counters and hasattr(venv, name):
+            rms = getattr(venv, name)
+            rms.mean = tensors[f"vecnorm/{name}/mean"].numpy().copy()
+            rms.var = tensors[f"vecnorm/{name}/var"].numpy().copy()
+            rms.count = counters[f"{name}_count"]
 
 
-def save_checkpoint(out: Path, cfg: Any, model: Any, phase: str,
-                     curve: list[dict[str, Any]], done: dict[str, Any]) -> None:
+def save_model_state(path: Path, model: Any, state: dict[str, Any]) -> None:
+    """``model``'s state and its counters (and a VecNormalize env's running statistics) with
+    ``state`` (JSON) in one safetensors file, atomically."""
     buf = getattr(model, "replay_buffer", None)
     counters = {k: int(getattr(model, k)) for k in COUNTERS if hasattr(model, k)}
     if buf is not None:
         counters |= {"buffer_pos": int(buf.pos), "buffer_full": bool(buf.full)}
-    state = {"format": FORMAT, "kind": "finetune", "config": cfg.to_dict(), "phase": phase,
-             "curve": curve, "done": done, "counters": counters}
-    save_tensors(out / CKPT_NAME, torch_state(model), {"state": json.dumps(state)})
+    tensors = torch_state(model)
+    venv = model.get_env()
+    if hasattr(venv, "obs_rms"):  # VecNormalize: its running statistics go on learning
+        for name in ("obs_rms", "ret_rms"):
+            rms = getattr(venv, name)
+            tensors |= {f"vecnorm/{name}/mean": torch.as_tensor(rms.mean),
+                        f"vecnorm/{name}/var": torch.as_tensor(rms.var)}
+            counters[f"{name}_count"] = float(rms.count)
+    save_tensors(path, tensors, {"state": json.dumps({**state, "format": FORMAT,
+                                                      "counters": counters})})
+
+
+def save_checkpoint(out: Path, cfg: Any, model: Any, phase: str,
+                    curve: list[dict[str, Any]], done: dict[str, Any]) -> None:
+    save_model_state(out / CKPT_NAME, model, {"kind": "finetune", "config": cfg.to_dict(),
+                                              "phase": phase, "curve": curve, "done": done})
