@@ -152,7 +152,9 @@ def train(out: Path, jobs: int, only: list[str], extra: list[str], zoo_python: s
 
     def one(name: str) -> None:
         algo, env, steps, seed, _ = BANK[name]
-        if (out / f"{name}.json").exists() or trained(out, name):
+        # a training --max-seconds stopped left a checkpoint: this call goes on from it
+        resume = (out / f"{name}.checkpoint.safetensors").exists()
+        if not resume and ((out / f"{name}.json").exists() or trained(out, name)):
             return
         if name.startswith("rlzoo-"):  # RL Zoo's own command, its own folder layout
             (out / "rlzoo" / f"s{seed}").mkdir(parents=True, exist_ok=True)
@@ -163,7 +165,7 @@ def train(out: Path, jobs: int, only: list[str], extra: list[str], zoo_python: s
         else:
             cmd = [PY, "-m", "rldistill.cli", "teacher", "train", "--algo", algo, "--env", env,
                    "--steps", str(steps), "--seed", str(seed), "--out", str(out / f"{name}.zip"),
-                   "--eval-episodes", "20", *extra]
+                   "--eval-episodes", "20", *extra, *(["--resume"] if resume else [])]
         p = call(cmd)
         if p is not None:
             print(name, p.returncode, (p.stdout or p.stderr).strip()[-300:], flush=True)
