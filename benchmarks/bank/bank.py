@@ -55,6 +55,9 @@ BANK = {
     "Hopper-v5-sac-s1": ("sac", "Hopper-v5", 1_000_000, 1, "hard"),
     # and an Ant TD3 teacher the same way (the zoo's TD3 values; seed 0 was cut at 46k steps)
     "Ant-v5-td3-s1": ("td3", "Ant-v5", 1_000_000, 1, "hard"),
+    # an Ant SAC teacher made in --max-seconds slices of one core (each call of `train` goes on
+    # from the checkpoint the last one left), towards the zoo's 1M steps
+    "Ant-v5-sac-s1": ("sac", "Ant-v5", 1_000_000, 1, "hard"),
     # trained on a lent GPU machine (device_run_mujoco.sh: SB3 on CUDA, stopped by
     # --max-seconds; the record gives the steps trained, the zoo's 1M asked)
     "HalfCheetah-v5-sac-s0": ("sac", "HalfCheetah-v5", 1_000_000, 0, "hard"),
