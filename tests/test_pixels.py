@@ -181,7 +181,7 @@ def test_an_atari_teacher_gets_its_wrappers_from_its_observation_space(tmp_path,
     for path in (tmp_path / "s.onnx", tmp_path / "s.int8.onnx"):
         policy = Policy(path)
         assert policy.session.get_inputs()[0].type == "tensor(uint8)"
-        assert policy.meta["obs_dtype"] == "uint8" and policy.meta["format"].endswith("/3")
+        assert policy.meta["obs_dtype"] == "uint8" and policy.meta["format"].endswith("/4")
     policy = Policy(tmp_path / "s.onnx")
     with torch.inference_mode():
         want = student(frames, 0).numpy()
