@@ -364,6 +364,9 @@ def test_teacher_train_stops_and_resumes(tmp_path, capsys):
     assert checkpoint_path(out).exists()
     assert main(argv) == 2
     assert "--resume" in capsys.readouterr().err and checkpoint_path(out).exists()
+    other = [a if a != "ppo" else "a2c" for a in argv]  # another run's options: kept, one line
+    assert main([*other, "--resume"]) == 2
+    assert "another training" in capsys.readouterr().err and checkpoint_path(out).exists()
     assert main([*argv, "--resume"]) == 0
     done = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert done["steps"] >= 512 and done["resumed_from"] == first["steps"]
@@ -371,6 +374,11 @@ def test_teacher_train_stops_and_resumes(tmp_path, capsys):
     assert main(["teacher", "train", "--algo", "dqn", "--env", "CartPole-v1", "--steps", "64",
                  "--out", str(tmp_path / "d.zip"), "--resume", "--max-seconds", "1e-9"]) == 0
     assert "no checkpoint" in capsys.readouterr().err
+    bad = checkpoint_path(tmp_path / "d.zip")
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["teacher", "train", "--algo", "dqn", "--env", "CartPole-v1", "--steps", "64",
+                 "--out", str(tmp_path / "d.zip"), "--resume"]) == 2
+    assert "delete it" in capsys.readouterr().err and bad.read_bytes() == b"not a checkpoint"
 
 
 def test_a_killed_teacher_training_resumes_from_its_checkpoint(tmp_path):

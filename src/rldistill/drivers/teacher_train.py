@@ -67,7 +67,8 @@ def checkpoint_path(out: Path) -> Path:
 
 def _resume(model: Any, ckpt: Path, resume: bool, who: dict[str, Any]) -> float:
     """Restore ``model`` from ``ckpt`` where ``resume`` asks (and the checkpoint is of the same
-    run: ``who``); returns the wall time the run had taken before."""
+    run: ``who``, its algorithm, env, seed and hyperparameters); returns the wall time the run
+    had taken before."""
     from rldistill.drivers.finetune.sb3_state import restore
     from rldistill.engine.checkpoint import load_checkpoint
 
@@ -78,10 +79,16 @@ def _resume(model: Any, ckpt: Path, resume: bool, who: dict[str, Any]) -> float:
     if not resume:
         raise UserError(f"{ckpt} holds a stopped training of this teacher: add --resume to go "
                         "on from it, or delete it to start again")
-    tensors, state = load_checkpoint(ckpt)
+    try:
+        tensors, state = load_checkpoint(ckpt)
+    except UserError:
+        raise UserError(f"{ckpt} cannot be resumed (unreadable, or written by another version "
+                        "of rldistill): delete it to start again") from None
     if state.get("kind") != "teacher" or state.get("run") != who:
-        raise UserError(f"{ckpt} is the checkpoint of another training ({state.get('run')}): "
-                        "give its --algo, --env and --seed, or delete it to start again")
+        run = state.get("run") or {}
+        raise UserError(f"{ckpt} is the checkpoint of another training (--algo {run.get('algo')}"
+                        f" --env {run.get('env')} --seed {run.get('seed')}, or other "
+                        "hyperparameters): give its options, or delete it to start again")
     restore(model, tensors, state["counters"])
     return float(state["wall_s"])
 
@@ -112,7 +119,11 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
     torch.set_num_threads(1)
     model, kwargs = make_model(algo, env_id, seed, dev)
     venv = model.get_env()
-    ckpt, who = checkpoint_path(out), {"algo": algo, "env": str(env_id), "seed": seed}
+    # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
+    shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
+                                  else "linear schedule"))
+    ckpt = checkpoint_path(out)
+    who = {"algo": algo, "env": str(env_id), "seed": seed, "hyperparams": shown}
     before = _resume(model, ckpt, resume, who)
     start = model.num_timesteps
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -152,9 +163,6 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
         (out.parent / out.stem).mkdir(exist_ok=True)
         venv.save(str(out.parent / out.stem / "vecnormalize.pkl"))
     venv.close()
-    # as JSON: classes by name (SB3 adds its optimizer class to policy_kwargs), schedules by kind
-    shown = json.loads(json.dumps(kwargs, default=lambda o: o.__name__ if isinstance(o, type)
-                                  else "linear schedule"))
     record = {"algo": algo, "env": env_id, "steps": int(model.num_timesteps), "seed": seed,
               "n_envs": venv.num_envs, "hyperparams": shown, "train_wall_s": round(wall, 1),
               "file": str(out)}
