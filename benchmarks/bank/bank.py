@@ -73,6 +73,10 @@ BANK = {
     # --max-seconds (three at a time on the 2 cores)
     **{f"MinAtar-{game}-v1-dqn-s0": ("dqn", f"MinAtar/{game}-v1", 5_000_000, 0, "hard")
        for game in ("Breakout", "SpaceInvaders", "Freeway")},
+    # the same, longer (seed 1, towards the paper's 5M frames: Breakout and SpaceInvaders
+    # stopped by --max-seconds 7000, Freeway by 3000, all three started together on the 2 cores)
+    **{f"MinAtar-{game}-v1-dqn-s1": ("dqn", f"MinAtar/{game}-v1", 5_000_000, 1, "hard")
+       for game in ("Breakout", "SpaceInvaders", "Freeway")},
     # an Atari teacher (RL Zoo's Atari PPO, its frames; the zoo trains 10M steps): what one
     # core of this machine makes in ~45 min (~190 steps/s), for the CNN students of issue 31
     "BreakoutNoFrameskip-v4-ppo-s0": ("ppo", "BreakoutNoFrameskip-v4", 500_000, 0, "hard"),

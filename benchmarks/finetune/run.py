@@ -43,6 +43,9 @@ TASKS = {
     "breakout-ppo-3m": ("zoo:MinAtar-Breakout-v1-ppo", 3_000_000, 262_144),
     # the same teacher, a full-size student (--param-ratio 1): the 10 % one cannot get past it
     "breakout-ppo-full": ("zoo:MinAtar-Breakout-v1-ppo", 1_000_000, 65_536),
+    # the same 10 % student fine-tuned by DQN (the MinAtar paper's, zoo/hyperparams.py), which
+    # learns MinAtar Breakout far faster than PPO: config dqn-scratch
+    "breakout-dqn": ("zoo:MinAtar-Breakout-v1-ppo", 500_000, 25_000),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }
@@ -57,6 +60,7 @@ EARLY = ["teacher", "train", "--algo", "ppo", "--env", "LunarLander-v3", "--step
 START = dict(anchor="student")
 CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
            "finetune-dqn": dict(algo="dqn", **START),
+           "dqn-scratch": dict(algo="dqn", compare_scratch=True),
            "scratch": dict(compare_scratch=True, **START),
            "anchor-ratio": dict(anchor_lambda="return-ratio", **START),
            "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True,
@@ -92,7 +96,8 @@ def student(task: str) -> Path:
 
 ENVS = {"ll-ppo-early": "LunarLander-v3", "ll-ppo-early-tanh": "LunarLander-v3",
         "walker-sac": "Walker2d-v5"}
-SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo"}
+SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo",
+                "breakout-dqn": "breakout-ppo"}
 
 
 def run_one(task: str, config: str, seed: int) -> dict:

@@ -21,7 +21,9 @@ size of ``--ratios`` they stand for, e.g. ``--ratios 0.07 --config cnn:8x3x2:64`
 
 Reports, per game and size, the student's return as % of the teacher's (Rusu's measure: 108 /
 102 / 84 % at 25 / 7 / 4 %) with a 95 % t-interval over seeds, and the normalized score.
-Writes results/rusu.jsonl (one line per run) and results/rusu.md.
+Below it, Rusu's own summary: the geometric mean over games of each game's mean %, for every
+teacher kind, size, config and budget with rows on two or more MinAtar games (theirs: 10 Atari
+games). Writes results/rusu.jsonl (one line per run) and results/rusu.md.
 """
 
 from __future__ import annotations
@@ -56,6 +58,26 @@ def size(config: str, ratio: float) -> list[str]:
     if config.startswith("cnn:"):
         return ["--student-arch", config]
     return ["--param-ratio", str(ratio), *CONFIGS[config]]
+
+
+def across_games(rows: list[dict], key) -> list[str]:
+    """Rusu et al.'s own measure: the geometric mean over games of each game's mean % of its
+    teacher, where one teacher kind, size, config and budget has rows on several MinAtar
+    games."""
+    md = ["| teacher | size | config | env steps | games | geometric mean of % of teacher | "
+          "Rusu et al. (10 Atari games) |", "|---|---|---|---|---|---|---|"]
+    per_game: dict[tuple, dict[str, float]] = {}
+    for group in {key(r) for r in rows if "NoFrameskip" not in r["game"]}:
+        pct = statistics.mean(r["pct_of_teacher"] for r in rows if key(r) == group)
+        per_game.setdefault(group[1:], {})[group[0]] = pct
+    for (teacher, neg_ratio, config, budget), games in sorted(per_game.items()):
+        if len(games) < 2:
+            continue
+        md.append(f"| {teacher} | {-neg_ratio:.0%} | {config} | {budget} | "
+                  f"{', '.join(f'{g} {p:.1f}' for g, p in sorted(games.items()))} | "
+                  f"**{statistics.geometric_mean(games.values()):.1f}** | "
+                  f"{RUSU.get(-neg_ratio, '-')} |")
+    return md
 
 
 def main() -> None:
@@ -129,6 +151,7 @@ def main() -> None:
                   f"({len(rs)}) | {RUSU.get(-neg_ratio, '-')} | {n:.3f} ± {nh:.3f} | "
                   f"{statistics.mean(r['agreement'] for r in rs):.3f} | "
                   f"{statistics.mean(r['wall_s'] for r in rs):.0f} |")
+    md += ["", *across_games(rows, key)]
     (res / "rusu.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
