@@ -61,6 +61,8 @@ START = dict(anchor="student")
 CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
            "finetune-dqn": dict(algo="dqn", **START),
            "dqn-scratch": dict(algo="dqn", compare_scratch=True),
+           # the same with the anchor let go sooner (a half-life of 20k env steps)
+           "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            "scratch": dict(compare_scratch=True, **START),
            "anchor-ratio": dict(anchor_lambda="return-ratio", **START),
            "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True,
