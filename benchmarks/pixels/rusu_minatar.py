@@ -11,8 +11,8 @@ MinAtar teachers (``benchmarks/bank/bank.py train --bank hard``) for the games t
 of. ``--env`` names its env (default ``MinAtar/{game}-v1``; ``{game}NoFrameskip-v4`` for the
 bank's Atari teacher, whose rows name the env id as their game); ``--eval-episodes`` is passed
 on where given (Atari: whole games, fewer of them). ``--teacher-label`` names the teachers' kind
-in the rows (default ``ppo``, what every row before it had): ``dqn`` for the bank's first MinAtar DQN
-teachers (``-dqn-s0``, since lost), ``dqn-s1`` for the ones shipped in git
+in the rows (default ``ppo``, what every row before it had): ``dqn`` for the bank's first
+MinAtar DQN teachers (``-dqn-s0``, since lost), ``dqn-s1`` for the ones shipped in git
 (``--teacher benchmarks/bank/teachers/MinAtar-{game}-v1-dqn-s1.zip``).
 
 ``--config`` names a row set and the extra flags it passes (CONFIGS; "default" = none, the
