@@ -5,6 +5,7 @@
     python benchmarks/bank/bank.py distill --teachers DIR --out FILE.jsonl [--jobs N]
                                            [--configs default,mix,auto] [--seeds 5]
     python benchmarks/bank/bank.py table   FILE.jsonl [...]       # Markdown summary
+    python benchmarks/bank/bank.py ship    TEACHER.zip [...]      # small enough for git
 
 Teachers are made by ``rldistill teacher train`` (RL Zoo's hyperparameters, other seeds and
 algorithms than the zoo's own, some with fewer steps: weak and noisy teachers belong in a
@@ -266,9 +267,35 @@ def table(paths: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ship(path: Path) -> None:
+    """Makes a trained teacher's SB3 zip small enough for git: its optimizer's running moments
+    (RMSprop's or Adam's, as large as the network twice over) are dropped, the rest of the zip is
+    kept byte for byte. SB3 still loads it (an optimizer state with no moments is a valid one);
+    rldistill reads only the policy. Training it on with SB3 restarts the moments."""
+    import io
+    import zipfile
+
+    import torch
+
+    with zipfile.ZipFile(path) as z:
+        entries = [(info, z.read(info)) for info in z.infolist()]
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".zip", delete=False) as tmp:
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info, data in entries:
+                if info.filename == "policy.optimizer.pth":
+                    state = torch.load(io.BytesIO(data), weights_only=True)
+                    buf = io.BytesIO()
+                    torch.save({**state, "state": {}}, buf)
+                    data = buf.getvalue()
+                out.writestr(info, data)
+    before = path.stat().st_size
+    os.replace(tmp.name, path)
+    print(f"{path}: {before} -> {path.stat().st_size} bytes", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["train", "distill", "table"])
+    ap.add_argument("mode", choices=["train", "distill", "table", "ship"])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--teachers", type=Path)
@@ -297,6 +324,9 @@ def main() -> None:
         train(a.out, a.jobs, only, extra, a.zoo_python)
     elif a.mode == "distill":
         distill(a.teachers, a.out, a.jobs, a.configs.split(","), a.seeds, only)
+    elif a.mode == "ship":
+        for path in a.files:
+            ship(path)
     else:
         print(table(a.files), end="")
 
