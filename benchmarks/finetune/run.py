@@ -46,6 +46,8 @@ TASKS = {
     # the same 10 % student fine-tuned by DQN (the MinAtar paper's, zoo/hyperparams.py), which
     # learns MinAtar Breakout far faster than PPO: config dqn-scratch
     "breakout-dqn": ("zoo:MinAtar-Breakout-v1-ppo", 500_000, 25_000),
+    # and the full-size student (breakout-ppo-full's) fine-tuned by DQN
+    "breakout-dqn-full": ("zoo:MinAtar-Breakout-v1-ppo", 500_000, 25_000),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
 }
@@ -99,7 +101,7 @@ def student(task: str) -> Path:
 ENVS = {"ll-ppo-early": "LunarLander-v3", "ll-ppo-early-tanh": "LunarLander-v3",
         "walker-sac": "Walker2d-v5"}
 SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo",
-                "breakout-dqn": "breakout-ppo"}
+                "breakout-dqn": "breakout-ppo", "breakout-dqn-full": "breakout-ppo-full"}
 
 
 def run_one(task: str, config: str, seed: int) -> dict:
