@@ -44,7 +44,7 @@ MINATAR = "MinAtar/{game}-v1"
 CONFIGS = {"default": [], "updates16k": ["--min-updates", "16000"],
            "updates32k": ["--min-updates", "32000"],
            "teacher": ["--driver", "teacher"], "student": ["--driver", "student"],
-           "t0.3": ["--temperature", "0.3"]}
+           "t0.3": ["--temperature", "0.3"], "t0.1": ["--temperature", "0.1"]}
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}
 
 
