@@ -280,14 +280,18 @@ def ship(path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         entries = [(info, z.read(info)) for info in z.infolist()]
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".zip", delete=False) as tmp:
-        with zipfile.ZipFile(tmp, "w") as out:
-            for info, data in entries:
-                if info.filename == "policy.optimizer.pth":
-                    state = torch.load(io.BytesIO(data), weights_only=True)
-                    buf = io.BytesIO()
-                    torch.save({**state, "state": {}}, buf)
-                    data = buf.getvalue()
-                out.writestr(info, data)
+        try:
+            with zipfile.ZipFile(tmp, "w") as out:
+                for info, data in entries:
+                    if info.filename == "policy.optimizer.pth":
+                        state = torch.load(io.BytesIO(data), weights_only=True)
+                        buf = io.BytesIO()
+                        torch.save({**state, "state": {}}, buf)
+                        data = buf.getvalue()
+                    out.writestr(info, data)
+        except BaseException:  # the teacher stays as it was, and no half-written copy beside it
+            os.unlink(tmp.name)
+            raise
     before = path.stat().st_size
     os.replace(tmp.name, path)
     print(f"{path}: {before} -> {path.stat().st_size} bytes", flush=True)

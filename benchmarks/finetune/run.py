@@ -68,7 +68,6 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
            # it is > 0 at all: breakout-dqn-full's student held 1.0 for 500k steps)
            "dqn-linear100k": dict(algo="dqn", anchor_lambda="linear:1:100000"),
-           "dqn-linear250k": dict(algo="dqn", anchor_lambda="linear:1:250000"),
            "scratch": dict(compare_scratch=True, **START),
            "anchor-ratio": dict(anchor_lambda="return-ratio", **START),
            "anchor-ratio-floor": dict(anchor_lambda="return-ratio::0.1", compare_scratch=True,
