@@ -221,9 +221,10 @@ def test_a_cnn_student_is_held_by_rldistills_extractor_checkpointed_and_written_
 
 
 def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
-    """A Q-value teacher's KL student is exported x tau (the teacher's Q scale), fine-tuned by
-    DQN with the large-margin anchor, written back / tau: export --format sb3 of the fine-tuned
-    student acts as the fine-tuned SB3 model on every state and gives it the same Q-values."""
+    """A Q-value teacher's KL student is exported x tau (the teacher's Q scale; tau as the run
+    fitted it, from student.json), fine-tuned by DQN with the large-margin anchor, written back
+    / tau: export --format sb3 of the fine-tuned student acts as the fine-tuned SB3 model on
+    every state and gives it the same Q-values."""
     from stable_baselines3 import DQN
 
     from rldistill.deploy.sb3 import export_sb3
@@ -234,7 +235,8 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
                  "--eval-episodes", "1", "--baseline", "none", "--out", str(student)]) == 0
     r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700, algo="dqn"),
                      plot=False)
-    assert r["algo"] == "dqn" and r["export"]["q_scale"] == 0.01
+    tau = json.loads((student / "student.json").read_text())["teacher"]["temperature"]
+    assert r["algo"] == "dqn" and r["export"]["q_scale"] == tau and tau != 0.01
     assert r["curve"][-1]["lambda"] > 0 and r["curve"][-1]["distill_kl"] >= 0  # from step 1000
     report = export_sb3(tmp_path / "ft", tmp_path / "again.zip")
     assert report["action_agreement"] == 1.0

@@ -33,6 +33,36 @@ def test_kl_q_teacher_rusu_tau():
     assert loss.item() == pytest.approx(0.110944, abs=1e-5)
 
 
+def test_gap_temperature_is_the_median_gap_between_the_two_best_q_values():
+    # gaps (best - second best): 0.5, 0.1, 0.2 (to the first of two tied), 2.0;
+    # the median of [0.1, 0.2, 0.5, 2.0] is torch's lower middle: 0.2
+    q = torch.tensor([[1.0, 0.5, 0.0], [0.0, 0.1, 0.0], [3.0, 2.8, 2.8], [2.0, 0.0, -1.0]])
+    assert losses.gap_temperature(q) == pytest.approx(0.2)
+    # a row with one valid action has no gap; ties everywhere give the floor
+    masked = torch.tensor([[1.0, losses.MASKED, losses.MASKED], [0.0, 0.3, 0.0]])
+    assert losses.gap_temperature(masked) == pytest.approx(0.3)
+    assert losses.gap_temperature(torch.zeros(4, 3)) == losses.GAP_FLOOR
+    assert losses.gap_temperature(torch.tensor([[1.0, losses.MASKED]])) == 0.01  # Rusu's
+
+
+def test_a_q_teachers_temperature_is_fitted_on_the_buffer_unless_given():
+    q = torch.tensor([[1.0, 0.9], [0.0, 0.2], [5.0, 4.0]])  # gaps 0.1, 0.2, 1.0: median 0.2
+    fn = losses.Loss("kl", None, "q")
+    fn.fit(q)
+    assert fn.fitted and fn.t == pytest.approx(0.2)
+    # softmax(Q / 0.2) of the first row: [1, e^-0.5] / (1 + e^-0.5)
+    p = 1 / (1 + math.exp(-0.5))
+    assert fn.prepare(q[:1])[0, :2].tolist() == pytest.approx([p, 1 - p], abs=1e-6)
+    fn.fit(q[:1])  # refitted on what it is given (the loop: the whole buffer, each round)
+    assert fn.t == pytest.approx(0.1)
+    given = losses.Loss("kl", 0.01, "q")
+    given.fit(q)
+    assert not given.fitted and given.t == 0.01
+    # a policy teacher's logits keep T = 1; NLL / MSE fit nothing
+    assert losses.Loss("kl", None, "logits").t == 1.0
+    assert not losses.Loss("nll", None, "q").fitted
+
+
 def test_ce_is_kl_plus_teacher_entropy():
     loss, _ = losses.ce(S0, T3)
     assert loss.item() == pytest.approx(math.log(2), abs=1e-6)  # -(0.75 + 0.25) ln 0.5

@@ -48,12 +48,15 @@ def test_a_policy_students_ppo_loads_acts_alike_and_keeps_training(tmp_path, cap
     assert model.num_timesteps >= 128
 
 
-@pytest.mark.parametrize("config,scale", [({}, 0.01), ({"loss": "mse"}, 1.0),
-                                          ({"loss": "kl", "temperature": 0.1}, 0.1)])
-def test_a_q_teachers_student_becomes_a_dqn_on_the_q_scale(tmp_path, capsys, config, scale):
+@pytest.mark.parametrize("config,fitted,scale", [
+    ({}, None, 0.01), ({"loss": "mse"}, 0.05, 1.0), ({"loss": "kl", "temperature": 0.1}, 0.05, 0.1),
+    ({}, 0.05, 0.05)])  # the last: the temperature the run fitted to the teacher's action gaps
+def test_a_q_teachers_student_becomes_a_dqn_on_the_q_scale(tmp_path, capsys, config, fitted,
+                                                           scale):
     """KL / CE at temperature T fits logits ~ Q / T: the DQN's q_net is T times the student."""
+    teacher = {"kind": "q"} | ({"temperature": fitted} if fitted else {})
     student = _save(tmp_path, SpaceSpec((4,), 2),
-                    meta={"env": "CartPole-v1", "teacher": {"kind": "q"}, "config": config})
+                    meta={"env": "CartPole-v1", "teacher": teacher, "config": config})
     report = _export(tmp_path, capsys)
     assert report["algo"] == "dqn" and report["q_scale"] == scale
     assert report["action_agreement"] == 1.0

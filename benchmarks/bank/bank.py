@@ -107,6 +107,10 @@ CONFIGS = {  # extra distill flags per config
     "mix-relu": ["--driver", "mix", "--student-activation", "relu"],
     "auto-student": ["--budget", "auto:50000", "--driver", "student"],
     "auto": ["--budget", "auto:50000", "--driver", "mix"],
+    # the temperature of Q-value teachers (rows_temperature.jsonl): Rusu's 0.01, the default
+    # until it was fitted to the teacher's action gaps, and the defaults since ("gap")
+    "t0.01": ["--temperature", "0.01"],
+    "gap": [],
     # the hard bank (issue 27): 20k env steps, 30 evaluation episodes (1 000 steps each)
     "hard-student": ["--budget", "20000", "--eval-episodes", "30", "--driver", "student"],
     "hard-teacher": ["--budget", "20000", "--eval-episodes", "30", "--driver", "teacher"],
@@ -213,6 +217,7 @@ def distill(teachers: Path, out: Path, jobs: int, configs: list[str], seeds: int
                "wall_s": r["wall_s"], "params": f"{r['student']['params']}/"
                                                  f"{r['teacher']['params']}",
                "stopped": (r.get("auto_budget") or {}).get("stopped"),
+               **({"temperature": r["temperature"]} if "temperature" in r else {}),
                "warnings": r.get("warnings", [])}
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")

@@ -32,7 +32,8 @@ Q_TEACHERS = ("LunarLander-v3-dqn", "LunarLander-v3-dqn-seed0")
 def findings(budgets: list[int], q_teachers: list[str]
              ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     rusu = [(f"rusu-{t}-{b}-{loss}",
-             {"teacher": f"zoo:{t}", "budget": b, "loss": loss, "param_ratio": 0.1})
+             {"teacher": f"zoo:{t}", "budget": b, "loss": loss, "param_ratio": 0.1,
+              "temperature": 0.01})  # Rusu's tau (the default fits it to the action gaps)
             for t in q_teachers for b in budgets for loss in ("kl", "nll", "mse")]
     czarnecki = [(f"czarnecki-{b}-{d}", {"teacher": "zoo:LunarLander-v3-ppo", "budget": b,
                                          "driver": d, "param_ratio": 0.1})

@@ -44,7 +44,11 @@ MINATAR = "MinAtar/{game}-v1"
 CONFIGS = {"default": [], "updates16k": ["--min-updates", "16000"],
            "updates32k": ["--min-updates", "32000"],
            "teacher": ["--driver", "teacher"], "student": ["--driver", "student"],
-           "t0.3": ["--temperature", "0.3"], "t0.1": ["--temperature", "0.1"]}
+           "t0.3": ["--temperature", "0.3"], "t0.1": ["--temperature", "0.1"],
+           # Rusu's tau, the default for Q-value teachers until it was fitted to the
+           # teacher's action gaps ("default" rows of DQN teachers before then); "gap": the
+           # defaults since (tau fitted), a label of its own so that they run beside them
+           "t0.01": ["--temperature", "0.01"], "gap": []}
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}
 
 
@@ -130,7 +134,8 @@ def main() -> None:
                        "pct_of_teacher": round(100 * r["student"]["return_mean"]
                                                / r["teacher"]["return_mean"], 1),
                        "normalized_score": r["normalized_score"], "agreement": r["agreement"],
-                       "wall_s": r["wall_s"]}
+                       "wall_s": r["wall_s"],
+                       **({"temperature": r["temperature"]} if "temperature" in r else {})}
                 with out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)

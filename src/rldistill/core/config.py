@@ -67,8 +67,10 @@ class DistillConfig:
     """kl | ce | nll | mse (discrete actions: kl by default); kl | mse | nll for Gaussian and
     squashed-Gaussian teachers (kl by default), mse for deterministic ones (TD3, DDPG)."""
     temperature: float | None = None
-    """Discrete: softmax temperature of the targets (default 0.01 for Q-value teachers, 1 for
-    logits). Gaussian teachers: a factor on the teacher's std in the KL (default 1)."""
+    """Discrete: softmax temperature of the targets (default for Q-value teachers: fitted to the
+    teacher's action gaps, the median gap between its best and second-best Q-value over the
+    buffer; Rusu et al.'s is 0.01; 1 for logits). Gaussian teachers: a factor on the teacher's
+    std in the KL (default 1)."""
     centred: bool = False
     """With --loss mse: subtract each row's mean from teacher and student outputs."""
     driver: str | None = None

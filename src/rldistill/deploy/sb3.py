@@ -7,7 +7,8 @@ set_student_layers`); what SB3 adds beside it (PPO's value net, SAC's and TD3's 
 optimizers) starts fresh, with RL Zoo's hyperparameters for the env where the zoo has them. Two
 things do not map one to one, and the report says how they were mapped:
 
-- a Q-value teacher's student trained with KL / CE at temperature T outputs about Q / T (plus a
+- a Q-value teacher's student trained with KL / CE at temperature T (``--temperature``, else
+  the one fitted to the teacher's action gaps, in student.json) outputs about Q / T (plus a
   constant per state): DQN gets T times its last layer, so its q_net is on the teacher's Q scale
   and its greedy actions are the student's;
 - a Gaussian student's log std depends on the state, SB3's PPO / A2C keep one per action
@@ -159,7 +160,8 @@ def _pairs(run: SavedRun, task: int, algo: str, calib: torch.Tensor
         loss = cfg.get("loss") or head.default_loss
         scale = 1.0
         if kind == "q" and loss in ("kl", "ce"):
-            scale = float(cfg.get("temperature") or head.default_temperature(kind))
+            scale = float(cfg.get("temperature") or run.task(task)["teacher"].get("temperature")
+                          or head.default_temperature(kind))
         pairs[-1] = (w * scale, b * scale)
         note["q_scale"] = scale
     elif head.name == "gaussian":

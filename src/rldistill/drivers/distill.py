@@ -155,7 +155,8 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
                         callbacks=(*callbacks, log), envs=envs)
     finally:
         log.close()
-    save_student(outcome.student, out, student_meta(cfg, outcome.tasks))
+    taus = fitted_temperatures(outcome.loop)
+    save_student(outcome.student, out, student_meta(cfg, outcome.tasks, taus))
     online = _save_online(cfg, outcome) if cfg.teacher_train else {}
     tasks = [(t.env, t.teacher) for t in outcome.tasks]
     with sigint_raises(f"interrupted during the final evaluation; the student is saved in "
@@ -165,8 +166,11 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
     loop = outcome.loop
     scores = ({"env": cfg.env, **blocks[0]} if len(tasks) == 1
               else multitask_result(blocks, tasks, outcome.student))
+    if len(tasks) == 1 and taus[0] is not None:
+        scores["temperature"] = taus[0]
     if len(tasks) > 1:
-        for block, task in zip(scores["tasks"], outcome.tasks):
+        for block, task, tau in zip(scores["tasks"], outcome.tasks, taus):
+            block |= {"temperature": tau} if tau is not None else {}
             block["labelled_steps"] = task.labelled
             block["env_steps"] = task.env_steps
             block["final_loss"] = round(task.losses[-1], 6) if task.losses else None
@@ -237,14 +241,24 @@ def _check_recurrent(cfg: DistillConfig, members: list[Teacher]) -> None:
                             f"their episodes: drop {flag}")
 
 
-def student_meta(cfg: DistillConfig, tasks: list[Task]) -> dict[str, Any]:
-    """What student.json holds besides the architecture and spaces: env(s), teacher(s), config."""
+def fitted_temperatures(loop: Loop) -> list[float | None]:
+    """Each task's temperature fitted to its teacher's action gaps (a Q teacher without
+    --temperature: :func:`~rldistill.heads.losses.gap_temperature`), else None."""
+    return [round(fn.t, 6) if getattr(fn, "fitted", False) else None
+            for fn in loop.fitted_losses()]
+
+
+def student_meta(cfg: DistillConfig, tasks: list[Task], taus: list[float | None]
+                 ) -> dict[str, Any]:
+    """What student.json holds besides the architecture and spaces: env(s), teacher(s) (with
+    a fitted temperature), config."""
+    teachers = [_teacher_meta(t.teacher, tau) for t, tau in zip(tasks, taus)]
     if len(tasks) == 1:
         return {"env": tasks[0].env, **_recipe_meta(tasks[0]),
-                "teacher": _teacher_meta(tasks[0].teacher), "config": cfg.to_dict()}
+                "teacher": teachers[0], "config": cfg.to_dict()}
     return {"env": [t.env for t in tasks],
-            "tasks": [{"env": t.env, **_recipe_meta(t), "teacher": _teacher_meta(t.teacher)}
-                      for t in tasks],
+            "tasks": [{"env": t.env, **_recipe_meta(t), "teacher": m}
+                      for t, m in zip(tasks, teachers)],
             "config": cfg.to_dict()}
 
 
@@ -257,10 +271,11 @@ def _recipe_meta(task: Task) -> dict[str, Any]:
                else {})}
 
 
-def _teacher_meta(t: Teacher) -> dict[str, Any]:
+def _teacher_meta(t: Teacher, tau: float | None) -> dict[str, Any]:
     meta = {"name": t.name, "kind": t.kind, "params": t.params}
     normalize = getattr(t, "source", {}).get("normalize")
-    return meta | ({"normalize": normalize} if normalize else {})
+    return meta | ({"normalize": normalize} if normalize else {}) | (
+        {"temperature": tau} if tau is not None else {})
 
 
 def _save_online(cfg: DistillConfig, outcome: Outcome) -> dict[str, Any]:

@@ -168,8 +168,6 @@ class Loop:
         the time before the checkpoint) to now, or to :meth:`close` (checkpoints included)."""
         return (self._stopped or time.perf_counter()) - self._clock
 
-    # ------------------------------------------------------------------------------ steps
-
     @property
     def labelled(self) -> int:
         return sum(t.labelled for t in self.tasks)
@@ -190,8 +188,7 @@ class Loop:
         True when the round's collection is complete."""
         for i, task in enumerate(self.tasks):
             (collect_ahead if plays_ahead(task) else collect)(self, i, task, progress, stop)
-        complete = all(t.labelled >= t.ends[self.round] for t in self.tasks)
-        if complete:
+        if complete := all(t.labelled >= t.ends[self.round] for t in self.tasks):
             self.phase = "train"
         return complete
 
@@ -202,7 +199,7 @@ class Loop:
         largest = max(t.buf.size for t in self.tasks)
         n_updates = max(self.floor_per_round, self.epochs * math.ceil(largest / self.batch))
         batches = [self._batches(t, fn.prepare(t.buf.targets[: t.buf.size]))
-                   for t, fn in zip(self.tasks, self.loss_fns)]
+                   for t, fn in zip(self.tasks, self.fitted_losses())]
         for around, t in zip(self.around, self.tasks):
             for term in around:
                 term.set_spread(t.buf.observations(slice(0, t.buf.size)))
@@ -324,6 +321,12 @@ class Loop:
                 buf.targets[part] = task.teacher.outputs(buf.teacher_observations(part))
                 self.teacher_queries += part.stop - part.start
 
+    def fitted_losses(self) -> list[TrainLoss]:
+        """Each task's loss, fitted to its whole buffer (a Q teacher's temperature)."""
+        for t, fn in zip(self.tasks, self.loss_fns):
+            fn.fit(t.buf.targets[: t.buf.size])
+        return self.loss_fns
+
     def extend(self, budget: int) -> None:
         """Grow the run to ``budget`` labelled steps: more rounds of the same size, the same
         resolved envs, batch and per-round update floor."""
@@ -351,8 +354,6 @@ class Loop:
         self.student.cpu()
         for task in self.tasks:
             task.venv.close()
-
-    # ------------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Tensors and JSON state (:func:`~rldistill.engine.checkpoint.loop_state`)."""

@@ -29,6 +29,11 @@ class TrainLoss(Protocol):
     """A loss split in two: ``prepare`` (teacher outputs -> per-row targets, once per round)
     and ``__call__`` (student outputs, prepared rows -> batch-mean loss, every minibatch)."""
 
+    def fit(self, teacher: torch.Tensor) -> None:
+        """Fit what the loss takes from the teacher's outputs (a Q teacher's temperature) on
+        the whole buffer, once per round before ``prepare``."""
+        ...
+
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor: ...
 
     def __call__(self, student: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor: ...

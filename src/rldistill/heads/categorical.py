@@ -52,8 +52,7 @@ class CategoricalHead:
         if name not in self.losses:
             raise UserError(f"--loss {name} does not apply to discrete actions: choose one of "
                             f"{', '.join(self.losses)}")
-        return Loss(name, temperature or default_temperature(teacher_kind), teacher_kind,
-                    centred)
+        return Loss(name, temperature, teacher_kind, centred)  # None: fitted (a Q teacher)
 
     def floor_temperature(self, logits: torch.Tensor, share: float) -> float:
         """The one temperature T >= 1 at which softmax(logits / T) has a mean entropy over the

@@ -65,6 +65,9 @@ class ContinuousLoss:
     def __init__(self, head: _BoxHead, name: str, temperature: float) -> None:
         self.head, self.name, self.log_t = head, name, math.log(temperature)
 
+    def fit(self, teacher: torch.Tensor) -> None:
+        """Nothing to fit: the temperature scales the teacher's std as given."""
+
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
         if self.name == "mse":

@@ -18,8 +18,31 @@ MASKED = -1e8  # the logit of an invalid action (sb3-contrib's MaskableCategoric
 
 
 def default_temperature(teacher_kind: str) -> float:
-    """Rusu et al. 2015 sharpen a Q-teacher with tau = 0.01; policy logits are used at T = 1."""
+    """Rusu et al. 2015 sharpen a Q-teacher with tau = 0.01; policy logits are used at T = 1.
+    (A distillation run fits a Q-teacher's tau to its action gaps: :func:`gap_temperature`;
+    ensembles and kick-starting use this one.)"""
     return 0.01 if teacher_kind == "q" else 1.0
+
+
+GAP_FLOOR = 1e-3  # the lowest fitted tau: a teacher whose Q-values tie on most states
+
+
+def gap_temperature(q: torch.Tensor) -> float:
+    """The median over rows of the gap between the best and the second-best Q-value (valid
+    actions only), at least GAP_FLOOR; Rusu's 0.01 where no row has two valid actions.
+
+    softmax(Q / tau) then gives the teacher's best action odds of e : 1 or less against its
+    runner-up on half of its states: targets as soft as the teacher's own preferences, on its
+    own scale. A fixed tau is sharp for one teacher and soft for another: the median gaps of the
+    bank's DQN teachers run from 0.03 (CartPole, MinAtar Freeway) to 0.4 (Acrobot)
+    (benchmarks/bank/README.md, "The temperature of Q-value teachers")."""
+    if q.shape[-1] < 2:
+        return default_temperature("q")
+    top = q.topk(2, -1).values
+    gaps = (top[:, 0] - top[:, 1])[top[:, 1] > MASKED / 2]
+    if not len(gaps):
+        return default_temperature("q")
+    return max(float(gaps.double().median()), GAP_FLOOR)
 
 
 def _scale(temperature: float, teacher_kind: str) -> float:
@@ -41,22 +64,36 @@ class Loss:
     act. The mask is not in the observation, so fitting the student's unmasked distribution to
     a masked target would push an action down in every state that looks like one where it was
     invalid. Prepared rows then carry the valid actions as n more columns.
+
+    ``temperature=None`` with a Q teacher: tau is fitted to the teacher's action gaps
+    (:func:`gap_temperature`) by :meth:`fit`, which the loop calls on the whole buffer each
+    round (so a resumed run fits it alike); until then ``prepare`` fits it on its own rows.
     """
 
-    def __init__(self, name: str, temperature: float = 1.0, teacher_kind: str = "logits",
-                 centred: bool = False) -> None:
+    def __init__(self, name: str, temperature: float | None = 1.0,
+                 teacher_kind: str = "logits", centred: bool = False) -> None:
         if name not in LOSSES:
             raise UserError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
-        if temperature <= 0:
+        if temperature is None and teacher_kind != "q":
+            temperature = default_temperature(teacher_kind)
+        if temperature is not None and temperature <= 0:
             raise UserError(f"temperature must be > 0, got {temperature}")
         self.name, self.t, self.kind, self.centred = name, temperature, teacher_kind, centred
+        self.fitted = temperature is None and name in ("kl", "ce")  # tau: the action gaps
+
+    def fit(self, teacher: torch.Tensor) -> None:
+        """Fit tau to the action gaps of ``teacher`` (all rows of the buffer), where it is
+        fitted (a Q teacher without --temperature); nothing otherwise."""
+        if self.fitted and len(teacher):
+            self.t = gap_temperature(teacher)
 
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
         if self.name == "mse":
             return teacher - teacher.mean(-1, keepdim=True) if self.centred else teacher
         if self.name in ("kl", "ce"):
-            p = torch.softmax(teacher / self.t, dim=-1)
+            t = self.t if self.t is not None else gap_temperature(teacher)
+            p = torch.softmax(teacher / t, dim=-1)
             neg_entropy = (p * torch.log(p.clamp_min(1e-30))).sum(-1, keepdim=True)
             out = torch.cat([p, neg_entropy], -1)  # (rows, n_actions + 1)
         else:

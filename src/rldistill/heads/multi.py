@@ -86,6 +86,10 @@ class MultiLoss:
         self.parts, self.splits, self.name = parts, splits, parts[0].name
         self.widths = [p.prepare(torch.zeros(1, n)).shape[-1] for p, n in zip(parts, splits)]
 
+    def fit(self, teacher: torch.Tensor) -> None:
+        for p, t in zip(self.parts, teacher.split(self.splits, -1)):
+            p.fit(t)
+
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
         return torch.cat([p.prepare(t) for p, t in zip(self.parts,
@@ -195,6 +199,9 @@ class BernoulliLoss:
         if temperature <= 0:
             raise UserError(f"temperature must be > 0, got {temperature}")
         self.name, self.t, self.kind = name, temperature, teacher_kind
+
+    def fit(self, teacher: torch.Tensor) -> None:
+        """Nothing to fit: a Q teacher's bits keep the default temperature."""
 
     @torch.no_grad()
     def prepare(self, teacher: torch.Tensor) -> torch.Tensor:
