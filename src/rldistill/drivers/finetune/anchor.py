@@ -61,5 +61,6 @@ def anchor_loss(cfg: FinetuneConfig, algo: str, head: Any, teacher: Any) -> Any:
     if algo == "td3":  # the actor's tanh output, as the teacher's TD3 actor gives it
         return ActionMSE()
     if teacher is not None:  # as kick-starting pulls toward it: the head's temperature
-        return teacher.head.loss("kl", None, teacher.kind)
+        return teacher.head.loss("kl", teacher.head.default_temperature(teacher.kind),
+                                 teacher.kind)
     return head.loss("kl", 1.0, "logits")
