@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rldistill.cli import main
-from rldistill.core.config import DistillConfig
+from rldistill.core.config import DistillConfig, changed_options
 from rldistill.api import run, train
 from rldistill.heads.losses import gap_temperature
 from rldistill.students.network import load_student
@@ -65,6 +65,18 @@ def test_a_q_teachers_temperature_is_fitted_to_its_action_gaps_and_saved(tmp_pat
     given = run(DistillConfig(**cfg, temperature=0.01, out=str(tmp_path / "g")))
     assert "temperature" not in given
     assert "temperature" not in load_student(tmp_path / "g")[1]["teacher"]
+
+
+def test_a_run_saved_before_the_fitted_temperature_is_not_todays_and_keeps_rusus(tmp_path):
+    """A config saved before ``q_temperature`` existed ran at Rusu's 0.01: the "same run?" rule
+    (resume, --seeds, sweeps) tells it from today's default, and it resumes at 0.01."""
+    cfg = DistillConfig(teacher="zoo:CartPole-v1-dqn", env="CartPole-v1", student_hidden="16",
+                        budget=300, rounds=1, eval_episodes=1, min_updates=10)
+    saved = {k: v for k, v in cfg.to_dict().items() if k != "q_temperature"}
+    assert changed_options(saved, cfg) == ["q_temperature"]
+    assert changed_options(saved, cfg.replace(q_temperature="rusu")) == []
+    loss = train(cfg.replace(q_temperature="rusu", out=str(tmp_path))).loop.loss_fns[0]
+    assert loss.t == 0.01 and not loss.fitted
 
 
 def test_same_seed_same_student(tmp_path):

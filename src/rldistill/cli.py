@@ -18,7 +18,7 @@ from rldistill.core.errors import Interrupted, UserError
 
 _ALIASES = {"lambda_schedule": ["--lambda"]}
 _ARG_TYPES: dict[str, Any] = {"budget": str}  # --budget auto[:CAP]: DistillConfig parses it
-_HIDDEN = {"auto_budget"}  # set through another flag
+_HIDDEN = {"auto_budget", "q_temperature"}  # set through another flag; for saved runs
 
 
 def _config_from_args(args: argparse.Namespace, cls: type) -> Any:

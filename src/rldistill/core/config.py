@@ -71,6 +71,9 @@ class DistillConfig:
     teacher's action gaps, the median gap between its best and second-best Q-value over the
     buffer; Rusu et al.'s is 0.01; 1 for logits). Gaussian teachers: a factor on the teacher's
     std in the KL (default 1)."""
+    q_temperature: str = "gap"
+    """Where --temperature is not given, a Q-value teacher's: gap (fitted to its action gaps) or
+    rusu (0.01: runs saved before the fitted one, which resume as they began; no flag)."""
     centred: bool = False
     """With --loss mse: subtract each row's mean from teacher and student outputs."""
     driver: str | None = None
@@ -208,6 +211,11 @@ class DistillConfig:
                             "give that --env once")
         return [((t,), e) for t, e in zip(teachers, envs)]
 
+    def loss_temperature(self, head_default: float) -> float | None:
+        """--temperature; else None (a Q teacher's is fitted to its action gaps), or the head's
+        default for a run saved before that (``q_temperature`` rusu)."""
+        return self.temperature or (None if self.q_temperature == "gap" else head_default)
+
     def validate(self) -> DistillConfig:
         """Check values; raise :class:`UserError` naming the option and the fix. One home per
         rule, by concern; what needs the teacher or the env is checked where they are loaded
@@ -275,6 +283,7 @@ class DistillConfig:
                                 "multi-task")
             parse_arch(self.student_arch)
         one_of("--student-activation", self.student_activation, ACTIVATION_CHOICES)
+        one_of("q_temperature", self.q_temperature, ("gap", "rusu"))
         if self.bptt < 1 or self.burn_in < 0:
             raise UserError(f"--bptt must be >= 1 and --burn-in >= 0, got {self.bptt} and "
                             f"{self.burn_in}")
@@ -355,8 +364,8 @@ NOT_THE_RUN = ("out", "trust_teacher", "ray_address")
 # comes after training (the final evaluation, the MLP baseline) is done again
 RESUMABLE = ("budget", "eval_episodes", "baseline")
 # the values options had in runs saved before they existed, where today's default computes
-# something else (no gradient clip; ReLU students)
-BEFORE = {"grad_clip": 0.0, "student_activation": "relu"}
+# something else (no gradient clip; ReLU students; Rusu's temperature for Q-value teachers)
+BEFORE = {"grad_clip": 0.0, "student_activation": "relu", "q_temperature": "rusu"}
 
 
 def changed_options(saved: dict[str, Any], cfg: Any,

@@ -83,8 +83,9 @@ class Loop:
                       for i, (t, venv, env_id) in enumerate(zip(teachers, venvs, env_ids))]
         self.driver = Driver.make(self.plan["driver"], self.plan["beta"], cfg.dart)
         self.loss_fns: list[TrainLoss] = [
-            t.head.loss(cfg.loss or t.head.default_loss, cfg.temperature, t.teacher.kind,
-                        cfg.centred) for t in self.tasks]
+            t.head.loss(cfg.loss or t.head.default_loss,
+                        cfg.loss_temperature(t.head.default_temperature(t.teacher.kind)),
+                        t.teacher.kind, cfg.centred) for t in self.tasks]
         check_neighbourhoods(cfg, self.student, any(v.teacher_obs is not None for v in venvs),
                              [t.head for t in self.tasks])
         self.noise_gen = torch.Generator().manual_seed(cfg.seed + 2)  # --perturb, --sobolev, --dart
