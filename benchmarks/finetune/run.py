@@ -63,6 +63,9 @@ START = dict(anchor="student")
 CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), "plain": {},
            "finetune-dqn": dict(algo="dqn", **START),
            "dqn-scratch": dict(algo="dqn", compare_scratch=True),
+           # DQN as it is (no warm-up), and with a value warm-up for the first tenth of the
+           # steps (only what every action's Q-value shares moves; patched in run_one)
+           "dqn": dict(algo="dqn"), "dqn-valuewarm": dict(algo="dqn"),
            # the same with the anchor let go sooner (a half-life of 20k env steps)
            "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
@@ -122,6 +125,8 @@ def run_one(task: str, config: str, seed: int) -> dict:
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
         if config.startswith("soft-t"):
             _soften(finetune, float(config[6:]))
+        if config == "dqn-valuewarm":
+            _value_warmup(finetune, cfg.warmup)
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -149,6 +154,39 @@ def _soften(finetune: object, temperature: float) -> None:
             with torch.no_grad():
                 m.policy.action_net.weight.div_(temperature)
                 m.policy.action_net.bias.div_(temperature)
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _value_warmup(finetune: object, steps: int) -> None:
+    """Setup.model's DQN with a value warm-up (an experiment, not an option): for its first
+    ``steps`` env steps, of each gradient only the part that moves every action's Q-value alike
+    is kept (``Q(s, a) += w . h(s) + b`` on the last layer's features ``h``; every row of the
+    last layer gets the same gradient, so Adam moves them alike): the state values are fitted
+    by TD while the gaps, and so the greedy actions, stay as distilled."""
+    import torch
+
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase != "student":
+            return m
+        params = list(m.q_net.parameters())
+        last = [x for x in m.q_net.modules() if isinstance(x, torch.nn.Linear)][-1]
+
+        def hook(p: torch.Tensor) -> object:
+            def project(g: torch.Tensor) -> torch.Tensor:
+                if m.num_timesteps >= steps:
+                    return g
+                if p is last.weight or p is last.bias:
+                    return g.mean(0, keepdim=True).expand_as(g).clone()
+                return torch.zeros_like(g)
+            return project
+
+        for p in params:
+            p.register_hook(hook(p))
         return m
 
     finetune.Setup.model = model  # type: ignore[attr-defined]
