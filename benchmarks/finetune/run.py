@@ -66,6 +66,8 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # DQN as it is (no warm-up), and with a value warm-up for the first tenth of the
            # steps (only what every action's Q-value shares moves; patched in run_one)
            "dqn": dict(algo="dqn"), "dqn-valuewarm": dict(algo="dqn"),
+           # DQN at a tenth of its learning rate (patched in run_one)
+           "dqn-lr0.1": dict(algo="dqn"),
            # the same with the anchor let go sooner (a half-life of 20k env steps)
            "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
@@ -127,6 +129,8 @@ def run_one(task: str, config: str, seed: int) -> dict:
             _soften(finetune, float(config[6:]))
         if config == "dqn-valuewarm":
             _value_warmup(finetune, cfg.warmup)
+        if config.startswith("dqn-lr"):
+            _learning_rate(finetune, float(config[6:]))
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
@@ -154,6 +158,20 @@ def _soften(finetune: object, temperature: float) -> None:
             with torch.no_grad():
                 m.policy.action_net.weight.div_(temperature)
                 m.policy.action_net.bias.div_(temperature)
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _learning_rate(finetune: object, factor: float) -> None:
+    """Setup.model's student phase with its learning rate times ``factor`` (an experiment)."""
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase == "student":
+            base = m.lr_schedule
+            m.lr_schedule = lambda progress: factor * base(progress)
         return m
 
     finetune.Setup.model = model  # type: ignore[attr-defined]
