@@ -237,6 +237,7 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
                      plot=False)
     tau = json.loads((student / "student.json").read_text())["teacher"]["temperature"]
     assert r["algo"] == "dqn" and r["export"]["q_scale"] == tau and tau != 0.01
+    assert r["warmup_steps"] == 0  # DQN has none (its Q-values are its policy)
     assert r["curve"][-1]["lambda"] > 0 and r["curve"][-1]["distill_kl"] >= 0  # from step 1000
     report = export_sb3(tmp_path / "ft", tmp_path / "again.zip")
     assert report["action_agreement"] == 1.0

@@ -89,8 +89,8 @@ class FinetuneConfig:
     """Env steps of RL fine-tuning."""
     warmup_steps: int | None = None
     """Env steps at the start during which the actor stays frozen and only the critic / value
-    function learns (PPO: in whole rollouts, at least one; SAC; default: a tenth of
-    --steps)."""
+    function learns (PPO / A2C: in whole rollouts, at least one; SAC, TD3; default: a tenth of
+    --steps). DQN has none: its Q-values are its policy (benchmarks/finetune/README.md)."""
     anchor: str = "best"
     """What the fine-tuned policy is pulled toward: best (the default: the distilled start,
     then the policy of each evaluation that beats every earlier one, so that what RL finds is

@@ -360,7 +360,8 @@ def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
                 done[phase] = _train(cfg, setup, out, phase, ckpt, done, tb)
     result: dict[str, Any] = {
         "env": setup.env_id, "algo": setup.algo, "steps": cfg.steps, "seed": cfg.seed,
-        "warmup_steps": cfg.warmup, "anchor": cfg.anchor, "anchor_lambda": cfg.anchor_schedule,
+        "warmup_steps": cfg.warmup if setup.algo != "dqn" else 0, "anchor": cfg.anchor,
+        "anchor_lambda": cfg.anchor_schedule,
         "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
         "export": {k: v for k, v in setup.export.items() if k != "sb3"},
         "entropy_temperature": round(setup.floor_t, 4),
