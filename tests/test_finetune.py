@@ -291,6 +291,8 @@ def test_bad_input_is_one_line_exit_2(cartpole_student, tmp_path, capsys):
          "cannot fine-tune a categorical student"),
         (["--student", str(cartpole_student), "--steps", "100", "--warmup-steps", "100"],
          "--warmup-steps 100 must be"),
+        (["--student", str(cartpole_student), "--steps", "100", "--warmup-steps", "10",
+          "--algo", "dqn"], "--algo dqn has no warm-up"),
         (["--student", str(cartpole_student), "--steps", "100", "--anchor-lambda", "fast"],
          "--anchor-lambda 'fast' is not a schedule"),
         (["--steps", "100"], "finetune needs --student"),

@@ -134,6 +134,9 @@ class FinetuneConfig:
         if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
             raise UserError(f"--warmup-steps {self.warmup_steps} must be >= 0 and below --steps "
                             f"{self.steps}")
+        if self.algo == "dqn" and self.warmup_steps:
+            raise UserError("--algo dqn has no warm-up (its Q-values are its policy): drop "
+                            "--warmup-steps")
         _check_curve(self)
         if self.margin < 0:
             raise UserError(f"--margin must be >= 0, got {self.margin}")
