@@ -128,7 +128,7 @@ def run_one(task: str, config: str, seed: int) -> dict:
         if config.startswith("soft-t"):
             _soften(finetune, float(config[6:]))
         if config == "dqn-valuewarm":
-            _value_warmup(finetune, cfg.warmup)
+            _value_warmup(finetune, cfg.steps // 10)  # the first tenth, as measured
         if config.startswith("dqn-lr"):
             _learning_rate(finetune, float(config[6:]))
         if config == "plain":

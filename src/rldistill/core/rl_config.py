@@ -147,6 +147,9 @@ class FinetuneConfig:
 
     @property
     def warmup(self) -> int:
+        """Env steps of the critic warm-up; 0 for DQN, which has none."""
+        if self.algo == "dqn":
+            return 0
         return self.steps // 10 if self.warmup_steps is None else self.warmup_steps
 
     @property

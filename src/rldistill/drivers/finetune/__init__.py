@@ -282,7 +282,7 @@ def _train(cfg: FinetuneConfig, setup: Setup, out: Path, phase: str, ckpt: Any,
 
     model = setup.model(cfg, phase, tb)
     fresh = ckpt is None or ckpt[1]["phase"] != phase
-    warm = cfg.warmup if setup.algo != "dqn" else 0
+    warm = cfg.warmup
     if warm and setup.algo in ("ppo", "a2c"):  # whole rollouts: the first ceil(W / rollout) updates
         rollout = model.n_steps * model.n_envs
         warm = -(-warm // rollout) * rollout + 1
@@ -360,8 +360,7 @@ def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
                 done[phase] = _train(cfg, setup, out, phase, ckpt, done, tb)
     result: dict[str, Any] = {
         "env": setup.env_id, "algo": setup.algo, "steps": cfg.steps, "seed": cfg.seed,
-        "warmup_steps": cfg.warmup if setup.algo != "dqn" else 0, "anchor": cfg.anchor,
-        "anchor_lambda": cfg.anchor_schedule,
+        "warmup_steps": cfg.warmup, "anchor": cfg.anchor, "anchor_lambda": cfg.anchor_schedule,
         "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
         "export": {k: v for k, v in setup.export.items() if k != "sb3"},
         "entropy_temperature": round(setup.floor_t, 4),
