@@ -85,11 +85,12 @@ def test_sigkill_then_resume_gives_identical_weights(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_writes_checkpoint_and_exits_cleanly(tmp_path):
-    out = tmp_path / "int"
-    proc = subprocess.Popen(_cli("--out", str(out)), stdout=subprocess.DEVNULL,
+    out, rounds = tmp_path / "int", 4  # a shorter run than the SIGKILL test's: the same path
+    short = ("--budget", "1200", "--rounds", str(rounds), "--min-updates", "200")
+    proc = subprocess.Popen(_cli("--out", str(out), *short), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        # right after the first checkpoint: ROUNDS - 1 rounds are left (seconds of work)
+        # right after the first checkpoint: rounds - 1 rounds are left (seconds of work)
         _wait(proc, lambda: (out / CKPT_NAME).exists(), "the first checkpoint")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -100,10 +101,10 @@ def test_sigint_writes_checkpoint_and_exits_cleanly(tmp_path):
     assert "interrupted at labelled step" in err and "--resume" in err, err
     assert "Traceback" not in err
     stopped = _checkpoint_round(out)
-    assert 1 <= stopped < ROUNDS  # the checkpoint of the SIGINT, before the end
+    assert 1 <= stopped < rounds  # the checkpoint of the SIGINT, before the end
     assert not (out / "result.json").exists() and not (out / "student.json").exists()
-    done = subprocess.run(_cli("--out", str(out), "--resume", "--json"), capture_output=True,
-                          text=True)
+    done = subprocess.run(_cli("--out", str(out), *short, "--resume", "--json"),
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["labelled_steps"] == 3000 and _checkpoint_round(out) == ROUNDS
+    assert result["labelled_steps"] == 1200 and _checkpoint_round(out) == rounds

@@ -69,6 +69,26 @@ def test_int8_export_is_checked_and_plays_with_the_runtime(tmp_path):
         assert ("DynamicQuantizeLinear" in ops or "MatMulInteger" in ops) == (mode == "dynamic")
 
 
+def test_latency_blocks_shrink_for_slow_calls_only():
+    """best_us: a call of milliseconds gets blocks of ~50 ms (at least 5 calls), a fast one
+    the calls asked for."""
+    import time
+
+    from rldistill.evaluation.rollouts import best_us
+
+    n = [0]
+
+    def slow():
+        n[0] += 1
+        time.sleep(0.002)
+
+    assert best_us(slow, calls=300, blocks=3) >= 2000
+    assert 20 + 3 * 5 <= n[0] <= 20 + 3 * 25  # 300 a block would be 920 calls
+    n[0] = 0
+    best_us(lambda: n.__setitem__(0, n[0] + 1), calls=10, blocks=3)
+    assert n[0] == 20 + 3 * 10
+
+
 def test_bench_latency_times_teacher_and_student_in_every_runtime(tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     import torch

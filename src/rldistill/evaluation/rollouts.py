@@ -301,11 +301,19 @@ def latency_us(policy: Actor, obs_shape: tuple[int, ...], obs_dtype: str = "floa
 
 
 @torch.inference_mode()
-def best_us(call: Callable[[], Any], calls: int = 300, blocks: int = 3) -> float:
+def best_us(call: Callable[[], Any], calls: int = 300, blocks: int = 3,
+            block_s: float = 0.05) -> float:
     """Microseconds per ``call()``: the best of ``blocks`` blocks of ``calls`` calls, after a
-    warm-up."""
-    for _ in range(20):
+    warm-up; fewer calls a block (at least 5) where ``calls`` of them would take more than
+    ``block_s`` seconds (an Atari CNN's milliseconds: 9 blocks of 300 would take seconds and
+    say no more)."""
+    for _ in range(10):
         call()
+    t0 = time.perf_counter()
+    for _ in range(10):
+        call()
+    per_call = max((time.perf_counter() - t0) / 10, 1e-9)
+    calls = min(calls, max(5, math.ceil(block_s / per_call)))
     best = math.inf
     for _ in range(blocks):
         t0 = time.perf_counter()
