@@ -36,7 +36,8 @@ from rldistill.evaluation.rollouts import evaluate_policy
 from rldistill.core.files import atomic_write
 from rldistill.sources.base import NetTeacher
 
-CURVE_EPISODES = 10  # episodes of teacher and student after each round (the curves)
+# episodes of teacher and student after each round (the curves), at most --eval-episodes
+CURVE_EPISODES = 10
 TEACHER_CKPT = "checkpoint-teacher.zip"
 NORM_CKPT = "checkpoint-vecnormalize.pkl"
 REPLAY_CKPT = "checkpoint-replay.npz"
@@ -138,8 +139,9 @@ class LearningTeacher(Hook):
     def after_round(self, loop: Loop, metrics: Any) -> None:
         self.online["distill_s"] += time.perf_counter() - self._t0
         seed = seeds.per_round(loop.cfg.seed)
-        t_ev = evaluate_policy(self.teacher, self.env_id, CURVE_EPISODES, seed)
-        s_ev = evaluate_policy(loop.student.for_task(0), self.env_id, CURVE_EPISODES, seed,
+        episodes = min(CURVE_EPISODES, loop.cfg.eval_episodes)
+        t_ev = evaluate_policy(self.teacher, self.env_id, episodes, seed)
+        s_ev = evaluate_policy(loop.student.for_task(0), self.env_id, episodes, seed,
                                reference=self.teacher)
         self.online["curves"].append({
             "teacher_steps": self.model.num_timesteps, "labelled_steps": loop.labelled,
