@@ -175,7 +175,7 @@ def td3_student(tmp_path_factory):
     model.save(d / "td3.zip")
     assert main(["distill", "--teacher", str(d / "td3.zip"), "--env", "MountainCarContinuous-v0",
                  "--budget", "1000", "--rounds", "2", "--eval-episodes", "1", "--baseline",
-                 "none", "--out", str(d / "student")]) == 0
+                 "none", "--min-updates", "100", "--out", str(d / "student")]) == 0
     return d / "student"
 
 
