@@ -20,7 +20,7 @@ from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 ROUNDS = 8
 ARGS = ["distill", "--teacher", "zoo:CartPole-v1-ppo", "--env", "CartPole-v1",
         "--student-obs", "drop:velocities", "--student-arch", "lstm:8", "--driver", "mix",
-        "--budget", "3000", "--rounds", str(ROUNDS), "--min-updates", "800", "--n-envs", "3",
+        "--budget", "3000", "--rounds", str(ROUNDS), "--min-updates", "400", "--n-envs", "3",
         "--eval-episodes", "2", "--seed", "3", "--baseline", "none"]
 # the moment of the kill is drawn from this seed (RLDISTILL_KILL_SEED=N to replay another)
 KILL_SEED = int(os.environ.get("RLDISTILL_KILL_SEED", "20240611"))
