@@ -33,6 +33,12 @@ TASKS = {
     "ll-ppo": ("zoo:LunarLander-v3-ppo", 100_000, 16_384),
     "ll-dqn": ("zoo:LunarLander-v3-dqn", 100_000, 16_384),  # fine-tuned by PPO (the default)
     "ll-dqn-td": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),  # by DQN: configs finetune-dqn, plain
+    # a student of the teacher's own size (--param-ratio 1): does DQN keep the teacher itself?
+    "ll-dqn-td-full": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
+    # students distilled with --loss mse (Q-values themselves, where KL leaves each state's
+    # level free): does DQN keep a student whose values are the teacher's?
+    "ll-dqn-td-mse": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
+    "ll-dqn-td-mse-full": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
     "pendulum-sac": ("zoo:Pendulum-v1-sac", 10_000, 1_000),
     # weak teachers: the zoo's LunarLanderContinuous PPO (76), a LunarLander PPO stopped early
     "llc-ppo": ("zoo:LunarLanderContinuous-v3-ppo", 300_000, 16_384),
@@ -68,6 +74,10 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            "dqn": dict(algo="dqn"), "dqn-valuewarm": dict(algo="dqn"),
            # DQN at a tenth of its learning rate (patched in run_one)
            "dqn-lr0.1": dict(algo="dqn"),
+           # DQN with its learning rate ramped from 0 over the first quarter of the steps (Adam's
+           # first steps move every weight by the full rate, more than the student's Q gaps),
+           # after a value warm-up of the first tenth or alone (patched in run_one)
+           "dqn-lrwarm": dict(algo="dqn"), "dqn-valuewarm-lrwarm": dict(algo="dqn"),
            # the same with the anchor let go sooner (a half-life of 20k env steps)
            "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
@@ -88,7 +98,9 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # "ratchet" rows were first run as a patch of the callback, the same rule
            "ratchet": dict(anchor="best"), "ratchet-scratch": dict(anchor="best",
                                                                    compare_scratch=True)}
-PLAIN_ALGO = {"ll-dqn-td": "dqn"}  # what export --format sb3 makes of the student (else the same)
+# what export --format sb3 makes of the student (else the same)
+PLAIN_ALGO = {t: "dqn" for t in ("ll-dqn-td", "ll-dqn-td-full", "ll-dqn-td-mse",
+                                  "ll-dqn-td-mse-full")}
 
 
 def student(task: str) -> Path:
@@ -100,6 +112,7 @@ def student(task: str) -> Path:
         env = ["--env", ENVS[task]] if task in ENVS else []
         ratio = "1.0" if task.endswith("-full") else "0.1"
         act = [] if task.endswith("-tanh") else ["--student-activation", "relu"]
+        act += ["--loss", "mse"] if "-mse" in task else []
         subprocess.run([cli, "distill", "--teacher", teacher, *env, "--param-ratio", ratio, *act,
                         "--out", str(out), "--overwrite", "--json"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -127,9 +140,12 @@ def run_one(task: str, config: str, seed: int) -> dict:
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
         if config.startswith("soft-t"):
             _soften(finetune, float(config[6:]))
-        if config == "dqn-valuewarm":
+        if config.startswith("dqn-valuewarm"):
             _value_warmup(finetune, cfg.steps // 10)  # the first tenth, as measured
-        if config.startswith("dqn-lr"):
+        if config.endswith("lrwarm"):
+            start = cfg.steps // 10 if config.startswith("dqn-valuewarm") else 0
+            _lr_warmup(finetune, start, start + cfg.steps // 4)
+        elif config.startswith("dqn-lr"):
             _learning_rate(finetune, float(config[6:]))
         if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
@@ -172,6 +188,26 @@ def _learning_rate(finetune: object, factor: float) -> None:
         if phase == "student":
             base = m.lr_schedule
             m.lr_schedule = lambda progress: factor * base(progress)
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _lr_warmup(finetune: object, start: int, end: int) -> None:
+    """Setup.model's student phase with its learning rate ramped linearly from 0 at env step
+    ``start`` to its own at ``end``; before ``start`` as it is (a value warm-up's steps: an
+    experiment)."""
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase == "student":
+            base = m.lr_schedule
+            total = cfg.steps  # type: ignore[attr-defined]
+            ramp = lambda t: 1.0 if t < start else min(1.0, (t - start) / (end - start))  # noqa: E731
+            # SB3's progress is 1 - t / steps (rounded: 1999.99... is step 2 000); the model
+            # itself would not pickle in a lambda
+            m.lr_schedule = lambda progress: base(progress) * ramp(round((1 - progress) * total))
         return m
 
     finetune.Setup.model = model  # type: ignore[attr-defined]
