@@ -78,6 +78,10 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # first steps move every weight by the full rate, more than the student's Q gaps),
            # after a value warm-up of the first tenth or alone (patched in run_one)
            "dqn-lrwarm": dict(algo="dqn"), "dqn-valuewarm-lrwarm": dict(algo="dqn"),
+           # DQN after the KL student's Q-value levels are fitted to the teacher's: on the
+           # distillation run's states, a linear function of the last hidden layer added to
+           # every action's output alike (the gaps, so the greedy actions, unchanged)
+           "dqn-levelfit": dict(algo="dqn"),
            # the same with the anchor let go sooner (a half-life of 20k env steps)
            "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
@@ -142,6 +146,8 @@ def run_one(task: str, config: str, seed: int) -> dict:
             _soften(finetune, float(config[6:]))
         if config.startswith("dqn-valuewarm"):
             _value_warmup(finetune, cfg.steps // 10)  # the first tenth, as measured
+        if config == "dqn-levelfit":
+            _level_fit(finetune, TASKS[task][0])
         if config.endswith("lrwarm"):
             start = cfg.steps // 10 if config.startswith("dqn-valuewarm") else 0
             _lr_warmup(finetune, start, start + cfg.steps // 4)
@@ -208,6 +214,41 @@ def _lr_warmup(finetune: object, start: int, end: int) -> None:
             # SB3's progress is 1 - t / steps (rounded: 1999.99... is step 2 000); the model
             # itself would not pickle in a lambda
             m.lr_schedule = lambda progress: base(progress) * ramp(round((1 - progress) * total))
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _level_fit(finetune: object, teacher: str) -> None:
+    """Setup.model's DQN with its Q-value levels fitted to the teacher's (an experiment): on
+    4 096 states of the distillation run, the least-squares ``w . h(s) + b`` (``h``: the last
+    hidden layer) of mean_a(Q_teacher - Q_student) is added to every row of the last layer, so
+    each state's level moves toward the teacher's and no gap moves. Prints the RMS level error
+    before and after."""
+    import torch
+
+    from rldistill.engine.checkpoint import buffer_obs
+    from rldistill.sources import load_teacher
+
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase != "student":
+            return m
+        x = buffer_obs(Path(cfg.student), 0, 4096).float()  # type: ignore[attr-defined]
+        layers = list(m.q_net.q_net)
+        last = layers[-1]
+        with torch.no_grad():
+            h = torch.nn.Sequential(*layers[:-1])(x)
+            gap = (load_teacher(teacher).outputs(x) - last(h)).mean(1)
+            a = torch.cat([h, torch.ones(len(h), 1)], 1)
+            sol = torch.linalg.lstsq(a.double(), gap.double()[:, None]).solution.float()[:, 0]
+            last.weight += sol[:-1]
+            last.bias += sol[-1]
+            after = (gap - a @ sol).pow(2).mean().sqrt()
+            print(f"level error RMS {gap.pow(2).mean().sqrt():.2f} -> {after:.2f}", flush=True)
+            m.q_net_target.load_state_dict(m.q_net.state_dict())
         return m
 
     finetune.Setup.model = model  # type: ignore[attr-defined]
