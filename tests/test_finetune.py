@@ -220,7 +220,7 @@ def test_a_cnn_student_is_held_by_rldistills_extractor_checkpointed_and_written_
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
+def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path, capsys):
     """A Q-value teacher's KL student is exported x tau (the teacher's Q scale; tau as the run
     fitted it, from student.json), fine-tuned by DQN with the large-margin anchor, written back
     / tau: export --format sb3 of the fine-tuned student acts as the fine-tuned SB3 model on
@@ -233,8 +233,10 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path):
     assert main(["distill", "--teacher", "zoo:CartPole-v1-dqn", "--budget", "1000",
                  "--rounds", "2", "--student-hidden", "16", "--min-updates", "100",
                  "--eval-episodes", "1", "--baseline", "none", "--out", str(student)]) == 0
+    capsys.readouterr()
     r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700, algo="dqn"),
                      plot=False)
+    assert "distil with --loss mse for DQN" in capsys.readouterr().err  # a KL student: said
     tau = json.loads((student / "student.json").read_text())["teacher"]["temperature"]
     assert r["algo"] == "dqn" and r["export"]["q_scale"] == tau and tau != 0.01
     assert r["warmup_steps"] == 0  # DQN has none (its Q-values are its policy)

@@ -45,7 +45,7 @@ import torch
 
 from rldistill.core.config import FinetuneConfig
 from rldistill.core.rl_config import FINETUNE_ALGOS
-from rldistill.core.errors import Interrupted, UserError
+from rldistill.core.errors import Interrupted, UserError, notice
 from rldistill.core.files import atomic_write, write_text
 from rldistill.core.schedules import parse_lambda
 from rldistill.drivers.finetune.anchor import Anchor, anchor_loss, move_anchor
@@ -113,6 +113,10 @@ class Setup:
         if self.algo not in fits:
             raise UserError(f"--algo {self.algo} cannot fine-tune a {self.head.name} student: "
                             f"choose {' or '.join(fits)}")
+        if self.algo == "dqn" and self.start.config.get("loss") != "mse":
+            notice("--algo dqn on a student distilled without --loss mse: it copied the teacher's "
+                   "Q-value gaps, not their levels, and DQN lost such students (benchmarks/"
+                   "finetune); distil with --loss mse for DQN, or fine-tune with --algo ppo")
         if self.student.arch.cell:
             raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
                             "keep no state between steps")
