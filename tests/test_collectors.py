@@ -36,12 +36,16 @@ def test_collectors_must_not_be_negative():
         DistillConfig(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", collectors=-1).validate()
 
 
+class _Stop(Exception):
+    pass
+
+
 @pytest.mark.slow
 def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp_path):
     """Actors that play a round ahead (the student sees what the teacher sees): every labelled
     step stored once, the same student for the same N (in a sweep's trial too, its actors
-    placed with it), and a run stopped by a Ctrl-C mid-round and resumed (its envs replayed
-    through new actors) ends the same."""
+    placed with it), and a run stopped after a round and resumed (its envs replayed through
+    new actors) ends the same."""
     pytest.importorskip("ray")
     opts = dict(teacher="zoo:CartPole-v1-ppo", env="CartPole-v1", budget=301, n_envs=3,
                 rounds=3, min_updates=30, student_hidden="8", collectors=2, eval_episodes=2)
@@ -49,6 +53,10 @@ def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text("base:\n" + "".join(f"  {k}: {v!r}\n" for k, v in opts.items())
                      + "grid:\n  seed: [0]\n")
+
+    def stop(loop, m):
+        if m.round == 2:
+            raise _Stop
 
     # rounds of 2 100 rows on 8 envs: two segments each; a Ctrl-C after round 0's first
     big = base.replace(budget=4200, n_envs=8, rounds=2)
@@ -62,6 +70,9 @@ def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp
     with ray_session(None, 3):
         a = train(base.replace(out=str(tmp_path / "a")))
         s = run_sweep(sweep, tmp_path / "sw")
+        with pytest.raises(_Stop):
+            train(base.replace(out=str(tmp_path / "c")), callbacks=(stop,))
+        c = train(base.replace(out=str(tmp_path / "c")), resume=True)
         with pytest.raises(Interrupted):  # the actors end the round; then the checkpoint
             train(big.replace(out=str(tmp_path / "d")), progress=ctrl_c)
         d = train(big.replace(out=str(tmp_path / "d")), resume=True)
@@ -74,8 +85,9 @@ def test_collectors_playing_ahead_are_the_same_run_for_the_same_n_and_resume(tmp
     assert a.loop.teacher_queries == 301
     assert [t["status"] for t in s["trials"]] == ["done"]
     b, _ = load_student(s["trials"][0]["dir"])
-    for k, v in a.student.state_dict().items():
-        assert v.equal(b.state_dict()[k]), k
+    for other in (b, c.student):
+        for k, v in a.student.state_dict().items():
+            assert v.equal(other.state_dict()[k]), k
 
 
 def test_slow_env_ids_wait_at_every_step():

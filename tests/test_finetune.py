@@ -236,7 +236,7 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path, caps
     capsys.readouterr()
     r = finetune.run(_cfg(student, tmp_path / "ft", steps=1400, eval_every=700, algo="dqn"),
                      plot=False)
-    assert "distil with --loss mse for DQN" in capsys.readouterr().err  # a KL student: said
+    assert "did not learn its teacher's Q-values" in capsys.readouterr().err  # a KL student
     tau = json.loads((student / "student.json").read_text())["teacher"]["temperature"]
     assert r["algo"] == "dqn" and r["export"]["q_scale"] == tau and tau != 0.01
     assert r["warmup_steps"] == 0  # DQN has none (its Q-values are its policy)
@@ -248,6 +248,14 @@ def test_dqn_student_written_back_on_its_scale_and_exported_again(tmp_path, caps
                     for p in (tmp_path / "ft" / "student_sb3.zip", tmp_path / "again.zip"))
     with torch.no_grad():
         assert torch.allclose(tuned.q_net(obs), again.q_net(obs), atol=1e-5)
+    # a student that learned the Q-values themselves (--loss mse): nothing said
+    mse = tmp_path / "mse"
+    assert main(["distill", "--teacher", "zoo:CartPole-v1-dqn", "--budget", "300", "--loss",
+                 "mse", "--student-hidden", "16", "--min-updates", "20", "--eval-episodes", "1",
+                 "--baseline", "none", "--out", str(mse)]) == 0
+    capsys.readouterr()
+    finetune.Setup(_cfg(mse, tmp_path / "ft-mse", algo="dqn"), tmp_path)
+    assert "Q-values" not in capsys.readouterr().err
 
 
 def _ft_cli(student, out, *extra):

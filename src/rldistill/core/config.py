@@ -135,7 +135,8 @@ class DistillConfig:
     """DART (Laskey et al. 2017): where the teacher acts (teacher, mix drivers) its actions get
     noise (Box: DART x each dimension's half range; discrete: a random action w.p. DART)."""
     eval_episodes: int = 100
-    """Episodes for the final evaluation of student, teacher and random policy."""
+    """Episodes for the final evaluation of student, teacher and random policy (and, at most
+    10 of them, for online distillation's per-round curves)."""
     seed: int = 0
     """Seed for envs, student init, sampling and evaluation."""
     out: str = "runs/distill"

@@ -113,10 +113,12 @@ class Setup:
         if self.algo not in fits:
             raise UserError(f"--algo {self.algo} cannot fine-tune a {self.head.name} student: "
                             f"choose {' or '.join(fits)}")
-        if self.algo == "dqn" and self.start.config.get("loss") != "mse":
-            notice("--algo dqn on a student distilled without --loss mse: it copied the teacher's "
-                   "Q-value gaps, not their levels, and DQN lost such students (benchmarks/"
-                   "finetune); distil with --loss mse for DQN, or fine-tune with --algo ppo")
+        conf, kind = self.start.config, self.start.task(0).get("teacher", {}).get("kind")
+        if self.algo == "dqn" and not (kind == "q" and conf.get("loss") == "mse"
+                                       and not conf.get("centred")):
+            notice("--algo dqn on a student that did not learn its teacher's Q-values themselves "
+                   "(a Q-value teacher's, distilled with --loss mse, not --centred): DQN lost "
+                   "such students (benchmarks/finetune); distil so for DQN, or use --algo ppo")
         if self.student.arch.cell:
             raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
                             "keep no state between steps")
