@@ -59,6 +59,8 @@ BANK = {
     # an Ant SAC teacher made in --max-seconds slices of one core (each call of `train` goes on
     # from the checkpoint the last one left), towards the zoo's 1M steps
     "Ant-v5-sac-s1": ("sac", "Ant-v5", 1_000_000, 1, "hard"),
+    # a second seed in one sitting (seed 1 stalled: 949 at 162k steps, 1 176 at 358k)
+    "Ant-v5-sac-s2": ("sac", "Ant-v5", 1_000_000, 2, "hard"),
     # trained on a lent GPU machine (device_run_mujoco.sh: SB3 on CUDA, stopped by
     # --max-seconds; the record gives the steps trained, the zoo's 1M asked)
     "HalfCheetah-v5-sac-s0": ("sac", "HalfCheetah-v5", 1_000_000, 0, "hard"),
