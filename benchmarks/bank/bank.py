@@ -130,6 +130,11 @@ CONFIGS = {  # extra distill flags per config
     "hard-default-r25": ["--budget", "20000", "--eval-episodes", "30", "--param-ratio", "0.25"],
     "hard-default-u32k": ["--budget", "20000", "--eval-episodes", "30", "--min-updates",
                           "32000"],
+    # the levers of benchmarks/levers on a teacher that walks (Ant-v5-sac-s2): relabelled
+    # perturbations, 4x the update floor
+    "hard-default-perturb0.1": ["--budget", "20000", "--eval-episodes", "30", "--perturb", "0.1"],
+    "hard-default-u16k": ["--budget", "20000", "--eval-episodes", "30", "--min-updates",
+                          "16384"],
     # a stochastic teacher's greedy policy (MinAtar Asterix: greedy 19.7, sampled 10.1): the NLL
     # of its argmax, or a sharper temperature on both distributions
     "hard-default-nll": ["--budget", "20000", "--eval-episodes", "30", "--loss", "nll"],
