@@ -74,9 +74,9 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            "dqn": dict(algo="dqn"), "dqn-valuewarm": dict(algo="dqn"),
            # DQN at a tenth of its learning rate (patched in run_one)
            "dqn-lr0.1": dict(algo="dqn"),
-           # DQN with its learning rate ramped from 0 over the first quarter of the steps (Adam's
-           # first steps move every weight by the full rate, more than the student's Q gaps),
-           # after a value warm-up of the first tenth or alone (patched in run_one)
+           # DQN with its learning rate ramped from 0 over the first quarter of the steps, after
+           # a value warm-up of the first tenth or alone (patched in run_one): were Adam's first
+           # full-rate steps what lost the student? (no: README)
            "dqn-lrwarm": dict(algo="dqn"), "dqn-valuewarm-lrwarm": dict(algo="dqn"),
            # DQN after the KL student's Q-value levels are fitted to the teacher's: on the
            # distillation run's states, a linear function of the last hidden layer added to

@@ -101,6 +101,7 @@ class Setup:
         self.head = self.student.action_heads[0]
         tmeta = self.start.task(0)
         self.env_id: str = tmeta.get("env") or ""
+        self.teacher_kind = tmeta.get("teacher", {}).get("kind")
         self.recipe = self.start.env(0)
         fits = [a for a in ALGOS_FOR_HEAD[self.head.name] if a in FINETUNE_ALGOS]
         if not fits:
@@ -113,8 +114,8 @@ class Setup:
         if self.algo not in fits:
             raise UserError(f"--algo {self.algo} cannot fine-tune a {self.head.name} student: "
                             f"choose {' or '.join(fits)}")
-        conf, kind = self.start.config, self.start.task(0).get("teacher", {}).get("kind")
-        if self.algo == "dqn" and not (kind == "q" and conf.get("loss") == "mse"
+        conf = self.start.config
+        if self.algo == "dqn" and not (self.teacher_kind == "q" and conf.get("loss") == "mse"
                                        and not conf.get("centred")):
             notice("--algo dqn on a student that did not learn its teacher's Q-values themselves "
                    "(a Q-value teacher's, distilled with --loss mse, not --centred): DQN lost "
@@ -162,7 +163,7 @@ class Setup:
             # explore with the teacher's std: distillation halved it (the head's temperature
             # sharpens the targets for the mean), which starved PPO of exploration
             temp = self.start.config.get("temperature") or \
-                self.head.default_temperature(self.start.task(0).get("teacher", {}).get("kind"))
+                self.head.default_temperature(self.teacher_kind)
             with torch.no_grad():
                 model.policy.log_std -= math.log(temp)
         if phase == "student" and self.floor_t != 1.0:
