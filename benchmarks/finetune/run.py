@@ -39,6 +39,9 @@ TASKS = {
     # level free): does DQN keep a student whose values are the teacher's?
     "ll-dqn-td-mse": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
     "ll-dqn-td-mse-full": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
+    # the teacher itself (its weights in ll-dqn-td-full's q_net, patched in run_one): does DQN
+    # keep the policy it trained, from an empty replay buffer?
+    "ll-dqn-td-teacher": ("zoo:LunarLander-v3-dqn", 20_000, 2_000),
     "pendulum-sac": ("zoo:Pendulum-v1-sac", 10_000, 1_000),
     # weak teachers: the zoo's LunarLanderContinuous PPO (76), a LunarLander PPO stopped early
     "llc-ppo": ("zoo:LunarLanderContinuous-v3-ppo", 300_000, 16_384),
@@ -82,6 +85,13 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # distillation run's states, a linear function of the last hidden layer added to
            # every action's output alike (the gaps, so the greedy actions, unchanged)
            "dqn-levelfit": dict(algo="dqn"),
+           # DQN whose replay buffer holds a tenth of the steps before its first update (SB3's
+           # learning_starts, 0 in the zoo's recipe; patched in run_one): the teacher's own
+           # q_net lost up to a third of its return from an empty buffer
+           "dqn-fill": dict(algo="dqn"), "plain-fill": {},
+           # the large-margin anchor at full weight throughout (it follows the best evaluation)
+           "dqn-const": dict(algo="dqn", anchor_lambda="constant:1"),
+           "dqn-const-lr0.1": dict(algo="dqn", anchor_lambda="constant:1"),
            # the same with the anchor let go sooner (a half-life of 20k env steps)
            "dqn-anchor20k": dict(algo="dqn", anchor_lambda="exp:1:20000"),
            # the anchor's weight reaching 0 (the large margin holds the greedy actions while
@@ -104,7 +114,7 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
                                                                    compare_scratch=True)}
 # what export --format sb3 makes of the student (else the same)
 PLAIN_ALGO = {t: "dqn" for t in ("ll-dqn-td", "ll-dqn-td-full", "ll-dqn-td-mse",
-                                  "ll-dqn-td-mse-full")}
+                                  "ll-dqn-td-mse-full", "ll-dqn-td-teacher")}
 
 
 def student(task: str) -> Path:
@@ -126,7 +136,8 @@ def student(task: str) -> Path:
 ENVS = {"ll-ppo-early": "LunarLander-v3", "ll-ppo-early-tanh": "LunarLander-v3",
         "walker-sac": "Walker2d-v5"}
 SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo",
-                "breakout-dqn": "breakout-ppo", "breakout-dqn-full": "breakout-ppo-full"}
+                "breakout-dqn": "breakout-ppo", "breakout-dqn-full": "breakout-ppo-full",
+                "ll-dqn-td-teacher": "ll-dqn-td-full"}
 
 
 def run_one(task: str, config: str, seed: int) -> dict:
@@ -138,7 +149,7 @@ def run_one(task: str, config: str, seed: int) -> dict:
     torch.set_num_threads(1)
     _, steps, every = TASKS[task]
     with tempfile.TemporaryDirectory() as tmp:
-        options = {**CONFIGS[config], **({"algo": PLAIN_ALGO[task]} if config == "plain"
+        options = {**CONFIGS[config], **({"algo": PLAIN_ALGO[task]} if config.startswith("plain")
                                          and task in PLAIN_ALGO else {})}
         cfg = FinetuneConfig(student=str(student(task)), steps=steps, eval_every=every,
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
@@ -146,14 +157,18 @@ def run_one(task: str, config: str, seed: int) -> dict:
             _soften(finetune, float(config[6:]))
         if config.startswith("dqn-valuewarm"):
             _value_warmup(finetune, cfg.steps // 10)  # the first tenth, as measured
+        if task == "ll-dqn-td-teacher":
+            _teacher_weights(finetune, ROOT / "src/rldistill/zoo/LunarLander-v3-dqn.zip")
+        if config.endswith("-fill"):
+            _learning_starts(finetune, cfg.steps // 10)
         if config == "dqn-levelfit":
             _level_fit(finetune, TASKS[task][0])
         if config.endswith("lrwarm"):
             start = cfg.steps // 10 if config.startswith("dqn-valuewarm") else 0
             _lr_warmup(finetune, start, start + cfg.steps // 4)
-        elif config.startswith("dqn-lr"):
-            _learning_rate(finetune, float(config[6:]))
-        if config == "plain":
+        elif "-lr" in config:
+            _learning_rate(finetune, float(config.split("-lr")[1]))
+        if config.startswith("plain"):
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
             r |= {"algo": setup.algo, "teacher": {"return_mean": setup.returns[0]}}
@@ -214,6 +229,40 @@ def _lr_warmup(finetune: object, start: int, end: int) -> None:
             # SB3's progress is 1 - t / steps (rounded: 1999.99... is step 2 000); the model
             # itself would not pickle in a lambda
             m.lr_schedule = lambda progress: base(progress) * ramp(round((1 - progress) * total))
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _learning_starts(finetune: object, steps: int) -> None:
+    """Setup.model's DQN with no gradient step before ``steps`` env steps (SB3's
+    learning_starts): the replay buffer holds that many transitions at its first update."""
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        m.learning_starts = steps
+        return m
+
+    finetune.Setup.model = model  # type: ignore[attr-defined]
+
+
+def _teacher_weights(finetune: object, zip_path: Path) -> None:
+    """Setup.model's DQN with the teacher's own q_net and target net (an SB3 DQN zip of the
+    student's architecture): what DQN does to the policy that trained it."""
+    import io
+    import zipfile
+
+    import torch
+
+    make = finetune.Setup.model  # type: ignore[attr-defined]
+    with zipfile.ZipFile(zip_path) as z:
+        weights = torch.load(io.BytesIO(z.read("policy.pth")), weights_only=True)
+
+    def model(self: object, cfg: object, phase: str, tb: object) -> object:
+        m = make(self, cfg, phase, tb)
+        if phase != "scratch":
+            m.policy.load_state_dict(weights)
         return m
 
     finetune.Setup.model = model  # type: ignore[attr-defined]

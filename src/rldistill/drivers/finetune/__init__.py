@@ -119,7 +119,8 @@ class Setup:
                                        and not conf.get("centred")):
             notice("--algo dqn on a student that did not learn its teacher's Q-values themselves "
                    "(a Q-value teacher's, distilled with --loss mse, not --centred): DQN lost "
-                   "such students (benchmarks/finetune); distil so for DQN, or use --algo ppo")
+                   "such students, and even a DQN teacher's own policy (benchmarks/finetune); "
+                   "--algo ppo keeps them")
         if self.student.arch.cell:
             raise UserError("finetune cannot train a recurrent student: SB3's PPO, SAC and DQN "
                             "keep no state between steps")
