@@ -97,9 +97,6 @@ CONFIGS: dict[str, dict[str, object]] = {
     # progressive shrinking (born_again.py): a 25 % student with half the env steps teaches
     # the 10 % one with the other half
     "shrink25": dict(_shrink=0.25),
-    # the teacher's std scaled in the Gaussian KL (a squashed Gaussian's default is 1): the
-    # Ant SAC teachers' students (benchmarks/bank/README.md)
-    **{f"t{t}": dict(temperature=t) for t in (0.3, 0.5)},
     "teacher": dict(driver="teacher"),
     "student": dict(driver="student"),
     **{f"dart{s}": dict(driver="teacher", dart=s) for s in (0.05, 0.1, 0.2, 0.3)},
