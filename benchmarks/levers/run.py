@@ -295,7 +295,8 @@ def patch_depth(depth: float) -> None:
     network.arch_for_ratio.__defaults__ = tuple(defaults)
 
 
-PATCHES = {"ema": patch_ema, "depth": patch_depth, "prio": patch_prioritized, "clampmean": patch_clamp_mean,
+PATCHES = {"ema": patch_ema, "depth": patch_depth, "prio": patch_prioritized,
+           "clampmean": patch_clamp_mean,
            "r0step": lambda v: patch_round_shares({0: v}),
            "r0envs": lambda v: patch_round_shares({0: v}, per_env=True),
            "teacherround": lambda r: patch_round_shares({int(r): 1.0}),
