@@ -88,7 +88,7 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            # DQN whose replay buffer holds a tenth of the steps before its first update (SB3's
            # learning_starts, 0 in the zoo's recipe; patched in run_one): the teacher's own
            # q_net lost up to a third of its return from an empty buffer
-           "dqn-fill": dict(algo="dqn"), "plain-fill": {},
+           "dqn-fill": dict(algo="dqn"),
            # the large-margin anchor at full weight throughout (it follows the best evaluation)
            "dqn-const": dict(algo="dqn", anchor_lambda="constant:1"),
            "dqn-const-lr0.1": dict(algo="dqn", anchor_lambda="constant:1"),
@@ -149,7 +149,7 @@ def run_one(task: str, config: str, seed: int) -> dict:
     torch.set_num_threads(1)
     _, steps, every = TASKS[task]
     with tempfile.TemporaryDirectory() as tmp:
-        options = {**CONFIGS[config], **({"algo": PLAIN_ALGO[task]} if config.startswith("plain")
+        options = {**CONFIGS[config], **({"algo": PLAIN_ALGO[task]} if config == "plain"
                                          and task in PLAIN_ALGO else {})}
         cfg = FinetuneConfig(student=str(student(task)), steps=steps, eval_every=every,
                              seed=seed, out=tmp, **options)  # type: ignore[arg-type]
@@ -158,7 +158,9 @@ def run_one(task: str, config: str, seed: int) -> dict:
         if config.startswith("dqn-valuewarm"):
             _value_warmup(finetune, cfg.steps // 10)  # the first tenth, as measured
         if task == "ll-dqn-td-teacher":
-            _teacher_weights(finetune, ROOT / "src/rldistill/zoo/LunarLander-v3-dqn.zip")
+            from rldistill.zoo import zoo_path
+
+            _teacher_weights(finetune, zoo_path(TASKS[task][0].removeprefix("zoo:")))
         if config.endswith("-fill"):
             _learning_starts(finetune, cfg.steps // 10)
         if config == "dqn-levelfit":
@@ -168,7 +170,7 @@ def run_one(task: str, config: str, seed: int) -> dict:
             _lr_warmup(finetune, start, start + cfg.steps // 4)
         elif "-lr" in config:
             _learning_rate(finetune, float(config.split("-lr")[1]))
-        if config.startswith("plain"):
+        if config == "plain":
             setup = finetune.Setup(cfg, Path(tmp))
             r = finetune._train(cfg, setup, Path(tmp), "plain", None, {}, None)
             r |= {"algo": setup.algo, "teacher": {"return_mean": setup.returns[0]}}
