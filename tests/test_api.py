@@ -16,6 +16,7 @@ import rldistill
 from rldistill import DistillConfig, Interrupted, UserError
 from rldistill.cli import main
 from rldistill.engine.checkpoint import CHUNK_DIR, CKPT_NAME, load_checkpoint, read_chunk
+from rldistill.core.machine import cpu_info, machine
 from rldistill.core.spaces import SpaceSpec
 from rldistill.sources import NetTeacher
 
@@ -262,3 +263,16 @@ def test_result_counts_env_steps_and_teacher_queries_apart(tmp_path):
                                          out=str(tmp_path / "o")))
     # online: before each round the teacher relabels the buffer (0, then 50 rows)
     assert online["teacher_queries"] == 100 + 50 and online["env_steps"] >= 100
+    # where it ran: the float kernels that make another CPU's run another run
+    assert r["machine"] == online["machine"] == machine()
+    assert r["machine"]["aten"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_machine_names_the_cpu_and_its_kernel_flags():
+    text = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338\n"
+            "flags\t\t: fpu sse avx avx2 fma avx512f avx512_vnni amx_tile\n\n"
+            "processor\t: 1\nmodel name\t: other\nflags\t\t: fpu\n")
+    assert cpu_info(text) == {"cpu": "Intel(R) Xeon(R) Gold 6338",
+                              "flags": "avx avx2 fma avx512f avx512_vnni amx_tile"}
+    assert cpu_info("processor\t: 0\nmodel name\t: Neoverse\nFeatures\t: fp asimd\n")[
+        "flags"] == ""

@@ -16,6 +16,7 @@ from typing import Any
 from rldistill.core.config import DistillConfig
 from rldistill.core.errors import UserError
 from rldistill.core.files import write_text
+from rldistill.core.machine import machine
 from rldistill.engine.loop import Callback, Loop, Progress
 from rldistill.engine.rundir import open_run_dir, saved_config
 from rldistill.engine.state import Task
@@ -179,7 +180,7 @@ def run(cfg: DistillConfig, progress: Progress | None = None,
               "updates": loop.updates,
               "wall_s": round(loop.wall_s, 3),
               "final_loss": round(loop.losses[-1], 6) if loop.losses else None,
-              "config": cfg.to_dict(), **online}
+              "config": cfg.to_dict(), "machine": machine(), **online}
     if "auto" in loop.notes:
         result["auto_budget"] = {"labelled_steps": loop.labelled, **loop.notes["auto"]}
     from rldistill.drivers import baseline

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rldistill.core.errors import Interrupted, UserError, notice
+from rldistill.core.machine import machine
 from rldistill.envs.recipe import EnvRecipe, atari_recipe, is_atari
 from rldistill.zoo.hyperparams import lookup
 from rldistill.zoo.sb3 import sb3_class
@@ -174,6 +175,7 @@ def train_teacher(algo: str, env_id: str, steps: int, seed: int, out: Path,
         record["resumed_from"] = start
     if dev != "cpu":
         record["device"] = dev
+    record["machine"] = machine()
     return record
 
 

@@ -47,6 +47,7 @@ from rldistill.core.config import FinetuneConfig
 from rldistill.core.rl_config import FINETUNE_ALGOS
 from rldistill.core.errors import Interrupted, UserError, notice
 from rldistill.core.files import atomic_write, write_text
+from rldistill.core.machine import machine
 from rldistill.core.schedules import parse_lambda
 from rldistill.drivers.finetune.anchor import Anchor, anchor_loss, move_anchor
 from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
@@ -372,7 +373,7 @@ def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
         "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
         "export": {k: v for k, v in setup.export.items() if k != "sb3"},
         "entropy_temperature": round(setup.floor_t, 4),
-        **done["student"], "config": cfg.to_dict()}
+        **done["student"], "config": cfg.to_dict(), "machine": machine()}
     if "scratch" in done:
         s = done["scratch"]
         level = result["normalized_score"]

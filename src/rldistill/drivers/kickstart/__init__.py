@@ -27,6 +27,7 @@ from torch import nn
 from rldistill.core.config import DistillConfig, KickstartConfig
 from rldistill.core.errors import UserError
 from rldistill.core.files import atomic_write, write_text
+from rldistill.core.machine import machine
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
 from rldistill.envs.recipe import EnvRecipe
 from rldistill.evaluation import seeds
@@ -261,6 +262,7 @@ def run(cfg: KickstartConfig, resume: bool = False, overwrite: bool = False,
         result |= _speedup(result, cfg.steps)
     if plot:
         result["plot"] = _plot(result, out / "curves.png")
+    result["machine"] = machine()
     write_text(out / "result.json", json.dumps(result, indent=1) + "\n")
     return result
 
