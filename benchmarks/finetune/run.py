@@ -108,6 +108,14 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            "entfloor0.5": dict(entropy_floor=0.5, **START),
            "nofloor": dict(entropy_floor=0.0, **START),
            "entfloor0.5-scratch": dict(entropy_floor=0.5, compare_scratch=True, **START),
+           # Breakout's full-size student, which moved only at T = 10 (soft-t10): a floor high
+           # enough to find such a T, with the default anchor (best) and with none
+           "entfloor0.9-scratch": dict(entropy_floor=0.9, compare_scratch=True),
+           "entfloor0.9-noanchor": dict(entropy_floor=0.9, anchor="none"),
+           "entfloor0.9": dict(entropy_floor=0.9),  # the same floor on the good starts
+           # the defaults with the scratch twin again, beside the floor's rows: on another CPU
+           # the same options are another RL run (ratchet-scratch's rows ran on another host)
+           "defaults-scratch": dict(compare_scratch=True),
            # --anchor best (the default since): the anchor follows the best-evaluated policy;
            # "ratchet" rows were first run as a patch of the callback, the same rule
            "ratchet": dict(anchor="best"), "ratchet-scratch": dict(anchor="best",
