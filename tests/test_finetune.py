@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 
 from rldistill.cli import main
 from rldistill.core.config import FinetuneConfig
+from rldistill.core.machine import machine
 from rldistill.drivers import finetune
 from rldistill.engine.checkpoint import CKPT_NAME
 from rldistill.heads.categorical import CategoricalHead
@@ -155,6 +156,7 @@ def test_warmup_keeps_the_actor_bit_for_bit_and_the_result_contract(cartpole_stu
         assert r["start_normalized_score"] == r["curve"][0]["normalized_score"]
         assert r["lowest_normalized_score"] == min(p["normalized_score"] for p in r["curve"])
         assert r["algo"] == "ppo" and r["config"]["steps"] == 512
+        assert r["machine"] == machine()
     assert frozen["warmup_steps"] == 511 and moved["anchor"] == "none"
     assert not (tmp_path / "a" / CKPT_NAME).exists()  # removed once the run finished
     assert json.loads((tmp_path / "a" / "result.json").read_text())["curve"] == frozen["curve"]

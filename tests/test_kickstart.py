@@ -14,6 +14,7 @@ from rldistill.cli import main as cli_main
 from rldistill.core.config import KickstartConfig
 from rldistill.drivers.kickstart import sb3_kwargs
 from rldistill.core.errors import UserError
+from rldistill.core.machine import machine
 from rldistill.drivers.kickstart.algos import ALGOS
 from rldistill.core.schedules import LambdaSchedule, parse_lambda
 from rldistill.sources import load_teacher
@@ -179,6 +180,7 @@ def test_cartpole_kickstart_saves_plain_sb3_zip_and_same_acting_student(tmp_path
     assert rc == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result == json.loads((out / "result.json").read_text())
+    assert result["machine"] == machine()  # where it ran: another CPU is another run
     lam = parse_lambda("linear:1:3072")
     for name in ("student", "scratch"):
         assert {"steps_to_90", "normalized_score", "curve"} <= set(result[name])

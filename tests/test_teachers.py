@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from rldistill.core.errors import UserError
+from rldistill.core.machine import machine
 from rldistill.sources import load_teacher
 
 
@@ -413,3 +414,4 @@ def test_a_killed_teacher_training_resumes_from_its_checkpoint(tmp_path):
     assert main([*argv, "--resume", "--max-seconds", "1e-9"]) == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["resumed_from"] > 0 and record["steps"] >= record["resumed_from"]
+    assert record["machine"] == machine()

@@ -18,12 +18,12 @@ FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_til
 
 def cpu_info(text: str | None = None) -> dict[str, str]:
     """The CPU's model name and its kernel-relevant flags, from /proc/cpuinfo (``text``: its
-    contents, for tests); where there is none, ``platform.processor()`` and no flags."""
+    contents, for tests); where it has none, what ``platform`` says, and no flags."""
     if text is None:
         try:
             text = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return {"cpu": platform.processor() or platform.machine(), "flags": ""}
+            text = ""
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
@@ -31,7 +31,7 @@ def cpu_info(text: str | None = None) -> dict[str, str]:
         if key.strip() == "flags":
             break
     have = set(fields.get("flags", "").split())
-    return {"cpu": fields.get("model name", platform.machine()),
+    return {"cpu": fields.get("model name") or platform.processor() or platform.machine(),
             "flags": " ".join(f for f in FLAGS if f in have)}
 
 
