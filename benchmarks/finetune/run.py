@@ -114,7 +114,7 @@ CONFIGS = {"finetune": START, "unguarded": dict(warmup_steps=0, anchor="none"), 
            "entfloor0.9-noanchor": dict(entropy_floor=0.9, anchor="none"),
            "entfloor0.9": dict(entropy_floor=0.9),  # the same floor on the good starts
            # the defaults with the scratch twin again, beside the floor's rows: on another CPU
-           # the same options are another RL run (ratchet-scratch's rows ran on another host)
+           # the same options are another RL run (the earlier defaults' rows ran on another host)
            "defaults-scratch": dict(compare_scratch=True),
            # --anchor best (the default since): the anchor follows the best-evaluated policy;
            # "ratchet" rows were first run as a patch of the callback, the same rule
