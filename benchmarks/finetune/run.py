@@ -27,6 +27,7 @@ STUDENTS = HERE / "students"  # not in git: `run` remakes them (seeded)
 ROWS = HERE / "results" / "rows.jsonl"
 
 TEACHERS = HERE / "teachers"  # not in git: `teacher` remakes them (seeded)
+BANK = ROOT / "benchmarks/bank/teachers"
 # name: (teacher, fine-tuning env steps, evaluation every); PPO evaluates once per rollout
 # (LunarLander: 16 envs x 1024 steps)
 TASKS = {
@@ -59,6 +60,16 @@ TASKS = {
     "breakout-dqn-full": ("zoo:MinAtar-Breakout-v1-ppo", 500_000, 25_000),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
     "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
+    # strong MinAtar DQN teachers (benchmarks/bank, in git): near-deterministic students of
+    # teachers they need not pass, fine-tuned by PPO (the default): does an entropy floor
+    # lose what they were taught?
+    **{f"minatar-{g.lower()}-dqn": (str(BANK / f"MinAtar-{g}-v1-dqn-s1.zip"), 300_000, 32_768)
+       for g in ("Breakout", "SpaceInvaders")},
+    # and students of strong PPO teachers (the zoo's): which of them are near-deterministic?
+    "si-ppo": ("zoo:MinAtar-SpaceInvaders-v1-ppo", 300_000, 32_768),
+    "cartpole-ppo": ("zoo:CartPole-v1-ppo", 100_000, 8_192),
+    "cartpole-dqn": ("zoo:CartPole-v1-dqn", 100_000, 8_192),
+    "acrobot-ppo": ("zoo:Acrobot-v1-ppo", 100_000, 8_192),
 }
 # the same tasks with students of today's default activation (--student-activation teacher:
 # tanh, as these PPO teachers); every other task's student is distilled with ReLU, as it was
@@ -142,7 +153,8 @@ def student(task: str) -> Path:
 
 
 ENVS = {"ll-ppo-early": "LunarLander-v3", "ll-ppo-early-tanh": "LunarLander-v3",
-        "walker-sac": "Walker2d-v5"}
+        "walker-sac": "Walker2d-v5", "minatar-breakout-dqn": "MinAtar/Breakout-v1",
+        "minatar-spaceinvaders-dqn": "MinAtar/SpaceInvaders-v1"}
 SAME_STUDENT = {"ll-dqn-td": "ll-dqn", "llc-ppo-1m": "llc-ppo", "breakout-ppo-3m": "breakout-ppo",
                 "breakout-dqn": "breakout-ppo", "breakout-dqn-full": "breakout-ppo-full",
                 "ll-dqn-td-teacher": "ll-dqn-td-full"}

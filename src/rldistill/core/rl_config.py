@@ -109,8 +109,8 @@ class FinetuneConfig:
     the states of its distillation run (its greedy actions unchanged); 0 (the default) keeps the
     student as it is. 0.9 takes a near-deterministic student of a weak teacher past it where PPO
     alone stays put (MinAtar Breakout, full-size student: 1.38-1.89 at 1M steps, PPO from
-    scratch 0.91-1.10), but lets a LunarLander DQN student dip to 0.94 of its start: not the
-    default (benchmarks/finetune/README.md)."""
+    scratch 0.91-1.10), but costs students of strong teachers (CartPole PPO's fell to 0.34 of
+    its start): not the default, for a teacher known to be weak (benchmarks/finetune/README.md)."""
     compare_scratch: bool = False
     """Also train the same algorithm from scratch (same student size, seed and
     hyperparameters) and report its curve beside."""
