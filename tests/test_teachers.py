@@ -415,3 +415,23 @@ def test_a_killed_teacher_training_resumes_from_its_checkpoint(tmp_path):
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["resumed_from"] > 0 and record["steps"] >= record["resumed_from"]
     assert record["machine"] == machine()
+
+
+SHIPPED_BANK = ["MinAtar-Breakout-v1-dqn-s1", "MinAtar-SpaceInvaders-v1-dqn-s1",
+                "MinAtar-Freeway-v1-dqn-s1", "Ant-v5-sac-s1", "Ant-v5-sac-s2"]
+
+
+@pytest.mark.parametrize("name", SHIPPED_BANK)
+def test_the_bank_teachers_in_git_load_safely_and_are_the_records_ones(name):
+    """The teachers that took long to train ship slimmed (benchmarks/bank: `bank.py ship`):
+    small, read without unpickling, with the record their rows cite (same acting network)."""
+    import json
+    from pathlib import Path
+
+    bank = Path(__file__).parents[1] / "benchmarks" / "bank"
+    zip_path = bank / "teachers" / f"{name}.zip"
+    record = json.loads((bank / "results" / f"{name}.json").read_text())
+    assert zip_path.stat().st_size < 2_500_000  # optimizers' moments dropped
+    teacher = load_teacher(str(zip_path))
+    assert teacher.params == record["acting_params"]
+    assert record["file"] == zip_path.name and record["return_mean"] > 0

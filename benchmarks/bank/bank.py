@@ -283,8 +283,9 @@ def table(paths: list[Path]) -> str:
 
 
 def ship(path: Path) -> None:
-    """Makes a trained teacher's SB3 zip small enough for git: its optimizer's running moments
-    (RMSprop's or Adam's, as large as the network twice over) are dropped, the rest of the zip is
+    """Makes a trained teacher's SB3 zip small enough for git: its optimizers' running moments
+    (RMSprop's or Adam's, as large as the network twice over; SAC keeps three optimizers: the
+    actor's, the critic's and the entropy coefficient's) are dropped, the rest of the zip is
     kept byte for byte. SB3 still loads it (an optimizer state with no moments is a valid one);
     rldistill reads only the policy. Training it on with SB3 restarts the moments."""
     import io
@@ -298,7 +299,7 @@ def ship(path: Path) -> None:
         try:
             with zipfile.ZipFile(tmp, "w") as out:
                 for info, data in entries:
-                    if info.filename == "policy.optimizer.pth":
+                    if info.filename.endswith("optimizer.pth"):  # ent_coef_optimizer.pth too
                         state = torch.load(io.BytesIO(data), weights_only=True)
                         buf = io.BytesIO()
                         torch.save({**state, "state": {}}, buf)
