@@ -21,6 +21,7 @@ from rldistill.cli import main
 from rldistill.core.config import FinetuneConfig
 from rldistill.core.machine import machine
 from rldistill.drivers import finetune
+from rldistill.drivers.finetune import explore
 from rldistill.engine.checkpoint import CKPT_NAME
 from rldistill.heads.categorical import CategoricalHead
 from rldistill.heads.losses import ActionMSE, LargeMargin
@@ -59,6 +60,26 @@ def test_floor_temperature_by_hand():
                                                                                       abs=1e-4)
     assert head.floor_temperature(torch.tensor([[0.0, 0.0]]), 0.5) == 1.0
     assert head.floor_temperature(torch.tensor([[10.0, 0.0]]), 0.0) == 1.0
+
+
+def test_entropy_share_by_hand_and_the_advice_it_gives():
+    """Entropy as a share of ln 2: p = (0.5, 0.5) -> 1; p = (0.9, 0.1) (logits ln 9, 0) ->
+    (0.9 ln(1/0.9) + 0.1 ln 10) / ln 2 = (0.094825 + 0.230259) / 0.693147 = 0.46900. The advice
+    to raise the entropy comes only where the median state is near-deterministic, RL did not
+    move the student past its start, and no floor was asked for."""
+    head = CategoricalHead(2)
+    shares = head.entropy_share(torch.tensor([[0.0, 0.0], [float(np.log(9.0)), 0.0]]))
+    assert shares.tolist() == pytest.approx([1.0, 0.46900], abs=1e-5)
+    curve = [{"normalized_score": s} for s in (1.0, 0.98, 1.04)]
+    stuck = {"start_entropy_share": 0.012, "start_normalized_score": 1.0, "curve": curve,
+             "algo": "ppo"}
+    (line,) = explore.advice(stuck, 0.0)
+    assert "--entropy-floor 0.9" in line and "0.012" in line and "best evaluation 1.04" in line
+    assert explore.advice(stuck, 0.9) == []  # a floor was asked for
+    assert explore.advice({**stuck, "start_entropy_share": 0.2}, 0.0) == []  # explores
+    assert explore.advice({**stuck, "start_entropy_share": None}, 0.0) == []  # no states kept
+    moved = [*curve, {"normalized_score": 1.06}]
+    assert explore.advice({**stuck, "curve": moved}, 0.0) == []  # RL moved it
 
 
 def test_anchor_best_moves_only_past_every_earlier_evaluation():
@@ -142,6 +163,9 @@ def test_warmup_keeps_the_actor_bit_for_bit_and_the_result_contract(cartpole_stu
     t, softened = soft["entropy_temperature"], _acting(tmp_path / "s")
     last = f"net.{max(int(k.split('.')[1]) for k in start)}."  # the logits' layer
     assert t > 1 and frozen["entropy_temperature"] == 1.0
+    share = frozen["start_entropy_share"]  # the same states, the same student: the same share
+    assert isinstance(share, float) and 0 <= share <= 1 and soft["start_entropy_share"] == share
+    assert soft["warnings"] == []  # a floor asked for: no advice to ask for one
     for k in start:
         if k.startswith(last):
             assert torch.allclose(softened[k] * t, start[k], rtol=1e-4), k

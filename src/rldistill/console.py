@@ -237,4 +237,6 @@ def print_finetune(result: dict[str, Any], out: str) -> None:
     if "steps_to_final" in result:
         s = result["steps_to_final"]
         print(f"env steps to {s['level']}: fine-tuned {s['student']}, scratch {s['scratch']}")
+    for w in result.get("warnings", []):
+        print(f"warning: {w}")
     print(f"wrote {out}/student_sb3.zip, student.safetensors, result.json")

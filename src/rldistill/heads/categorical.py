@@ -54,24 +54,26 @@ class CategoricalHead:
                             f"{', '.join(self.losses)}")
         return Loss(name, temperature, teacher_kind, centred)  # None: fitted (a Q teacher)
 
+    def entropy_share(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per row, the entropy of softmax(logits) as a share of ln(n): 1 uniform, 0 one action."""
+        logp = torch.log_softmax(logits.double(), -1)
+        return -(logp.exp() * logp).sum(-1) / float(np.log(self.n))
+
     def floor_temperature(self, logits: torch.Tensor, share: float) -> float:
         """The one temperature T >= 1 at which softmax(logits / T) has a mean entropy over the
         rows of ``share`` x ln(n); 1 where it has that much already (a distilled policy that
         copied a near-deterministic teacher explores too little for RL to move it)."""
-        target = share * float(np.log(self.n))
-
         def entropy(t: float) -> float:
-            logp = torch.log_softmax(logits.double() / t, -1)
-            return float(-(logp.exp() * logp).sum(-1).mean())
+            return float(self.entropy_share(logits.double() / t).mean())
 
         lo = hi = 1.0
-        while entropy(hi) < target and hi < 1e6:
+        while entropy(hi) < share and hi < 1e6:
             lo, hi = hi, hi * 2
         if hi == 1.0:
             return 1.0
         for _ in range(40):  # bisection: the entropy rises with T
             mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if entropy(mid) < target else (lo, mid)
+            lo, hi = (mid, hi) if entropy(mid) < share else (lo, mid)
         return hi
 
     def mask(self, out: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

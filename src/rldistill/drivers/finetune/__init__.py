@@ -50,6 +50,7 @@ from rldistill.core.files import atomic_write, write_text
 from rldistill.core.machine import machine
 from rldistill.core.schedules import parse_lambda
 from rldistill.drivers.finetune.anchor import Anchor, anchor_loss, move_anchor
+from rldistill.drivers.finetune.explore import advice, start_entropy
 from rldistill.drivers.finetune.sb3_state import restore, save_checkpoint
 from rldistill.engine.checkpoint import CKPT_NAME, load_checkpoint
 from rldistill.evaluation import seeds
@@ -138,7 +139,8 @@ class Setup:
         self.norm = self.student.obs_norms[0] if arch.obs_norm and arch.obs_norm[0] else None
         # PPO / A2C on heads that have a floor (categorical ones); DQN explores by epsilon
         soften = hasattr(self.head, "floor_temperature") and self.algo != "dqn"
-        self.floor_t = self._floor_temperature(cfg.entropy_floor) if soften else 1.0
+        self.floor_t, self.entropy_share = start_entropy(
+            self.head, self.student, self.start.dir, cfg.entropy_floor) if soften else (1.0, None)
 
     def venv(self, n_envs: int, seed: int) -> Any:
         from rldistill.envs.make import sb3_vec_env
@@ -179,18 +181,6 @@ class Setup:
             model.exploration_initial_eps = eps
             model.exploration_schedule = LinearSchedule(eps, eps, 1.0)
         return model
-
-    def _floor_temperature(self, share: float) -> float:
-        """What the student's logits are divided by at the start
-        (:meth:`~rldistill.heads.categorical.CategoricalHead.floor_temperature`), on up to 4 096
-        states of its distillation run; 1 where the run kept none or ``share`` is 0."""
-        from rldistill.engine.checkpoint import buffer_obs
-
-        states = buffer_obs(self.start.dir, 0, 4096) if share else None
-        if states is None:
-            return 1.0
-        with torch.no_grad():
-            return self.head.floor_temperature(self.student(states, 0), share)
 
 
 def _evaluate(model: Any, setup: Setup, episodes: int, seed: int) -> float:
@@ -372,8 +362,9 @@ def run(cfg: FinetuneConfig, resume: bool = False, overwrite: bool = False,
         "warmup_steps": cfg.warmup, "anchor": cfg.anchor, "anchor_lambda": cfg.anchor_schedule,
         "teacher": {"return_mean": setup.returns[0]}, "random": {"return_mean": setup.returns[1]},
         "export": {k: v for k, v in setup.export.items() if k != "sb3"},
-        "entropy_temperature": round(setup.floor_t, 4),
+        "entropy_temperature": round(setup.floor_t, 4), "start_entropy_share": setup.entropy_share,
         **done["student"], "config": cfg.to_dict(), "machine": machine()}
+    result["warnings"] = advice(result, cfg.entropy_floor)
     if "scratch" in done:
         s = done["scratch"]
         level = result["normalized_score"]
