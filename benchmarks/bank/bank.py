@@ -143,6 +143,8 @@ CONFIGS = {  # extra distill flags per config
     "hard-default-t4": ["--budget", "20000", "--eval-episodes", "30", "--temperature", "4"],
     "hard-mix-dart": ["--budget", "20000", "--eval-episodes", "30", "--driver", "mix",
                       "--dart", "0.1"],
+    # half the noise: does it keep the walking Ant's gain without Walker2d's fall?
+    "hard-dart0.05": ["--budget", "20000", "--eval-episodes", "30", "--dart", "0.05"],
     # the Ant SAC teachers' students, below what copies of the teacher score (README): MSE
     # on the squashed mean alone (hard-default-t0.3 above: the teacher's std x 0.3 in the KL)
     "hard-default-mse": ["--budget", "20000", "--eval-episodes", "30", "--loss", "mse"],
