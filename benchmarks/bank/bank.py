@@ -145,6 +145,8 @@ CONFIGS = {  # extra distill flags per config
                       "--dart", "0.1"],
     # half the noise: does it keep the walking Ant's gain without Walker2d's fall?
     "hard-dart0.05": ["--budget", "20000", "--eval-episodes", "30", "--dart", "0.05"],
+    # Jacobian matching (benchmarks/levers: no win on HalfCheetah), untried on Ant until then
+    "hard-sobolev1": ["--budget", "20000", "--eval-episodes", "30", "--sobolev", "1"],
     # the Ant SAC teachers' students, below what copies of the teacher score (README): MSE
     # on the squashed mean alone (hard-default-t0.3 above: the teacher's std x 0.3 in the KL)
     "hard-default-mse": ["--budget", "20000", "--eval-episodes", "30", "--loss", "mse"],
