@@ -59,13 +59,13 @@ TASKS = {
     # and the full-size student (breakout-ppo-full's) fine-tuned by DQN
     "breakout-dqn-full": ("zoo:MinAtar-Breakout-v1-ppo", 500_000, 25_000),
     # a teacher the defaults were not chosen on: the hard bank's Walker2d SAC (benchmarks/bank)
-    "walker-sac": (str(ROOT / "benchmarks/bank/teachers/Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
-    # strong MinAtar DQN teachers (benchmarks/bank, in git): near-deterministic students of
-    # teachers they need not pass, fine-tuned by PPO (the default): does an entropy floor
-    # lose what they were taught?
+    "walker-sac": (str(BANK / "Walker2d-v5-sac-s0.zip"), 10_000, 1_000),
+    # students of strong teachers, for the entropy floor as a default (README: "Can the floor be
+    # a default"): which are near-deterministic, and does the floor lose what they were taught?
+    # The bank's MinAtar DQN teachers (in git; their students, at the fitted temperature, are
+    # not near-deterministic: only measured) and the zoo's PPO / DQN teachers
     **{f"minatar-{g.lower()}-dqn": (str(BANK / f"MinAtar-{g}-v1-dqn-s1.zip"), 300_000, 32_768)
        for g in ("Breakout", "SpaceInvaders")},
-    # and students of strong PPO teachers (the zoo's): which of them are near-deterministic?
     "si-ppo": ("zoo:MinAtar-SpaceInvaders-v1-ppo", 300_000, 32_768),
     "cartpole-ppo": ("zoo:CartPole-v1-ppo", 100_000, 8_192),
     "cartpole-dqn": ("zoo:CartPole-v1-dqn", 100_000, 8_192),
