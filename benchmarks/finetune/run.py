@@ -428,6 +428,26 @@ def held_from(curve: list[dict], level: float) -> int | None:
     return at
 
 
+def cmd_entropy(args: argparse.Namespace) -> None:
+    """Each task's student: its median and mean state's policy entropy as a share of ln n, on
+    the states of its distillation run (what finetune's result.json gives as
+    start_entropy_share, and what --entropy-floor raises the mean to)."""
+    import torch
+
+    from rldistill.core.config import FinetuneConfig
+    from rldistill.drivers import finetune
+    from rldistill.engine.checkpoint import buffer_obs
+
+    for task in args.tasks.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            setup = finetune.Setup(FinetuneConfig(student=str(student(task)), steps=1), Path(tmp))
+            states = buffer_obs(setup.start.dir, 0, 4096)
+            with torch.no_grad():
+                share = setup.head.entropy_share(setup.student(states, 0))
+            print(f"{task}: median {setup.entropy_share:.3f}, mean {float(share.mean()):.3f}",
+                  flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -437,6 +457,9 @@ def main() -> None:
     r.add_argument("--seeds", type=int, default=3)
     r.add_argument("--jobs", type=int, default=2)
     r.set_defaults(func=cmd_run)
+    e = sub.add_parser("entropy")
+    e.add_argument("--tasks", default="breakout-ppo,ll-ppo,ll-dqn")
+    e.set_defaults(func=cmd_entropy)
     t = sub.add_parser("table")
     t.add_argument("--rows", type=Path, default=ROWS)
     t.set_defaults(func=cmd_table)
